@@ -1,0 +1,1 @@
+"""HospiAI Connect authorization server: OAuth 2.1 on Authlib, Starlette and SQLModel."""

@@ -1,0 +1,123 @@
+"""create_app(settings): routes, middleware and lifespan of the authorization server."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from authserver.context import AppContext
+from authserver.endpoints import authorize, introspection, metadata, registration, revocation, token
+from authserver.interactions import steps
+from authserver.oauth.bridge import NO_STORE, BadRequestBody
+from authserver.oauth.context import OAuthContext, unix_now
+from authserver.oauth.server import OAuthEngine
+from authserver.security import Keys
+from authserver.settings import Settings
+from authserver.store import Store, create_db_engine
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).parent
+
+# No script anywhere; pages are never framed (clickjacking on consent), never leak a referrer
+# (authorization codes travel in URLs).
+SECURITY_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'none'; style-src 'self'; img-src 'self'; "
+        b"frame-ancestors 'none'; base-uri 'none'",
+    ),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + SECURITY_HEADERS
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def _bad_body(request: Request, exc: Exception) -> Response:
+    return JSONResponse(
+        {"error": "invalid_request", "error_description": str(exc)}, 400, headers=NO_STORE
+    )
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    # The detail goes to the log (which redacts secrets), never to the client.
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return JSONResponse(
+        {"error": "server_error", "error_description": "An internal error occurred."},
+        500,
+        headers=NO_STORE,
+    )
+
+
+def create_app(settings: Settings, *, clock: Callable[[], int] = unix_now) -> Starlette:
+    engine = create_db_engine(settings.database_url)
+    store = Store(engine)
+    oauth = OAuthContext(settings=settings, store=store, keys=Keys(settings.secret_key), clock=clock)
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True
+    )
+    context = AppContext(
+        oauth=oauth, engine=OAuthEngine(oauth), templates=Jinja2Templates(env=environment)
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        store.create_schema()
+        try:
+            yield {"context": context}
+        finally:
+            engine.dispose()
+
+    well_known = "/.well-known"
+    routes = [
+        Route(f"{well_known}/oauth-authorization-server", metadata.authorization_server_metadata),
+        Route(f"{well_known}/openid-configuration", metadata.authorization_server_metadata),
+        Route("/authorize", authorize.authorize, methods=["GET"]),
+        Route("/authorize/resume/{interaction_id}", authorize.resume, methods=["GET"]),
+        Route("/interaction/{interaction_id}", steps.show, methods=["GET"]),
+        Route("/interaction/{interaction_id}/login", steps.login, methods=["POST"]),
+        Route("/interaction/{interaction_id}/consent", steps.consent, methods=["POST"]),
+        Route("/token", token.token, methods=["POST"]),
+        Route("/introspect", introspection.introspect, methods=["POST"]),
+        Route("/revoke", revocation.revoke, methods=["POST"]),
+        Route("/register", registration.register, methods=["POST"]),
+        Route(
+            "/register/{client_id}", registration.configure, methods=["GET", "PUT", "DELETE"]
+        ),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={BadRequestBody: _bad_body, Exception: _server_error},
+    )
+    app.add_middleware(SecurityHeaders)
+    return app

@@ -1,0 +1,131 @@
+"""The ``hospiai`` command: run a service, and provision accounts, clients and resource servers."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Sequence
+
+from authserver.oauth.context import unix_now
+from authserver.provisioning import (
+    ProvisioningError,
+    create_account,
+    create_client,
+    create_resource_server,
+)
+from authserver.security import Keys
+from authserver.settings import Settings
+from authserver.store import Store, create_db_engine
+from shared import logs
+from shared.settings import SettingsError, environ
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hospiai", description="HospiAI Connect")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("authserver", help="run the authorization server")
+
+    accounts = commands.add_parser("accounts", help="manage accounts").add_subparsers(
+        dest="action", required=True
+    )
+    account = accounts.add_parser("create", help="create an account")
+    account.add_argument("--email", required=True)
+    account.add_argument("--given-name", required=True)
+    account.add_argument("--family-name", required=True)
+    account.add_argument("--phone")
+    account.add_argument("--role", default="patient", choices=["patient", "staff", "admin"])
+    account.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+
+    clients = commands.add_parser("clients", help="manage clients").add_subparsers(
+        dest="action", required=True
+    )
+    client = clients.add_parser("create", help="pre-register a client; prints its secret once")
+    client.add_argument("--name", required=True)
+    client.add_argument("--redirect-uri", action="append", required=True, dest="redirect_uris")
+    client.add_argument("--public", action="store_true", help="a public client (no secret)")
+    client.add_argument("--scope", default="", help="scopes it may request (default: all)")
+
+    servers = commands.add_parser(
+        "resource-servers", help="manage resource servers"
+    ).add_subparsers(dest="action", required=True)
+    server = servers.add_parser("create", help="register a resource; prints its secret once")
+    server.add_argument("--resource", required=True, help="the resource URI (token audience)")
+    server.add_argument("--name", required=True)
+    return parser
+
+
+def _serve_authserver(settings: Settings) -> None:
+    import uvicorn
+
+    from authserver.app import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        proxy_headers=False,
+    )
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return getpass.getpass("Password: ")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logs.configure()
+    try:
+        settings = Settings.from_env(environ())
+    except SettingsError as error:
+        print(f"hospiai: configuration error: {error}", file=sys.stderr)
+        return 2
+    if args.command == "authserver":
+        _serve_authserver(settings)
+        return 0
+    store = Store(create_db_engine(settings.database_url))
+    store.create_schema()
+    keys = Keys(settings.secret_key)
+    now = unix_now()
+    try:
+        if args.command == "accounts":
+            account = create_account(
+                store,
+                email=args.email,
+                password=_read_password(args.password_stdin),
+                given_name=args.given_name,
+                family_name=args.family_name,
+                phone=args.phone,
+                role=args.role,
+                now=now,
+            )
+            print(f"account_id: {account.id}")
+        elif args.command == "clients":
+            credentials = create_client(
+                store, keys, name=args.name, redirect_uris=args.redirect_uris,
+                public=args.public, scope=args.scope, now=now,
+            )
+            print(f"client_id: {credentials.id}")
+            if credentials.secret:
+                print(f"client_secret: {credentials.secret}  (shown once; store it now)")
+        else:
+            credentials = create_resource_server(
+                store, keys, resource=args.resource, name=args.name, now=now
+            )
+            print(f"resource_server_id: {credentials.id}")
+            print(f"resource_server_secret: {credentials.secret}  (shown once; store it now)")
+    except ProvisioningError as error:
+        print(f"hospiai: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""The authorization endpoint (OAuth 2.1 section 4.1.1): validate, hand the user to the
+interaction pages, and finish when the browser comes back with the user's decision."""
+
+from __future__ import annotations
+
+import hmac
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from authserver.context import get_context
+from authserver.interactions.browser import browser_id, current_session, ensure_browser_id
+from authserver.interactions.pages import error_page
+from authserver.models import Interaction
+from authserver.oauth.bridge import OAuthResponse, read_request
+from authserver.oauth.server import AuthorizationRejected
+from authserver.security import new_id
+from shared import scopes
+
+
+def _redirect(response: OAuthResponse) -> RedirectResponse:
+    assert response.location is not None
+    return RedirectResponse(response.location, status_code=303)
+
+
+async def authorize(request: Request) -> Response:
+    context = get_context(request)
+    http = await read_request(request, context.oauth.settings.issuer)
+    outcome = await run_in_threadpool(context.engine.validate_authorization, http)
+    if isinstance(outcome, AuthorizationRejected):
+        return error_page(request, "This connection request is not valid", outcome.description)
+    if isinstance(outcome, OAuthResponse):
+        return _redirect(outcome)
+    if "none" in outcome.params.get("prompt", "").split():
+        # No page may be shown. Consent is asked on every authorization, so it is required.
+        session = await run_in_threadpool(current_session, context, request)
+        error = "login_required" if session is None else "consent_required"
+        return _redirect(
+            context.engine.reject_authorization(
+                outcome.params, error, "The user must log in and consent."
+            )
+        )
+    response = RedirectResponse("", status_code=303)
+    bid = ensure_browser_id(context, request, response)
+    now = context.oauth.clock()
+    interaction = Interaction(
+        id=new_id("int"),
+        client_id=outcome.client_id,
+        params=outcome.params,
+        scope=scopes.join(outcome.scope),
+        browser_binding=context.oauth.keys.browser_binding(bid),
+        created_at=now,
+        expires_at=now + context.oauth.settings.interaction_ttl,
+    )
+    await run_in_threadpool(context.oauth.store.add_interaction, interaction)
+    response.headers["location"] = f"/interaction/{interaction.id}"
+    return response
+
+
+async def resume(request: Request) -> Response:
+    """The browser is back from the pages: issue the code or access_denied, exactly once."""
+    context = get_context(request)
+    store, keys = context.oauth.store, context.oauth.keys
+    interaction_id = request.path_params["interaction_id"]
+    interaction = await run_in_threadpool(
+        store.open_interaction, interaction_id, context.oauth.clock()
+    )
+    bid = browser_id(context, request)
+    if (
+        interaction is None
+        or bid is None
+        or not hmac.compare_digest(keys.browser_binding(bid), interaction.browser_binding)
+    ):
+        return error_page(
+            request,
+            "This sign-in request is no longer valid",
+            "It has expired, was already used, or was started in another browser.",
+        )
+    completed = await run_in_threadpool(
+        store.complete_interaction, interaction_id, context.oauth.clock()
+    )
+    if completed is None or completed.account_id is None:
+        return error_page(
+            request, "This sign-in request was already used", "Go back to your assistant."
+        )
+    account = None
+    if completed.decision == "allow":
+        account = await run_in_threadpool(store.account, completed.account_id)
+        if account is not None and account.disabled:
+            account = None
+    outcome = await run_in_threadpool(
+        context.engine.complete_authorization, completed.params, account
+    )
+    if isinstance(outcome, AuthorizationRejected) or outcome.location is None:
+        return error_page(
+            request, "This connection request is no longer valid", "Go back and connect again."
+        )
+    return _redirect(outcome)

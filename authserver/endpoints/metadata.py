@@ -1,0 +1,43 @@
+"""Authorization server metadata (RFC 8414), also served at the OpenID Connect discovery path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from authserver.context import get_context
+from authserver.oauth.clients import AUTH_METHODS, GRANT_TYPES, RESPONSE_TYPES
+from authserver.settings import Settings
+from shared import scopes
+
+
+def metadata_document(settings: Settings) -> dict[str, Any]:
+    issuer = settings.issuer
+    document: dict[str, Any] = {
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/authorize",
+        "token_endpoint": f"{issuer}/token",
+        "introspection_endpoint": f"{issuer}/introspect",
+        "revocation_endpoint": f"{issuer}/revoke",
+        "scopes_supported": list(scopes.NAMES),
+        "response_types_supported": RESPONSE_TYPES,
+        "response_modes_supported": ["query"],
+        "grant_types_supported": GRANT_TYPES,
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic"],
+        "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        "authorization_response_iss_parameter_supported": True,
+    }
+    if settings.registration_enabled:
+        document["registration_endpoint"] = f"{issuer}/register"
+    return document
+
+
+async def authorization_server_metadata(request: Request) -> Response:
+    return JSONResponse(
+        metadata_document(get_context(request).oauth.settings),
+        headers={"Cache-Control": "public, max-age=300"},
+    )

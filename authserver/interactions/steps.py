@@ -1,0 +1,159 @@
+"""The interaction pages: log in, then consent. Each step checks the interaction is open and
+bound to this browser, and every POST checks the CSRF token."""
+
+from __future__ import annotations
+
+import hmac
+from urllib.parse import urlsplit
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from authserver.context import AppContext, get_context
+from authserver.interactions.browser import (
+    LoginSession,
+    browser_id,
+    check_csrf,
+    current_session,
+    start_session,
+)
+from authserver.interactions.pages import error_page, render
+from authserver.models import Interaction
+from authserver.security import verify_password
+from shared import scopes
+
+BAD_LOGIN = "The email or password is incorrect, or the account is disabled."
+
+
+async def _open_interaction(request: Request) -> Interaction | Response:
+    """The interaction named in the path, if it is open and belongs to this browser."""
+    context = get_context(request)
+    interaction_id = request.path_params["interaction_id"]
+    now = context.oauth.clock()
+    interaction = await run_in_threadpool(context.oauth.store.open_interaction, interaction_id, now)
+    if interaction is None or interaction.decision is not None:
+        return error_page(
+            request,
+            "This sign-in request is no longer valid",
+            "It has expired or was already answered. Go back to your assistant and connect again.",
+        )
+    bid = browser_id(context, request)
+    if bid is None or not hmac.compare_digest(
+        context.oauth.keys.browser_binding(bid), interaction.browser_binding
+    ):
+        return error_page(
+            request,
+            "This sign-in request was started in another browser",
+            "For your safety it can only be finished where it started. Connect again from here.",
+            status_code=403,
+        )
+    return interaction
+
+
+def _needs_login(interaction: Interaction, session: LoginSession | None) -> bool:
+    if session is None:
+        return True
+    prompt = set(interaction.params.get("prompt", "").split())
+    return "login" in prompt and session.auth_time < interaction.created_at
+
+
+async def show(request: Request) -> Response:
+    interaction = await _open_interaction(request)
+    if isinstance(interaction, Response):
+        return interaction
+    context = get_context(request)
+    session = await run_in_threadpool(current_session, context, request)
+    if _needs_login(interaction, session):
+        return render(request, "login.html", interaction_id=interaction.id, error=None, email="")
+    assert session is not None
+    return await _consent_page(request, context, interaction, session)
+
+
+async def _consent_page(
+    request: Request, context: AppContext, interaction: Interaction, session: LoginSession
+) -> Response:
+    client = await run_in_threadpool(context.oauth.store.client, interaction.client_id)
+    if client is None:
+        return error_page(request, "Unknown application", "This application is not registered.")
+    requested = scopes.parse(interaction.scope)
+    granted = scopes.allowed_for_role(requested, session.account.role)
+    return render(
+        request,
+        "consent.html",
+        interaction_id=interaction.id,
+        account=session.account,
+        client_name=client.client_name,
+        redirect_host=urlsplit(interaction.params["redirect_uri"]).netloc,
+        loopback_only=all(urlsplit(uri).scheme == "http" for uri in client.redirect_uris),
+        granted=[scopes.BY_NAME[name] for name in granted],
+        unavailable=[scopes.BY_NAME[name] for name in requested if name not in granted],
+    )
+
+
+async def login(request: Request) -> Response:
+    interaction = await _open_interaction(request)
+    if isinstance(interaction, Response):
+        return interaction
+    context = get_context(request)
+    form = await request.form()
+    if not check_csrf(context, request, _field(form.get("csrf_token"))):
+        return error_page(
+            request,
+            "This form has expired",
+            "Reload the page and try again.",
+            status_code=403,
+        )
+    email = _field(form.get("email")) or ""
+    password = _field(form.get("password")) or ""
+    account = await run_in_threadpool(context.oauth.store.account_by_email, email)
+    valid = await run_in_threadpool(
+        verify_password, account.password_hash if account else None, password
+    )
+    if account is None or not valid or account.disabled:
+        return render(
+            request,
+            "login.html",
+            status_code=401,
+            interaction_id=interaction.id,
+            error=BAD_LOGIN,
+            email=email,
+        )
+    response = RedirectResponse(f"/interaction/{interaction.id}", status_code=303)
+    start_session(context, response, account, context.oauth.clock())
+    return response
+
+
+async def consent(request: Request) -> Response:
+    interaction = await _open_interaction(request)
+    if isinstance(interaction, Response):
+        return interaction
+    context = get_context(request)
+    form = await request.form()
+    if not check_csrf(context, request, _field(form.get("csrf_token"))):
+        return error_page(
+            request, "This form has expired", "Reload the page and try again.", status_code=403
+        )
+    session = await run_in_threadpool(current_session, context, request)
+    if _needs_login(interaction, session):
+        return RedirectResponse(f"/interaction/{interaction.id}", status_code=303)
+    assert session is not None
+    decision = _field(form.get("decision"))
+    if decision not in {"allow", "deny"}:
+        return error_page(request, "Unknown choice", "Choose Allow or Deny.")
+    decided = await run_in_threadpool(
+        context.oauth.store.decide_interaction,
+        interaction.id,
+        session.account.id,
+        decision,
+        context.oauth.clock(),
+    )
+    if not decided:
+        return error_page(
+            request, "This request was already answered", "Go back to your assistant."
+        )
+    return RedirectResponse(f"/authorize/resume/{interaction.id}", status_code=303)
+
+
+def _field(value: object) -> str | None:
+    return value if isinstance(value, str) else None

@@ -1,0 +1,127 @@
+"""SQLModel tables of the authorization server. Secrets are stored only as keyed hashes.
+
+Times are integer Unix seconds, which compare the same way in SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Column, LargeBinary
+from sqlmodel import Field, SQLModel
+
+ROLES = ("patient", "staff", "admin")
+
+
+class Account(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    email: str
+    # Lower-cased email: makes the address unique regardless of case.
+    email_key: str = Field(unique=True, index=True)
+    password_hash: str
+    given_name: str
+    family_name: str
+    phone: str | None = None
+    role: str = "patient"
+    disabled: bool = False
+    created_at: int
+
+
+class Client(SQLModel, table=True):
+    client_id: str = Field(primary_key=True)
+    # "dynamic" (RFC 7591), "preregistered" (CLI) or "metadata_document" (CIMD).
+    kind: str
+    client_name: str
+    client_secret_hash: str | None = None
+    token_endpoint_auth_method: str
+    redirect_uris: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    grant_types: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    response_types: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    scope: str = ""
+    # Everything else the client registered (client_uri, logo_uri, contacts, ...).
+    extra_metadata: dict[str, object] = Field(sa_column=Column(JSON, nullable=False))
+    registration_access_token_hash: str | None = Field(default=None, index=True)
+    blocked: bool = False
+    created_at: int
+    last_used_at: int | None = None
+
+
+class ResourceServer(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    # The RFC 8707 resource URI; tokens issued for it carry it as their audience.
+    resource: str = Field(unique=True)
+    name: str
+    secret_hash: str
+    created_at: int
+
+
+class Interaction(SQLModel, table=True):
+    """One authorization request waiting for the user: the hand-off between OAuth and the pages."""
+
+    id: str = Field(primary_key=True)
+    client_id: str
+    # The validated authorization request parameters, replayed into Authlib when it completes.
+    params: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))
+    # The scope the request resolved to (the client's defaults when it asked for none).
+    scope: str
+    # Only the browser that started the request may finish it.
+    browser_binding: str
+    created_at: int
+    expires_at: int
+    # The pages' result: who decided, and "allow" or "deny".
+    account_id: str | None = None
+    decision: str | None = None
+    completed_at: int | None = None
+
+
+class Grant(SQLModel, table=True):
+    """What one account allowed one client, and everything issued from that decision."""
+
+    id: str = Field(primary_key=True)
+    account_id: str = Field(index=True)
+    client_id: str = Field(index=True)
+    scope: str
+    resource: str
+    created_at: int
+    last_used_at: int | None = None
+    revoked_at: int | None = None
+
+
+class AuthorizationCode(SQLModel, table=True):
+    code_hash: str = Field(primary_key=True)
+    grant_id: str = Field(index=True)
+    client_id: str
+    account_id: str
+    redirect_uri: str
+    scope: str
+    resource: str
+    code_challenge: str
+    code_challenge_method: str
+    created_at: int
+    expires_at: int
+    consumed_at: int | None = None
+
+
+class AccessToken(SQLModel, table=True):
+    token_hash: str = Field(primary_key=True)
+    grant_id: str = Field(index=True)
+    client_id: str
+    account_id: str
+    scope: str
+    resource: str
+    issued_at: int
+    expires_at: int
+    revoked_at: int | None = None
+
+
+class RefreshToken(SQLModel, table=True):
+    token_hash: str = Field(primary_key=True)
+    grant_id: str = Field(index=True)
+    client_id: str
+    account_id: str
+    scope: str
+    resource: str
+    issued_at: int
+    expires_at: int
+    spent_at: int | None = None
+    # The response this token was exchanged for, sealed under a key derived from the token
+    # itself, so a retry inside the grace window gets the same pair and nobody else can read it.
+    replay: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))

@@ -1,0 +1,23 @@
+"""What the OAuth engine needs from the application: settings, store, keys and a clock."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from authserver.security import Keys
+from authserver.settings import Settings
+from authserver.store import Store
+
+
+def unix_now() -> int:
+    return int(time.time())
+
+
+@dataclass(frozen=True)
+class OAuthContext:
+    settings: Settings
+    store: Store
+    keys: Keys
+    clock: Callable[[], int] = field(default=unix_now)

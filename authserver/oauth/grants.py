@@ -1,0 +1,274 @@
+"""The OAuth 2.1 grants: authorization code with PKCE S256 (RFC 7636) and resource indicators
+(RFC 8707), and refresh tokens rotated on every use with reuse detection (RFC 9700 4.14)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from authlib.oauth2.rfc6749 import (
+    InvalidGrantError,
+    InvalidRequestError,
+    InvalidScopeError,
+)
+from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, RefreshTokenGrant
+from authlib.oauth2.rfc7636 import CodeChallenge
+
+from authserver.models import AccessToken, Account, AuthorizationCode, Grant, RefreshToken
+from authserver.oauth.clients import AUTH_METHODS
+from authserver.oauth.context import OAuthContext
+from authserver.oauth.errors import InvalidTargetError
+from authserver.security import new_id, new_secret
+from shared import scopes
+
+if TYPE_CHECKING:
+    from authserver.oauth.bridge import BridgeRequest
+
+
+class IssuedCode:
+    """A stored authorization code, with the accessors Authlib expects."""
+
+    def __init__(self, row: AuthorizationCode) -> None:
+        self.row = row
+        self.code_challenge = row.code_challenge
+        self.code_challenge_method = row.code_challenge_method
+
+    def get_redirect_uri(self) -> str:
+        return self.row.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.row.scope
+
+
+class IssuedRefreshToken:
+    def __init__(self, row: RefreshToken, value: str) -> None:
+        self.row = row
+        self.value = value
+
+    def check_client(self, client: Any) -> bool:
+        return bool(self.row.client_id == client.get_client_id())
+
+    def get_scope(self) -> str:
+        return self.row.scope
+
+
+class S256CodeChallenge(CodeChallenge):  # type: ignore[misc]
+    """PKCE for every client, S256 only (OAuth 2.1 section 4.1.1)."""
+
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+    CODE_CHALLENGE_METHODS = {"S256": CodeChallenge.CODE_CHALLENGE_METHODS["S256"]}
+
+    def validate_code_challenge(self, grant: Any, redirect_uri: Any) -> None:
+        data = grant.request.payload.data
+        if not data.get("code_challenge"):
+            raise InvalidRequestError("PKCE is required: send code_challenge and S256.")
+        if data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("code_challenge_method must be S256.")
+        super().validate_code_challenge(grant, redirect_uri)
+
+
+def _one_resource(request: BridgeRequest) -> str | None:
+    values = request.payload.datalist.get("resource", [])
+    if len(values) > 1:
+        raise InvalidTargetError("Only one resource may be requested.")
+    return values[0] if values else None
+
+
+class ResourceIndicator:
+    """RFC 8707 at the authorization endpoint: the resource becomes the token audience."""
+
+    def __init__(self, context: OAuthContext) -> None:
+        self.context = context
+
+    def __call__(self, grant: Any) -> None:
+        grant.register_hook("after_validate_authorization_request_payload", self.validate)
+
+    def validate(self, grant: Any, _result: Any) -> None:
+        request: BridgeRequest = grant.request
+        resource = _one_resource(request) or self.context.settings.default_resource
+        if not resource:
+            raise InvalidTargetError("The resource parameter is required.")
+        if self.context.store.resource_server_by_resource(resource) is None:
+            raise InvalidTargetError("The resource is not known to this server.")
+        request.resource = resource
+
+
+def _check_token_resource(request: BridgeRequest, bound: str) -> None:
+    """RFC 8707 at the token endpoint: a resource, if sent, must be the one the grant is for."""
+    resource = _one_resource(request)
+    if resource is not None and resource != bound:
+        raise InvalidTargetError("The resource does not match the authorization grant.")
+
+
+class _Issuing:
+    """Token rows for a token response; shared by both grants."""
+
+    server: Any
+
+    @property
+    def context(self) -> OAuthContext:
+        context: OAuthContext = self.server.context
+        return context
+
+    def _rows(
+        self, token: dict[str, Any], source: AuthorizationCode | RefreshToken, now: int
+    ) -> tuple[AccessToken, RefreshToken | None]:
+        """The rows to store for ``token``, bound to the grant ``source`` came from."""
+        settings, keys = self.context.settings, self.context.keys
+        fields = {
+            "grant_id": source.grant_id,
+            "client_id": source.client_id,
+            "account_id": source.account_id,
+            "scope": token["scope"],
+            "resource": source.resource,
+            "issued_at": now,
+        }
+        access = AccessToken(
+            token_hash=keys.hash_secret(token["access_token"]),
+            expires_at=now + settings.access_token_ttl,
+            **fields,
+        )
+        refresh = None
+        if "refresh_token" in token:
+            refresh = RefreshToken(
+                token_hash=keys.hash_secret(token["refresh_token"]),
+                expires_at=now + settings.refresh_token_ttl,
+                **fields,
+            )
+        return access, refresh
+
+    def _live_account(self, account_id: str) -> Account:
+        account = self.context.store.account(account_id)
+        if account is None or account.disabled:
+            raise InvalidGrantError("The account is not active.")
+        return account
+
+
+class CodeGrant(_Issuing, AuthorizationCodeGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
+
+    def generate_authorization_code(self) -> str:
+        return new_secret("ac")
+
+    def save_authorization_code(self, code: str, request: BridgeRequest) -> None:
+        context = self.context
+        now = context.clock()
+        account: Account = request.user
+        granted = scopes.allowed_for_role(scopes.parse(request.scope), account.role)
+        if not granted:
+            raise InvalidScopeError(
+                "None of the requested scopes are available to this account.",
+                redirect_uri=request.payload.data["redirect_uri"],
+            )
+        assert request.resource is not None  # set by ResourceIndicator during validation
+        grant = Grant(
+            id=new_id("grant"),
+            account_id=account.id,
+            client_id=request.client.get_client_id(),
+            scope=scopes.join(granted),
+            resource=request.resource,
+            created_at=now,
+        )
+        data = request.payload.data
+        context.store.issue_code(
+            grant,
+            AuthorizationCode(
+                code_hash=context.keys.hash_secret(code),
+                grant_id=grant.id,
+                client_id=grant.client_id,
+                account_id=account.id,
+                redirect_uri=data["redirect_uri"],
+                scope=grant.scope,
+                resource=grant.resource,
+                code_challenge=data["code_challenge"],
+                code_challenge_method=data["code_challenge_method"],
+                created_at=now,
+                expires_at=now + context.settings.code_ttl,
+            ),
+        )
+
+    def query_authorization_code(self, code: str, client: Any) -> IssuedCode | None:
+        context = self.context
+        now = context.clock()
+        row = context.store.code(context.keys.hash_secret(code))
+        if row is None or row.client_id != client.get_client_id():
+            return None
+        if row.consumed_at is not None:
+            # RFC 9700 4.2.4 / OAuth 2.1 4.1.3: a replayed code revokes what it bought.
+            context.store.revoke_grant(row.grant_id, now)
+            return None
+        grant = context.store.grant(row.grant_id)
+        if row.expires_at <= now or grant is None or grant.revoked_at is not None:
+            return None
+        return IssuedCode(row)
+
+    def validate_token_request(self) -> None:
+        super().validate_token_request()
+        _check_token_resource(self.request, self.request.authorization_code.row.resource)
+
+    def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        code: IssuedCode = self.request.authorization_code
+        self._live_account(code.row.account_id)
+        now = self.context.clock()
+        token = self.generate_token(
+            scope=code.row.scope,
+            include_refresh_token=self.request.client.check_grant_type("refresh_token"),
+        )
+        access, refresh = self._rows(token, code.row, now)
+        if not self.context.store.exchange_code(code.row.code_hash, now, access, refresh):
+            # Lost the race to another exchange of the same code: that is a replay too.
+            self.context.store.revoke_grant(code.row.grant_id, now)
+            raise InvalidGrantError("The code has already been used.")
+        return 200, token, self.TOKEN_RESPONSE_HEADER
+
+
+class RefreshGrant(_Issuing, RefreshTokenGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token: str) -> IssuedRefreshToken | None:
+        context = self.context
+        row = context.store.refresh_token(context.keys.hash_secret(refresh_token))
+        if row is None or row.expires_at <= context.clock():
+            return None
+        grant = context.store.grant(row.grant_id)
+        if grant is None or grant.revoked_at is not None:
+            return None
+        return IssuedRefreshToken(row, refresh_token)
+
+    def validate_token_request(self) -> None:
+        super().validate_token_request()
+        _check_token_resource(self.request, self.request.refresh_token.row.resource)
+
+    def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        spent: IssuedRefreshToken = self.request.refresh_token
+        if spent.row.spent_at is not None:
+            return self._replay_or_revoke(spent)
+        self._live_account(spent.row.account_id)
+        context = self.context
+        now = context.clock()
+        token = self.issue_token(None, spent)
+        access, refresh = self._rows(token, spent.row, now)
+        assert refresh is not None
+        sealed = context.keys.seal_replay(spent.value, token)
+        if not context.store.rotate_refresh_token(
+            spent.row.token_hash, now, access, refresh, sealed
+        ):
+            latest = context.store.refresh_token(spent.row.token_hash)
+            assert latest is not None
+            return self._replay_or_revoke(IssuedRefreshToken(latest, spent.value))
+        return 200, token, self.TOKEN_RESPONSE_HEADER
+
+    def _replay_or_revoke(
+        self, spent: IssuedRefreshToken
+    ) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        """A spent token: inside the grace window the same pair again, otherwise reuse."""
+        context = self.context
+        now = context.clock()
+        row = spent.row
+        assert row.spent_at is not None
+        if row.replay is not None and now - row.spent_at <= context.settings.refresh_grace_seconds:
+            replayed = context.keys.open_replay(spent.value, row.replay)
+            if replayed is not None:
+                return 200, replayed, self.TOKEN_RESPONSE_HEADER
+        context.store.revoke_grant(row.grant_id, now)
+        raise InvalidGrantError("The refresh token was already used; the grant is revoked.")

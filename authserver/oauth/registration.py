@@ -1,0 +1,224 @@
+"""Dynamic client registration (RFC 7591) and client configuration (RFC 7592)."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+from urllib.parse import urlsplit
+
+from authlib.oauth2.rfc6749 import AccessDeniedError
+from authlib.oauth2.rfc7591 import ClientMetadataClaims, ClientRegistrationEndpoint
+from authlib.oauth2.rfc7592 import ClientConfigurationEndpoint
+
+from authserver.models import Client
+from authserver.oauth.bridge import BridgeJsonRequest
+from authserver.oauth.clients import (
+    AUTH_METHODS,
+    GRANT_TYPES,
+    RESPONSE_TYPES,
+    OAuthClient,
+    redirect_uri_problem,
+)
+from authserver.oauth.context import OAuthContext
+from authserver.oauth.errors import InvalidClientMetadataError, InvalidRedirectURIError
+from authserver.security import new_id, new_secret
+from shared import scopes
+
+# Registered metadata kept as columns; the rest of REGISTERED_CLAIMS goes to extra_metadata.
+_COLUMNS = ("redirect_uris", "token_endpoint_auth_method", "grant_types", "response_types")
+
+
+class ClientMetadata(ClientMetadataClaims):  # type: ignore[misc]
+    """RFC 7591 section 2 metadata, validated to this server's OAuth 2.1 profile."""
+
+    def validate_redirect_uris(self) -> None:
+        uris = self.get("redirect_uris")
+        if not isinstance(uris, list) or not uris or not all(isinstance(u, str) for u in uris):
+            raise InvalidRedirectURIError("redirect_uris must be a non-empty array of strings.")
+        for uri in uris:
+            problem = redirect_uri_problem(uri)
+            if problem is not None:
+                raise InvalidRedirectURIError(_ascii(f"redirect_uris: {problem}."))
+
+    def validate_token_endpoint_auth_method(self) -> None:
+        # RFC 7591 section 2: the default is client_secret_basic.
+        method = self.setdefault("token_endpoint_auth_method", "client_secret_basic")
+        if method not in AUTH_METHODS:
+            raise InvalidClientMetadataError(
+                "token_endpoint_auth_method must be one of: " + ", ".join(AUTH_METHODS) + "."
+            )
+
+    def validate_grant_types(self) -> None:
+        # RFC 7591 section 2: the default is authorization_code alone.
+        self._validate_subset("grant_types", ["authorization_code"], GRANT_TYPES)
+        if "authorization_code" not in self["grant_types"]:
+            raise InvalidClientMetadataError("grant_types must include authorization_code.")
+
+    def validate_response_types(self) -> None:
+        self._validate_subset("response_types", ["code"], RESPONSE_TYPES)
+
+    def validate_client_name(self) -> None:
+        self._validate_string("client_name")
+
+    def validate_scope(self) -> None:
+        # Unknown scopes are dropped, not refused: Claude registers with scope=claudeai.
+        self._validate_string("scope")
+        if "scope" in self:
+            self["scope"] = scopes.join(scopes.known(scopes.parse(self["scope"])))
+
+    def _validate_string(self, name: str) -> None:
+        if name in self and not isinstance(self[name], str):
+            raise InvalidClientMetadataError(f"{name} must be a string.")
+
+    def _validate_subset(self, name: str, default: list[str], allowed: list[str]) -> None:
+        values = self.setdefault(name, default)
+        if not isinstance(values, list) or not set(values) <= set(allowed) or not values:
+            raise InvalidClientMetadataError(f"{name} must be a non-empty subset of {allowed}.")
+
+
+def _ascii(text: str) -> str:
+    """Error descriptions must be printable ASCII without quotes or backslashes (RFC 6749 5.2)."""
+    return "".join(c if 0x20 <= ord(c) <= 0x7E and c not in "\"\\" else "?" for c in text)
+
+
+def describe(client: Client) -> dict[str, Any]:
+    """The client's registered metadata as RFC 7591 returns it, without any secret."""
+    body: dict[str, Any] = {
+        "client_id": client.client_id,
+        "client_id_issued_at": client.created_at,
+        "client_name": client.client_name,
+        "redirect_uris": client.redirect_uris,
+        "token_endpoint_auth_method": client.token_endpoint_auth_method,
+        "grant_types": client.grant_types,
+        "response_types": client.response_types,
+        **client.extra_metadata,
+    }
+    if client.scope:
+        body["scope"] = client.scope
+    if client.client_secret_hash is not None:
+        body["client_secret_expires_at"] = 0
+    return body
+
+
+def _columns(metadata: dict[str, Any]) -> dict[str, Any]:
+    name = metadata.get("client_name") or urlsplit(metadata["redirect_uris"][0]).hostname or ""
+    return {
+        **{key: metadata[key] for key in _COLUMNS},
+        "client_name": name,
+        "scope": metadata.get("scope", ""),
+        "extra_metadata": {
+            key: value
+            for key, value in metadata.items()
+            if key not in _COLUMNS and key not in {"client_name", "scope"}
+        },
+    }
+
+
+class Registration(ClientRegistrationEndpoint):  # type: ignore[misc]
+    def __init__(self, server: Any, context: OAuthContext) -> None:
+        super().__init__(server, claims_classes=[ClientMetadata])
+        self.context = context
+
+    def create_registration_response(
+        self, request: BridgeJsonRequest
+    ) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        if not self.context.settings.registration_enabled:
+            raise AccessDeniedError("Dynamic client registration is disabled.")
+        if not isinstance(request.http.json, dict) or not request.http.json:
+            raise InvalidClientMetadataError("The body must be a JSON object of client metadata.")
+        metadata = self.extract_client_metadata(request)
+        keys = self.context.keys
+        secret = None
+        if metadata["token_endpoint_auth_method"] != "none":
+            secret = new_secret("cs")
+        registration_token = new_secret("rat")
+        client = Client(
+            client_id=new_id("client"),
+            kind="dynamic",
+            client_secret_hash=keys.hash_secret(secret) if secret else None,
+            registration_access_token_hash=keys.hash_secret(registration_token),
+            created_at=self.context.clock(),
+            **_columns(metadata),
+        )
+        self.context.store.add_client(client)
+        body = describe(client)
+        if secret:
+            body["client_secret"] = secret
+        body["registration_access_token"] = registration_token
+        body["registration_client_uri"] = registration_client_uri(self.context, client.client_id)
+        return 201, body, [("Content-Type", "application/json")]
+
+    def get_server_metadata(self) -> None:
+        # Validation is done by ClientMetadata against this server's profile, not by Authlib's
+        # generic options (which would refuse unknown scopes instead of dropping them).
+        return None
+
+
+def registration_client_uri(context: OAuthContext, client_id: str) -> str:
+    return f"{context.settings.issuer}/register/{client_id}"
+
+
+class _RegistrationToken:
+    def __init__(self, client_id: str) -> None:
+        self.client_id = client_id
+
+    def check_client(self, client: OAuthClient) -> bool:
+        return hmac.compare_digest(self.client_id, client.get_client_id())
+
+
+def _bearer(request: BridgeJsonRequest) -> str | None:
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+class Configuration(ClientConfigurationEndpoint):  # type: ignore[misc]
+    def __init__(self, server: Any, context: OAuthContext) -> None:
+        super().__init__(server, claims_classes=[ClientMetadata])
+        self.context = context
+
+    def authenticate_token(self, request: BridgeJsonRequest) -> _RegistrationToken | None:
+        token = _bearer(request)
+        if token is None:
+            return None
+        client = self.context.store.client_by_registration_token(
+            self.context.keys.hash_secret(token)
+        )
+        return _RegistrationToken(client.client_id) if client else None
+
+    def authenticate_client(self, request: BridgeJsonRequest) -> OAuthClient | None:
+        row = self.context.store.client(request.http.path_params.get("client_id", ""))
+        return OAuthClient(row, self.context.keys) if row else None
+
+    def revoke_access_token(self, *_args: Any) -> None:
+        # Called when a valid registration token names a missing client. A registration token
+        # is bound to exactly one client, so there is nothing else it could be revoked from.
+        return None
+
+    def check_permission(self, client: OAuthClient, request: BridgeJsonRequest) -> bool:
+        return client.row.kind == "dynamic"
+
+    def introspect_client(self, client: OAuthClient) -> dict[str, Any]:
+        return describe(client.row)
+
+    def generate_client_registration_info(
+        self, client: OAuthClient, request: BridgeJsonRequest
+    ) -> dict[str, str]:
+        return {
+            "registration_client_uri": registration_client_uri(self.context, client.client_id),
+            "registration_access_token": _bearer(request) or "",
+        }
+
+    def delete_client(self, client: OAuthClient, request: BridgeJsonRequest) -> None:
+        self.context.store.delete_client(client.client_id)
+
+    def update_client(
+        self, client: OAuthClient, metadata: dict[str, Any], request: BridgeJsonRequest
+    ) -> OAuthClient:
+        if metadata["token_endpoint_auth_method"] != client.row.token_endpoint_auth_method:
+            raise InvalidClientMetadataError("token_endpoint_auth_method cannot be changed.")
+        row = self.context.store.update_client_metadata(client.client_id, _columns(metadata))
+        assert row is not None
+        return OAuthClient(row, self.context.keys)
+
+    def get_server_metadata(self) -> None:
+        return None

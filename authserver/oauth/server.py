@@ -1,0 +1,215 @@
+"""The OAuth 2.1 engine: Authlib's AuthorizationServer, configured to this server's profile,
+behind a small synchronous API that the Starlette endpoints run in the thread pool."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2.rfc6749 import (
+    AuthorizationServer,
+    InvalidClientError,
+    OAuth2Error,
+)
+
+from authserver.models import Account
+from authserver.oauth.bridge import (
+    BridgeJsonRequest,
+    BridgeRequest,
+    HttpRequest,
+    OAuthResponse,
+)
+from authserver.oauth.clients import OAuthClient
+from authserver.oauth.context import OAuthContext
+from authserver.oauth.grants import CodeGrant, RefreshGrant, ResourceIndicator, S256CodeChallenge
+from authserver.oauth.registration import Configuration, Registration
+from authserver.oauth.tokens import Introspection, Revocation
+from authserver.security import new_secret
+from shared import scopes
+
+
+@dataclass(frozen=True)
+class PendingAuthorization:
+    """A valid authorization request, waiting for the user to log in and decide."""
+
+    client_id: str
+    client_name: str
+    redirect_uri: str
+    scope: list[str]
+    resource: str
+    # Every registered redirect URI is loopback: the consent page warns about it.
+    loopback_only: bool
+    # The request parameters, replayed through validation again when the user decides.
+    params: dict[str, str]
+
+
+@dataclass(frozen=True)
+class AuthorizationRejected:
+    """The client or redirect URI cannot be trusted: show an error page, never redirect."""
+
+    error: str
+    description: str
+
+
+class _Server(AuthorizationServer):  # type: ignore[misc]
+    def __init__(self, context: OAuthContext) -> None:
+        super().__init__(scopes_supported=list(scopes.NAMES))
+        self.context = context
+        self.register_token_generator("default", self._generate_token)
+        self.register_grant(CodeGrant, [S256CodeChallenge(), ResourceIndicator(context)])
+        self.register_grant(RefreshGrant)
+        self.register_endpoint(Introspection(self, context))
+        self.register_endpoint(Revocation(self, context))
+        self.registration = Registration(self, context)
+        self.configuration = Configuration(self, context)
+
+    def query_client(self, client_id: str) -> OAuthClient | None:
+        row = self.context.store.client(client_id)
+        if row is None or row.blocked:
+            return None
+        return OAuthClient(row, self.context.keys)
+
+    def authenticate_client(self, request: Any, methods: list[str], endpoint: str = "token") -> Any:
+        try:
+            return super().authenticate_client(request, methods, endpoint)
+        except InvalidClientError as error:
+            # Always 401, so that a client whose registration is gone registers again.
+            error.status_code = 401
+            raise
+
+    def create_oauth2_request(self, request: HttpRequest | BridgeRequest) -> BridgeRequest:
+        return request if isinstance(request, BridgeRequest) else BridgeRequest(request)
+
+    def create_json_request(self, request: HttpRequest) -> BridgeJsonRequest:
+        return BridgeJsonRequest(request)
+
+    def handle_response(self, status: int, body: Any, headers: Any) -> OAuthResponse:
+        return OAuthResponse(status, body, list(headers))
+
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        # Authlib announces events here; the audit log does not listen to them yet.
+        return None
+
+    def _generate_token(
+        self,
+        grant_type: str,
+        client: OAuthClient,
+        user: Any = None,
+        scope: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = True,
+    ) -> dict[str, Any]:
+        token: dict[str, Any] = {
+            "token_type": "Bearer",
+            "access_token": new_secret("at"),
+            "expires_in": self.context.settings.access_token_ttl,
+            "scope": scope or "",
+        }
+        if include_refresh_token:
+            token["refresh_token"] = new_secret("rt")
+        return token
+
+
+class OAuthEngine:
+    def __init__(self, context: OAuthContext) -> None:
+        self.context = context
+        self._server = _Server(context)
+
+    # -- authorization endpoint -------------------------------------------------------------
+
+    def validate_authorization(
+        self, http: HttpRequest
+    ) -> PendingAuthorization | AuthorizationRejected | OAuthResponse:
+        """Check an authorization request; an OAuthResponse is an error redirect to the client."""
+        try:
+            grant = self._server.get_consent_grant(http)
+        except OAuth2Error as error:
+            return self._authorization_error(error)
+        request: BridgeRequest = grant.request
+        client: OAuthClient = request.client
+        assert request.resource is not None
+        return PendingAuthorization(
+            client_id=client.client_id,
+            client_name=client.row.client_name,
+            redirect_uri=grant.redirect_uri,
+            scope=scopes.parse(request.scope),
+            resource=request.resource,
+            loopback_only=all(
+                urlsplit(uri).scheme == "http" for uri in client.row.redirect_uris
+            ),
+            params=dict(request.payload.data),
+        )
+
+    def complete_authorization(
+        self, params: dict[str, str], account: Account | None
+    ) -> AuthorizationRejected | OAuthResponse:
+        """Issue a code (account given) or access_denied (None), re-validating the request."""
+        http = HttpRequest(
+            method="GET",
+            url=f"{self.context.settings.issuer}/authorize?{urlencode(params)}",
+            headers={},
+            query=list(params.items()),
+        )
+        try:
+            grant = self._server.get_consent_grant(http)
+        except OAuth2Error as error:
+            return self._authorization_error(error)
+        response = self._server.create_authorization_response(
+            grant.request, grant_user=account, grant=grant
+        )
+        return self._with_issuer(response)
+
+    def reject_authorization(
+        self, params: dict[str, str], error: str, description: str
+    ) -> OAuthResponse:
+        """An error redirect for a request already validated (for example prompt=none)."""
+        location = add_params_to_uri(
+            params["redirect_uri"],
+            [("error", error), ("error_description", description)]
+            + ([("state", params["state"])] if params.get("state") else []),
+        )
+        return self._with_issuer(OAuthResponse(302, "", [("Location", location)]))
+
+    def _authorization_error(self, error: OAuth2Error) -> AuthorizationRejected | OAuthResponse:
+        if not error.redirect_uri:
+            return AuthorizationRejected(error.error, error.get_error_description() or error.error)
+        return self._with_issuer(self._server.handle_error_response(None, error))
+
+    def _with_issuer(self, response: OAuthResponse) -> OAuthResponse:
+        """RFC 9207: every authorization response, errors included, names its issuer."""
+        location = response.location
+        if location is None:
+            return response
+        with_iss = add_params_to_uri(location, [("iss", self.context.settings.issuer)])
+        return OAuthResponse(response.status, "", [("Location", with_iss)])
+
+    # -- token, introspection, revocation, registration -------------------------------------
+
+    def token(self, http: HttpRequest) -> OAuthResponse:
+        response: OAuthResponse = self._server.create_token_response(http)
+        return response
+
+    def introspect(self, http: HttpRequest) -> OAuthResponse:
+        response: OAuthResponse = self._server.create_endpoint_response("introspection", http)
+        return response
+
+    def revoke(self, http: HttpRequest) -> OAuthResponse:
+        response: OAuthResponse = self._server.create_endpoint_response("revocation", http)
+        return response
+
+    def register(self, http: HttpRequest) -> OAuthResponse:
+        return self._json_endpoint(self._server.registration, http)
+
+    def configure_client(self, http: HttpRequest) -> OAuthResponse:
+        return self._json_endpoint(self._server.configuration, http)
+
+    def _json_endpoint(self, endpoint: Any, http: HttpRequest) -> OAuthResponse:
+        request = self._server.create_json_request(http)
+        try:
+            status, body, headers = endpoint(request)
+        except OAuth2Error as error:
+            response: OAuthResponse = self._server.handle_error_response(request, error)
+            return response
+        return OAuthResponse(status, body, list(headers))

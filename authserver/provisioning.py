@@ -1,0 +1,115 @@
+"""Creating accounts, pre-registered clients and resource servers (CLI, admin, dev seeding)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from authserver.models import ROLES, Account, Client, ResourceServer
+from authserver.oauth.clients import GRANT_TYPES, redirect_uri_problem
+from authserver.security import Keys, hash_password, new_id, new_secret
+from authserver.store import Store
+from shared import scopes
+
+MIN_PASSWORD_LENGTH = 12
+
+
+class ProvisioningError(ValueError):
+    """Input that cannot be provisioned; the message says why."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """An identifier and its secret, shown once and stored only as a hash."""
+
+    id: str
+    secret: str | None
+
+
+def create_account(
+    store: Store,
+    *,
+    email: str,
+    password: str,
+    given_name: str,
+    family_name: str,
+    now: int,
+    phone: str | None = None,
+    role: str = "patient",
+) -> Account:
+    email = email.strip()
+    if "@" not in email or email.startswith("@") or email.endswith("@"):
+        raise ProvisioningError(f"{email!r} is not an email address")
+    if role not in ROLES:
+        raise ProvisioningError(f"role must be one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ProvisioningError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if store.account_by_email(email) is not None:
+        raise ProvisioningError(f"an account with email {email!r} already exists")
+    account = Account(
+        id=new_id("acct"),
+        email=email,
+        email_key=email.lower(),
+        password_hash=hash_password(password),
+        given_name=given_name,
+        family_name=family_name,
+        phone=phone,
+        role=role,
+        created_at=now,
+    )
+    store.add_account(account)
+    return account
+
+
+def create_client(
+    store: Store,
+    keys: Keys,
+    *,
+    name: str,
+    redirect_uris: list[str],
+    now: int,
+    public: bool = False,
+    scope: str = "",
+) -> Credentials:
+    """A pre-registered client; confidential unless ``public``, with refresh tokens."""
+    if not redirect_uris:
+        raise ProvisioningError("at least one redirect URI is required")
+    for uri in redirect_uris:
+        problem = redirect_uri_problem(uri)
+        if problem is not None:
+            raise ProvisioningError(problem)
+    unknown = set(scopes.parse(scope)) - set(scopes.NAMES)
+    if unknown:
+        raise ProvisioningError(f"unknown scopes: {' '.join(sorted(unknown))}")
+    secret = None if public else new_secret("cs")
+    client = Client(
+        client_id=new_id("client"),
+        kind="preregistered",
+        client_name=name,
+        client_secret_hash=keys.hash_secret(secret) if secret else None,
+        token_endpoint_auth_method="none" if public else "client_secret_basic",
+        redirect_uris=redirect_uris,
+        grant_types=GRANT_TYPES,
+        response_types=["code"],
+        scope=scopes.join(scopes.parse(scope)),
+        extra_metadata={},
+        created_at=now,
+    )
+    store.add_client(client)
+    return Credentials(client.client_id, secret)
+
+
+def create_resource_server(
+    store: Store, keys: Keys, *, resource: str, name: str, now: int
+) -> Credentials:
+    """A resource server: tokens for ``resource`` and the credentials to introspect them."""
+    if redirect_uri_problem(resource) is not None:
+        raise ProvisioningError("the resource must be an https URI, or http on loopback")
+    if store.resource_server_by_resource(resource) is not None:
+        raise ProvisioningError(f"resource {resource!r} is already registered")
+    secret = new_secret("rs")
+    server = ResourceServer(
+        id=new_id("rs"), resource=resource, name=name, secret_hash=keys.hash_secret(secret),
+        created_at=now,
+    )
+    store.add_resource_server(server)
+    return Credentials(server.id, secret)

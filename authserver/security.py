@@ -1,0 +1,95 @@
+"""Password hashing (argon2id), opaque secret generation, keyed secret hashing, and CSRF."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from argon2.low_level import Type
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+# OWASP Password Storage Cheat Sheet, argon2id minimum: m=19 MiB, t=2, p=1.
+_PASSWORDS = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, type=Type.ID)
+# Verified against when the email is unknown, so both failures cost the same time.
+_DUMMY_HASH = _PASSWORDS.hash("hospiai-timing-equaliser")
+
+# 32 random bytes: 256 bits of entropy in every token, code and secret.
+_SECRET_BYTES = 32
+
+
+def hash_password(password: str) -> str:
+    return _PASSWORDS.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Constant-effort check: an unknown account still pays one argon2id verification."""
+    try:
+        return _PASSWORDS.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_secret(kind: str) -> str:
+    """An opaque secret with a recognisable prefix (so logs can redact it), e.g. hospiai_at_..."""
+    return f"hospiai_{kind}_{secrets.token_urlsafe(_SECRET_BYTES)}"
+
+
+def new_id(kind: str) -> str:
+    """A public, unguessable identifier (not a secret)."""
+    return f"{kind}_{secrets.token_urlsafe(16)}"
+
+
+class Keys:
+    """Keys derived from the one configured secret, one per purpose."""
+
+    def __init__(self, secret_key: str) -> None:
+        root = secret_key.encode()
+        self._hash_key = _derive(root, b"secret-hash")
+        self._replay_key = _derive(root, b"refresh-replay")
+        self._browser_key = _derive(root, b"browser-binding")
+        self.cookie_secret = _derive(root, b"cookie-signing").hex()
+
+    def hash_secret(self, value: str) -> str:
+        """HMAC-SHA256 of a high-entropy secret: what the database stores instead of it."""
+        return hmac.new(self._hash_key, value.encode(), hashlib.sha256).hexdigest()
+
+    def csrf_token(self, browser_id: str) -> str:
+        return hmac.new(self._browser_key, b"csrf:" + browser_id.encode(), "sha256").hexdigest()
+
+    def check_csrf(self, browser_id: str | None, token: str | None) -> bool:
+        if not browser_id or not token:
+            return False
+        return hmac.compare_digest(self.csrf_token(browser_id), token)
+
+    def browser_binding(self, browser_id: str) -> str:
+        return hmac.new(self._browser_key, b"bind:" + browser_id.encode(), "sha256").hexdigest()
+
+    def seal_replay(self, refresh_token: str, response: dict[str, object]) -> bytes:
+        """Encrypt a token response under a key only the spent refresh token can rebuild."""
+        nonce = os.urandom(12)
+        return nonce + AESGCM(self._replay_cipher_key(refresh_token)).encrypt(
+            nonce, json.dumps(response).encode(), None
+        )
+
+    def open_replay(self, refresh_token: str, sealed: bytes) -> dict[str, object] | None:
+        try:
+            plain = AESGCM(self._replay_cipher_key(refresh_token)).decrypt(
+                sealed[:12], sealed[12:], None
+            )
+        except InvalidTag:
+            return None
+        loaded: dict[str, object] = json.loads(plain)
+        return loaded
+
+    def _replay_cipher_key(self, refresh_token: str) -> bytes:
+        return hmac.new(self._replay_key, refresh_token.encode(), hashlib.sha256).digest()
+
+
+def _derive(root: bytes, label: bytes) -> bytes:
+    return hmac.new(root, label, hashlib.sha256).digest()

@@ -1,0 +1,93 @@
+"""Typed authorization-server settings, read from the environment and validated at start-up."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from shared.settings import (
+    SettingsError,
+    env_bool,
+    env_int,
+    env_str,
+    is_loopback_host,
+    public_base_url,
+)
+
+MIN_SECRET_KEY_LENGTH = 32
+
+
+@dataclass(frozen=True)
+class Settings:
+    issuer: str
+    secret_key: str
+    database_url: str = "sqlite:///.data/authserver.sqlite3"
+    default_resource: str | None = None
+    access_token_ttl: int = 3600
+    refresh_token_ttl: int = 30 * 24 * 3600
+    code_ttl: int = 60
+    refresh_grace_seconds: int = 10
+    session_ttl: int = 12 * 3600
+    interaction_ttl: int = 600
+    registration_enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 9000
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "issuer", public_base_url("HOSPIAI_ISSUER", self.issuer))
+        if len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
+            raise SettingsError(
+                f"HOSPIAI_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters"
+            )
+        if not 1 <= self.code_ttl <= 60:
+            raise SettingsError("HOSPIAI_CODE_TTL must be between 1 and 60 seconds")
+        if not 0 <= self.refresh_grace_seconds <= 60:
+            raise SettingsError("HOSPIAI_REFRESH_GRACE_SECONDS must be between 0 and 60")
+        if self.default_resource is not None:
+            parts = urlsplit(self.default_resource)
+            if not parts.scheme or not parts.netloc or parts.fragment:
+                raise SettingsError("HOSPIAI_DEFAULT_RESOURCE must be an absolute URI")
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.issuer.startswith("https://")
+
+    @property
+    def is_loopback(self) -> bool:
+        return is_loopback_host(urlsplit(self.issuer).hostname)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        return cls(
+            issuer=env_str(env, "HOSPIAI_ISSUER"),
+            secret_key=env_str(env, "HOSPIAI_SECRET_KEY"),
+            database_url=env_str(env, "HOSPIAI_AUTH_DATABASE_URL", cls.database_url),
+            default_resource=env.get("HOSPIAI_DEFAULT_RESOURCE") or None,
+            access_token_ttl=env_int(
+                env, "HOSPIAI_ACCESS_TOKEN_TTL", cls.access_token_ttl, minimum=1, maximum=86400
+            ),
+            refresh_token_ttl=env_int(
+                env,
+                "HOSPIAI_REFRESH_TOKEN_TTL",
+                cls.refresh_token_ttl,
+                minimum=60,
+                maximum=365 * 86400,
+            ),
+            code_ttl=env_int(env, "HOSPIAI_CODE_TTL", cls.code_ttl, minimum=1, maximum=60),
+            refresh_grace_seconds=env_int(
+                env,
+                "HOSPIAI_REFRESH_GRACE_SECONDS",
+                cls.refresh_grace_seconds,
+                minimum=0,
+                maximum=60,
+            ),
+            session_ttl=env_int(
+                env, "HOSPIAI_SESSION_TTL", cls.session_ttl, minimum=60, maximum=7 * 86400
+            ),
+            registration_enabled=env_bool(
+                env, "HOSPIAI_REGISTRATION_ENABLED", cls.registration_enabled
+            ),
+            host=env_str(env, "HOSPIAI_AUTH_HOST", cls.host),
+            port=env_int(env, "HOSPIAI_AUTH_PORT", cls.port, minimum=1, maximum=65535),
+        )

@@ -1,0 +1,318 @@
+"""The only module that issues SQL. Methods are named for their intent; single use is atomic.
+
+Every consuming operation (a code, a refresh token, an interaction) is a conditional UPDATE
+whose row count says who won, so it stays correct with several replicas on one database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel, col, create_engine, delete, select, update
+
+from authserver.models import (
+    AccessToken,
+    Account,
+    AuthorizationCode,
+    Client,
+    Grant,
+    Interaction,
+    RefreshToken,
+    ResourceServer,
+)
+
+
+class DuplicateError(Exception):
+    """A row with the same unique key already exists."""
+
+
+def create_db_engine(database_url: str) -> Engine:
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    return engine
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def create_schema(self) -> None:
+        SQLModel.metadata.create_all(self._engine)
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        with Session(self._engine, expire_on_commit=False) as session:
+            yield session
+
+    def _add(self, *rows: SQLModel) -> None:
+        with self._session() as session:
+            session.add_all(rows)
+            try:
+                session.commit()
+            except IntegrityError as error:
+                raise DuplicateError(str(error.orig)) from None
+
+    # -- accounts ---------------------------------------------------------------------------
+
+    def add_account(self, account: Account) -> None:
+        self._add(account)
+
+    def account(self, account_id: str) -> Account | None:
+        with self._session() as session:
+            return session.get(Account, account_id)
+
+    def account_by_email(self, email: str) -> Account | None:
+        with self._session() as session:
+            return session.exec(select(Account).where(Account.email_key == email.lower())).first()
+
+    def set_account_disabled(self, account_id: str, disabled: bool) -> bool:
+        with self._session() as session:
+            result = session.exec(
+                update(Account).where(col(Account.id) == account_id).values(disabled=disabled)
+            )
+            session.commit()
+            return result.rowcount == 1
+
+    # -- clients ----------------------------------------------------------------------------
+
+    def add_client(self, client: Client) -> None:
+        self._add(client)
+
+    def client(self, client_id: str) -> Client | None:
+        with self._session() as session:
+            return session.get(Client, client_id)
+
+    def client_by_registration_token(self, token_hash: str) -> Client | None:
+        with self._session() as session:
+            return session.exec(
+                select(Client).where(Client.registration_access_token_hash == token_hash)
+            ).first()
+
+    def update_client_metadata(self, client_id: str, values: dict[str, Any]) -> Client | None:
+        with self._session() as session:
+            session.exec(update(Client).where(col(Client.client_id) == client_id).values(**values))
+            session.commit()
+            return session.get(Client, client_id, populate_existing=True)
+
+    def delete_client(self, client_id: str) -> None:
+        """Delete a client and everything issued to it."""
+        with self._session() as session:
+            for table in (AccessToken, RefreshToken, AuthorizationCode, Grant, Interaction):
+                session.exec(delete(table).where(col(table.client_id) == client_id))
+            session.exec(delete(Client).where(col(Client.client_id) == client_id))
+            session.commit()
+
+    # -- resource servers -------------------------------------------------------------------
+
+    def add_resource_server(self, resource_server: ResourceServer) -> None:
+        self._add(resource_server)
+
+    def resource_server(self, resource_server_id: str) -> ResourceServer | None:
+        with self._session() as session:
+            return session.get(ResourceServer, resource_server_id)
+
+    def resource_server_by_resource(self, resource: str) -> ResourceServer | None:
+        with self._session() as session:
+            return session.exec(
+                select(ResourceServer).where(ResourceServer.resource == resource)
+            ).first()
+
+    # -- interactions -----------------------------------------------------------------------
+
+    def add_interaction(self, interaction: Interaction) -> None:
+        self._add(interaction)
+
+    def open_interaction(self, interaction_id: str, now: int) -> Interaction | None:
+        with self._session() as session:
+            return session.exec(
+                select(Interaction).where(
+                    Interaction.id == interaction_id,
+                    col(Interaction.completed_at).is_(None),
+                    Interaction.expires_at > now,
+                )
+            ).first()
+
+    def decide_interaction(
+        self, interaction_id: str, account_id: str, decision: str, now: int
+    ) -> bool:
+        """Record the user's decision once; a second submission gets False."""
+        with self._session() as session:
+            result = session.exec(
+                update(Interaction)
+                .where(
+                    col(Interaction.id) == interaction_id,
+                    col(Interaction.decision).is_(None),
+                    col(Interaction.expires_at) > now,
+                )
+                .values(account_id=account_id, decision=decision)
+            )
+            session.commit()
+            return result.rowcount == 1
+
+    def complete_interaction(self, interaction_id: str, now: int) -> Interaction | None:
+        """Take a decided interaction for completion; only the first caller gets it."""
+        with self._session() as session:
+            result = session.exec(
+                update(Interaction)
+                .where(
+                    col(Interaction.id) == interaction_id,
+                    col(Interaction.decision).is_not(None),
+                    col(Interaction.completed_at).is_(None),
+                    col(Interaction.expires_at) > now,
+                )
+                .values(completed_at=now)
+            )
+            session.commit()
+            if result.rowcount != 1:
+                return None
+            return session.get(Interaction, interaction_id, populate_existing=True)
+
+    # -- grants, codes and tokens -----------------------------------------------------------
+
+    def issue_code(self, grant: Grant, code: AuthorizationCode) -> None:
+        self._add(grant, code)
+
+    def code(self, code_hash: str) -> AuthorizationCode | None:
+        with self._session() as session:
+            return session.get(AuthorizationCode, code_hash)
+
+    def grant(self, grant_id: str) -> Grant | None:
+        with self._session() as session:
+            return session.get(Grant, grant_id)
+
+    def exchange_code(
+        self, code_hash: str, now: int, access: AccessToken, refresh: RefreshToken | None
+    ) -> bool:
+        """Consume a code and store the tokens it buys, in one transaction.
+
+        False means the code was already consumed or expired: nothing is stored.
+        """
+        with self._session() as session:
+            consumed = session.exec(
+                update(AuthorizationCode)
+                .where(
+                    col(AuthorizationCode.code_hash) == code_hash,
+                    col(AuthorizationCode.consumed_at).is_(None),
+                    col(AuthorizationCode.expires_at) > now,
+                )
+                .values(consumed_at=now)
+            )
+            if consumed.rowcount != 1:
+                session.rollback()
+                return False
+            session.add(access)
+            if refresh is not None:
+                session.add(refresh)
+            self._touch(session, access.grant_id, access.client_id, now)
+            session.commit()
+            return True
+
+    def refresh_token(self, token_hash: str) -> RefreshToken | None:
+        with self._session() as session:
+            return session.get(RefreshToken, token_hash)
+
+    def rotate_refresh_token(
+        self,
+        old_hash: str,
+        now: int,
+        access: AccessToken,
+        refresh: RefreshToken,
+        replay: bytes,
+    ) -> bool:
+        """Spend a refresh token and store its successors, in one transaction.
+
+        False means another request spent it first: nothing is stored.
+        """
+        with self._session() as session:
+            spent = session.exec(
+                update(RefreshToken)
+                .where(
+                    col(RefreshToken.token_hash) == old_hash,
+                    col(RefreshToken.spent_at).is_(None),
+                )
+                .values(spent_at=now, replay=replay)
+            )
+            if spent.rowcount != 1:
+                session.rollback()
+                return False
+            session.add_all([access, refresh])
+            self._touch(session, access.grant_id, access.client_id, now)
+            session.commit()
+            return True
+
+    def revoke_grant(self, grant_id: str, now: int) -> None:
+        """Revoke a grant; every code and token issued under it dies with it."""
+        with self._session() as session:
+            session.exec(
+                update(Grant)
+                .where(col(Grant.id) == grant_id, col(Grant.revoked_at).is_(None))
+                .values(revoked_at=now)
+            )
+            session.commit()
+
+    def access_token(self, token_hash: str) -> AccessToken | None:
+        with self._session() as session:
+            return session.get(AccessToken, token_hash)
+
+    def revoke_access_token(self, token_hash: str, now: int) -> None:
+        with self._session() as session:
+            session.exec(
+                update(AccessToken)
+                .where(
+                    col(AccessToken.token_hash) == token_hash,
+                    col(AccessToken.revoked_at).is_(None),
+                )
+                .values(revoked_at=now)
+            )
+            session.commit()
+
+    def active_access_token(
+        self, token_hash: str, resource: str, now: int
+    ) -> tuple[AccessToken, Account] | None:
+        """An access token that is live for ``resource``, with its account, in one query.
+
+        Live means: not expired or revoked, its grant not revoked, its account not disabled,
+        its client not blocked, and its audience exactly ``resource``.
+        """
+        with self._session() as session:
+            row = session.exec(
+                select(AccessToken, Account)
+                .join(Grant, col(Grant.id) == col(AccessToken.grant_id))
+                .join(Account, col(Account.id) == col(AccessToken.account_id))
+                .join(Client, col(Client.client_id) == col(AccessToken.client_id))
+                .where(
+                    AccessToken.token_hash == token_hash,
+                    AccessToken.resource == resource,
+                    AccessToken.expires_at > now,
+                    col(AccessToken.revoked_at).is_(None),
+                    col(Grant.revoked_at).is_(None),
+                    col(Account.disabled).is_(False),
+                    col(Client.blocked).is_(False),
+                )
+            ).first()
+            return (row[0], row[1]) if row else None
+
+    @staticmethod
+    def _touch(session: Session, grant_id: str, client_id: str, now: int) -> None:
+        session.exec(update(Grant).where(col(Grant.id) == grant_id).values(last_used_at=now))
+        session.exec(
+            update(Client).where(col(Client.client_id) == client_id).values(last_used_at=now)
+        )

@@ -1,0 +1,1 @@
+"""HospiAI Connect MCP resource server (FastMCP); built in the MCP server issue."""

@@ -1,0 +1,85 @@
+"""The HospiAI scope catalogue: what each scope lets a client do and what consent says."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Scope:
+    name: str
+    consent_text: str
+    description: str
+    # Roles that may hold the scope; None means every role.
+    roles: frozenset[str] | None = None
+    # Granted when a client asks for no scope at all.
+    default: bool = False
+
+
+CATALOGUE: tuple[Scope, ...] = (
+    Scope(
+        "read:data",
+        "See hospitals and availability",
+        "Read the hospital directory, live status, doctors and slots.",
+        default=True,
+    ),
+    Scope(
+        "read:bookings",
+        "See your appointments",
+        "List your appointments.",
+        default=True,
+    ),
+    Scope(
+        "write:bookings",
+        "Book and cancel appointments for you",
+        "Book and cancel your appointments.",
+        default=True,
+    ),
+    Scope(
+        "read:profile",
+        "See your name and contact details",
+        "Read your HospiAI profile.",
+        default=True,
+    ),
+    Scope(
+        "write:data",
+        "Update hospital status (staff)",
+        "Update the live status of a hospital. Staff and admins only.",
+        roles=frozenset({"staff", "admin"}),
+    ),
+    Scope(
+        "offline_access",
+        "Stay connected",
+        "Get a refresh token so the assistant stays connected.",
+    ),
+)
+
+BY_NAME: dict[str, Scope] = {scope.name: scope for scope in CATALOGUE}
+NAMES: tuple[str, ...] = tuple(scope.name for scope in CATALOGUE)
+DEFAULT_NAMES: tuple[str, ...] = tuple(scope.name for scope in CATALOGUE if scope.default)
+
+
+def parse(scope: str | None) -> list[str]:
+    """Split a space-delimited scope string (RFC 6749 section 3.3), keeping order, dropping repeats."""
+    return list(dict.fromkeys((scope or "").split()))
+
+
+def join(names: list[str] | tuple[str, ...] | set[str] | frozenset[str]) -> str:
+    """A scope string in catalogue order, so equal sets give equal strings."""
+    wanted = set(names)
+    return " ".join(name for name in NAMES if name in wanted)
+
+
+def known(names: list[str]) -> list[str]:
+    """The names that are in the catalogue, in catalogue order."""
+    return [name for name in NAMES if name in set(names)]
+
+
+def allowed_for_role(names: list[str], role: str) -> list[str]:
+    """The names an account with ``role`` may hold."""
+    allowed = []
+    for name in names:
+        roles = BY_NAME[name].roles
+        if roles is None or role in roles:
+            allowed.append(name)
+    return allowed

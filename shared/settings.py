@@ -1,0 +1,75 @@
+"""Reading and validating settings from the environment, shared by both services."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid; the message names the variable."""
+
+
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def is_loopback_host(host: str | None) -> bool:
+    if host is None:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def env_str(env: Mapping[str, str], name: str, default: str | None = None) -> str:
+    value = env.get(name, default)
+    if value is None or value == "":
+        raise SettingsError(f"{name} is required")
+    return value
+
+
+def env_int(env: Mapping[str, str], name: str, default: int, *, minimum: int, maximum: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if not minimum <= value <= maximum:
+        raise SettingsError(f"{name} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def public_base_url(name: str, value: str) -> str:
+    """Validate a public base URL: https, or http on loopback only; no path, query or fragment."""
+    parts = urlsplit(value)
+    if parts.scheme not in {"https", "http"} or not parts.hostname:
+        raise SettingsError(f"{name} must be an absolute http(s) URL, got {value!r}")
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        raise SettingsError(f"{name} must use https unless its host is loopback, got {value!r}")
+    if parts.path not in {"", "/"} or parts.query or parts.fragment:
+        raise SettingsError(f"{name} must have no path, query or fragment, got {value!r}")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def environ() -> Mapping[str, str]:
+    """The process environment; the only place settings code reads it."""
+    return os.environ

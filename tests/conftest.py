@@ -1,0 +1,101 @@
+"""Fixtures: a real authorization server on loopback with its own SQLite file."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from authserver.app import create_app
+from authserver.models import Account
+from authserver.provisioning import (
+    Credentials,
+    create_account,
+    create_client,
+    create_resource_server,
+)
+from authserver.security import Keys
+from authserver.settings import Settings
+from authserver.store import Store, create_db_engine
+from tests.servers import bind_loopback, serve
+
+PASSWORD = "correct-horse-battery"
+
+
+@dataclass
+class Clock:
+    """A clock the test moves by hand, so expiry is tested without sleeping."""
+
+    now: int = 1_800_000_000
+
+    def __call__(self) -> int:
+        return self.now
+
+    def advance(self, seconds: int) -> None:
+        self.now += seconds
+
+
+@dataclass
+class AuthServer:
+    url: str
+    settings: Settings
+    store: Store
+    keys: Keys
+    clock: Clock
+    resource: str
+    resource_server: Credentials
+    _emails: list[str] = field(default_factory=list)
+
+    def account(self, role: str = "patient", *, password: str = PASSWORD) -> Account:
+        email = f"user{len(self._emails)}-{secrets.token_hex(3)}@hospiai.test"
+        self._emails.append(email)
+        return create_account(
+            self.store, email=email, password=password, given_name="Alice",
+            family_name="Martin", phone="+33 1 23 45 67 89", role=role, now=self.clock(),
+        )
+
+    def client(self, **kwargs: object) -> Credentials:
+        kwargs.setdefault("name", "Test Client")
+        kwargs.setdefault("redirect_uris", ["http://127.0.0.1:5555/callback"])
+        return create_client(self.store, self.keys, now=self.clock(), **kwargs)  # type: ignore[arg-type]
+
+    def add_resource_server(self, resource: str) -> Credentials:
+        return create_resource_server(
+            self.store, self.keys, resource=resource, name=resource, now=self.clock()
+        )
+
+    def http(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=10)
+
+
+def start_auth_server(tmp_path: Path, **overrides: object) -> Iterator[AuthServer]:
+    sock = bind_loopback()
+    port = sock.getsockname()[1]
+    issuer = f"http://127.0.0.1:{port}"
+    resource = "http://127.0.0.1:8000/mcp"
+    values: dict[str, object] = {
+        "issuer": issuer,
+        "secret_key": secrets.token_urlsafe(32),
+        "database_url": f"sqlite:///{tmp_path / 'auth.sqlite3'}",
+        "default_resource": resource,
+    }
+    values.update(overrides)
+    settings = Settings(**values)  # type: ignore[arg-type]
+    clock = Clock()
+    store = Store(create_db_engine(settings.database_url))
+    store.create_schema()
+    keys = Keys(settings.secret_key)
+    resource_server = create_resource_server(
+        store, keys, resource=resource, name="MCP", now=clock()
+    )
+    with serve(create_app(settings, clock=clock), sock):
+        yield AuthServer(issuer, settings, store, keys, clock, resource, resource_server)
+
+
+@pytest.fixture
+def auth_server(tmp_path: Path) -> Iterator[AuthServer]:
+    yield from start_auth_server(tmp_path)

@@ -1,0 +1,144 @@
+"""Driving the authorization code flow over real HTTP, the way a browser and a client do."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from tests.conftest import PASSWORD, AuthServer
+
+REDIRECT_URI = "http://127.0.0.1:5555/callback"
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+def query_of(location: str) -> dict[str, str]:
+    return {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
+
+
+@dataclass
+class Authorization:
+    """The browser's view: the redirect back to the client, with its parameters."""
+
+    location: str
+    params: dict[str, str]
+    verifier: str
+
+
+def authorize_params(client_id: str, challenge: str, **extra: str) -> dict[str, str]:
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": REDIRECT_URI,
+        "scope": "read:data read:bookings",
+        "state": "state-" + secrets.token_hex(4),
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    params.update(extra)
+    return {key: value for key, value in params.items() if value != ""}
+
+
+def start(browser: httpx.Client, params: dict[str, str]) -> httpx.Response:
+    """GET /authorize; returns the response without following redirects."""
+    return browser.get("/authorize", params=params)
+
+
+def login(browser: httpx.Client, interaction_url: str, email: str, password: str) -> httpx.Response:
+    page = browser.get(interaction_url)
+    assert page.status_code == 200, page.text
+    return browser.post(
+        f"{interaction_url}/login",
+        data={"email": email, "password": password, "csrf_token": csrf_token(page.text)},
+    )
+
+
+def decide(browser: httpx.Client, interaction_url: str, decision: str) -> httpx.Response:
+    """Submit the consent form, then follow the browser back to the client's redirect URI."""
+    page = browser.get(interaction_url)
+    assert page.status_code == 200 and "Allow" in page.text, page.text
+    response = browser.post(
+        f"{interaction_url}/consent",
+        data={"decision": decision, "csrf_token": csrf_token(page.text)},
+    )
+    assert response.status_code == 303, response.text
+    return browser.get(response.headers["location"])
+
+
+def authorize(
+    server: AuthServer,
+    client_id: str,
+    email: str,
+    *,
+    password: str = PASSWORD,
+    decision: str = "allow",
+    **extra: str,
+) -> Authorization:
+    """The whole browser side: authorize, log in, consent; returns the redirect to the client."""
+    verifier, challenge = pkce_pair()
+    with server.http() as browser:
+        response = start(browser, authorize_params(client_id, challenge, **extra))
+        assert response.status_code == 303, response.text
+        interaction_url = response.headers["location"]
+        assert interaction_url.startswith("/interaction/"), interaction_url
+        logged_in = login(browser, interaction_url, email, password)
+        assert logged_in.status_code == 303, logged_in.text
+        back = decide(browser, interaction_url, decision)
+    assert back.status_code == 303, back.text
+    location = back.headers["location"]
+    return Authorization(location, query_of(location), verifier)
+
+
+def exchange(
+    server: AuthServer, client_id: str, code: str, verifier: str, **extra: Any
+) -> httpx.Response:
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT_URI,
+        "client_id": client_id,
+        "code_verifier": verifier,
+    }
+    data.update(extra)
+    with server.http() as client:
+        return client.post("/token", data={k: v for k, v in data.items() if v is not None})
+
+
+def refresh(server: AuthServer, client_id: str, refresh_token: str, **extra: str) -> httpx.Response:
+    data = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client_id}
+    data.update(extra)
+    with server.http() as client:
+        return client.post("/token", data=data)
+
+
+def introspect(server: AuthServer, token: str, credentials: tuple[str, str] | None = None) -> httpx.Response:
+    rs = server.resource_server
+    auth = credentials or (rs.id, rs.secret or "")
+    with server.http() as client:
+        return client.post("/introspect", data={"token": token}, auth=auth)
+
+
+def tokens_for(server: AuthServer, client_id: str, email: str, **extra: str) -> dict[str, Any]:
+    """A full flow to a token response (asserting it succeeded)."""
+    result = authorize(server, client_id, email, **extra)
+    response = exchange(server, client_id, result.params["code"], result.verifier)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
