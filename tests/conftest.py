@@ -72,10 +72,13 @@ class AuthServer:
         return httpx.Client(base_url=self.url, timeout=10)
 
 
-def start_auth_server(tmp_path: Path, **overrides: object) -> Iterator[AuthServer]:
+def start_auth_server(
+    tmp_path: Path, *, scheme: str = "http", **overrides: object
+) -> Iterator[AuthServer]:
+    """Serve over plain HTTP on loopback; ``scheme`` only changes the configured issuer."""
     sock = bind_loopback()
     port = sock.getsockname()[1]
-    issuer = f"http://127.0.0.1:{port}"
+    issuer = f"{scheme}://127.0.0.1:{port}"
     resource = "http://127.0.0.1:8000/mcp"
     values: dict[str, object] = {
         "issuer": issuer,
@@ -93,7 +96,9 @@ def start_auth_server(tmp_path: Path, **overrides: object) -> Iterator[AuthServe
         store, keys, resource=resource, name="MCP", now=clock()
     )
     with serve(create_app(settings, clock=clock), sock):
-        yield AuthServer(issuer, settings, store, keys, clock, resource, resource_server)
+        yield AuthServer(
+            f"http://127.0.0.1:{port}", settings, store, keys, clock, resource, resource_server
+        )
 
 
 @pytest.fixture

@@ -1,0 +1,337 @@
+"""The authorization endpoint: validation, error pages that never redirect, error redirects
+with state and iss, prompt handling, and the browser binding of an interaction."""
+
+from __future__ import annotations
+
+import base64
+
+import httpx
+import pytest
+
+from tests.conftest import AuthServer
+from tests.flow import (
+    REDIRECT_URI,
+    authorize,
+    authorize_params,
+    csrf_token,
+    decide,
+    login,
+    pkce_pair,
+    query_of,
+    start,
+)
+
+
+@pytest.fixture
+def public_client(auth_server: AuthServer) -> str:
+    return auth_server.client(public=True).id
+
+
+def _error_redirect(response: httpx.Response, server: AuthServer, state: str) -> dict[str, str]:
+    assert response.status_code == 303, response.text
+    location = response.headers["location"]
+    assert location.startswith(REDIRECT_URI + "?")
+    params = query_of(location)
+    assert params["state"] == state
+    assert params["iss"] == server.url
+    return params
+
+
+def _error_page(response: httpx.Response) -> None:
+    assert response.status_code == 400
+    assert "location" not in response.headers
+    assert response.headers["content-type"].startswith("text/html")
+
+
+@pytest.mark.parametrize(
+    ("change", "expected_error"),
+    [
+        ({"code_challenge_method": "plain"}, "invalid_request"),
+        ({"code_challenge": "", "code_challenge_method": ""}, "invalid_request"),
+        ({"code_challenge_method": ""}, "invalid_request"),
+        ({"code_challenge": "too-short"}, "invalid_request"),
+        ({"resource": "https://unknown.example/mcp"}, "invalid_target"),
+        ({"resource": "http://127.0.0.1:8000/mcp/"}, "invalid_target"),
+        ({"scope": "read:data delete:everything"}, "invalid_scope"),
+        ({"response_type": "token"}, "unsupported_response_type"),
+    ],
+)
+def test_invalid_request_redirects_with_error_state_and_iss(
+    auth_server: AuthServer, public_client: str, change: dict[str, str], expected_error: str
+) -> None:
+    _, challenge = pkce_pair()
+    params = authorize_params(public_client, challenge, **change)
+    with auth_server.http() as browser:
+        response = start(browser, params)
+    assert _error_redirect(response, auth_server, params["state"])["error"] == expected_error
+
+
+def test_repeated_resource_is_invalid_target(auth_server: AuthServer, public_client: str) -> None:
+    _, challenge = pkce_pair()
+    params = list(authorize_params(public_client, challenge).items())
+    params += [("resource", auth_server.resource), ("resource", "https://other.example/")]
+    with auth_server.http() as browser:
+        response = browser.get("/authorize", params=params)
+    state = dict(params)["state"]
+    assert _error_redirect(response, auth_server, state)["error"] == "invalid_target"
+
+
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        "https://evil.example/callback",
+        "http://127.0.0.1:5555/callback/../evil",
+        "http://127.0.0.1:5555/callback?next=https://evil.example",
+        "http://127.0.0.1:5555/other",
+        "http://localhost:5555/callback",
+        "http://127.0.0.1:5555@evil.example/callback",
+        "https://127.0.0.1:5555/callback",
+        "//evil.example/callback",
+    ],
+)
+def test_unregistered_redirect_uri_renders_a_page_and_never_redirects(
+    auth_server: AuthServer, public_client: str, redirect_uri: str
+) -> None:
+    _, challenge = pkce_pair()
+    with auth_server.http() as browser:
+        response = start(browser, authorize_params(public_client, challenge, redirect_uri=redirect_uri))
+    _error_page(response)
+
+
+def test_loopback_redirect_accepts_any_port(auth_server: AuthServer, public_client: str) -> None:
+    account = auth_server.account()
+    other_port = "http://127.0.0.1:61234/callback"
+    result = authorize(auth_server, public_client, account.email, redirect_uri=other_port)
+    assert result.location.startswith(other_port + "?")
+    assert "code" in result.params
+
+
+def test_missing_redirect_uri_renders_a_page(auth_server: AuthServer, public_client: str) -> None:
+    _, challenge = pkce_pair()
+    with auth_server.http() as browser:
+        response = start(browser, authorize_params(public_client, challenge, redirect_uri=""))
+    _error_page(response)
+
+
+@pytest.mark.parametrize("client_id", ["", "client_does-not-exist"])
+def test_unknown_client_renders_a_page(auth_server: AuthServer, client_id: str) -> None:
+    _, challenge = pkce_pair()
+    with auth_server.http() as browser:
+        response = start(browser, authorize_params(client_id, challenge))
+    _error_page(response)
+
+
+def test_repeated_parameters_render_a_page(auth_server: AuthServer, public_client: str) -> None:
+    _, challenge = pkce_pair()
+    params = list(authorize_params(public_client, challenge).items())
+    params.append(("redirect_uri", "https://evil.example/callback"))
+    with auth_server.http() as browser:
+        response = browser.get("/authorize", params=params)
+    _error_page(response)
+
+
+def test_deny_redirects_access_denied_with_state_and_iss(
+    auth_server: AuthServer, public_client: str
+) -> None:
+    account = auth_server.account()
+    result = authorize(auth_server, public_client, account.email, decision="deny")
+    assert result.params["error"] == "access_denied"
+    assert result.params["iss"] == auth_server.url
+    assert "code" not in result.params
+
+
+def test_omitted_resource_uses_the_default_and_omitted_scope_the_defaults(
+    auth_server: AuthServer, public_client: str
+) -> None:
+    account = auth_server.account()
+    result = authorize(auth_server, public_client, account.email, scope="")
+    assert "code" in result.params
+    row = auth_server.store.code(auth_server.keys.hash_secret(result.params["code"]))
+    assert row is not None
+    assert row.resource == auth_server.resource
+    assert row.scope == "read:data read:bookings write:bookings read:profile"
+
+
+def test_patient_is_not_granted_staff_scope(auth_server: AuthServer, public_client: str) -> None:
+    patient = auth_server.account("patient")
+    result = authorize(auth_server, public_client, patient.email, scope="read:data write:data")
+    row = auth_server.store.code(auth_server.keys.hash_secret(result.params["code"]))
+    assert row is not None and row.scope == "read:data"
+    staff = auth_server.account("staff")
+    result = authorize(auth_server, public_client, staff.email, scope="read:data write:data")
+    row = auth_server.store.code(auth_server.keys.hash_secret(result.params["code"]))
+    assert row is not None and row.scope == "read:data write:data"
+
+
+def test_prompt_none_without_session_is_login_required(
+    auth_server: AuthServer, public_client: str
+) -> None:
+    _, challenge = pkce_pair()
+    params = authorize_params(public_client, challenge, prompt="none")
+    with auth_server.http() as browser:
+        response = start(browser, params)
+    assert _error_redirect(response, auth_server, params["state"])["error"] == "login_required"
+
+
+def _interaction(browser: httpx.Client, client_id: str) -> str:
+    _, challenge = pkce_pair()
+    response = start(browser, authorize_params(client_id, challenge))
+    assert response.status_code == 303
+    location: str = response.headers["location"]
+    return location
+
+
+def test_login_gives_the_same_message_for_unknown_email_and_wrong_password(
+    auth_server: AuthServer, public_client: str
+) -> None:
+    account = auth_server.account()
+    with auth_server.http() as browser:
+        interaction = _interaction(browser, public_client)
+        wrong_password = login(browser, interaction, account.email, "not-the-password")
+        unknown_email = login(browser, interaction, "nobody@hospiai.test", "not-the-password")
+    assert wrong_password.status_code == unknown_email.status_code == 401
+    assert "incorrect" in wrong_password.text
+    assert _message(wrong_password.text) == _message(unknown_email.text)
+    assert "set-cookie" not in wrong_password.headers
+
+
+def _message(html: str) -> str:
+    start = html.index('role="alert">')
+    return html[start : html.index("<", start + 13)]
+
+
+def test_email_is_case_insensitive(auth_server: AuthServer, public_client: str) -> None:
+    account = auth_server.account()
+    result = authorize(auth_server, public_client, account.email.upper())
+    assert "code" in result.params
+
+
+def test_disabled_account_cannot_log_in(auth_server: AuthServer, public_client: str) -> None:
+    account = auth_server.account()
+    auth_server.store.set_account_disabled(account.id, True)
+    with auth_server.http() as browser:
+        interaction = _interaction(browser, public_client)
+        response = login(browser, interaction, account.email, "correct-horse-battery")
+    assert response.status_code == 401
+    assert "set-cookie" not in response.headers
+
+
+@pytest.mark.parametrize("token", [None, "", "forged-token"])
+def test_login_without_valid_csrf_token_is_refused(
+    auth_server: AuthServer, public_client: str, token: str | None
+) -> None:
+    account = auth_server.account()
+    with auth_server.http() as browser:
+        interaction = _interaction(browser, public_client)
+        data = {"email": account.email, "password": "correct-horse-battery"}
+        if token is not None:
+            data["csrf_token"] = token
+        response = browser.post(f"{interaction}/login", data=data)
+    assert response.status_code == 403
+    assert "set-cookie" not in response.headers
+
+
+@pytest.mark.parametrize("token", [None, "forged-token"])
+def test_consent_without_valid_csrf_token_is_refused(
+    auth_server: AuthServer, public_client: str, token: str | None
+) -> None:
+    account = auth_server.account()
+    with auth_server.http() as browser:
+        interaction = _interaction(browser, public_client)
+        assert login(browser, interaction, account.email, "correct-horse-battery").status_code == 303
+        data = {"decision": "allow"}
+        if token is not None:
+            data["csrf_token"] = token
+        response = browser.post(f"{interaction}/consent", data=data)
+        assert response.status_code == 403
+        # The interaction is still open: the real form still works afterwards.
+        back = decide(browser, interaction, "allow")
+    assert "code" in query_of(back.headers["location"])
+
+
+def test_csrf_token_of_another_browser_is_refused(
+    auth_server: AuthServer, public_client: str
+) -> None:
+    account = auth_server.account()
+    with auth_server.http() as attacker:
+        attacker_token = csrf_token(attacker.get(_interaction(attacker, public_client)).text)
+    with auth_server.http() as victim:
+        interaction = _interaction(victim, public_client)
+        response = victim.post(
+            f"{interaction}/login",
+            data={"email": account.email, "password": "correct-horse-battery",
+                  "csrf_token": attacker_token},
+        )
+    assert response.status_code == 403
+
+
+def test_interaction_cannot_be_finished_in_another_browser(
+    auth_server: AuthServer, public_client: str
+) -> None:
+    account = auth_server.account()
+    with auth_server.http() as first:
+        interaction = _interaction(first, public_client)
+    with auth_server.http() as second:
+        # The second browser has a browser id of its own, but not the one bound to the request.
+        _interaction(second, public_client)
+        page = second.get(interaction)
+        assert page.status_code == 403
+        response = login(second, _interaction(second, public_client), account.email,
+                         "correct-horse-battery")
+        assert response.status_code == 303
+        assert second.get(interaction).status_code == 403
+
+
+def test_consent_is_single_use(auth_server: AuthServer, public_client: str) -> None:
+    account = auth_server.account()
+    with auth_server.http() as browser:
+        interaction = _interaction(browser, public_client)
+        login(browser, interaction, account.email, "correct-horse-battery")
+        page = browser.get(interaction)
+        token = csrf_token(page.text)
+        first = browser.post(f"{interaction}/consent", data={"decision": "allow", "csrf_token": token})
+        second = browser.post(f"{interaction}/consent", data={"decision": "allow", "csrf_token": token})
+        assert first.status_code == 303
+        assert second.status_code == 400
+        resume = first.headers["location"]
+        assert browser.get(resume).status_code == 303
+        again = browser.get(resume)
+    _error_page(again)
+
+
+def test_pages_set_security_headers_and_cookie_attributes(
+    auth_server: AuthServer, public_client: str
+) -> None:
+    account = auth_server.account()
+    with auth_server.http() as browser:
+        interaction = _interaction(browser, public_client)
+        page = browser.get(interaction)
+        logged_in = login(browser, interaction, account.email, "correct-horse-battery")
+    assert page.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert "script-src" not in page.headers["content-security-policy"]
+    assert page.headers["referrer-policy"] == "no-referrer"
+    cookie = logged_in.headers["set-cookie"]
+    assert cookie.startswith("hospiai_session=")
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
+    assert "Secure" not in cookie  # http loopback issuer; https: test_https_issuer_cookies
+
+
+def test_tampered_session_cookie_is_ignored(auth_server: AuthServer, public_client: str) -> None:
+    account = auth_server.account()
+    other = auth_server.account()
+    with auth_server.http() as browser:
+        interaction = _interaction(browser, public_client)
+        login(browser, interaction, account.email, "correct-horse-battery")
+        session = browser.cookies["hospiai_session"]
+        payload, _, stamp_and_signature = session.partition(".")
+        claims = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+        assert account.id.encode() in claims and b"password" not in claims
+        forged_claims = claims.replace(account.id.encode(), other.id.encode())
+        forged = base64.urlsafe_b64encode(forged_claims).rstrip(b"=").decode()
+        for value in (f"{forged}.{stamp_and_signature}", session[:-4] + "AAAA", "not-a-session"):
+            browser.cookies.delete("hospiai_session")
+            browser.cookies.set("hospiai_session", value)
+            page = browser.get(interaction)
+            assert page.status_code == 200
+            assert 'name="password"' in page.text, "a tampered session must not count as login"

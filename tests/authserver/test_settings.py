@@ -1,0 +1,71 @@
+"""Settings are validated at start-up: https issuer unless loopback, bounded TTLs, real secrets."""
+
+from __future__ import annotations
+
+import pytest
+
+from authserver.settings import Settings
+from shared.settings import SettingsError
+
+KEY = "k" * 32
+BASE = {"HOSPIAI_ISSUER": "https://auth.hospiai.example", "HOSPIAI_SECRET_KEY": KEY}
+
+
+@pytest.mark.parametrize(
+    "issuer",
+    [
+        "http://auth.hospiai.example",
+        "http://10.0.0.5:9000",
+        "ftp://auth.hospiai.example",
+        "https://auth.hospiai.example/tenant",
+        "https://auth.hospiai.example?x=1",
+        "auth.hospiai.example",
+    ],
+)
+def test_bad_issuers_are_refused(issuer: str) -> None:
+    with pytest.raises(SettingsError, match="HOSPIAI_ISSUER"):
+        Settings.from_env({**BASE, "HOSPIAI_ISSUER": issuer})
+
+
+@pytest.mark.parametrize(
+    "issuer", ["http://localhost:9000", "http://127.0.0.1:9000", "http://[::1]:9000"]
+)
+def test_http_is_accepted_on_loopback(issuer: str) -> None:
+    assert Settings.from_env({**BASE, "HOSPIAI_ISSUER": issuer}).issuer == issuer
+
+
+def test_issuer_trailing_slash_is_normalised() -> None:
+    settings = Settings.from_env({**BASE, "HOSPIAI_ISSUER": "https://auth.hospiai.example/"})
+    assert settings.issuer == "https://auth.hospiai.example"
+    assert settings.secure_cookies
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("HOSPIAI_SECRET_KEY", ""),
+        ("HOSPIAI_SECRET_KEY", "short"),
+        ("HOSPIAI_CODE_TTL", "61"),
+        ("HOSPIAI_CODE_TTL", "0"),
+        ("HOSPIAI_ACCESS_TOKEN_TTL", "soon"),
+        ("HOSPIAI_REFRESH_GRACE_SECONDS", "3600"),
+        ("HOSPIAI_REGISTRATION_ENABLED", "maybe"),
+        ("HOSPIAI_DEFAULT_RESOURCE", "not a uri"),
+    ],
+)
+def test_bad_values_are_refused_naming_the_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({**BASE, name: value})
+
+
+def test_missing_issuer_and_secret_are_refused() -> None:
+    with pytest.raises(SettingsError, match="HOSPIAI_ISSUER"):
+        Settings.from_env({"HOSPIAI_SECRET_KEY": KEY})
+    with pytest.raises(SettingsError, match="HOSPIAI_SECRET_KEY"):
+        Settings.from_env({"HOSPIAI_ISSUER": "https://auth.hospiai.example"})
+
+
+def test_defaults() -> None:
+    settings = Settings.from_env(BASE)
+    assert (settings.access_token_ttl, settings.refresh_token_ttl) == (3600, 30 * 86400)
+    assert settings.code_ttl == 60

@@ -1,0 +1,287 @@
+"""The token endpoint: PKCE, single-use codes, expiry, resource binding, client authentication,
+refresh rotation, reuse detection and the grace window."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import AuthServer, start_auth_server
+from tests.flow import (
+    authorize,
+    exchange,
+    introspect,
+    pkce_pair,
+    refresh,
+    tokens_for,
+)
+
+
+@pytest.fixture
+def client_id(auth_server: AuthServer) -> str:
+    return auth_server.client(public=True).id
+
+
+def _error(response: object, status: int, error: str) -> None:
+    assert response.status_code == status, response.text  # type: ignore[attr-defined]
+    assert response.json()["error"] == error  # type: ignore[attr-defined]
+    assert response.headers["cache-control"] == "no-store"  # type: ignore[attr-defined]
+
+
+def test_wrong_pkce_verifier_is_invalid_grant(auth_server: AuthServer, client_id: str) -> None:
+    result = authorize(auth_server, client_id, auth_server.account().email)
+    other_verifier, _ = pkce_pair()
+    _error(exchange(auth_server, client_id, result.params["code"], other_verifier), 400, "invalid_grant")
+
+
+def test_missing_pkce_verifier_is_refused(auth_server: AuthServer, client_id: str) -> None:
+    result = authorize(auth_server, client_id, auth_server.account().email)
+    response = exchange(auth_server, client_id, result.params["code"], None)  # type: ignore[arg-type]
+    _error(response, 400, "invalid_request")
+
+
+def test_code_replay_is_refused_and_kills_the_tokens_it_bought(
+    auth_server: AuthServer, client_id: str
+) -> None:
+    result = authorize(auth_server, client_id, auth_server.account().email)
+    first = exchange(auth_server, client_id, result.params["code"], result.verifier)
+    assert first.status_code == 200
+    tokens = first.json()
+    assert introspect(auth_server, tokens["access_token"]).json()["active"] is True
+
+    replay = exchange(auth_server, client_id, result.params["code"], result.verifier)
+    _error(replay, 400, "invalid_grant")
+    assert introspect(auth_server, tokens["access_token"]).json() == {"active": False}
+    _error(refresh(auth_server, client_id, tokens["refresh_token"]), 400, "invalid_grant")
+
+
+def test_code_expires_after_its_ttl(auth_server: AuthServer, client_id: str) -> None:
+    result = authorize(auth_server, client_id, auth_server.account().email)
+    auth_server.clock.advance(auth_server.settings.code_ttl)
+    _error(exchange(auth_server, client_id, result.params["code"], result.verifier), 400, "invalid_grant")
+
+
+def test_redirect_uri_must_match_the_code(auth_server: AuthServer, client_id: str) -> None:
+    result = authorize(auth_server, client_id, auth_server.account().email)
+    response = exchange(
+        auth_server, client_id, result.params["code"], result.verifier,
+        redirect_uri="http://127.0.0.1:5556/callback",
+    )
+    _error(response, 400, "invalid_grant")
+
+
+def test_resource_must_match_the_code(auth_server: AuthServer, client_id: str) -> None:
+    auth_server.add_resource_server("https://other.hospiai.test/api")
+    result = authorize(auth_server, client_id, auth_server.account().email)
+    response = exchange(
+        auth_server, client_id, result.params["code"], result.verifier,
+        resource="https://other.hospiai.test/api",
+    )
+    _error(response, 400, "invalid_target")
+    matching = exchange(
+        auth_server, client_id, result.params["code"], result.verifier,
+        resource=auth_server.resource,
+    )
+    assert matching.status_code == 200, matching.text
+
+
+def test_code_of_another_client_is_invalid_grant(auth_server: AuthServer, client_id: str) -> None:
+    other = auth_server.client(public=True).id
+    result = authorize(auth_server, client_id, auth_server.account().email)
+    _error(exchange(auth_server, other, result.params["code"], result.verifier), 400, "invalid_grant")
+
+
+@pytest.mark.parametrize("client", ["client_unknown", ""])
+def test_unknown_client_at_token_is_401_invalid_client(
+    auth_server: AuthServer, client: str
+) -> None:
+    for data in (
+        {"client_id": client},
+        {"client_id": client, "client_secret": "hospiai_cs_guess"},
+    ):
+        with auth_server.http() as http:
+            response = http.post(
+                "/token", data={"grant_type": "authorization_code", "code": "x", **data}
+            )
+        _error(response, 401, "invalid_client")
+    with auth_server.http() as http:
+        response = http.post(
+            "/token", data={"grant_type": "authorization_code", "code": "x"},
+            auth=(client or "x", "hospiai_cs_guess"),
+        )
+    _error(response, 401, "invalid_client")
+
+
+def test_confidential_client_must_use_its_registered_method(auth_server: AuthServer) -> None:
+    credentials = auth_server.client()  # client_secret_basic
+    assert credentials.secret is not None
+    account = auth_server.account()
+    result = authorize(auth_server, credentials.id, account.email)
+    code, verifier = result.params["code"], result.verifier
+    # No secret at all, then the secret in the body instead of Basic: both refused.
+    _error(exchange(auth_server, credentials.id, code, verifier), 401, "invalid_client")
+    _error(
+        exchange(auth_server, credentials.id, code, verifier, client_secret=credentials.secret),
+        401,
+        "invalid_client",
+    )
+    with auth_server.http() as http:
+        wrong = http.post(
+            "/token",
+            data={"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+                  "redirect_uri": "http://127.0.0.1:5555/callback"},
+            auth=(credentials.id, "hospiai_cs_wrong"),
+        )
+        _error(wrong, 401, "invalid_client")
+        right = http.post(
+            "/token",
+            data={"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+                  "redirect_uri": "http://127.0.0.1:5555/callback"},
+            auth=(credentials.id, credentials.secret),
+        )
+    assert right.status_code == 200, right.text
+
+
+def test_unsupported_grant_types_are_refused(auth_server: AuthServer, client_id: str) -> None:
+    for grant_type in ("password", "client_credentials", "implicit", ""):
+        with auth_server.http() as http:
+            response = http.post("/token", data={"grant_type": grant_type, "client_id": client_id})
+        _error(response, 400, "unsupported_grant_type")
+
+
+def test_token_parameters_in_the_query_string_are_ignored(
+    auth_server: AuthServer, client_id: str
+) -> None:
+    result = authorize(auth_server, client_id, auth_server.account().email)
+    with auth_server.http() as http:
+        response = http.post(
+            "/token",
+            params={"code": result.params["code"], "code_verifier": result.verifier},
+            data={"grant_type": "authorization_code", "client_id": client_id,
+                  "redirect_uri": "http://127.0.0.1:5555/callback"},
+        )
+    _error(response, 400, "invalid_request")
+
+
+def test_access_token_expires(auth_server: AuthServer, client_id: str) -> None:
+    tokens = tokens_for(auth_server, client_id, auth_server.account().email)
+    auth_server.clock.advance(auth_server.settings.access_token_ttl)
+    assert introspect(auth_server, tokens["access_token"]).json() == {"active": False}
+
+
+def test_access_token_is_opaque_with_256_bits(auth_server: AuthServer, client_id: str) -> None:
+    tokens = tokens_for(auth_server, client_id, auth_server.account().email)
+    for name in ("access_token", "refresh_token"):
+        secret = tokens[name].split("_", 2)[2]
+        assert len(base64.urlsafe_b64decode(secret + "=" * (-len(secret) % 4))) >= 32
+        assert auth_server.store.access_token(tokens[name]) is None  # never stored by value
+    assert auth_server.store.access_token(auth_server.keys.hash_secret(tokens["access_token"]))
+
+
+def test_refresh_rotates_and_narrows_but_never_widens(
+    auth_server: AuthServer, client_id: str
+) -> None:
+    tokens = tokens_for(auth_server, client_id, auth_server.account().email)
+    wider = refresh(auth_server, client_id, tokens["refresh_token"], scope="read:data read:profile")
+    _error(wider, 400, "invalid_scope")
+    narrower = refresh(auth_server, client_id, tokens["refresh_token"], scope="read:data")
+    assert narrower.status_code == 200, narrower.text
+    body = narrower.json()
+    assert body["scope"] == "read:data"
+    assert body["refresh_token"] != tokens["refresh_token"]
+    info = introspect(auth_server, body["access_token"]).json()
+    assert info["scope"] == "read:data" and info["aud"] == auth_server.resource
+
+
+def test_refresh_cannot_change_the_audience(auth_server: AuthServer, client_id: str) -> None:
+    auth_server.add_resource_server("https://other.hospiai.test/api")
+    tokens = tokens_for(auth_server, client_id, auth_server.account().email)
+    response = refresh(
+        auth_server, client_id, tokens["refresh_token"], resource="https://other.hospiai.test/api"
+    )
+    _error(response, 400, "invalid_target")
+
+
+def test_refresh_token_of_another_client_is_refused(
+    auth_server: AuthServer, client_id: str
+) -> None:
+    other = auth_server.client(public=True).id
+    tokens = tokens_for(auth_server, client_id, auth_server.account().email)
+    _error(refresh(auth_server, other, tokens["refresh_token"]), 400, "invalid_grant")
+
+
+def test_refresh_token_reuse_after_grace_revokes_the_grant(
+    auth_server: AuthServer, client_id: str
+) -> None:
+    tokens = tokens_for(auth_server, client_id, auth_server.account().email)
+    rotated = refresh(auth_server, client_id, tokens["refresh_token"]).json()
+    auth_server.clock.advance(auth_server.settings.refresh_grace_seconds + 1)
+
+    _error(refresh(auth_server, client_id, tokens["refresh_token"]), 400, "invalid_grant")
+    # The whole grant is dead: the newest pair as well as the first access token.
+    for token in (tokens["access_token"], rotated["access_token"]):
+        assert introspect(auth_server, token).json() == {"active": False}
+    _error(refresh(auth_server, client_id, rotated["refresh_token"]), 400, "invalid_grant")
+
+
+def test_retry_inside_grace_window_gets_the_same_pair(
+    auth_server: AuthServer, client_id: str
+) -> None:
+    tokens = tokens_for(auth_server, client_id, auth_server.account().email)
+    first = refresh(auth_server, client_id, tokens["refresh_token"])
+    auth_server.clock.advance(auth_server.settings.refresh_grace_seconds)
+    retry = refresh(auth_server, client_id, tokens["refresh_token"])
+    assert retry.status_code == 200, retry.text
+    assert retry.json() == first.json()
+    assert introspect(auth_server, first.json()["access_token"]).json()["active"] is True
+
+
+def test_grace_window_zero_means_any_reuse_revokes(tmp_path: Path) -> None:
+    for server in start_auth_server(tmp_path, refresh_grace_seconds=0):
+        client_id = server.client(public=True).id
+        tokens = tokens_for(server, client_id, server.account().email)
+        server.clock.advance(1)
+        assert refresh(server, client_id, tokens["refresh_token"]).status_code == 200
+        server.clock.advance(1)
+        _error(refresh(server, client_id, tokens["refresh_token"]), 400, "invalid_grant")
+
+
+def test_refresh_token_expires(auth_server: AuthServer, client_id: str) -> None:
+    tokens = tokens_for(auth_server, client_id, auth_server.account().email)
+    auth_server.clock.advance(auth_server.settings.refresh_token_ttl)
+    _error(refresh(auth_server, client_id, tokens["refresh_token"]), 400, "invalid_grant")
+
+
+def test_client_without_refresh_grant_gets_no_refresh_token(auth_server: AuthServer) -> None:
+    with auth_server.http() as http:
+        client_id = http.post(
+            "/register",
+            json={"redirect_uris": ["http://127.0.0.1:5555/callback"],
+                  "token_endpoint_auth_method": "none"},
+        ).json()["client_id"]
+    tokens = tokens_for(auth_server, client_id, auth_server.account().email)
+    assert "refresh_token" not in tokens
+
+
+def test_disabled_account_tokens_die(auth_server: AuthServer, client_id: str) -> None:
+    account = auth_server.account()
+    tokens = tokens_for(auth_server, client_id, account.email)
+    auth_server.store.set_account_disabled(account.id, True)
+    assert introspect(auth_server, tokens["access_token"]).json() == {"active": False}
+    _error(refresh(auth_server, client_id, tokens["refresh_token"]), 400, "invalid_grant")
+
+
+def test_malformed_body_is_invalid_request(auth_server: AuthServer) -> None:
+    with auth_server.http() as http:
+        too_large = http.post(
+            "/token", content=b"a=" + b"x" * 70_000,
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        not_utf8 = http.post(
+            "/token", content=b"grant_type=\xff\xfe",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+    _error(too_large, 400, "invalid_request")
+    _error(not_utf8, 400, "invalid_request")
