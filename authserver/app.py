@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from authserver.context import AppContext
 from authserver.endpoints import authorize, introspection, metadata, registration, revocation, token
 from authserver.interactions import steps
-from authserver.oauth.bridge import NO_STORE, BadRequestBody
+from authserver.oauth.bridge import NO_STORE, MalformedRequest
 from authserver.oauth.context import OAuthContext, unix_now
 from authserver.oauth.server import OAuthEngine
 from authserver.security import Keys
@@ -61,9 +61,10 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-async def _bad_body(request: Request, exc: Exception) -> Response:
+async def _malformed(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, MalformedRequest)
     return JSONResponse(
-        {"error": "invalid_request", "error_description": str(exc)}, 400, headers=NO_STORE
+        {"error": exc.error, "error_description": exc.description}, exc.status, headers=NO_STORE
     )
 
 
@@ -117,7 +118,7 @@ def create_app(settings: Settings, *, clock: Callable[[], int] = unix_now) -> St
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={BadRequestBody: _bad_body, Exception: _server_error},
+        exception_handlers={MalformedRequest: _malformed, Exception: _server_error},
     )
     app.add_middleware(SecurityHeaders)
     return app

@@ -65,7 +65,7 @@ class Keys:
     def check_csrf(self, browser_id: str | None, token: str | None) -> bool:
         if not browser_id or not token:
             return False
-        return hmac.compare_digest(self.csrf_token(browser_id), token)
+        return hmac.compare_digest(self.csrf_token(browser_id).encode(), token.encode())
 
     def browser_binding(self, browser_id: str) -> str:
         return hmac.new(self._browser_key, b"bind:" + browser_id.encode(), "sha256").hexdigest()

@@ -47,7 +47,7 @@ def authorize_params(client_id: str, challenge: str, **extra: str) -> dict[str, 
         "response_type": "code",
         "client_id": client_id,
         "redirect_uri": REDIRECT_URI,
-        "scope": "read:data read:bookings",
+        "scope": "read:data read:bookings offline_access",
         "state": "state-" + secrets.token_hex(4),
         "code_challenge": challenge,
         "code_challenge_method": "S256",
@@ -107,18 +107,29 @@ def authorize(
 
 
 def exchange(
-    server: AuthServer, client_id: str, code: str, verifier: str, **extra: Any
+    server: AuthServer,
+    client_id: str,
+    code: str,
+    verifier: str,
+    *,
+    secret: str | None = None,
+    **extra: Any,
 ) -> httpx.Response:
+    """POST /token for a code: a public client names itself, a confidential one uses Basic."""
     data = {
         "grant_type": "authorization_code",
         "code": code,
         "redirect_uri": REDIRECT_URI,
-        "client_id": client_id,
+        "client_id": None if secret else client_id,
         "code_verifier": verifier,
     }
     data.update(extra)
     with server.http() as client:
-        return client.post("/token", data={k: v for k, v in data.items() if v is not None})
+        return client.post(
+            "/token",
+            data={k: v for k, v in data.items() if v is not None},
+            auth=(client_id, secret) if secret else None,
+        )
 
 
 def refresh(server: AuthServer, client_id: str, refresh_token: str, **extra: str) -> httpx.Response:
@@ -135,10 +146,12 @@ def introspect(server: AuthServer, token: str, credentials: tuple[str, str] | No
         return client.post("/introspect", data={"token": token}, auth=auth)
 
 
-def tokens_for(server: AuthServer, client_id: str, email: str, **extra: str) -> dict[str, Any]:
+def tokens_for(
+    server: AuthServer, client_id: str, email: str, *, secret: str | None = None, **extra: str
+) -> dict[str, Any]:
     """A full flow to a token response (asserting it succeeded)."""
     result = authorize(server, client_id, email, **extra)
-    response = exchange(server, client_id, result.params["code"], result.verifier)
+    response = exchange(server, client_id, result.params["code"], result.verifier, secret=secret)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body

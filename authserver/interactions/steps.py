@@ -156,4 +156,5 @@ async def consent(request: Request) -> Response:
 
 
 def _field(value: object) -> str | None:
-    return value if isinstance(value, str) else None
+    """A text form field; uploads and NUL characters (refused by PostgreSQL) count as absent."""
+    return value if isinstance(value, str) and "\x00" not in value else None

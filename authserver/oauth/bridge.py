@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections import defaultdict
 from collections.abc import Mapping
@@ -19,8 +21,14 @@ MAX_BODY_BYTES = 64 * 1024
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-class BadRequestBody(Exception):
-    """The body is too large or not decodable; answered as invalid_request."""
+class MalformedRequest(Exception):
+    """A request no endpoint can read; answered as an OAuth error without reaching Authlib."""
+
+    def __init__(self, description: str, error: str = "invalid_request", status: int = 400):
+        super().__init__(description)
+        self.description = description
+        self.error = error
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -54,7 +62,7 @@ async def read_request(request: Request, issuer: str) -> HttpRequest:
         async for chunk in request.stream():
             body += chunk
             if len(body) > MAX_BODY_BYTES:
-                raise BadRequestBody("The request body is too large.")
+                raise MalformedRequest("The request body is too large.")
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     form: list[tuple[str, str]] = []
     parsed_json: object = None
@@ -65,19 +73,37 @@ async def read_request(request: Request, issuer: str) -> HttpRequest:
             )
         elif content_type == "application/json" and body:
             parsed_json = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
-        raise BadRequestBody("The request body could not be parsed.") from None
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise MalformedRequest("The request body could not be parsed.") from None
+    query_items = list(request.query_params.multi_items())
+    # NUL is valid in no OAuth parameter, and PostgreSQL refuses it in text columns.
+    if any("\x00" in k + v for k, v in query_items + form) or b"\\u0000" in body:
+        raise MalformedRequest("The request contains a NUL character.")
+    _check_basic_credentials(request.headers.get("authorization"))
     query = request.url.query
     url = issuer + request.url.path + (f"?{query}" if query else "")
     return HttpRequest(
         method=request.method,
         url=url,
         headers=Headers(raw=request.headers.raw),
-        query=list(request.query_params.multi_items()),
+        query=query_items,
         form=form,
         json=parsed_json,
         path_params={key: str(value) for key, value in request.path_params.items()},
     )
+
+
+def _check_basic_credentials(authorization: str | None) -> None:
+    """Basic credentials must decode to UTF-8 "id:secret" (RFC 7617), or the caller is refused."""
+    scheme, _, value = (authorization or "").partition(" ")
+    if scheme.lower() != "basic":
+        return
+    try:
+        base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise MalformedRequest(
+            "The Basic credentials are malformed.", error="invalid_client", status=401
+        ) from None
 
 
 def to_response(response: OAuthResponse) -> Response:

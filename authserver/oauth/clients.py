@@ -92,9 +92,9 @@ class OAuthClient(ClientMixin):  # type: ignore[misc]
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         return redirect_uri_matches(self.row.redirect_uris, redirect_uri)
 
-    def check_client_secret(self, client_secret: str) -> bool:
+    def check_client_secret(self, client_secret: object) -> bool:
         stored = self.row.client_secret_hash
-        if stored is None:
+        if stored is None or not isinstance(client_secret, str):
             return False
         return hmac.compare_digest(self._keys.hash_secret(client_secret), stored)
 

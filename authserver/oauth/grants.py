@@ -132,7 +132,7 @@ class _Issuing:
             refresh = RefreshToken(
                 token_hash=keys.hash_secret(token["refresh_token"]),
                 expires_at=now + settings.refresh_token_ttl,
-                **fields,
+                **{**fields, "scope": source.scope},
             )
         return access, refresh
 
@@ -209,9 +209,12 @@ class CodeGrant(_Issuing, AuthorizationCodeGrant):  # type: ignore[misc]
         code: IssuedCode = self.request.authorization_code
         self._live_account(code.row.account_id)
         now = self.context.clock()
+        # A refresh token needs both the client's refresh_token grant and the user's consent
+        # to offline_access ("Stay connected").
         token = self.generate_token(
             scope=code.row.scope,
-            include_refresh_token=self.request.client.check_grant_type("refresh_token"),
+            include_refresh_token=self.request.client.check_grant_type("refresh_token")
+            and "offline_access" in scopes.parse(code.row.scope),
         )
         access, refresh = self._rows(token, code.row, now)
         if not self.context.store.exchange_code(code.row.code_hash, now, access, refresh):
@@ -223,7 +226,6 @@ class CodeGrant(_Issuing, AuthorizationCodeGrant):  # type: ignore[misc]
 
 class RefreshGrant(_Issuing, RefreshTokenGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
-    INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> IssuedRefreshToken | None:
         context = self.context
@@ -246,7 +248,9 @@ class RefreshGrant(_Issuing, RefreshTokenGrant):  # type: ignore[misc]
         self._live_account(spent.row.account_id)
         context = self.context
         now = context.clock()
-        token = self.issue_token(None, spent)
+        # RFC 6749 section 6: the access token may narrow; the new refresh token keeps its scope.
+        narrowed = scopes.join(scopes.parse(self.request.payload.scope)) or spent.row.scope
+        token = self.generate_token(scope=narrowed, include_refresh_token=True)
         access, refresh = self._rows(token, spent.row, now)
         assert refresh is not None
         sealed = context.keys.seal_replay(spent.value, token)
@@ -266,7 +270,7 @@ class RefreshGrant(_Issuing, RefreshTokenGrant):  # type: ignore[misc]
         now = context.clock()
         row = spent.row
         assert row.spent_at is not None
-        if row.replay is not None and now - row.spent_at <= context.settings.refresh_grace_seconds:
+        if row.replay is not None and now - row.spent_at < context.settings.refresh_grace_seconds:
             replayed = context.keys.open_replay(spent.value, row.replay)
             if replayed is not None:
                 return 200, replayed, self.TOKEN_RESPONSE_HEADER

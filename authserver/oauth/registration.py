@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import AccessDeniedError
+from authlib.oauth2.rfc6750 import InvalidTokenError
 from authlib.oauth2.rfc7591 import ClientMetadataClaims, ClientRegistrationEndpoint
 from authlib.oauth2.rfc7592 import ClientConfigurationEndpoint
 
@@ -28,12 +29,34 @@ from shared import scopes
 _COLUMNS = ("redirect_uris", "token_endpoint_auth_method", "grant_types", "response_types")
 
 
+_STRINGS = (
+    "client_name", "client_uri", "logo_uri", "scope", "tos_uri", "policy_uri",
+    "software_id", "software_version", "token_endpoint_auth_method",
+)
+_STRING_LISTS = ("redirect_uris", "grant_types", "response_types", "contacts")
+
+
 class ClientMetadata(ClientMetadataClaims):  # type: ignore[misc]
     """RFC 7591 section 2 metadata, validated to this server's OAuth 2.1 profile."""
 
+    def validate(self, now: Any = None, leeway: int = 0) -> None:
+        # Types first, so no validator below ever sees a value of the wrong shape.
+        for name in _STRINGS:
+            if name in self and not isinstance(self[name], str):
+                raise InvalidClientMetadataError(f"{name} must be a string.")
+        for name in _STRING_LISTS:
+            if name in self and (
+                not isinstance(self[name], list) or not all(isinstance(v, str) for v in self[name])
+            ):
+                raise InvalidClientMetadataError(f"{name} must be an array of strings.")
+        # Keys serve only private_key_jwt, which this server does not offer: drop them.
+        self.pop("jwks", None)
+        self.pop("jwks_uri", None)
+        super().validate(now, leeway)
+
     def validate_redirect_uris(self) -> None:
         uris = self.get("redirect_uris")
-        if not isinstance(uris, list) or not uris or not all(isinstance(u, str) for u in uris):
+        if not uris:
             raise InvalidRedirectURIError("redirect_uris must be a non-empty array of strings.")
         for uri in uris:
             problem = redirect_uri_problem(uri)
@@ -57,22 +80,14 @@ class ClientMetadata(ClientMetadataClaims):  # type: ignore[misc]
     def validate_response_types(self) -> None:
         self._validate_subset("response_types", ["code"], RESPONSE_TYPES)
 
-    def validate_client_name(self) -> None:
-        self._validate_string("client_name")
-
     def validate_scope(self) -> None:
         # Unknown scopes are dropped, not refused: Claude registers with scope=claudeai.
-        self._validate_string("scope")
         if "scope" in self:
             self["scope"] = scopes.join(scopes.known(scopes.parse(self["scope"])))
 
-    def _validate_string(self, name: str) -> None:
-        if name in self and not isinstance(self[name], str):
-            raise InvalidClientMetadataError(f"{name} must be a string.")
-
     def _validate_subset(self, name: str, default: list[str], allowed: list[str]) -> None:
         values = self.setdefault(name, default)
-        if not isinstance(values, list) or not set(values) <= set(allowed) or not values:
+        if not values or not set(values) <= set(allowed):
             raise InvalidClientMetadataError(f"{name} must be a non-empty subset of {allowed}.")
 
 
@@ -176,14 +191,19 @@ class Configuration(ClientConfigurationEndpoint):  # type: ignore[misc]
         super().__init__(server, claims_classes=[ClientMetadata])
         self.context = context
 
-    def authenticate_token(self, request: BridgeJsonRequest) -> _RegistrationToken | None:
+    def authenticate_token(self, request: BridgeJsonRequest) -> _RegistrationToken:
+        """RFC 7592 section 2: a missing, unknown or other client's token is invalid_token."""
         token = _bearer(request)
-        if token is None:
-            return None
-        client = self.context.store.client_by_registration_token(
-            self.context.keys.hash_secret(token)
-        )
-        return _RegistrationToken(client.client_id) if client else None
+        client = None
+        if token is not None:
+            client = self.context.store.client_by_registration_token(
+                self.context.keys.hash_secret(token)
+            )
+        if client is None or client.client_id != request.http.path_params.get("client_id"):
+            raise InvalidTokenError(
+                description="The registration access token is not valid for this client."
+            )
+        return _RegistrationToken(client.client_id)
 
     def authenticate_client(self, request: BridgeJsonRequest) -> OAuthClient | None:
         row = self.context.store.client(request.http.path_params.get("client_id", ""))

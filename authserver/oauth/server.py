@@ -11,6 +11,7 @@ from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749 import (
     AuthorizationServer,
     InvalidClientError,
+    InvalidRequestError,
     OAuth2Error,
 )
 
@@ -51,6 +52,13 @@ class AuthorizationRejected:
 
     error: str
     description: str
+
+
+# Authlib quotes some parameters in its error descriptions and refuses (ValueError) any it cannot
+# quote; such a request cannot be answered by redirect, so it gets the error page.
+_UNREADABLE = AuthorizationRejected(
+    "invalid_request", "The request contains characters that are not allowed."
+)
 
 
 class _Server(AuthorizationServer):  # type: ignore[misc]
@@ -127,6 +135,8 @@ class OAuthEngine:
             grant = self._server.get_consent_grant(http)
         except OAuth2Error as error:
             return self._authorization_error(error)
+        except ValueError:
+            return _UNREADABLE
         request: BridgeRequest = grant.request
         client: OAuthClient = request.client
         assert request.resource is not None
@@ -156,6 +166,8 @@ class OAuthEngine:
             grant = self._server.get_consent_grant(http)
         except OAuth2Error as error:
             return self._authorization_error(error)
+        except ValueError:
+            return _UNREADABLE
         response = self._server.create_authorization_response(
             grant.request, grant_user=account, grant=grant
         )
@@ -188,15 +200,29 @@ class OAuthEngine:
     # -- token, introspection, revocation, registration -------------------------------------
 
     def token(self, http: HttpRequest) -> OAuthResponse:
-        response: OAuthResponse = self._server.create_token_response(http)
+        response: OAuthResponse = self._repeated(http) or self._server.create_token_response(http)
         return response
 
     def introspect(self, http: HttpRequest) -> OAuthResponse:
-        response: OAuthResponse = self._server.create_endpoint_response("introspection", http)
+        response: OAuthResponse = self._repeated(http) or self._server.create_endpoint_response(
+            "introspection", http
+        )
         return response
 
     def revoke(self, http: HttpRequest) -> OAuthResponse:
-        response: OAuthResponse = self._server.create_endpoint_response("revocation", http)
+        response: OAuthResponse = self._repeated(http) or self._server.create_endpoint_response(
+            "revocation", http
+        )
+        return response
+
+    def _repeated(self, http: HttpRequest) -> OAuthResponse | None:
+        """RFC 6749 section 3.2: request parameters must not be included more than once."""
+        names = [name for name, _ in http.form]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if not repeated:
+            return None
+        error = InvalidRequestError(f"Repeated parameter: {', '.join(repeated)}."[:200])
+        response: OAuthResponse = self._server.handle_error_response(None, error)
         return response
 
     def register(self, http: HttpRequest) -> OAuthResponse:

@@ -335,3 +335,42 @@ def test_tampered_session_cookie_is_ignored(auth_server: AuthServer, public_clie
             page = browser.get(interaction)
             assert page.status_code == 200
             assert 'name="password"' in page.text, "a tampered session must not count as login"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"redirect_uri": 'http://127.0.0.1:5555/cb"x'},
+        {"redirect_uri": "https://evil.example/\u00e9"},
+        {"response_type": 'co"de'},
+    ],
+)
+def test_unquotable_values_get_the_error_page(
+    auth_server: AuthServer, public_client: str, change: dict[str, str]
+) -> None:
+    _, challenge = pkce_pair()
+    with auth_server.http() as browser:
+        response = start(browser, authorize_params(public_client, challenge, **change))
+    _error_page(response)
+
+
+def test_nul_in_authorize_request_is_refused(auth_server: AuthServer, public_client: str) -> None:
+    _, challenge = pkce_pair()
+    with auth_server.http() as browser:
+        response = start(browser, authorize_params(public_client, challenge, state="a\x00b"))
+    assert response.status_code == 400
+    assert "location" not in response.headers
+
+
+def test_non_ascii_csrf_token_is_refused_not_a_crash(
+    auth_server: AuthServer, public_client: str
+) -> None:
+    account = auth_server.account()
+    with auth_server.http() as browser:
+        interaction = _interaction(browser, public_client)
+        response = browser.post(
+            f"{interaction}/login",
+            data={"email": account.email, "password": "correct-horse-battery",
+                  "csrf_token": "\u00e9t\u00e9"},
+        )
+    assert response.status_code == 403

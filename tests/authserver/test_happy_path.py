@@ -32,7 +32,7 @@ def test_register_authorize_exchange_introspect_refresh_revoke(auth_server: Auth
     assert tokens.headers["cache-control"] == "no-store"
     body = tokens.json()
     assert body["token_type"] == "Bearer"
-    assert body["scope"] == "read:data read:bookings"
+    assert body["scope"] == "read:data read:bookings offline_access"
     assert body["expires_in"] == 3600
     assert body["access_token"].startswith("hospiai_at_") and len(body["access_token"]) >= 43
 

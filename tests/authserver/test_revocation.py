@@ -39,7 +39,7 @@ def test_unknown_token_revocation_is_200(auth_server: AuthServer) -> None:
 
 def test_revocation_requires_client_authentication(auth_server: AuthServer) -> None:
     client = auth_server.client()
-    tokens = tokens_for_confidential(auth_server, client.id, client.secret or "")
+    tokens = tokens_for(auth_server, client.id, auth_server.account().email, secret=client.secret)
     with auth_server.http() as http:
         unauthenticated = http.post(
             "/revoke", data={"token": tokens["access_token"], "client_id": client.id}
@@ -51,19 +51,3 @@ def test_revocation_requires_client_authentication(auth_server: AuthServer) -> N
         )
     assert authenticated.status_code == 200
     assert introspect(auth_server, tokens["access_token"]).json() == {"active": False}
-
-
-def tokens_for_confidential(server: AuthServer, client_id: str, secret: str) -> dict[str, str]:
-    from tests.flow import REDIRECT_URI, authorize
-
-    result = authorize(server, client_id, server.account().email)
-    with server.http() as http:
-        response = http.post(
-            "/token",
-            data={"grant_type": "authorization_code", "code": result.params["code"],
-                  "code_verifier": result.verifier, "redirect_uri": REDIRECT_URI},
-            auth=(client_id, secret),
-        )
-    assert response.status_code == 200, response.text
-    body: dict[str, str] = response.json()
-    return body

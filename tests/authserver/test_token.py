@@ -193,6 +193,60 @@ def test_refresh_rotates_and_narrows_but_never_widens(
     assert body["refresh_token"] != tokens["refresh_token"]
     info = introspect(auth_server, body["access_token"]).json()
     assert info["scope"] == "read:data" and info["aud"] == auth_server.resource
+    # The narrowing was for that access token only: the refresh token keeps the grant's scope.
+    later = refresh(auth_server, client_id, body["refresh_token"])
+    assert later.status_code == 200, later.text
+    assert later.json()["scope"] == tokens["scope"]
+
+
+def test_refresh_scope_is_normalised(auth_server: AuthServer, client_id: str) -> None:
+    tokens = tokens_for(auth_server, client_id, auth_server.account().email)
+    response = refresh(auth_server, client_id, tokens["refresh_token"], scope=" read:data  read:data ")
+    assert response.json()["scope"] == "read:data"
+
+
+def test_no_refresh_token_without_offline_access(auth_server: AuthServer, client_id: str) -> None:
+    tokens = tokens_for(auth_server, client_id, auth_server.account().email, scope="read:data")
+    assert "refresh_token" not in tokens
+    assert tokens["scope"] == "read:data"
+
+
+def test_repeated_parameters_are_refused(auth_server: AuthServer, client_id: str) -> None:
+    result = authorize(auth_server, client_id, auth_server.account().email)
+    with auth_server.http() as http:
+        response = http.post(
+            "/token",
+            content=(
+                f"grant_type=authorization_code&client_id={client_id}"
+                f"&code={result.params['code']}&code=other&code_verifier={result.verifier}"
+                "&redirect_uri=http%3A%2F%2F127.0.0.1%3A5555%2Fcallback"
+            ),
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+    _error(response, 400, "invalid_request")
+    assert "code" in response.json()["error_description"]
+    # Nothing was spent: the well-formed request still works.
+    assert exchange(auth_server, client_id, result.params["code"], result.verifier).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/token", "/introspect", "/revoke"])
+def test_undecodable_basic_credentials_are_401(auth_server: AuthServer, path: str) -> None:
+    bad = base64.b64encode(b"\xff\xfe:\xff").decode()
+    with auth_server.http() as http:
+        for header in (f"Basic {bad}", "Basic %%%", "Basic ==="):
+            response = http.post(path, data={"grant_type": "authorization_code", "token": "x"},
+                                 headers={"Authorization": header})
+            _error(response, 401, "invalid_client")
+
+
+def test_nul_characters_are_invalid_request(auth_server: AuthServer, client_id: str) -> None:
+    with auth_server.http() as http:
+        response = http.post("/token", data={"grant_type": "authorization_code",
+                                             "client_id": client_id, "code": "a\x00b"})
+        _error(response, 400, "invalid_request")
+        registered = http.post("/register", json={"redirect_uris": ["http://127.0.0.1/cb"],
+                                                  "client_name": "x\u0000"})
+        _error(registered, 400, "invalid_request")
 
 
 def test_refresh_cannot_change_the_audience(auth_server: AuthServer, client_id: str) -> None:
@@ -231,7 +285,7 @@ def test_retry_inside_grace_window_gets_the_same_pair(
 ) -> None:
     tokens = tokens_for(auth_server, client_id, auth_server.account().email)
     first = refresh(auth_server, client_id, tokens["refresh_token"])
-    auth_server.clock.advance(auth_server.settings.refresh_grace_seconds)
+    auth_server.clock.advance(auth_server.settings.refresh_grace_seconds - 1)
     retry = refresh(auth_server, client_id, tokens["refresh_token"])
     assert retry.status_code == 200, retry.text
     assert retry.json() == first.json()

@@ -1,0 +1,115 @@
+"""The hospiai command, run as a real process: provisioning, then serving."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.flow import REDIRECT_URI, tokens_for
+from tests.servers import bind_loopback
+
+
+def _env(tmp_path: Path, port: int) -> dict[str, str]:
+    return {
+        **os.environ,
+        "HOSPIAI_ISSUER": f"http://127.0.0.1:{port}",
+        "HOSPIAI_SECRET_KEY": "cli-test-secret-key-with-enough-length!",
+        "HOSPIAI_AUTH_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
+        "HOSPIAI_AUTH_PORT": str(port),
+        "HOSPIAI_DEFAULT_RESOURCE": "http://127.0.0.1:8000/mcp",
+    }
+
+
+def _hospiai(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "authserver.cli", *args], env=env, input=stdin,
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+
+
+def _value(output: str, name: str) -> str:
+    match = re.search(rf"^{name}: (\S+)", output, re.MULTILINE)
+    assert match, output
+    return match.group(1)
+
+
+def test_refuses_a_non_loopback_http_issuer(tmp_path: Path) -> None:
+    env = {**_env(tmp_path, 9000), "HOSPIAI_ISSUER": "http://auth.hospiai.example"}
+    result = _hospiai(env, "authserver")
+    assert result.returncode == 2
+    assert "HOSPIAI_ISSUER" in result.stderr
+
+
+def test_provision_then_serve_and_complete_a_flow(tmp_path: Path) -> None:
+    sock = bind_loopback()
+    port = sock.getsockname()[1]
+    sock.close()
+    env = _env(tmp_path, port)
+
+    rs = _hospiai(env, "resource-servers", "create", "--resource", "http://127.0.0.1:8000/mcp",
+                  "--name", "MCP")
+    assert rs.returncode == 0, rs.stderr
+    rs_id, rs_secret = _value(rs.stdout, "resource_server_id"), _value(rs.stdout, "resource_server_secret")
+    duplicate = _hospiai(env, "resource-servers", "create", "--resource",
+                         "http://127.0.0.1:8000/mcp", "--name", "MCP")
+    assert duplicate.returncode == 1 and "already registered" in duplicate.stderr
+
+    client = _hospiai(env, "clients", "create", "--name", "CLI", "--redirect-uri", REDIRECT_URI)
+    assert client.returncode == 0, client.stderr
+    client_id, client_secret = _value(client.stdout, "client_id"), _value(client.stdout, "client_secret")
+    bad_client = _hospiai(env, "clients", "create", "--name", "Bad", "--redirect-uri",
+                          "http://evil.example/cb")
+    assert bad_client.returncode == 1
+
+    account = _hospiai(env, "accounts", "create", "--email", "Nurse@HospiAI.test", "--given-name",
+                       "Nina", "--family-name", "Durand", "--role", "staff", "--password-stdin",
+                       stdin="staff-password-123\n")
+    assert account.returncode == 0, account.stderr
+    weak = _hospiai(env, "accounts", "create", "--email", "weak@hospiai.test", "--given-name",
+                    "W", "--family-name", "K", "--password-stdin", stdin="short\n")
+    assert weak.returncode == 1 and "password" in weak.stderr
+    same = _hospiai(env, "accounts", "create", "--email", "nurse@hospiai.test", "--given-name",
+                    "N", "--family-name", "D", "--password-stdin", stdin="another-password-1\n")
+    assert same.returncode == 1 and "already exists" in same.stderr
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "authserver.cli", "authserver"], env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(f"{url}/.well-known/oauth-authorization-server", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and process.poll() is None, "server did not start"
+                time.sleep(0.1)
+        server = _RemoteServer(url)
+        tokens = tokens_for(server, client_id, "nurse@hospiai.test",  # type: ignore[arg-type]
+                            password="staff-password-123", secret=client_secret)
+        info = httpx.post(f"{url}/introspect", data={"token": tokens["access_token"]},
+                          auth=(rs_id, rs_secret)).json()
+        assert info["active"] is True and info["role"] == "staff"
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=20)
+    for secret in (client_secret, rs_secret, tokens["access_token"], tokens["refresh_token"]):
+        assert secret not in output
+
+
+class _RemoteServer:
+    """Enough of tests.conftest.AuthServer for tests.flow, for a server in another process."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def http(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=10)

@@ -1,0 +1,41 @@
+"""Authorization server metadata (RFC 8414) at both discovery paths."""
+
+from __future__ import annotations
+
+from tests.conftest import AuthServer
+from shared import scopes
+
+
+def test_metadata_is_served_at_both_paths(auth_server: AuthServer) -> None:
+    with auth_server.http() as http:
+        oauth = http.get("/.well-known/oauth-authorization-server")
+        oidc = http.get("/.well-known/openid-configuration")
+    assert oauth.status_code == oidc.status_code == 200
+    assert oauth.json() == oidc.json()
+    document = oauth.json()
+    issuer = auth_server.settings.issuer
+    assert document["issuer"] == issuer
+    for name, path in (("authorization_endpoint", "/authorize"), ("token_endpoint", "/token"),
+                       ("introspection_endpoint", "/introspect"),
+                       ("revocation_endpoint", "/revoke"),
+                       ("registration_endpoint", "/register")):
+        assert document[name] == issuer + path
+    assert document["scopes_supported"] == list(scopes.NAMES)
+    assert document["response_types_supported"] == ["code"]
+    assert document["grant_types_supported"] == ["authorization_code", "refresh_token"]
+    assert document["code_challenge_methods_supported"] == ["S256"]
+    assert document["token_endpoint_auth_methods_supported"] == [
+        "none", "client_secret_basic", "client_secret_post"
+    ]
+    assert document["authorization_response_iss_parameter_supported"] is True
+
+
+def test_advertised_endpoints_exist(auth_server: AuthServer) -> None:
+    with auth_server.http() as http:
+        document = http.get("/.well-known/oauth-authorization-server").json()
+        for name in ("token_endpoint", "introspection_endpoint", "revocation_endpoint",
+                     "registration_endpoint"):
+            response = http.post(document[name].removeprefix(auth_server.url))
+            assert response.status_code != 404, name
+        assert http.get(document["authorization_endpoint"].removeprefix(auth_server.url)
+                        ).status_code == 400
