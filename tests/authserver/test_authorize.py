@@ -374,3 +374,27 @@ def test_non_ascii_csrf_token_is_refused_not_a_crash(
                   "csrf_token": "\u00e9t\u00e9"},
         )
     assert response.status_code == 403
+
+
+def test_consent_page_shows_client_redirect_host_scopes_and_loopback_warning(
+    auth_server: AuthServer,
+) -> None:
+    account = auth_server.account()
+    loopback = auth_server.client(name="Desk <b>Tool</b>", public=True).id
+    hosted = auth_server.client(
+        name="Hosted", redirect_uris=["https://assistant.example.org/cb", REDIRECT_URI]
+    ).id
+    pages = {}
+    for client_id in (loopback, hosted):
+        with auth_server.http() as browser:
+            interaction = _interaction(browser, client_id)
+            login(browser, interaction, account.email, "correct-horse-battery")
+            pages[client_id] = browser.get(interaction).text
+    page = pages[loopback]
+    assert "Desk &lt;b&gt;Tool&lt;/b&gt;" in page  # escaped, never rendered as markup
+    assert "127.0.0.1:5555" in page
+    assert "runs on your own computer" in page
+    for text in ("See hospitals and availability", "See your appointments", "Stay connected"):
+        assert text in page
+    assert 'name="decision" value="allow"' in page and 'name="decision" value="deny"' in page
+    assert "runs on your own computer" not in pages[hosted]
