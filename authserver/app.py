@@ -25,7 +25,8 @@ from authserver.oauth.context import OAuthContext, unix_now
 from authserver.oauth.server import OAuthEngine
 from authserver.security import Keys
 from authserver.settings import Settings
-from authserver.store import Store, create_db_engine
+from authserver.store import Store
+from shared.database import create_db_engine
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent

@@ -16,7 +16,8 @@ from authserver.provisioning import (
 )
 from authserver.security import Keys
 from authserver.settings import Settings
-from authserver.store import Store, create_db_engine
+from authserver.store import Store
+from shared.database import create_db_engine
 from shared import logs
 from shared.settings import SettingsError, environ
 

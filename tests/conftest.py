@@ -20,7 +20,8 @@ from authserver.provisioning import (
 )
 from authserver.security import Keys
 from authserver.settings import Settings
-from authserver.store import Store, create_db_engine
+from authserver.store import Store
+from shared.database import create_db_engine
 from tests.servers import bind_loopback, serve
 
 PASSWORD = "correct-horse-battery"

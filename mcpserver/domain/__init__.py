@@ -1,0 +1,1 @@
+"""The hospital domain: directory, live status, doctors, slots and appointments."""

@@ -1,0 +1,121 @@
+"""A deterministic demo directory: 60 hospitals in 12 French cities, doctors, and bookable
+slots for the next 30 days. The same seed and start day always give the same data."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from mcpserver.domain.models import Doctor, Hospital, HospitalStatus, Slot
+from mcpserver.domain.store import DomainStore
+
+PARIS = ZoneInfo("Europe/Paris")
+SEED = 20261121
+DAYS = 30
+HOSPITALS_PER_CITY = 5
+DOCTORS_PER_HOSPITAL = 4
+SLOT_HOURS = (9, 11, 14, 16)
+
+CITIES: tuple[tuple[str, float, float, str], ...] = (
+    ("Paris", 48.8566, 2.3522, "75"),
+    ("Lyon", 45.7640, 4.8357, "69"),
+    ("Marseille", 43.2965, 5.3698, "13"),
+    ("Toulouse", 43.6047, 1.4442, "31"),
+    ("Nice", 43.7102, 7.2620, "06"),
+    ("Nantes", 47.2184, -1.5536, "44"),
+    ("Strasbourg", 48.5734, 7.7521, "67"),
+    ("Montpellier", 43.6108, 3.8767, "34"),
+    ("Bordeaux", 44.8378, -0.5792, "33"),
+    ("Lille", 50.6292, 3.0573, "59"),
+    ("Rennes", 48.1173, -1.6778, "35"),
+    ("Reims", 49.2583, 4.0317, "51"),
+)
+NAMES = (
+    "Centre Hospitalier Universitaire de {city}",
+    "Hôpital Saint-Louis de {city}",
+    "Clinique du Parc",
+    "Hôpital Pasteur",
+    "Polyclinique des Quatre Saisons",
+)
+STREETS = ("rue de la République", "avenue Jean Jaurès", "boulevard Pasteur", "rue Victor Hugo",
+           "avenue de la Libération", "rue des Lilas", "quai de la Santé")
+SERVICES = ("emergency", "cardiology", "pediatrics", "maternity", "oncology", "radiology",
+            "orthopedics", "neurology", "dermatology", "ophthalmology")
+SPECIALTIES = ("general practice", "cardiology", "pediatrics", "dermatology", "neurology",
+               "orthopedics", "ophthalmology", "gynecology")
+GIVEN = ("Camille", "Louis", "Léa", "Hugo", "Chloé", "Jules", "Manon", "Gabriel", "Inès", "Arthur",
+         "Sarah", "Lucas", "Emma", "Nathan", "Zoé", "Paul")
+FAMILY = ("Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand",
+          "Leroy", "Moreau", "Simon", "Laurent", "Lefebvre", "Michel", "Garcia", "Roux")
+
+
+def seed_demo(store: DomainStore, today: date, now: int) -> bool:
+    """Fill an empty store with the demo directory; False if it already had data."""
+    if not store.is_empty():
+        return False
+    rng = random.Random(SEED)
+    hospitals: list[dict[str, object]] = []
+    statuses: list[dict[str, object]] = []
+    doctors: list[dict[str, object]] = []
+    slots: list[dict[str, object]] = []
+    for city, lat, lon, dept in CITIES:
+        for index in range(HOSPITALS_PER_CITY):
+            hospital_id = f"{city.lower()}-{index + 1}"
+            hospitals.append({
+                "id": hospital_id,
+                "name": NAMES[index].format(city=city),
+                "city": city,
+                "address": f"{rng.randint(1, 180)} {rng.choice(STREETS)}, "
+                           f"{dept}{rng.randint(0, 9)}{rng.randint(0, 9)}0 {city}",
+                "latitude": round(lat + rng.uniform(-0.06, 0.06), 5),
+                "longitude": round(lon + rng.uniform(-0.08, 0.08), 5),
+                "services": sorted(
+                    ({"emergency"} if index < 2 else set()) | set(rng.sample(SERVICES, 4))
+                ),
+                "phone": f"+33 {rng.randint(1, 5)} {rng.randint(10, 99)} "
+                         f"{rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)}",
+            })
+            statuses.append({
+                "hospital_id": hospital_id,
+                "beds_available": rng.randint(0, 120),
+                "icu_beds_available": rng.randint(0, 15),
+                "ventilators_available": rng.randint(0, 12),
+                "emergency_wait_minutes": rng.randint(5, 240),
+                "updated_at": now,
+                "updated_by": None,
+            })
+            for number in range(DOCTORS_PER_HOSPITAL):
+                doctor_id = f"{hospital_id}-dr{number + 1}"
+                doctors.append({
+                    "id": doctor_id,
+                    "name": f"Dr {rng.choice(GIVEN)} {rng.choice(FAMILY)}",
+                    "specialty": SPECIALTIES[(index + number) % len(SPECIALTIES)],
+                    "hospital_id": hospital_id,
+                })
+                slots.extend(_slots(doctor_id, hospital_id, today))
+    store.bulk_insert(Hospital, hospitals)
+    store.bulk_insert(HospitalStatus, statuses)
+    store.bulk_insert(Doctor, doctors)
+    store.bulk_insert(Slot, slots)
+    return True
+
+
+def _slots(doctor_id: str, hospital_id: str, today: date) -> list[dict[str, object]]:
+    """Weekday consultations at fixed Paris hours, stored in UTC."""
+    rows: list[dict[str, object]] = []
+    for offset in range(1, DAYS + 1):
+        day = today + timedelta(days=offset)
+        if day.weekday() >= 5:
+            continue
+        for hour in SLOT_HOURS:
+            local = datetime.combine(day, time(hour), tzinfo=PARIS)
+            rows.append({
+                "id": f"{doctor_id}-{day:%Y%m%d}-{hour:02d}",
+                "doctor_id": doctor_id,
+                "hospital_id": hospital_id,
+                "starts_at": int(local.astimezone(UTC).timestamp()),
+                "duration_minutes": 30,
+                "appointment_id": None,
+            })
+    return rows

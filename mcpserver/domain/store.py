@@ -1,0 +1,224 @@
+"""The only module of the MCP server that issues SQL. Booking is a conditional UPDATE, so a
+slot is booked at most once even with several replicas on one database."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, func, insert
+from sqlmodel import Session, SQLModel, col, select, update
+
+from mcpserver.domain.errors import SlotUnavailable
+from mcpserver.domain.models import Appointment, Doctor, Hospital, HospitalStatus, Slot
+
+EARTH_RADIUS_KM = 6371.0
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
+
+
+@dataclass(frozen=True)
+class SlotView:
+    slot: Slot
+    doctor: Doctor
+    hospital: Hospital
+
+
+@dataclass(frozen=True)
+class AppointmentView:
+    appointment: Appointment
+    slot: Slot
+    doctor: Doctor
+    hospital: Hospital
+
+
+class DomainStore:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def create_schema(self) -> None:
+        SQLModel.metadata.create_all(self._engine)
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        with Session(self._engine, expire_on_commit=False) as session:
+            yield session
+
+    # -- seeding ----------------------------------------------------------------------------
+
+    def is_empty(self) -> bool:
+        with self._session() as session:
+            return session.exec(select(func.count()).select_from(Hospital)).one() == 0
+
+    def bulk_insert(self, table: type[SQLModel], rows: Sequence[dict[str, object]]) -> None:
+        if not rows:
+            return
+        with self._session() as session:
+            session.exec(insert(table), params=list(rows))
+            session.commit()
+
+    # -- directory --------------------------------------------------------------------------
+
+    def hospitals_in_city(self, city: str, service: str | None, limit: int) -> list[Hospital]:
+        with self._session() as session:
+            rows = session.exec(
+                select(Hospital)
+                .where(func.lower(Hospital.city) == city.strip().lower())
+                .order_by(col(Hospital.name))
+            ).all()
+        return [h for h in rows if _offers(h, service)][:limit]
+
+    def hospitals_near(
+        self, latitude: float, longitude: float, radius_km: float, service: str | None, limit: int
+    ) -> list[tuple[Hospital, float]]:
+        # A bounding box in SQL, then the exact distance in Python.
+        dlat = radius_km / 111.0
+        dlon = radius_km / max(1e-6, 111.0 * math.cos(math.radians(latitude)))
+        with self._session() as session:
+            rows = session.exec(
+                select(Hospital).where(
+                    col(Hospital.latitude).between(latitude - dlat, latitude + dlat),
+                    col(Hospital.longitude).between(longitude - dlon, longitude + dlon),
+                )
+            ).all()
+        found = [
+            (h, distance_km(latitude, longitude, h.latitude, h.longitude))
+            for h in rows
+            if _offers(h, service)
+        ]
+        return sorted((pair for pair in found if pair[1] <= radius_km), key=lambda p: p[1])[
+            :limit
+        ]
+
+    def hospital(self, hospital_id: str) -> Hospital | None:
+        with self._session() as session:
+            return session.get(Hospital, hospital_id)
+
+    def status(self, hospital_id: str) -> HospitalStatus | None:
+        with self._session() as session:
+            return session.get(HospitalStatus, hospital_id)
+
+    def update_status(self, hospital_id: str, values: dict[str, int | str]) -> HospitalStatus | None:
+        with self._session() as session:
+            result = session.exec(
+                update(HospitalStatus)
+                .where(col(HospitalStatus.hospital_id) == hospital_id)
+                .values(**values)
+            )
+            session.commit()
+            if result.rowcount != 1:
+                return None
+            return session.get(HospitalStatus, hospital_id, populate_existing=True)
+
+    def doctors(self, hospital_id: str, specialty: str | None) -> list[Doctor]:
+        with self._session() as session:
+            query = select(Doctor).where(Doctor.hospital_id == hospital_id)
+            if specialty:
+                query = query.where(func.lower(Doctor.specialty) == specialty.strip().lower())
+            return list(session.exec(query.order_by(col(Doctor.name))).all())
+
+    def doctor(self, doctor_id: str) -> Doctor | None:
+        with self._session() as session:
+            return session.get(Doctor, doctor_id)
+
+    # -- slots and appointments -------------------------------------------------------------
+
+    def free_slots(
+        self,
+        *,
+        start: int,
+        end: int,
+        hospital_id: str | None,
+        doctor_id: str | None,
+        specialty: str | None,
+        limit: int,
+    ) -> list[SlotView]:
+        with self._session() as session:
+            query = (
+                select(Slot, Doctor, Hospital)
+                .join(Doctor, col(Doctor.id) == col(Slot.doctor_id))
+                .join(Hospital, col(Hospital.id) == col(Slot.hospital_id))
+                .where(
+                    col(Slot.appointment_id).is_(None),
+                    Slot.starts_at >= start,
+                    Slot.starts_at < end,
+                )
+            )
+            if hospital_id:
+                query = query.where(Slot.hospital_id == hospital_id)
+            if doctor_id:
+                query = query.where(Slot.doctor_id == doctor_id)
+            if specialty:
+                query = query.where(func.lower(Doctor.specialty) == specialty.strip().lower())
+            rows = session.exec(query.order_by(col(Slot.starts_at), col(Slot.id)).limit(limit))
+            return [SlotView(slot, doctor, hospital) for slot, doctor, hospital in rows.all()]
+
+    def book(self, appointment: Appointment, now: int) -> None:
+        """Take the slot and record the appointment in one transaction, or SlotUnavailable."""
+        with self._session() as session:
+            taken = session.exec(
+                update(Slot)
+                .where(
+                    col(Slot.id) == appointment.slot_id,
+                    col(Slot.appointment_id).is_(None),
+                    col(Slot.starts_at) > now,
+                )
+                .values(appointment_id=appointment.id)
+            )
+            if taken.rowcount != 1:
+                session.rollback()
+                raise SlotUnavailable()
+            session.add(appointment)
+            session.commit()
+
+    def cancel(self, appointment_id: str, account_sub: str, now: int) -> bool:
+        """Cancel one of ``account_sub``'s own booked appointments and free its slot."""
+        with self._session() as session:
+            cancelled = session.exec(
+                update(Appointment)
+                .where(
+                    col(Appointment.id) == appointment_id,
+                    col(Appointment.account_sub) == account_sub,
+                    col(Appointment.status) == "booked",
+                )
+                .values(status="cancelled", cancelled_at=now)
+            )
+            if cancelled.rowcount != 1:
+                session.rollback()
+                return False
+            session.exec(
+                update(Slot)
+                .where(col(Slot.appointment_id) == appointment_id)
+                .values(appointment_id=None)
+            )
+            session.commit()
+            return True
+
+    def appointments(self, account_sub: str, since: int | None) -> list[AppointmentView]:
+        with self._session() as session:
+            query = (
+                select(Appointment, Slot, Doctor, Hospital)
+                .join(Slot, col(Slot.id) == col(Appointment.slot_id))
+                .join(Doctor, col(Doctor.id) == col(Slot.doctor_id))
+                .join(Hospital, col(Hospital.id) == col(Slot.hospital_id))
+                .where(Appointment.account_sub == account_sub)
+            )
+            if since is not None:
+                query = query.where(Slot.starts_at >= since, Appointment.status == "booked")
+            rows = session.exec(query.order_by(col(Slot.starts_at)))
+            return [AppointmentView(*row) for row in rows.all()]
+
+
+def _offers(hospital: Hospital, service: str | None) -> bool:
+    if not service:
+        return True
+    wanted = service.strip().lower()
+    return any(wanted in offered.lower() for offered in hospital.services)
