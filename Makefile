@@ -14,13 +14,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The authorization server alone until `hospiai dev` lands (MCP server issue).
+# Both services on localhost with demo data (see README "Quick start").
 run: $(STAMP)
-	mkdir -p .data
-	HOSPIAI_ISSUER=$${HOSPIAI_ISSUER:-http://localhost:9000} \
-	HOSPIAI_SECRET_KEY=$${HOSPIAI_SECRET_KEY:-$$(cat .data/dev-secret-key 2>/dev/null || $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))' | tee .data/dev-secret-key)} \
-	HOSPIAI_DEFAULT_RESOURCE=$${HOSPIAI_DEFAULT_RESOURCE:-http://localhost:8000/mcp} \
-	$(BIN)/hospiai authserver
+	$(BIN)/hospiai dev
 
 check: $(STAMP)
 	$(BIN)/mypy

@@ -2,6 +2,6 @@
 
 import sys
 
-from authserver.cli import main
+from hospiai.cli import main
 
 sys.exit(main(["authserver", *sys.argv[1:]]))

@@ -1,1 +1,1 @@
-"""HospiAI Connect MCP resource server (FastMCP); built in the MCP server issue."""
+"""HospiAI Connect MCP resource server: FastMCP tools guarded by token introspection."""

@@ -14,6 +14,8 @@ class Scope:
     roles: frozenset[str] | None = None
     # Granted when a client asks for no scope at all.
     default: bool = False
+    # The MCP tools that need this scope.
+    tools: tuple[str, ...] = ()
 
 
 CATALOGUE: tuple[Scope, ...] = (
@@ -22,30 +24,41 @@ CATALOGUE: tuple[Scope, ...] = (
         "See hospitals and availability",
         "Read the hospital directory, live status, doctors and slots.",
         default=True,
+        tools=(
+            "search_hospitals",
+            "get_hospital",
+            "get_hospital_status",
+            "list_doctors",
+            "find_available_slots",
+        ),
     ),
     Scope(
         "read:bookings",
         "See your appointments",
         "List your appointments.",
         default=True,
+        tools=("list_my_appointments",),
     ),
     Scope(
         "write:bookings",
         "Book and cancel appointments for you",
         "Book and cancel your appointments.",
         default=True,
+        tools=("book_appointment", "cancel_appointment"),
     ),
     Scope(
         "read:profile",
         "See your name and contact details",
         "Read your HospiAI profile.",
         default=True,
+        tools=("get_my_profile",),
     ),
     Scope(
         "write:data",
         "Update hospital status (staff)",
         "Update the live status of a hospital. Staff and admins only.",
         roles=frozenset({"staff", "admin"}),
+        tools=("update_hospital_status",),
     ),
     Scope(
         "offline_access",
@@ -57,6 +70,9 @@ CATALOGUE: tuple[Scope, ...] = (
 BY_NAME: dict[str, Scope] = {scope.name: scope for scope in CATALOGUE}
 NAMES: tuple[str, ...] = tuple(scope.name for scope in CATALOGUE)
 DEFAULT_NAMES: tuple[str, ...] = tuple(scope.name for scope in CATALOGUE if scope.default)
+# Scopes a resource server can ask for (offline_access concerns only the authorization server).
+RESOURCE_NAMES: tuple[str, ...] = tuple(name for name in NAMES if name != "offline_access")
+TOOL_SCOPES: dict[str, str] = {tool: scope.name for scope in CATALOGUE for tool in scope.tools}
 
 
 def parse(scope: str | None) -> list[str]:

@@ -28,7 +28,7 @@ def _env(tmp_path: Path, port: int) -> dict[str, str]:
 
 def _hospiai(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "authserver.cli", *args], env=env, input=stdin,
+        [sys.executable, "-m", "hospiai.cli", *args], env=env, input=stdin,
         capture_output=True, text=True, timeout=60, check=False,
     )
 
@@ -79,7 +79,7 @@ def test_provision_then_serve_and_complete_a_flow(tmp_path: Path) -> None:
     assert same.returncode == 1 and "already exists" in same.stderr
 
     process = subprocess.Popen(
-        [sys.executable, "-m", "authserver.cli", "authserver"], env=env,
+        [sys.executable, "-m", "hospiai.cli", "authserver"], env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:

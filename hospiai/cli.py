@@ -6,6 +6,9 @@ import argparse
 import getpass
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+
+from starlette.applications import Starlette
 
 from authserver.oauth.context import unix_now
 from authserver.provisioning import (
@@ -26,6 +29,13 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hospiai", description="HospiAI Connect")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("authserver", help="run the authorization server")
+    commands.add_parser("mcpserver", help="run the MCP server")
+    dev = commands.add_parser(
+        "dev", help="run both services on localhost with demo data (what `make run` calls)"
+    )
+    dev.add_argument("--auth-port", type=int, default=9000)
+    dev.add_argument("--mcp-port", type=int, default=8000)
+    dev.add_argument("--data-dir", default=".data")
 
     accounts = commands.add_parser("accounts", help="manage accounts").add_subparsers(
         dest="action", required=True
@@ -58,20 +68,26 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _serve_authserver(settings: Settings) -> None:
+def _serve(app: Starlette, host: str, port: int) -> None:
     import uvicorn
 
-    from authserver.app import create_app
-
     uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        loop="uvloop",
-        http="httptools",
-        log_config=None,
+        app, host=host, port=port, loop="uvloop", http="httptools", log_config=None,
         proxy_headers=False,
     )
+
+
+def _serve_mcpserver() -> int:
+    from mcpserver.app import create_app
+    from mcpserver.settings import Settings as McpSettings
+
+    try:
+        settings = McpSettings.from_env(environ())
+    except SettingsError as error:
+        print(f"hospiai: configuration error: {error}", file=sys.stderr)
+        return 2
+    _serve(create_app(settings), settings.host, settings.port)
+    return 0
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -83,13 +99,21 @@ def _read_password(from_stdin: bool) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logs.configure()
+    if args.command == "mcpserver":
+        return _serve_mcpserver()
+    if args.command == "dev":
+        from hospiai.dev import run_dev
+
+        return run_dev(Path(args.data_dir), auth_port=args.auth_port, mcp_port=args.mcp_port)
     try:
         settings = Settings.from_env(environ())
     except SettingsError as error:
         print(f"hospiai: configuration error: {error}", file=sys.stderr)
         return 2
     if args.command == "authserver":
-        _serve_authserver(settings)
+        from authserver.app import create_app
+
+        _serve(create_app(settings), settings.host, settings.port)
         return 0
     store = Store(create_db_engine(settings.database_url))
     store.create_schema()

@@ -1,0 +1,136 @@
+"""``hospiai dev``: both services on localhost with demo data, for trying HospiAI Connect.
+
+First start: a development secret, the MCP server's resource-server credentials and the demo
+accounts are created under the data directory; later starts reuse them. Nothing here runs
+outside ``dev``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import signal
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import uvicorn
+
+from authserver.app import create_app as create_auth_app
+from authserver.oauth.context import unix_now
+from authserver.provisioning import create_account, create_resource_server
+from authserver.security import Keys
+from authserver.settings import Settings as AuthSettings
+from authserver.store import Store
+from mcpserver.app import create_app as create_mcp_app
+from mcpserver.domain.seed import seed_demo
+from mcpserver.domain.store import DomainStore
+from mcpserver.settings import Settings as McpSettings
+from shared.database import create_db_engine
+
+DEMO_ACCOUNTS = (
+    ("patient@hospiai.test", "patient-demo-pass", "Paula", "Petit", "patient"),
+    ("patient2@hospiai.test", "patient2-demo-pass", "Pierre", "Moreau", "patient"),
+    ("staff@hospiai.test", "staff-demo-pass", "Sophie", "Laurent", "staff"),
+    ("admin@hospiai.test", "admin-demo-pass", "Adrien", "Roux", "admin"),
+)
+
+
+def _private_file(path: Path, content: str) -> None:
+    path.write_text(content)
+    path.chmod(0o600)
+
+
+def _secret_key(data_dir: Path) -> str:
+    path = data_dir / "dev-secret-key"
+    if not path.exists():
+        _private_file(path, secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
+def prepare(data_dir: Path, *, auth_port: int, mcp_port: int) -> tuple[AuthSettings, McpSettings]:
+    """Create (once) and load everything both services need; returns their settings."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    issuer = f"http://localhost:{auth_port}"
+    resource = f"http://localhost:{mcp_port}/mcp"
+    auth = AuthSettings(
+        issuer=issuer,
+        secret_key=_secret_key(data_dir),
+        database_url=f"sqlite:///{data_dir / 'authserver.sqlite3'}",
+        default_resource=resource,
+        port=auth_port,
+    )
+    store = Store(create_db_engine(auth.database_url))
+    store.create_schema()
+    keys = Keys(auth.secret_key)
+    now = unix_now()
+    for email, password, given, family, role in DEMO_ACCOUNTS:
+        if store.account_by_email(email) is None:
+            create_account(store, email=email, password=password, given_name=given,
+                           family_name=family, role=role, now=now)
+    credentials_path = data_dir / f"mcp-credentials-{mcp_port}.json"
+    if not credentials_path.exists():
+        if store.resource_server_by_resource(resource) is not None:
+            raise SystemExit(f"{resource} is registered but {credentials_path} is missing; "
+                             f"delete {data_dir} to start again")
+        created = create_resource_server(store, keys, resource=resource, name="HospiAI MCP",
+                                         now=now)
+        _private_file(credentials_path, json.dumps({"id": created.id, "secret": created.secret}))
+    credentials = json.loads(credentials_path.read_text())
+    mcp = McpSettings(
+        resource=resource,
+        issuer=issuer,
+        client_id=credentials["id"],
+        client_secret=credentials["secret"],
+        database_url=f"sqlite:///{data_dir / 'mcpserver.sqlite3'}",
+        port=mcp_port,
+    )
+    domain = DomainStore(create_db_engine(mcp.database_url))
+    domain.create_schema()
+    seed_demo(domain, date.today(), int(time.time()))
+    return auth, mcp
+
+
+class _Server(uvicorn.Server):
+    """One of two servers on one loop: run_dev handles the signals for both."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def run_dev(data_dir: Path, *, auth_port: int, mcp_port: int) -> int:
+    auth, mcp = prepare(data_dir, auth_port=auth_port, mcp_port=mcp_port)
+    servers = [
+        _Server(uvicorn.Config(create_auth_app(auth), host="127.0.0.1", port=auth_port,
+                               http="httptools", log_config=None)),
+        _Server(uvicorn.Config(create_mcp_app(mcp), host="127.0.0.1", port=mcp_port,
+                               http="httptools", log_config=None)),
+    ]
+    logins = "\n".join(f"    {email:24} {password}" for email, password, *_ in DEMO_ACCOUNTS)
+    print(
+        f"\nHospiAI Connect (development)\n"
+        f"  Authorization server: {auth.issuer}\n"
+        f"  MCP server:           {mcp.resource}   <- paste this into your assistant\n"
+        f"  Data:                 {data_dir.resolve()}\n"
+        f"  Demo logins:\n{logins}\n"
+        f"  Ctrl-C stops both.\n",
+        flush=True,
+    )
+
+    def stop() -> None:
+        for server in servers:
+            server.should_exit = True
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop)
+        await asyncio.gather(*(server.serve() for server in servers))
+
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    asyncio.run(main())
+    return 0

@@ -1,0 +1,99 @@
+"""create_app(settings): the FastMCP server behind the bearer guard, plus RFC 9728 metadata."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import httpx
+from fastmcp import FastMCP
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from mcpserver import tools
+from mcpserver.auth import IntrospectionVerifier
+from mcpserver.context import Services
+from mcpserver.domain.store import DomainStore
+from mcpserver.guard import BearerGuard
+from mcpserver.settings import MCP_PATH, Settings
+from shared import scopes
+from shared.database import create_db_engine
+
+INSTRUCTIONS = (
+    "HospiAI: find French hospitals, their live status, doctors and free slots, and book or "
+    "cancel the user's own appointments. Times are shown in Europe/Paris."
+)
+
+
+def build_mcp() -> FastMCP:
+    """The MCP server with every tool, resource template and prompt; no transport, no auth."""
+    mcp = FastMCP("HospiAI", instructions=INSTRUCTIONS, mask_error_details=True)
+    tools.register(mcp)
+    return mcp
+
+
+def protected_resource_metadata(settings: Settings) -> dict[str, object]:
+    return {
+        "resource": settings.resource,
+        "authorization_servers": [settings.issuer],
+        "scopes_supported": list(scopes.RESOURCE_NAMES),
+        "bearer_methods_supported": ["header"],
+        "resource_name": "HospiAI",
+    }
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Callable[[], float] = time.time,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Starlette:
+    engine = create_db_engine(settings.database_url)
+    store = DomainStore(engine)
+    services = Services(store=store, clock=clock)
+    mcp_app = build_mcp().http_app(path=MCP_PATH, stateless_http=True, json_response=True)
+    # One pooled client for every introspection call of this process.
+    http_client = httpx.AsyncClient(
+        timeout=httpx.Timeout(5.0),
+        limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+        transport=transport,
+    )
+    verifier = IntrospectionVerifier(
+        http_client,
+        introspection_url=settings.introspection_url,
+        client_id=settings.client_id,
+        client_secret=settings.client_secret,
+        resource=settings.resource,
+        issuer=settings.issuer,
+        cache_ttl=settings.cache_ttl,
+        cache_size=settings.cache_size,
+        clock=clock,
+    )
+    document = protected_resource_metadata(settings)
+
+    async def metadata(_request: Request) -> Response:
+        return JSONResponse(document, headers={"Cache-Control": "public, max-age=300"})
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        store.create_schema()
+        try:
+            async with mcp_app.lifespan(app):
+                yield
+        finally:
+            await http_client.aclose()
+            engine.dispose()
+
+    app = Starlette(
+        routes=[
+            Route(f"/.well-known/oauth-protected-resource{MCP_PATH}", metadata),
+            Route("/.well-known/oauth-protected-resource", metadata),
+            Mount("/", app=mcp_app),
+        ],
+        lifespan=lifespan,
+    )
+    app.add_middleware(BearerGuard, verifier=verifier, services=services, settings=settings)
+    return app

@@ -1,0 +1,70 @@
+"""Typed MCP server settings, read from the environment and validated at start-up."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from shared.settings import SettingsError, env_int, env_str, is_loopback_host, public_base_url
+
+MCP_PATH = "/mcp"
+
+
+@dataclass(frozen=True)
+class Settings:
+    # The public MCP URL: the RFC 8707 resource and RFC 9728 `resource`, byte for byte.
+    resource: str
+    issuer: str
+    client_id: str
+    client_secret: str
+    # Where to introspect; defaults to the issuer's /introspect (override for private networks).
+    introspection_url: str = ""
+    database_url: str = "sqlite:///.data/mcpserver.sqlite3"
+    # How long an introspection result is reused, and so how long a revoked token still works.
+    cache_ttl: int = 30
+    cache_size: int = 10_000
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "issuer", public_base_url("HOSPIAI_ISSUER", self.issuer))
+        parts = urlsplit(self.resource)
+        base = public_base_url("HOSPIAI_MCP_URL", f"{parts.scheme}://{parts.netloc}")
+        if parts.path != MCP_PATH or parts.query or parts.fragment:
+            raise SettingsError(f"HOSPIAI_MCP_URL must be {base}{MCP_PATH}, got {self.resource!r}")
+        if not self.introspection_url:
+            object.__setattr__(self, "introspection_url", f"{self.issuer}/introspect")
+        target = urlsplit(self.introspection_url)
+        if target.scheme != "https" and not (
+            target.scheme == "http" and (is_loopback_host(target.hostname) or "." not in
+                                         (target.hostname or "."))
+        ):
+            raise SettingsError(
+                "HOSPIAI_INTROSPECTION_URL must use https, or http on loopback or a private "
+                "service name"
+            )
+
+    @property
+    def base_url(self) -> str:
+        return self.resource.removesuffix(MCP_PATH)
+
+    @property
+    def resource_metadata_url(self) -> str:
+        """RFC 9728 section 3.1: the well-known path with the resource's path appended."""
+        return f"{self.base_url}/.well-known/oauth-protected-resource{MCP_PATH}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        return cls(
+            resource=env_str(env, "HOSPIAI_MCP_URL"),
+            issuer=env_str(env, "HOSPIAI_ISSUER"),
+            client_id=env_str(env, "HOSPIAI_MCP_CLIENT_ID"),
+            client_secret=env_str(env, "HOSPIAI_MCP_CLIENT_SECRET"),
+            introspection_url=env.get("HOSPIAI_INTROSPECTION_URL", ""),
+            database_url=env_str(env, "HOSPIAI_MCP_DATABASE_URL", cls.database_url),
+            cache_ttl=env_int(env, "HOSPIAI_INTROSPECTION_CACHE_TTL", cls.cache_ttl,
+                              minimum=0, maximum=300),
+            host=env_str(env, "HOSPIAI_MCP_HOST", cls.host),
+            port=env_int(env, "HOSPIAI_MCP_PORT", cls.port, minimum=1, maximum=65535),
+        )

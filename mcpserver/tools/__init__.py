@@ -1,0 +1,49 @@
+"""The MCP tools, one module per area, each with a register(mcp) function."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+from anyio import to_thread
+from fastmcp import FastMCP
+from fastmcp.exceptions import ToolError
+
+from mcpserver.domain.errors import DomainError
+
+PARIS = ZoneInfo("Europe/Paris")
+T = TypeVar("T")
+
+
+async def run(function: Callable[..., T], *args: object) -> T:
+    """Run a blocking store call in a worker thread; domain errors become safe tool errors."""
+    try:
+        return await to_thread.run_sync(function, *args)
+    except DomainError as error:
+        raise ToolError(str(error)) from None
+
+
+def paris_time(timestamp: int) -> str:
+    """What tools show: ISO 8601 in Europe/Paris, with its offset."""
+    return datetime.fromtimestamp(timestamp, UTC).astimezone(PARIS).isoformat()
+
+
+def parse_day(value: str, name: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ToolError(f"{name} must be a date like 2026-12-01, got {value[:40]!r}.") from None
+
+
+def start_of_day(day: date) -> int:
+    return int(datetime.combine(day, datetime.min.time(), tzinfo=PARIS).timestamp())
+
+
+def register(mcp: FastMCP) -> None:
+    from mcpserver.tools import bookings, hospitals, profile
+
+    hospitals.register(mcp)
+    bookings.register(mcp)
+    profile.register(mcp)

@@ -1,0 +1,33 @@
+"""The acting user's HospiAI profile (read:profile), from the introspected claims."""
+
+from __future__ import annotations
+
+from fastmcp import FastMCP
+from mcp_types import ToolAnnotations
+from pydantic import BaseModel
+
+from mcpserver.context import current
+
+
+class Profile(BaseModel):
+    sub: str
+    email: str
+    given_name: str
+    family_name: str
+    role: str
+
+
+async def get_my_profile() -> Profile:
+    """Your HospiAI profile: name, email and role."""
+    identity = current().identity
+    return Profile(
+        sub=identity.sub,
+        email=identity.email,
+        given_name=identity.given_name,
+        family_name=identity.family_name,
+        role=identity.role,
+    )
+
+
+def register(mcp: FastMCP) -> None:
+    mcp.tool(get_my_profile, annotations=ToolAnnotations(read_only_hint=True))
