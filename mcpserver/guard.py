@@ -90,7 +90,12 @@ class BearerGuard:
                 messages = json.loads(body) if body else None
             except ValueError:
                 messages = None  # the MCP server answers malformed JSON-RPC itself
-            missing = [s for s in required_scopes(messages) if s not in identity.scopes]
+            # Step-up only for scopes this user could be granted; for the others (write:data for
+            # a patient) re-authorizing cannot help, so the tool answers with its own error.
+            missing = [
+                name for name in required_scopes(messages)
+                if name not in identity.scopes and scopes.allowed_for_role([name], identity.role)
+            ]
             if missing:
                 await self._step_up(scope, receive, send, missing)
                 return

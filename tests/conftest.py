@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,22 +23,23 @@ from authserver.security import Keys
 from authserver.settings import Settings
 from authserver.store import Store
 from shared.database import create_db_engine
-from tests.servers import bind_loopback, serve
+from tests.servers import Running, bind_loopback, serve
 
 PASSWORD = "correct-horse-battery"
 
 
 @dataclass
 class Clock:
-    """A clock the test moves by hand, so expiry is tested without sleeping."""
+    """Real time plus an offset the test moves by hand, so expiry is tested without sleeping
+    while clients that read the real clock (the MCP SDK) still agree with the servers."""
 
-    now: int = 1_800_000_000
+    offset: int = 0
 
     def __call__(self) -> int:
-        return self.now
+        return int(time.time()) + self.offset
 
     def advance(self, seconds: int) -> None:
-        self.now += seconds
+        self.offset += seconds
 
 
 @dataclass
@@ -49,7 +51,11 @@ class AuthServer:
     clock: Clock
     resource: str
     resource_server: Credentials
+    running: Running
     _emails: list[str] = field(default_factory=list)
+
+    def stop(self) -> None:
+        self.running.stop()
 
     def account(self, role: str = "patient", *, password: str = PASSWORD) -> Account:
         email = f"user{len(self._emails)}-{secrets.token_hex(3)}@hospiai.test"
@@ -80,7 +86,7 @@ def start_auth_server(
     sock = bind_loopback()
     port = sock.getsockname()[1]
     issuer = f"{scheme}://127.0.0.1:{port}"
-    resource = "http://127.0.0.1:8000/mcp"
+    resource = str(overrides.pop("resource", "http://127.0.0.1:8000/mcp"))
     values: dict[str, object] = {
         "issuer": issuer,
         "secret_key": secrets.token_urlsafe(32),
@@ -96,9 +102,10 @@ def start_auth_server(
     resource_server = create_resource_server(
         store, keys, resource=resource, name="MCP", now=clock()
     )
-    with serve(create_app(settings, clock=clock), sock):
+    with serve(create_app(settings, clock=clock), sock) as running:
         yield AuthServer(
-            f"http://127.0.0.1:{port}", settings, store, keys, clock, resource, resource_server
+            f"http://127.0.0.1:{port}", settings, store, keys, clock, resource, resource_server,
+            running,
         )
 
 

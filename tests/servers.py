@@ -19,8 +19,20 @@ def bind_loopback() -> socket.socket:
     return sock
 
 
+class Running:
+    """A server running in a thread; ``stop`` ends it (for tests of a server going away)."""
+
+    def __init__(self, server: uvicorn.Server, thread: threading.Thread, sock: socket.socket):
+        self._server, self._thread, self._sock = server, thread, sock
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._sock.close()
+
+
 @contextmanager
-def serve(app: Any, sock: socket.socket) -> Iterator[None]:
+def serve(app: Any, sock: socket.socket) -> Iterator[Running]:
     """Serve ``app`` on ``sock`` until the block exits; lifespan runs for real."""
     config = uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False)
     server = uvicorn.Server(config)
@@ -31,9 +43,8 @@ def serve(app: Any, sock: socket.socket) -> Iterator[None]:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("the test server did not start")
         time.sleep(0.01)
+    running = Running(server, thread, sock)
     try:
-        yield
+        yield running
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+        running.stop()

@@ -79,12 +79,16 @@ class OAuthClient(ClientMixin):  # type: ignore[misc]
         return None
 
     def get_allowed_scope(self, scope: str | None) -> str | None:
-        """The scope to grant: the request's if the client may hold it, else None (invalid_scope)."""
-        permitted = scopes.parse(self.row.scope) or list(scopes.NAMES)
+        """The scope to grant: the request's if the client may hold it, else None (invalid_scope).
+
+        A pre-registered client is limited to its configured scopes. For a dynamically
+        registered one the registered scope only sets the defaults: MCP clients ask for more
+        by step-up without registering again, and the user's consent is the control."""
+        registered = scopes.parse(self.row.scope)
         requested = scopes.parse(scope)
         if not requested:
-            defaults = [name for name in scopes.DEFAULT_NAMES if name in permitted]
-            return scopes.join(defaults or permitted)
+            return scopes.join(registered or list(scopes.DEFAULT_NAMES))
+        permitted = registered if registered and self.row.kind == "preregistered" else scopes.NAMES
         if not set(requested) <= set(permitted):
             return None
         return scopes.join(requested)

@@ -220,9 +220,9 @@ async def find_available_slots(
     )
 
 
-async def hospital_resource(hospital_id: str) -> HospitalSummary:
-    """A hospital by id, as a resource."""
-    return summary(await _hospital(hospital_id))
+async def hospital_resource(hospital_id: str) -> str:
+    """A hospital by id, as a JSON resource."""
+    return summary(await _hospital(hospital_id)).model_dump_json()
 
 
 def register(mcp: FastMCP) -> None:

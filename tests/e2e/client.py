@@ -1,0 +1,113 @@
+"""The official MCP Python SDK client, with a browser that drives our real login and consent."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx2
+from mcp import ClientSession
+from mcp.client.auth import AuthorizationCodeResult, OAuthClientProvider
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+
+REDIRECT_URI = "http://127.0.0.1:5555/callback"
+
+
+class MemoryStorage:
+    def __init__(self) -> None:
+        self.tokens: OAuthToken | None = None
+        self.client_info: OAuthClientInformationFull | None = None
+
+    async def get_tokens(self) -> OAuthToken | None:
+        return self.tokens
+
+    async def set_tokens(self, tokens: OAuthToken) -> None:
+        self.tokens = tokens
+
+    async def get_client_info(self) -> OAuthClientInformationFull | None:
+        return self.client_info
+
+    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
+        self.client_info = client_info
+
+
+@dataclass
+class Browser:
+    """Follows the authorization URL through our login and consent forms, like a person."""
+
+    email: str
+    password: str
+    # Lets a test change what the client asked for (for example a narrower scope).
+    rewrite_scope: Callable[[str], str] | None = None
+    authorize_urls: list[str] = field(default_factory=list)
+    _url: str = ""
+
+    async def redirect_handler(self, url: str) -> None:
+        self.authorize_urls.append(url)
+        self._url = url
+
+    async def callback_handler(self) -> AuthorizationCodeResult:
+        parts = urlsplit(self._url)
+        params = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        if self.rewrite_scope is not None:
+            params["scope"] = self.rewrite_scope(params.get("scope", ""))
+        origin = f"{parts.scheme}://{parts.netloc}"
+        async with httpx2.AsyncClient(base_url=origin, timeout=30) as browser:
+            response = await browser.get(f"{parts.path}?{urlencode(params)}")
+            while response.status_code == 303 and response.headers["location"].startswith("/"):
+                location = response.headers["location"]
+                page = await browser.get(location)
+                csrf = _csrf(page.text)
+                if 'name="password"' in page.text:
+                    response = await browser.post(
+                        f"{location}/login",
+                        data={"email": self.email, "password": self.password, "csrf_token": csrf},
+                    )
+                    assert response.status_code == 303, response.text
+                    response = await browser.get(location)
+                    csrf = _csrf(response.text)
+                response = await browser.post(
+                    f"{location}/consent", data={"decision": "allow", "csrf_token": csrf}
+                )
+                assert response.status_code == 303, response.text
+                response = await browser.get(response.headers["location"])
+        assert response.status_code == 303, response.text
+        back = {k: v[0] for k, v in parse_qs(urlsplit(response.headers["location"]).query).items()}
+        assert "code" in back, back
+        return AuthorizationCodeResult(code=back["code"], state=back.get("state"), iss=back.get("iss"))
+
+
+def _csrf(html: str) -> str:
+    marker = 'name="csrf_token" value="'
+    start = html.index(marker) + len(marker)
+    return html[start : html.index('"', start)]
+
+
+@dataclass
+class Connection:
+    session: ClientSession
+    storage: MemoryStorage
+    browser: Browser
+
+
+@asynccontextmanager
+async def connect(
+    mcp_url: str, browser: Browser, storage: MemoryStorage | None = None
+) -> AsyncIterator[Connection]:
+    """An initialized MCP session over streamable HTTP, authorized by the SDK's OAuth client."""
+    storage = storage or MemoryStorage()
+    provider = OAuthClientProvider(
+        mcp_url,
+        OAuthClientMetadata(client_name="SDK end-to-end test", redirect_uris=[REDIRECT_URI]),
+        storage,
+        redirect_handler=browser.redirect_handler,
+        callback_handler=browser.callback_handler,
+    )
+    async with httpx2.AsyncClient(auth=provider, timeout=httpx2.Timeout(30, read=60)) as http:
+        async with streamable_http_client(mcp_url, http_client=http) as (read, write):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                yield Connection(session, storage, browser)
