@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from authserver.models import Client
 from tests.conftest import PASSWORD
 from tests.e2e.client import Browser, connect
-from tests.e2e.conftest import Stack, start_stack
+from tests.conftest import Stack, start_stack
 from tests.flow import tokens_for
 
 

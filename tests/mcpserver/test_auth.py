@@ -1,0 +1,133 @@
+"""The introspection verifier: pooled client, cache keyed by hash and bounded, never past exp,
+audience and issuer pinned, fail closed. The authorization server is an httpx.MockTransport."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from mcpserver.auth import AuthServerUnavailable, IntrospectionVerifier
+
+RESOURCE = "https://mcp.hospiai.test/mcp"
+ISSUER = "https://auth.hospiai.test"
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _active(**overrides: Any) -> dict[str, Any]:
+    claims = {"active": True, "sub": "acct_1", "client_id": "client_1", "scope": "read:data",
+              "aud": RESOURCE, "iss": ISSUER, "exp": 1_000_100, "iat": 1_000_000,
+              "email": "a@hospiai.test", "given_name": "A", "family_name": "B", "role": "patient"}
+    claims.update(overrides)
+    return claims
+
+
+def _verifier(
+    handler: Callable[[httpx.Request], httpx.Response], clock: FakeTime, **options: Any
+) -> tuple[IntrospectionVerifier, list[httpx.Request]]:
+    seen: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return handler(request)
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(record))
+    settings: dict[str, Any] = {"cache_ttl": 30, "cache_size": 100}
+    settings.update(options)
+    verifier = IntrospectionVerifier(
+        client, introspection_url=f"{ISSUER}/introspect", client_id="rs_1", client_secret="s3cr3t",
+        resource=RESOURCE, issuer=ISSUER, clock=clock, **settings,
+    )
+    return verifier, seen
+
+
+def test_active_token_is_cached_for_the_ttl_and_sent_authenticated() -> None:
+    clock = FakeTime()
+    verifier, seen = _verifier(lambda r: httpx.Response(200, json=_active(exp=2_000_000)), clock)
+
+    async def scenario() -> None:
+        identity = await verifier.verify("hospiai_at_one")
+        assert identity is not None and identity.sub == "acct_1"
+        assert identity.scopes == frozenset({"read:data"})
+        await verifier.verify("hospiai_at_one")
+        assert len(seen) == 1
+        clock.now += 30
+        await verifier.verify("hospiai_at_one")
+        assert len(seen) == 2
+
+    asyncio.run(scenario())
+    assert seen[0].headers["authorization"].startswith("Basic ")
+    assert b"token=hospiai_at_one" in seen[0].content
+    assert "hospiai_at_one" not in seen[0].url.query.decode()
+
+
+def test_cache_never_outlives_exp() -> None:
+    clock = FakeTime()
+    verifier, seen = _verifier(lambda r: httpx.Response(200, json=_active(exp=1_000_005)), clock)
+
+    async def scenario() -> None:
+        assert await verifier.verify("t") is not None
+        clock.now += 6
+        assert await verifier.verify("t") is not None  # asked again: the mock says active
+        assert len(seen) == 2
+
+    asyncio.run(scenario())
+
+
+def test_cache_is_bounded_and_keyed_by_hash() -> None:
+    clock = FakeTime()
+    verifier, _ = _verifier(lambda r: httpx.Response(200, json=_active(exp=2_000_000)), clock,
+                            cache_size=3)
+
+    async def scenario() -> None:
+        for index in range(10):
+            await verifier.verify(f"hospiai_at_{index}")
+
+    asyncio.run(scenario())
+    cache = verifier._cache  # noqa: SLF001 - inspecting the bound
+    assert len(cache) == 3
+    assert all(len(key) == 64 and "hospiai" not in key for key in cache)
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        _active(aud="https://other.hospiai.test/api"),
+        _active(aud=["https://other.hospiai.test/api"]),
+        _active(iss="https://evil.example"),
+        {"active": False},
+        _active(active="true"),
+        _active(sub=None) | {"exp": "soon"},
+    ],
+)
+def test_foreign_or_inactive_tokens_are_refused(claims: dict[str, Any]) -> None:
+    verifier, _ = _verifier(lambda r: httpx.Response(200, json=claims), FakeTime())
+    assert asyncio.run(verifier.verify("t")) is None
+
+
+@pytest.mark.parametrize(
+    "handler",
+    [
+        lambda r: httpx.Response(500, text="boom"),
+        lambda r: httpx.Response(401, json={"error": "invalid_client"}),
+        lambda r: httpx.Response(200, text="not json"),
+        lambda r: (_ for _ in ()).throw(httpx.ConnectError("refused")),
+        lambda r: (_ for _ in ()).throw(httpx.ReadTimeout("slow")),
+    ],
+)
+def test_authorization_server_failure_fails_closed(
+    handler: Callable[[httpx.Request], httpx.Response],
+) -> None:
+    verifier, _ = _verifier(handler, FakeTime())
+    with pytest.raises(AuthServerUnavailable):
+        asyncio.run(verifier.verify("t"))

@@ -1,0 +1,88 @@
+"""The bearer guard and RFC 9728 metadata over real HTTP."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.conftest import Stack
+from tests.mcpserver.helpers import MCP_HEADERS, rpc, token_for
+
+
+def test_protected_resource_metadata_at_both_paths(stack: Stack) -> None:
+    base = stack.mcp_url.removesuffix("/mcp")
+    for path in ("/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource"):
+        response = httpx.get(base + path)
+        assert response.status_code == 200
+        document = response.json()
+        assert document["resource"] == stack.mcp_url
+        assert document["authorization_servers"] == [stack.auth.settings.issuer]
+        assert document["scopes_supported"] == [
+            "read:data", "read:bookings", "write:bookings", "read:profile", "write:data"
+        ]
+
+
+def test_missing_and_invalid_tokens_get_the_challenge(stack: Stack) -> None:
+    metadata = stack.mcp_settings.resource_metadata_url
+    for token in (None, "hospiai_at_forged"):
+        response = rpc(stack, token, "tools/list", {})
+        assert response.status_code == 401
+        challenge = response.headers["www-authenticate"]
+        assert challenge.startswith("Bearer ")
+        assert f'resource_metadata="{metadata}"' in challenge
+        assert 'scope="read:data read:bookings write:bookings read:profile"' in challenge
+        assert ('error="invalid_token"' in challenge) == (token is not None)
+
+
+def test_token_in_query_string_is_never_accepted(stack: Stack) -> None:
+    token, _ = token_for(stack)
+    response = httpx.post(f"{stack.mcp_url}?access_token={token}", headers=MCP_HEADERS,
+                          json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}})
+    assert response.status_code == 400
+    assert "Authorization header" in response.json()["error_description"]
+    with_header = httpx.post(f"{stack.mcp_url}?access_token=x",
+                             headers={**MCP_HEADERS, "Authorization": f"Bearer {token}"},
+                             json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}})
+    assert with_header.status_code == 400
+
+
+def test_trailing_slash_is_served_not_redirected(stack: Stack) -> None:
+    token, _ = token_for(stack)
+    response = rpc(stack, token, "tools/list", {}, path="/mcp/")
+    assert response.status_code == 200, response.text
+    assert len(response.json()["result"]["tools"]) == 10
+    assert rpc(stack, None, "tools/list", {}, path="/mcp/").status_code == 401
+
+
+def test_missing_scope_is_a_403_step_up(stack: Stack) -> None:
+    token, _ = token_for(stack, scope="read:data")
+    allowed = rpc(stack, token, "tools/call", {"name": "get_hospital",
+                                               "arguments": {"hospital_id": "lyon-1"}})
+    assert allowed.status_code == 200
+    for tool, scope in (("book_appointment", "write:bookings"),
+                        ("list_my_appointments", "read:bookings"),
+                        ("get_my_profile", "read:profile")):
+        response = rpc(stack, token, "tools/call", {"name": tool, "arguments": {}})
+        assert response.status_code == 403, tool
+        challenge = response.headers["www-authenticate"]
+        assert 'error="insufficient_scope"' in challenge
+        assert f'scope="{scope}"' in challenge
+        assert f'resource_metadata="{stack.mcp_settings.resource_metadata_url}"' in challenge
+
+
+def test_resource_read_needs_read_data(stack: Stack) -> None:
+    token, _ = token_for(stack, scope="read:profile")
+    response = rpc(stack, token, "resources/read", {"uri": "hospital://lyon-1"})
+    assert response.status_code == 403
+    assert 'scope="read:data"' in response.headers["www-authenticate"]
+
+
+def test_token_for_another_audience_is_refused(stack: Stack) -> None:
+    stack.auth.add_resource_server("https://records.hospiai.test/api")
+    account = stack.auth.account()
+    from tests.flow import tokens_for
+
+    client_id = stack.auth.client(public=True).id
+    tokens = tokens_for(stack.auth, client_id, account.email,
+                        resource="https://records.hospiai.test/api")
+    response = rpc(stack, tokens["access_token"], "tools/list", {})
+    assert response.status_code == 401

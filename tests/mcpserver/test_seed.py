@@ -1,0 +1,39 @@
+"""The demo directory is deterministic and large enough to be realistic."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+from sqlmodel import Session, func, select
+
+from mcpserver.domain.models import Doctor, Hospital, Slot
+from mcpserver.domain.seed import seed_demo
+from mcpserver.domain.store import DomainStore
+from shared.database import create_db_engine
+
+DAY = datetime.date(2026, 11, 21)
+
+
+def _seeded(path: Path) -> DomainStore:
+    store = DomainStore(create_db_engine(f"sqlite:///{path}"))
+    store.create_schema()
+    assert seed_demo(store, DAY, 1_700_000_000)
+    return store
+
+
+def test_seed_is_deterministic_realistic_and_once(tmp_path: Path) -> None:
+    first, second = _seeded(tmp_path / "a.db"), _seeded(tmp_path / "b.db")
+    with Session(first._engine) as a, Session(second._engine) as b:  # noqa: SLF001
+        hospitals = a.exec(select(Hospital).order_by(Hospital.id)).all()
+        assert [h.model_dump() for h in hospitals] == [
+            h.model_dump() for h in b.exec(select(Hospital).order_by(Hospital.id)).all()
+        ]
+        assert len(hospitals) >= 50
+        assert len({h.city for h in hospitals}) >= 10
+        assert all(41 < h.latitude < 51.5 and -5.5 < h.longitude < 10 for h in hospitals)
+        assert len(set(a.exec(select(Doctor.specialty)).all())) >= 5
+        first_slot, last_slot = a.exec(select(func.min(Slot.starts_at), func.max(Slot.starts_at))).one()
+    start = datetime.datetime(2026, 11, 22, tzinfo=datetime.UTC).timestamp()
+    assert start - 86400 < first_slot and last_slot < start + 31 * 86400
+    assert not seed_demo(first, DAY, 1_700_000_000)

@@ -1,0 +1,81 @@
+"""`hospiai dev` as a real process: it seeds on first start, reuses on the next, prints the
+URLs and demo logins, serves both services, and stops cleanly on Ctrl-C (SIGINT)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.flow import REDIRECT_URI, authorize_params, csrf_token, pkce_pair
+from tests.servers import bind_loopback
+
+
+def _free_port() -> int:
+    sock = bind_loopback()
+    port: int = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+def _start(data_dir: Path, auth_port: int, mcp_port: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "hospiai.cli", "dev", "--data-dir", str(data_dir),
+         "--auth-port", str(auth_port), "--mcp-port", str(mcp_port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def _wait(url: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            assert process.poll() is None and time.monotonic() < deadline, "dev did not start"
+            time.sleep(0.1)
+
+
+def test_dev_starts_both_services_with_demo_data_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    auth_port, mcp_port = _free_port(), _free_port()
+    for attempt in range(2):
+        process = _start(tmp_path, auth_port, mcp_port)
+        try:
+            _wait(f"http://localhost:{auth_port}/.well-known/oauth-authorization-server", process)
+            _wait(f"http://localhost:{mcp_port}/.well-known/oauth-protected-resource/mcp", process)
+            prm = httpx.get(f"http://localhost:{mcp_port}/.well-known/oauth-protected-resource").json()
+            assert prm["resource"] == f"http://localhost:{mcp_port}/mcp"
+            assert prm["authorization_servers"] == [f"http://localhost:{auth_port}"]
+            _log_in(f"http://localhost:{auth_port}", "patient2@hospiai.test", "patient2-demo-pass")
+        finally:
+            process.send_signal(signal.SIGINT)
+            output, _ = process.communicate(timeout=30)
+        assert process.returncode == 0, output
+        assert f"http://localhost:{mcp_port}/mcp" in output
+        for login in ("patient@hospiai.test", "staff-demo-pass", "admin@hospiai.test"):
+            assert login in output
+        assert "Traceback" not in output, output
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".sqlite3") == [
+        "authserver.sqlite3", "mcpserver.sqlite3"
+    ]
+
+
+def _log_in(issuer: str, email: str, password: str) -> None:
+    with httpx.Client(base_url=issuer, timeout=10) as http:
+        registered = http.post("/register", json={"redirect_uris": [REDIRECT_URI],
+                                                   "token_endpoint_auth_method": "none"}).json()
+        response = http.get("/authorize", params=authorize_params(
+            registered["client_id"], pkce_pair()[1], scope="read:data"))
+        assert response.status_code == 303, response.text
+        interaction = response.headers["location"]
+        page = http.get(interaction)
+        logged_in = http.post(f"{interaction}/login", data={
+            "email": email, "password": password, "csrf_token": csrf_token(page.text)})
+        assert logged_in.status_code == 303, logged_in.text
