@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check install clean
+.PHONY: run test check install clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ check: $(STAMP)
 
 test: check
 	$(BIN)/pytest
+
+# Load measurements (not tests); needs wrk and taskset (Debian: apt-get install wrk).
+bench: $(STAMP)
+	command -v wrk >/dev/null || apt-get install -y wrk
+	$(BIN)/python -m benchmarks.run 2>&1 | grep -v "Error calling tool"
 
 clean:
 	rm -rf $(VENV) .data .mypy_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Load and latency measurements (not tests): `make bench`."""

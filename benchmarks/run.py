@@ -1,0 +1,215 @@
+"""HospiAI Connect benchmark: prints figures and ratios against baselines measured in the same
+run. Servers run on core 0, the load generator (wrk) on core 1; every load is bounded in time.
+
+(a) MCP tools/call with a cached token vs the same FastMCP app with no auth.
+(b) AS introspection (authenticated, real SQLite) vs a bare Starlette endpoint, same uvicorn setup.
+(c) Booking under 50 concurrent clients: throughput, no double booking, nothing lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from authserver.oauth.context import unix_now
+from authserver.provisioning import create_account, create_client, create_resource_server
+from authserver.security import Keys
+from authserver.store import Store
+from mcpserver.domain.seed import seed_demo
+from mcpserver.domain.store import DomainStore
+from shared.database import create_db_engine
+from tests.flow import tokens_for
+
+DURATION = os.environ.get("BENCH_DURATION", "10s")
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+SERVER_CORE, LOAD_CORE = "0", "1"
+PORTS = {"auth": 19000, "mcp": 18000, "mcp-noauth": 18001, "bare": 19001}
+MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+
+
+class _Remote:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def http(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30)
+
+
+def _provision(work: Path) -> dict[str, Any]:
+    issuer = f"http://127.0.0.1:{PORTS['auth']}"
+    resource = f"http://127.0.0.1:{PORTS['mcp']}/mcp"
+    secret_key = secrets.token_urlsafe(32)
+    auth_db = f"sqlite:///{work / 'auth.sqlite3'}"
+    store = Store(create_db_engine(auth_db))
+    store.create_schema()
+    keys, now = Keys(secret_key), unix_now()
+    rs = create_resource_server(store, keys, resource=resource, name="MCP", now=now)
+    client = create_client(store, keys, name="bench", redirect_uris=["http://127.0.0.1:5555/callback"],
+                           public=True, now=now)
+    create_account(store, email="bench@hospiai.test", password="bench-password-1",
+                   given_name="Bench", family_name="Mark", now=now)
+    domain = DomainStore(create_db_engine(f"sqlite:///{work / 'mcp.sqlite3'}"))
+    domain.create_schema()
+    seed_demo(domain, datetime.date.today(), now)
+    return {
+        "auth": {"issuer": issuer, "secret_key": secret_key, "database_url": auth_db,
+                 "default_resource": resource, "access_token_ttl": 3600},
+        "mcp": {"resource": resource, "issuer": issuer, "client_id": rs.id,
+                "client_secret": rs.secret, "database_url": f"sqlite:///{work / 'mcp.sqlite3'}",
+                "cache_ttl": 30},
+        "client_id": client.id,
+    }
+
+
+def _start(kind: str, config_path: Path) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        ["taskset", "-c", SERVER_CORE, sys.executable, "-m", "benchmarks.servers", kind,
+         str(PORTS[kind]), str(config_path)],
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{PORTS[kind]}/", timeout=1)
+            return process
+        except httpx.TransportError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"{kind} did not start") from None
+            time.sleep(0.1)
+
+
+def _wrk(url: str, method: str, body: str, headers: dict[str, str], work: Path) -> dict[str, float]:
+    script = work / "request.lua"
+    lines = [f'wrk.method = "{method}"', f"wrk.body = {json.dumps(body)}"]
+    lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
+    script.write_text("\n".join(lines) + "\n")
+    output = subprocess.run(
+        ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{DURATION}",
+         "--latency", "-s", str(script), url],
+        capture_output=True, text=True, check=True, timeout=120,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", output)
+    assert p99, output
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    return {"rps": rps, "p99_ms": float(p99.group(1)) * scale,
+            "errors": float(non_2xx.group(1)) if non_2xx else 0.0}
+
+
+def _line(name: str, figures: dict[str, float]) -> str:
+    return (f"  {name:34} {figures['rps']:9.0f} req/s   p99 {figures['p99_ms']:8.2f} ms"
+            f"   non-2xx {figures['errors']:.0f}")
+
+
+async def _booking_race(config: dict[str, Any], token: str, work: Path) -> str:
+    """50 clients: each books its own slot, and all 50 also race for one shared slot."""
+    domain = DomainStore(create_db_engine(config["mcp"]["database_url"]))
+    views = domain.free_slots(start=unix_now(), end=2**40, hospital_id=None, doctor_id=None,
+                              specialty="cardiology", limit=51)
+    shared, own = views[0].slot.id, [v.slot.id for v in views[1:]]
+    url = config["mcp"]["resource"]
+    headers = {**MCP_HEADERS, "Authorization": f"Bearer {token}"}
+
+    async def book(client: httpx.AsyncClient, slot: str, index: int) -> tuple[bool, float]:
+        body = {"jsonrpc": "2.0", "id": index, "method": "tools/call",
+                "params": {"name": "book_appointment",
+                           "arguments": {"slot_id": slot, "reason": "Benchmark booking"}}}
+        started = time.perf_counter()
+        response = await client.post(url, json=body, headers=headers)
+        elapsed = time.perf_counter() - started
+        result = response.json()["result"]
+        return (not result.get("isError", False)), elapsed
+
+    limits = httpx.Limits(max_connections=50)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        started = time.perf_counter()
+        results = await asyncio.gather(
+            *(book(client, slot, i) for i, slot in enumerate(own)),
+            *(book(client, shared, 100 + i) for i in range(50)),
+        )
+        wall = time.perf_counter() - started
+    own_ok = sum(ok for ok, _ in results[:50])
+    shared_ok = sum(ok for ok, _ in results[50:])
+    latencies = sorted(elapsed for _, elapsed in results)
+    booked = domain.appointments(_sub(config, token), None)
+    holders = {v.slot.id for v in booked}
+    return (
+        f"  100 bookings by 50 concurrent clients in {wall:.2f} s ({100 / wall:.0f}/s), "
+        f"p99 {latencies[98] * 1000:.0f} ms\n"
+        f"  own slots: {own_ok}/50 booked; shared slot: {shared_ok} success(es) of 50 "
+        f"(must be 1)\n"
+        f"  stored appointments: {len(booked)} (must be {own_ok + shared_ok}); distinct slots: "
+        f"{len(holders)} (must be equal)"
+    )
+
+
+def _sub(config: dict[str, Any], token: str) -> str:
+    rs = config["mcp"]
+    info = httpx.post(f"{config['auth']['issuer']}/introspect", data={"token": token},
+                      auth=(rs["client_id"], rs["client_secret"])).json()
+    return str(info["sub"])
+
+
+def main() -> None:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is required: apt-get install wrk")
+    work = Path(tempfile.mkdtemp(prefix="hospiai-bench-"))
+    config = _provision(work)
+    config_path = work / "config.json"
+    config_path.write_text(json.dumps(config))
+    processes = [_start(kind, config_path) for kind in ("auth", "bare", "mcp", "mcp-noauth")]
+    try:
+        tokens = tokens_for(_Remote(config["auth"]["issuer"]), config["client_id"],  # type: ignore[arg-type]
+                            "bench@hospiai.test", password="bench-password-1",
+                            scope="read:data write:bookings read:bookings")
+        token = tokens["access_token"]
+        call = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                           "params": {"name": "get_hospital", "arguments": {"hospital_id": "lyon-1"}}})
+        mcp_url = config["mcp"]["resource"]
+        noauth_url = f"http://127.0.0.1:{PORTS['mcp-noauth']}/mcp"
+        print(f"HospiAI Connect benchmark: wrk -t1 -c{CONNECTIONS} -d{DURATION}; servers on core "
+              f"{SERVER_CORE}, load on core {LOAD_CORE}; uvicorn uvloop+httptools, 1 worker\n")
+        baseline = _wrk(noauth_url, "POST", call, MCP_HEADERS, work)
+        guarded = _wrk(mcp_url, "POST", call, {**MCP_HEADERS, "Authorization": f"Bearer {token}"},
+                       work)
+        print("(a) tools/call get_hospital")
+        print(_line("no auth (baseline)", baseline))
+        print(_line("introspection guard, cached token", guarded))
+        print(f"  ratio {guarded['rps'] / baseline['rps']:.2f} (target >= 0.90)\n")
+
+        basic = base64.b64encode(
+            f"{config['mcp']['client_id']}:{config['mcp']['client_secret']}".encode()).decode()
+        form = {"Content-Type": "application/x-www-form-urlencoded", "Authorization": f"Basic {basic}"}
+        bare = _wrk(f"http://127.0.0.1:{PORTS['bare']}/bare", "POST", f"token={token}", form, work)
+        introspection = _wrk(f"{config['auth']['issuer']}/introspect", "POST", f"token={token}",
+                             form, work)
+        print("(b) introspection")
+        print(_line("bare Starlette endpoint (baseline)", bare))
+        print(_line("POST /introspect, real SQLite", introspection))
+        print(f"  ratio {introspection['rps'] / bare['rps']:.2f} (target >= 0.50)\n")
+
+        print("(c) booking under 50 concurrent clients")
+        print(asyncio.run(_booking_race(config, token, work)))
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=30)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

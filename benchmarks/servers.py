@@ -1,0 +1,82 @@
+"""One server per process for the benchmark, pinned by the caller to its own core.
+
+kinds: auth (authorization server), mcp (MCP server behind the guard), mcp-noauth (the same
+FastMCP app with a fixed identity and no token check: the baseline), bare (Starlette endpoint
+returning constant JSON: the baseline for introspection)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from authserver.app import create_app as create_auth_app
+from authserver.settings import Settings as AuthSettings
+from mcpserver.app import build_mcp
+from mcpserver.app import create_app as create_mcp_app
+from mcpserver.auth import Identity
+from mcpserver.context import Call, Services, enter, leave
+from mcpserver.domain.store import DomainStore
+from mcpserver.settings import MCP_PATH
+from mcpserver.settings import Settings as McpSettings
+from shared.database import create_db_engine
+
+
+def _bare() -> Starlette:
+    async def constant(_request: Request) -> Response:
+        return JSONResponse({"active": False})
+
+    return Starlette(routes=[Route("/bare", constant, methods=["GET", "POST"])])
+
+
+def _mcp_without_auth(settings: McpSettings) -> object:
+    store = DomainStore(create_db_engine(settings.database_url))
+    identity = Identity(sub="bench", client_id="bench", scopes=frozenset({"read:data"}),
+                        email="bench@hospiai.test", given_name="B", family_name="B",
+                        role="patient", expires_at=2**40)
+    call = Call(identity, Services(store, time.time))
+    mcp_app = build_mcp().http_app(path=MCP_PATH, stateless_http=True, json_response=True)
+
+    class FixedIdentity:
+        """Stands where the bearer guard stands, without checking anything."""
+
+        def __init__(self, app: ASGIApp) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            token = enter(call)
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                leave(token)
+
+    # The same composition as mcpserver.app.create_app, minus the guard.
+    app = Starlette(routes=[Mount("/", app=mcp_app)], lifespan=mcp_app.lifespan)
+    app.add_middleware(FixedIdentity)
+    return app
+
+
+def main() -> None:
+    kind, port, config = sys.argv[1], int(sys.argv[2]), json.loads(Path(sys.argv[3]).read_text())
+    if kind == "auth":
+        app: object = create_auth_app(AuthSettings(**config["auth"]))
+    elif kind == "mcp":
+        app = create_mcp_app(McpSettings(**config["mcp"]))
+    elif kind == "mcp-noauth":
+        app = _mcp_without_auth(McpSettings(**config["mcp"]))
+    else:
+        app = _bare()
+    uvicorn.run(app, host="127.0.0.1", port=port, loop="uvloop", http="httptools",  # type: ignore[arg-type]
+                log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    main()
