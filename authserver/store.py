@@ -6,11 +6,8 @@ whose row count says who won, so it stays correct with several replicas on one d
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, delete, select, update
 
@@ -24,23 +21,18 @@ from authserver.models import (
     RefreshToken,
     ResourceServer,
 )
+from shared.database import SQLStore
 
 
 class DuplicateError(Exception):
     """A row with the same unique key already exists."""
 
 
-class Store:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-
-    def create_schema(self) -> None:
-        SQLModel.metadata.create_all(self._engine)
-
-    @contextmanager
-    def _session(self) -> Iterator[Session]:
-        with Session(self._engine, expire_on_commit=False) as session:
-            yield session
+class Store(SQLStore):
+    TABLES = (
+        Account, Client, ResourceServer, Interaction, Grant, AuthorizationCode, AccessToken,
+        RefreshToken,
+    )
 
     def _add(self, *rows: SQLModel) -> None:
         with self._session() as session:

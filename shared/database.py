@@ -1,13 +1,16 @@
-"""Database engines for both services: SQLite (WAL, busy timeout) or any SQLAlchemy URL."""
+"""Database engines and the store base class for both services: SQLite (WAL, busy timeout)
+or any SQLAlchemy URL."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, Table, event
 from sqlalchemy.engine import make_url
-from sqlmodel import create_engine
+from sqlmodel import Session, SQLModel, create_engine
 
 
 def create_db_engine(database_url: str) -> Engine:
@@ -26,3 +29,22 @@ def create_db_engine(database_url: str) -> Engine:
         cursor.close()
 
     return engine
+
+
+class SQLStore:
+    """What every store shares: its engine, sessions, and the schema of its own tables only
+    (SQLModel's metadata is global, and `hospiai dev` imports both services)."""
+
+    TABLES: ClassVar[tuple[type[SQLModel], ...]] = ()
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def create_schema(self) -> None:
+        tables: list[Table] = [model.__table__ for model in self.TABLES]  # type: ignore[attr-defined]
+        SQLModel.metadata.create_all(self._engine, tables=tables)
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        with Session(self._engine, expire_on_commit=False) as session:
+            yield session

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -65,6 +66,17 @@ def test_dev_starts_both_services_with_demo_data_and_stops_on_ctrl_c(tmp_path: P
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".sqlite3") == [
         "authserver.sqlite3", "mcpserver.sqlite3"
     ]
+    # One process imports both services' models; each database holds only its own tables.
+    assert "hospital" not in _tables(tmp_path / "authserver.sqlite3")
+    assert "account" in _tables(tmp_path / "authserver.sqlite3")
+    assert "account" not in _tables(tmp_path / "mcpserver.sqlite3")
+    assert "hospital" in _tables(tmp_path / "mcpserver.sqlite3")
+
+
+def _tables(path: Path) -> set[str]:
+    with sqlite3.connect(path) as connection:
+        rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    return {name for (name,) in rows}
 
 
 def _log_in(issuer: str, email: str, password: str) -> None:

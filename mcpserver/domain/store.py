@@ -4,15 +4,15 @@ slot is booked at most once even with several replicas on one database."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, insert
-from sqlmodel import Session, SQLModel, col, select, update
+from sqlalchemy import func, insert
+from sqlmodel import SQLModel, col, select, update
 
 from mcpserver.domain.errors import SlotUnavailable
 from mcpserver.domain.models import Appointment, Doctor, Hospital, HospitalStatus, Slot
+from shared.database import SQLStore
 
 EARTH_RADIUS_KM = 6371.0
 
@@ -40,17 +40,8 @@ class AppointmentView:
     hospital: Hospital
 
 
-class DomainStore:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-
-    def create_schema(self) -> None:
-        SQLModel.metadata.create_all(self._engine)
-
-    @contextmanager
-    def _session(self) -> Iterator[Session]:
-        with Session(self._engine, expire_on_commit=False) as session:
-            yield session
+class DomainStore(SQLStore):
+    TABLES = (Hospital, HospitalStatus, Doctor, Slot, Appointment)
 
     # -- seeding ----------------------------------------------------------------------------
 
