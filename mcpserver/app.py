@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from mcpserver import tools
+from mcpserver.tools import bookings, hospitals, profile
 from mcpserver.auth import IntrospectionVerifier
 from mcpserver.context import Services
 from mcpserver.domain.store import DomainStore
@@ -31,7 +31,8 @@ INSTRUCTIONS = (
 def build_mcp() -> FastMCP:
     """The MCP server with every tool, resource template and prompt; no transport, no auth."""
     mcp = FastMCP("HospiAI", instructions=INSTRUCTIONS, mask_error_details=True)
-    tools.register(mcp)
+    for area in (hospitals, bookings, profile):
+        area.register(mcp)
     return mcp
 
 

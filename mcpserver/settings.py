@@ -36,10 +36,11 @@ class Settings:
         if not self.introspection_url:
             object.__setattr__(self, "introspection_url", f"{self.issuer}/introspect")
         target = urlsplit(self.introspection_url)
-        if target.scheme != "https" and not (
-            target.scheme == "http" and (is_loopback_host(target.hostname) or "." not in
-                                         (target.hostname or "."))
-        ):
+        # Plain http only where the traffic cannot leave the host or a private service network
+        # (a single-label name such as "authserver" in compose).
+        host = target.hostname or ""
+        private = is_loopback_host(host) or (bool(host) and "." not in host)
+        if target.scheme != "https" and not (target.scheme == "http" and private):
             raise SettingsError(
                 "HOSPIAI_INTROSPECTION_URL must use https, or http on loopback or a private "
                 "service name"

@@ -88,7 +88,8 @@ def join(names: list[str] | tuple[str, ...] | set[str] | frozenset[str]) -> str:
 
 def known(names: list[str]) -> list[str]:
     """The names that are in the catalogue, in catalogue order."""
-    return [name for name in NAMES if name in set(names)]
+    wanted = set(names)
+    return [name for name in NAMES if name in wanted]
 
 
 def allowed_for_role(names: list[str], role: str) -> list[str]:

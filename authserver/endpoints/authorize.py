@@ -3,14 +3,16 @@ interaction pages, and finish when the browser comes back with the user's decisi
 
 from __future__ import annotations
 
-import hmac
-
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from authserver.context import get_context
-from authserver.interactions.browser import browser_id, current_session, ensure_browser_id
+from authserver.interactions.browser import (
+    bound_to_browser,
+    current_session,
+    ensure_browser_id,
+)
 from authserver.interactions.pages import error_page
 from authserver.models import Interaction
 from authserver.oauth.bridge import OAuthResponse, read_request
@@ -61,17 +63,12 @@ async def authorize(request: Request) -> Response:
 async def resume(request: Request) -> Response:
     """The browser is back from the pages: issue the code or access_denied, exactly once."""
     context = get_context(request)
-    store, keys = context.oauth.store, context.oauth.keys
+    store = context.oauth.store
     interaction_id = request.path_params["interaction_id"]
     interaction = await run_in_threadpool(
         store.open_interaction, interaction_id, context.oauth.clock()
     )
-    bid = browser_id(context, request)
-    if (
-        interaction is None
-        or bid is None
-        or not hmac.compare_digest(keys.browser_binding(bid), interaction.browser_binding)
-    ):
+    if interaction is None or not bound_to_browser(context, request, interaction):
         return error_page(
             request,
             "This sign-in request is no longer valid",

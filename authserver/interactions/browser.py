@@ -3,6 +3,7 @@ login session. Neither cookie holds a secret: the session is a signed account id
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from dataclasses import dataclass
 
@@ -11,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from authserver.context import AppContext
-from authserver.models import Account
+from authserver.models import Account, Interaction
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,14 @@ def ensure_browser_id(context: AppContext, request: Request, response: Response)
     created = secrets.token_urlsafe(32)
     _set_cookie(context, response, "hospiai_browser", created)
     return created
+
+
+def bound_to_browser(context: AppContext, request: Request, interaction: Interaction) -> bool:
+    """Whether this browser is the one that started the authorization request."""
+    bid = browser_id(context, request)
+    return bid is not None and hmac.compare_digest(
+        context.oauth.keys.browser_binding(bid), interaction.browser_binding
+    )
 
 
 def csrf_token(context: AppContext, request: Request) -> str:

@@ -3,7 +3,6 @@ bound to this browser, and every POST checks the CSRF token."""
 
 from __future__ import annotations
 
-import hmac
 from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
@@ -13,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from authserver.context import AppContext, get_context
 from authserver.interactions.browser import (
     LoginSession,
-    browser_id,
+    bound_to_browser,
     check_csrf,
     current_session,
     start_session,
@@ -38,10 +37,7 @@ async def _open_interaction(request: Request) -> Interaction | Response:
             "This sign-in request is no longer valid",
             "It has expired or was already answered. Go back to your assistant and connect again.",
         )
-    bid = browser_id(context, request)
-    if bid is None or not hmac.compare_digest(
-        context.oauth.keys.browser_binding(bid), interaction.browser_binding
-    ):
+    if not bound_to_browser(context, request, interaction):
         return error_page(
             request,
             "This sign-in request was started in another browser",

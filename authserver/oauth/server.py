@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749 import (
@@ -36,12 +36,7 @@ class PendingAuthorization:
     """A valid authorization request, waiting for the user to log in and decide."""
 
     client_id: str
-    client_name: str
-    redirect_uri: str
     scope: list[str]
-    resource: str
-    # Every registered redirect URI is loopback: the consent page warns about it.
-    loopback_only: bool
     # The request parameters, replayed through validation again when the user decides.
     params: dict[str, str]
 
@@ -138,17 +133,9 @@ class OAuthEngine:
         except ValueError:
             return _UNREADABLE
         request: BridgeRequest = grant.request
-        client: OAuthClient = request.client
-        assert request.resource is not None
         return PendingAuthorization(
-            client_id=client.client_id,
-            client_name=client.row.client_name,
-            redirect_uri=grant.redirect_uri,
+            client_id=request.client.get_client_id(),
             scope=scopes.parse(request.scope),
-            resource=request.resource,
-            loopback_only=all(
-                urlsplit(uri).scheme == "http" for uri in client.row.redirect_uris
-            ),
             params=dict(request.payload.data),
         )
 

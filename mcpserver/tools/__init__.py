@@ -1,4 +1,5 @@
-"""The MCP tools, one module per area, each with a register(mcp) function."""
+"""The MCP tools, one module per area, each with a register(mcp) function; this module holds
+what they share (running store calls, dates and times in Europe/Paris)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from anyio import to_thread
-from fastmcp import FastMCP
 from fastmcp.exceptions import ToolError
 
 from mcpserver.domain.errors import DomainError
@@ -39,11 +39,3 @@ def parse_day(value: str, name: str) -> date:
 
 def start_of_day(day: date) -> int:
     return int(datetime.combine(day, datetime.min.time(), tzinfo=PARIS).timestamp())
-
-
-def register(mcp: FastMCP) -> None:
-    from mcpserver.tools import bookings, hospitals, profile
-
-    hospitals.register(mcp)
-    bookings.register(mcp)
-    profile.register(mcp)
