@@ -119,6 +119,12 @@ def auth_server(tmp_path: Path) -> Iterator[AuthServer]:
     yield from start_auth_server(tmp_path)
 
 
+@pytest.fixture
+def public_client(auth_server: AuthServer) -> str:
+    """A pre-registered public client (token_endpoint_auth_method "none")."""
+    return auth_server.client(public=True).id
+
+
 @dataclass
 class Stack:
     auth: AuthServer

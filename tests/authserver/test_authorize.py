@@ -22,11 +22,6 @@ from tests.flow import (
 )
 
 
-@pytest.fixture
-def public_client(auth_server: AuthServer) -> str:
-    return auth_server.client(public=True).id
-
-
 def _error_redirect(response: httpx.Response, server: AuthServer, state: str) -> dict[str, str]:
     assert response.status_code == 303, response.text
     location = response.headers["location"]
@@ -398,3 +393,36 @@ def test_consent_page_shows_client_redirect_host_scopes_and_loopback_warning(
         assert text in page
     assert 'name="decision" value="allow"' in page and 'name="decision" value="deny"' in page
     assert "runs on your own computer" not in pages[hosted]
+
+
+def test_interaction_expires(auth_server: AuthServer, public_client: str) -> None:
+    account = auth_server.account()
+    with auth_server.http() as browser:
+        interaction = _interaction(browser, public_client)
+        auth_server.clock.advance(auth_server.settings.interaction_ttl)
+        page = browser.get(interaction)
+        assert page.status_code == 400 and "no longer valid" in page.text
+        response = login(browser, _interaction(browser, public_client), account.email,
+                         "correct-horse-battery")
+        assert response.status_code == 303  # a fresh request still works
+
+
+def test_prompt_login_asks_again_despite_a_session(
+    auth_server: AuthServer, public_client: str
+) -> None:
+    account = auth_server.account()
+    with auth_server.http() as browser:
+        first = _interaction(browser, public_client)
+        assert login(browser, first, account.email, "correct-horse-battery").status_code == 303
+        auth_server.clock.advance(5)
+        # With a session, a plain request goes straight to consent...
+        plain = browser.get(_interaction(browser, public_client))
+        assert 'name="decision"' in plain.text and 'name="password"' not in plain.text
+        # ...but prompt=login shows the login form again, and a new login satisfies it.
+        _, challenge = pkce_pair()
+        forced = start(browser, authorize_params(public_client, challenge, prompt="login"))
+        interaction = forced.headers["location"]
+        assert 'name="password"' in browser.get(interaction).text
+        auth_server.clock.advance(1)
+        assert login(browser, interaction, account.email, "correct-horse-battery").status_code == 303
+        assert 'name="decision"' in browser.get(interaction).text

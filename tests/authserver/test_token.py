@@ -19,77 +19,72 @@ from tests.flow import (
 )
 
 
-@pytest.fixture
-def client_id(auth_server: AuthServer) -> str:
-    return auth_server.client(public=True).id
-
-
 def _error(response: object, status: int, error: str) -> None:
     assert response.status_code == status, response.text  # type: ignore[attr-defined]
     assert response.json()["error"] == error  # type: ignore[attr-defined]
     assert response.headers["cache-control"] == "no-store"  # type: ignore[attr-defined]
 
 
-def test_wrong_pkce_verifier_is_invalid_grant(auth_server: AuthServer, client_id: str) -> None:
-    result = authorize(auth_server, client_id, auth_server.account().email)
+def test_wrong_pkce_verifier_is_invalid_grant(auth_server: AuthServer, public_client: str) -> None:
+    result = authorize(auth_server, public_client, auth_server.account().email)
     other_verifier, _ = pkce_pair()
-    _error(exchange(auth_server, client_id, result.params["code"], other_verifier), 400, "invalid_grant")
+    _error(exchange(auth_server, public_client, result.params["code"], other_verifier), 400, "invalid_grant")
 
 
-def test_missing_pkce_verifier_is_refused(auth_server: AuthServer, client_id: str) -> None:
-    result = authorize(auth_server, client_id, auth_server.account().email)
-    response = exchange(auth_server, client_id, result.params["code"], None)  # type: ignore[arg-type]
+def test_missing_pkce_verifier_is_refused(auth_server: AuthServer, public_client: str) -> None:
+    result = authorize(auth_server, public_client, auth_server.account().email)
+    response = exchange(auth_server, public_client, result.params["code"], None)  # type: ignore[arg-type]
     _error(response, 400, "invalid_request")
 
 
 def test_code_replay_is_refused_and_kills_the_tokens_it_bought(
-    auth_server: AuthServer, client_id: str
+    auth_server: AuthServer, public_client: str
 ) -> None:
-    result = authorize(auth_server, client_id, auth_server.account().email)
-    first = exchange(auth_server, client_id, result.params["code"], result.verifier)
+    result = authorize(auth_server, public_client, auth_server.account().email)
+    first = exchange(auth_server, public_client, result.params["code"], result.verifier)
     assert first.status_code == 200
     tokens = first.json()
     assert introspect(auth_server, tokens["access_token"]).json()["active"] is True
 
-    replay = exchange(auth_server, client_id, result.params["code"], result.verifier)
+    replay = exchange(auth_server, public_client, result.params["code"], result.verifier)
     _error(replay, 400, "invalid_grant")
     assert introspect(auth_server, tokens["access_token"]).json() == {"active": False}
-    _error(refresh(auth_server, client_id, tokens["refresh_token"]), 400, "invalid_grant")
+    _error(refresh(auth_server, public_client, tokens["refresh_token"]), 400, "invalid_grant")
 
 
-def test_code_expires_after_its_ttl(auth_server: AuthServer, client_id: str) -> None:
-    result = authorize(auth_server, client_id, auth_server.account().email)
+def test_code_expires_after_its_ttl(auth_server: AuthServer, public_client: str) -> None:
+    result = authorize(auth_server, public_client, auth_server.account().email)
     auth_server.clock.advance(auth_server.settings.code_ttl)
-    _error(exchange(auth_server, client_id, result.params["code"], result.verifier), 400, "invalid_grant")
+    _error(exchange(auth_server, public_client, result.params["code"], result.verifier), 400, "invalid_grant")
 
 
-def test_redirect_uri_must_match_the_code(auth_server: AuthServer, client_id: str) -> None:
-    result = authorize(auth_server, client_id, auth_server.account().email)
+def test_redirect_uri_must_match_the_code(auth_server: AuthServer, public_client: str) -> None:
+    result = authorize(auth_server, public_client, auth_server.account().email)
     response = exchange(
-        auth_server, client_id, result.params["code"], result.verifier,
+        auth_server, public_client, result.params["code"], result.verifier,
         redirect_uri="http://127.0.0.1:5556/callback",
     )
     _error(response, 400, "invalid_grant")
 
 
-def test_resource_must_match_the_code(auth_server: AuthServer, client_id: str) -> None:
+def test_resource_must_match_the_code(auth_server: AuthServer, public_client: str) -> None:
     auth_server.add_resource_server("https://other.hospiai.test/api")
-    result = authorize(auth_server, client_id, auth_server.account().email)
+    result = authorize(auth_server, public_client, auth_server.account().email)
     response = exchange(
-        auth_server, client_id, result.params["code"], result.verifier,
+        auth_server, public_client, result.params["code"], result.verifier,
         resource="https://other.hospiai.test/api",
     )
     _error(response, 400, "invalid_target")
     matching = exchange(
-        auth_server, client_id, result.params["code"], result.verifier,
+        auth_server, public_client, result.params["code"], result.verifier,
         resource=auth_server.resource,
     )
     assert matching.status_code == 200, matching.text
 
 
-def test_code_of_another_client_is_invalid_grant(auth_server: AuthServer, client_id: str) -> None:
+def test_code_of_another_client_is_invalid_grant(auth_server: AuthServer, public_client: str) -> None:
     other = auth_server.client(public=True).id
-    result = authorize(auth_server, client_id, auth_server.account().email)
+    result = authorize(auth_server, public_client, auth_server.account().email)
     _error(exchange(auth_server, other, result.params["code"], result.verifier), 400, "invalid_grant")
 
 
@@ -144,49 +139,54 @@ def test_confidential_client_must_use_its_registered_method(auth_server: AuthSer
     assert right.status_code == 200, right.text
 
 
-def test_unsupported_grant_types_are_refused(auth_server: AuthServer, client_id: str) -> None:
+def test_unsupported_grant_types_are_refused(auth_server: AuthServer, public_client: str) -> None:
     for grant_type in ("password", "client_credentials", "implicit", ""):
         with auth_server.http() as http:
-            response = http.post("/token", data={"grant_type": grant_type, "client_id": client_id})
+            response = http.post("/token", data={"grant_type": grant_type, "client_id": public_client})
         _error(response, 400, "unsupported_grant_type")
 
 
 def test_token_parameters_in_the_query_string_are_ignored(
-    auth_server: AuthServer, client_id: str
+    auth_server: AuthServer, public_client: str
 ) -> None:
-    result = authorize(auth_server, client_id, auth_server.account().email)
+    result = authorize(auth_server, public_client, auth_server.account().email)
     with auth_server.http() as http:
         response = http.post(
             "/token",
             params={"code": result.params["code"], "code_verifier": result.verifier},
-            data={"grant_type": "authorization_code", "client_id": client_id,
+            data={"grant_type": "authorization_code", "client_id": public_client,
                   "redirect_uri": "http://127.0.0.1:5555/callback"},
         )
     _error(response, 400, "invalid_request")
 
 
-def test_access_token_expires(auth_server: AuthServer, client_id: str) -> None:
-    tokens = tokens_for(auth_server, client_id, auth_server.account().email)
+def test_access_token_expires(auth_server: AuthServer, public_client: str) -> None:
+    tokens = tokens_for(auth_server, public_client, auth_server.account().email)
     auth_server.clock.advance(auth_server.settings.access_token_ttl)
     assert introspect(auth_server, tokens["access_token"]).json() == {"active": False}
 
 
-def test_access_token_is_opaque_with_256_bits(auth_server: AuthServer, client_id: str) -> None:
-    tokens = tokens_for(auth_server, client_id, auth_server.account().email)
+def test_access_token_is_opaque_with_256_bits(auth_server: AuthServer, public_client: str) -> None:
+    tokens = tokens_for(auth_server, public_client, auth_server.account().email)
     for name in ("access_token", "refresh_token"):
         secret = tokens[name].split("_", 2)[2]
         assert len(base64.urlsafe_b64decode(secret + "=" * (-len(secret) % 4))) >= 32
-        assert auth_server.store.access_token(tokens[name]) is None  # never stored by value
-    assert auth_server.store.access_token(auth_server.keys.hash_secret(tokens["access_token"]))
+    store, keys = auth_server.store, auth_server.keys
+    # Looked up by keyed hash, never by value (the whole database is scanned in
+    # test_secrets_at_rest).
+    assert store.access_token(tokens["access_token"]) is None
+    assert store.refresh_token(tokens["refresh_token"]) is None
+    assert store.access_token(keys.hash_secret(tokens["access_token"]))
+    assert store.refresh_token(keys.hash_secret(tokens["refresh_token"]))
 
 
 def test_refresh_rotates_and_narrows_but_never_widens(
-    auth_server: AuthServer, client_id: str
+    auth_server: AuthServer, public_client: str
 ) -> None:
-    tokens = tokens_for(auth_server, client_id, auth_server.account().email)
-    wider = refresh(auth_server, client_id, tokens["refresh_token"], scope="read:data read:profile")
+    tokens = tokens_for(auth_server, public_client, auth_server.account().email)
+    wider = refresh(auth_server, public_client, tokens["refresh_token"], scope="read:data read:profile")
     _error(wider, 400, "invalid_scope")
-    narrower = refresh(auth_server, client_id, tokens["refresh_token"], scope="read:data")
+    narrower = refresh(auth_server, public_client, tokens["refresh_token"], scope="read:data")
     assert narrower.status_code == 200, narrower.text
     body = narrower.json()
     assert body["scope"] == "read:data"
@@ -194,30 +194,30 @@ def test_refresh_rotates_and_narrows_but_never_widens(
     info = introspect(auth_server, body["access_token"]).json()
     assert info["scope"] == "read:data" and info["aud"] == auth_server.resource
     # The narrowing was for that access token only: the refresh token keeps the grant's scope.
-    later = refresh(auth_server, client_id, body["refresh_token"])
+    later = refresh(auth_server, public_client, body["refresh_token"])
     assert later.status_code == 200, later.text
     assert later.json()["scope"] == tokens["scope"]
 
 
-def test_refresh_scope_is_normalised(auth_server: AuthServer, client_id: str) -> None:
-    tokens = tokens_for(auth_server, client_id, auth_server.account().email)
-    response = refresh(auth_server, client_id, tokens["refresh_token"], scope=" read:data  read:data ")
+def test_refresh_scope_is_normalised(auth_server: AuthServer, public_client: str) -> None:
+    tokens = tokens_for(auth_server, public_client, auth_server.account().email)
+    response = refresh(auth_server, public_client, tokens["refresh_token"], scope=" read:data  read:data ")
     assert response.json()["scope"] == "read:data"
 
 
-def test_no_refresh_token_without_offline_access(auth_server: AuthServer, client_id: str) -> None:
-    tokens = tokens_for(auth_server, client_id, auth_server.account().email, scope="read:data")
+def test_no_refresh_token_without_offline_access(auth_server: AuthServer, public_client: str) -> None:
+    tokens = tokens_for(auth_server, public_client, auth_server.account().email, scope="read:data")
     assert "refresh_token" not in tokens
     assert tokens["scope"] == "read:data"
 
 
-def test_repeated_parameters_are_refused(auth_server: AuthServer, client_id: str) -> None:
-    result = authorize(auth_server, client_id, auth_server.account().email)
+def test_repeated_parameters_are_refused(auth_server: AuthServer, public_client: str) -> None:
+    result = authorize(auth_server, public_client, auth_server.account().email)
     with auth_server.http() as http:
         response = http.post(
             "/token",
             content=(
-                f"grant_type=authorization_code&client_id={client_id}"
+                f"grant_type=authorization_code&client_id={public_client}"
                 f"&code={result.params['code']}&code=other&code_verifier={result.verifier}"
                 "&redirect_uri=http%3A%2F%2F127.0.0.1%3A5555%2Fcallback"
             ),
@@ -226,7 +226,7 @@ def test_repeated_parameters_are_refused(auth_server: AuthServer, client_id: str
     _error(response, 400, "invalid_request")
     assert "code" in response.json()["error_description"]
     # Nothing was spent: the well-formed request still works.
-    assert exchange(auth_server, client_id, result.params["code"], result.verifier).status_code == 200
+    assert exchange(auth_server, public_client, result.params["code"], result.verifier).status_code == 200
 
 
 @pytest.mark.parametrize("path", ["/token", "/introspect", "/revoke"])
@@ -239,54 +239,54 @@ def test_undecodable_basic_credentials_are_401(auth_server: AuthServer, path: st
             _error(response, 401, "invalid_client")
 
 
-def test_nul_characters_are_invalid_request(auth_server: AuthServer, client_id: str) -> None:
+def test_nul_characters_are_invalid_request(auth_server: AuthServer, public_client: str) -> None:
     with auth_server.http() as http:
         response = http.post("/token", data={"grant_type": "authorization_code",
-                                             "client_id": client_id, "code": "a\x00b"})
+                                             "client_id": public_client, "code": "a\x00b"})
         _error(response, 400, "invalid_request")
         registered = http.post("/register", json={"redirect_uris": ["http://127.0.0.1/cb"],
                                                   "client_name": "x\u0000"})
         _error(registered, 400, "invalid_request")
 
 
-def test_refresh_cannot_change_the_audience(auth_server: AuthServer, client_id: str) -> None:
+def test_refresh_cannot_change_the_audience(auth_server: AuthServer, public_client: str) -> None:
     auth_server.add_resource_server("https://other.hospiai.test/api")
-    tokens = tokens_for(auth_server, client_id, auth_server.account().email)
+    tokens = tokens_for(auth_server, public_client, auth_server.account().email)
     response = refresh(
-        auth_server, client_id, tokens["refresh_token"], resource="https://other.hospiai.test/api"
+        auth_server, public_client, tokens["refresh_token"], resource="https://other.hospiai.test/api"
     )
     _error(response, 400, "invalid_target")
 
 
 def test_refresh_token_of_another_client_is_refused(
-    auth_server: AuthServer, client_id: str
+    auth_server: AuthServer, public_client: str
 ) -> None:
     other = auth_server.client(public=True).id
-    tokens = tokens_for(auth_server, client_id, auth_server.account().email)
+    tokens = tokens_for(auth_server, public_client, auth_server.account().email)
     _error(refresh(auth_server, other, tokens["refresh_token"]), 400, "invalid_grant")
 
 
 def test_refresh_token_reuse_after_grace_revokes_the_grant(
-    auth_server: AuthServer, client_id: str
+    auth_server: AuthServer, public_client: str
 ) -> None:
-    tokens = tokens_for(auth_server, client_id, auth_server.account().email)
-    rotated = refresh(auth_server, client_id, tokens["refresh_token"]).json()
+    tokens = tokens_for(auth_server, public_client, auth_server.account().email)
+    rotated = refresh(auth_server, public_client, tokens["refresh_token"]).json()
     auth_server.clock.advance(auth_server.settings.refresh_grace_seconds + 1)
 
-    _error(refresh(auth_server, client_id, tokens["refresh_token"]), 400, "invalid_grant")
+    _error(refresh(auth_server, public_client, tokens["refresh_token"]), 400, "invalid_grant")
     # The whole grant is dead: the newest pair as well as the first access token.
     for token in (tokens["access_token"], rotated["access_token"]):
         assert introspect(auth_server, token).json() == {"active": False}
-    _error(refresh(auth_server, client_id, rotated["refresh_token"]), 400, "invalid_grant")
+    _error(refresh(auth_server, public_client, rotated["refresh_token"]), 400, "invalid_grant")
 
 
 def test_retry_inside_grace_window_gets_the_same_pair(
-    auth_server: AuthServer, client_id: str
+    auth_server: AuthServer, public_client: str
 ) -> None:
-    tokens = tokens_for(auth_server, client_id, auth_server.account().email)
-    first = refresh(auth_server, client_id, tokens["refresh_token"])
+    tokens = tokens_for(auth_server, public_client, auth_server.account().email)
+    first = refresh(auth_server, public_client, tokens["refresh_token"])
     auth_server.clock.advance(auth_server.settings.refresh_grace_seconds - 1)
-    retry = refresh(auth_server, client_id, tokens["refresh_token"])
+    retry = refresh(auth_server, public_client, tokens["refresh_token"])
     assert retry.status_code == 200, retry.text
     assert retry.json() == first.json()
     assert introspect(auth_server, first.json()["access_token"]).json()["active"] is True
@@ -294,37 +294,37 @@ def test_retry_inside_grace_window_gets_the_same_pair(
 
 def test_grace_window_zero_means_any_reuse_revokes(tmp_path: Path) -> None:
     for server in start_auth_server(tmp_path, refresh_grace_seconds=0):
-        client_id = server.client(public=True).id
-        tokens = tokens_for(server, client_id, server.account().email)
+        public_client = server.client(public=True).id
+        tokens = tokens_for(server, public_client, server.account().email)
         server.clock.advance(1)
-        assert refresh(server, client_id, tokens["refresh_token"]).status_code == 200
+        assert refresh(server, public_client, tokens["refresh_token"]).status_code == 200
         server.clock.advance(1)
-        _error(refresh(server, client_id, tokens["refresh_token"]), 400, "invalid_grant")
+        _error(refresh(server, public_client, tokens["refresh_token"]), 400, "invalid_grant")
 
 
-def test_refresh_token_expires(auth_server: AuthServer, client_id: str) -> None:
-    tokens = tokens_for(auth_server, client_id, auth_server.account().email)
+def test_refresh_token_expires(auth_server: AuthServer, public_client: str) -> None:
+    tokens = tokens_for(auth_server, public_client, auth_server.account().email)
     auth_server.clock.advance(auth_server.settings.refresh_token_ttl)
-    _error(refresh(auth_server, client_id, tokens["refresh_token"]), 400, "invalid_grant")
+    _error(refresh(auth_server, public_client, tokens["refresh_token"]), 400, "invalid_grant")
 
 
 def test_client_without_refresh_grant_gets_no_refresh_token(auth_server: AuthServer) -> None:
     with auth_server.http() as http:
-        client_id = http.post(
+        public_client = http.post(
             "/register",
             json={"redirect_uris": ["http://127.0.0.1:5555/callback"],
                   "token_endpoint_auth_method": "none"},
         ).json()["client_id"]
-    tokens = tokens_for(auth_server, client_id, auth_server.account().email)
+    tokens = tokens_for(auth_server, public_client, auth_server.account().email)
     assert "refresh_token" not in tokens
 
 
-def test_disabled_account_tokens_die(auth_server: AuthServer, client_id: str) -> None:
+def test_disabled_account_tokens_die(auth_server: AuthServer, public_client: str) -> None:
     account = auth_server.account()
-    tokens = tokens_for(auth_server, client_id, account.email)
+    tokens = tokens_for(auth_server, public_client, account.email)
     auth_server.store.set_account_disabled(account.id, True)
     assert introspect(auth_server, tokens["access_token"]).json() == {"active": False}
-    _error(refresh(auth_server, client_id, tokens["refresh_token"]), 400, "invalid_grant")
+    _error(refresh(auth_server, public_client, tokens["refresh_token"]), 400, "invalid_grant")
 
 
 def test_malformed_body_is_invalid_request(auth_server: AuthServer) -> None:
