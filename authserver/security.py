@@ -57,7 +57,7 @@ class Keys:
 
     def hash_secret(self, value: str) -> str:
         """HMAC-SHA256 of a high-entropy secret: what the database stores instead of it."""
-        return hmac.new(self._hash_key, value.encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self._hash_key, value.encode(), "sha256").hex()
 
     def csrf_token(self, browser_id: str) -> str:
         return hmac.new(self._browser_key, b"csrf:" + browser_id.encode(), "sha256").hexdigest()

@@ -52,8 +52,7 @@ def create_app(
     clock: Callable[[], float] = time.time,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> Starlette:
-    engine = create_db_engine(settings.database_url)
-    store = DomainStore(engine)
+    store = DomainStore(create_db_engine(settings.database_url))
     services = Services(store=store, clock=clock)
     mcp_app = build_mcp().http_app(path=MCP_PATH, stateless_http=True, json_response=True)
     # One pooled client for every introspection call of this process.
@@ -86,7 +85,7 @@ def create_app(
                 yield
         finally:
             await http_client.aclose()
-            engine.dispose()
+            store.dispose()
 
     app = Starlette(
         routes=[

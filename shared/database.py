@@ -3,13 +3,15 @@ or any SQLAlchemy URL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import Engine, Table, event
+from sqlalchemy import URL, Engine, Select, Table, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import PoolProxiedConnection, SingletonThreadPool
 from sqlmodel import Session, SQLModel, create_engine
 
 
@@ -19,7 +21,11 @@ def create_db_engine(database_url: str) -> Engine:
         return create_engine(url, pool_pre_ping=True)
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    return _sqlite_engine(url)
+
+
+def _sqlite_engine(url: URL, **options: Any) -> Engine:
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **options)
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -31,6 +37,63 @@ def create_db_engine(database_url: str) -> Engine:
     return engine
 
 
+def _is_file_sqlite(engine: Engine) -> bool:
+    database = engine.url.database
+    return engine.dialect.name == "sqlite" and bool(database) and database != ":memory:"
+
+
+class HotRead:
+    """A SELECT compiled once by SQLAlchemy for the engine's dialect, then run on a raw DB-API
+    cursor: for a hot read whose SQLAlchemy execution overhead costs more than the query.
+    Parameters must be plain str or int values and columns plain values (no type processing).
+
+    ``per_thread``: keep one connection per thread instead of a checkout per call (the pool's
+    checkout costs as much as the query); only for an engine with one connection per thread.
+    """
+
+    def __init__(
+        self, engine: Engine, statement: Select[*tuple[Any, ...]], *, per_thread: bool
+    ) -> None:
+        compiled = statement.compile(dialect=engine.dialect)
+        self._engine = engine
+        self._sql = str(compiled)
+        # Positional paramstyles (SQLite's qmark) need the order; named ones take the mapping.
+        self._order = compiled.positiontup
+        self._per_thread = per_thread
+        self._held: dict[int, PoolProxiedConnection] = {}
+
+    def first(self, params: Mapping[str, str | int]) -> tuple[Any, ...] | None:
+        bound = [params[name] for name in self._order] if self._order else params
+        if not self._per_thread:
+            connection = self._engine.raw_connection()
+            try:
+                return self._fetch_one(connection, bound)
+            finally:
+                connection.close()
+        thread = threading.get_ident()
+        held = self._held.get(thread)
+        if held is None:
+            held = self._held[thread] = self._engine.raw_connection()
+        return self._fetch_one(held, bound)
+
+    def release(self) -> None:
+        """Close the connections held per thread; the next read opens new ones."""
+        held, self._held = self._held, {}
+        for connection in held.values():
+            connection.close()
+
+    def _fetch_one(
+        self, connection: PoolProxiedConnection, bound: Sequence[object] | Mapping[str, object]
+    ) -> tuple[Any, ...] | None:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(self._sql, bound)
+            row: tuple[Any, ...] | None = cursor.fetchone()
+            return row
+        finally:
+            cursor.close()
+
+
 class SQLStore:
     """What every store shares: its engine, sessions, and the schema of its own tables only
     (SQLModel's metadata is global, and `hospiai dev` imports both services)."""
@@ -39,10 +102,37 @@ class SQLStore:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        # For hot reads. On a SQLite file: one connection per thread, outside the shared pool,
+        # so a read on the event loop never waits for a pooled connection held by a worker
+        # thread (and WAL readers do not wait for writers). Elsewhere: the engine itself.
+        self._own_reader = _is_file_sqlite(engine)
+        self._hot_reads: list[HotRead] = []
+        self._reader = (
+            _sqlite_engine(engine.url, poolclass=SingletonThreadPool)
+            if self._own_reader
+            else engine
+        )
+
+    @property
+    def embedded(self) -> bool:
+        """SQLite: a read is an in-process call of microseconds, cheaper than the hop to a worker
+        thread, so a hot read-only path may run it on the event loop (through `_reader`)."""
+        return self._engine.dialect.name == "sqlite"
+
+    def _hot_read(self, statement: Select[*tuple[Any, ...]]) -> HotRead:
+        hot_read = HotRead(self._reader, statement, per_thread=self._own_reader)
+        self._hot_reads.append(hot_read)
+        return hot_read
 
     def create_schema(self) -> None:
         tables: list[Table] = [model.__table__ for model in self.TABLES]  # type: ignore[attr-defined]
         SQLModel.metadata.create_all(self._engine, tables=tables)
+
+    def dispose(self) -> None:
+        for hot_read in self._hot_reads:
+            hot_read.release()
+        self._reader.dispose()
+        self._engine.dispose()
 
     @contextmanager
     def _session(self) -> Iterator[Session]:

@@ -9,13 +9,13 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.requests import JsonRequest, OAuth2Payload
 from starlette.datastructures import Headers
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.requests import ClientDisconnect, Request
+from starlette.types import Receive, Scope, Send
 
 MAX_BODY_BYTES = 64 * 1024
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -43,6 +43,8 @@ class HttpRequest:
     form: list[tuple[str, str]] = field(default_factory=list)
     json: object = None
     path_params: Mapping[str, str] = field(default_factory=dict)
+    # Basic credentials (id, secret), already checked to be well formed.
+    basic: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -56,63 +58,92 @@ class OAuthResponse:
         return next((value for name, value in self.headers if name.lower() == "location"), None)
 
 
-async def read_request(request: Request, issuer: str) -> HttpRequest:
+async def read_body(receive: Receive) -> bytes:
     body = b""
-    if request.method in {"POST", "PUT"}:
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY_BYTES:
-                raise MalformedRequest("The request body is too large.")
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk: bytes = message.get("body", b"")
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise MalformedRequest("The request body is too large.")
+        if not message.get("more_body", False):
+            return body
+
+
+def parse_request(scope: Scope, body: bytes, issuer: str) -> HttpRequest:
+    """Straight from the ASGI scope: this runs on every OAuth call, introspection included."""
+    headers = Headers(scope=scope)
+    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    query = scope["query_string"].decode("latin-1")
     form: list[tuple[str, str]] = []
     parsed_json: object = None
     try:
+        query_items = parse_qsl(query, keep_blank_values=True, max_num_fields=64) if query else []
         if content_type == "application/x-www-form-urlencoded":
-            form = parse_qsl(
-                body.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=64
-            )
+            form = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=64)
         elif content_type == "application/json" and body:
             parsed_json = json.loads(body)
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise MalformedRequest("The request body could not be parsed.") from None
-    query_items = list(request.query_params.multi_items())
+        raise MalformedRequest("The request could not be parsed.") from None
     # NUL is valid in no OAuth parameter, and PostgreSQL refuses it in text columns.
-    if any("\x00" in k + v for k, v in query_items + form) or b"\\u0000" in body:
+    if b"\\u0000" in body or any("\x00" in k + v for k, v in query_items + form):
         raise MalformedRequest("The request contains a NUL character.")
-    _check_basic_credentials(request.headers.get("authorization"))
-    query = request.url.query
-    url = issuer + request.url.path + (f"?{query}" if query else "")
     return HttpRequest(
-        method=request.method,
-        url=url,
-        headers=Headers(raw=request.headers.raw),
+        method=scope["method"],
+        url=issuer + scope["path"] + (f"?{query}" if query else ""),
+        headers=headers,
         query=query_items,
         form=form,
         json=parsed_json,
-        path_params={key: str(value) for key, value in request.path_params.items()},
+        path_params={key: str(value) for key, value in scope.get("path_params", {}).items()},
+        basic=_basic_credentials(headers.get("authorization")),
     )
 
 
-def _check_basic_credentials(authorization: str | None) -> None:
-    """Basic credentials must decode to UTF-8 "id:secret" (RFC 7617), or the caller is refused."""
+async def read_request(request: Request, issuer: str) -> HttpRequest:
+    body = await read_body(request.receive) if request.method in {"POST", "PUT"} else b""
+    return parse_request(request.scope, body, issuer)
+
+
+def _basic_credentials(authorization: str | None) -> tuple[str, str] | None:
+    """Basic credentials (RFC 7617) as (id, secret), each form-decoded (RFC 6749 section
+    2.3.1, decoded as Authlib does); None without them. Malformed ones refuse the caller."""
     scheme, _, value = (authorization or "").partition(" ")
     if scheme.lower() != "basic":
-        return
+        return None
     try:
-        base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        caller, colon, secret = (
+            base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")
+        )
     except (binascii.Error, UnicodeDecodeError, ValueError):
+        caller, colon, secret = "", "", ""
+    if not colon:
         raise MalformedRequest(
             "The Basic credentials are malformed.", error="invalid_client", status=401
-        ) from None
+        )
+    return unquote(caller), unquote(secret)
 
 
-def to_response(response: OAuthResponse) -> Response:
-    """An OAuth JSON response; never cached (RFC 6749 section 5.1)."""
-    headers = {name: value for name, value in response.headers if name.lower() != "content-type"}
-    headers.update(NO_STORE)
+_JSON = [(b"content-type", b"application/json")]
+_NO_STORE = [(name.lower().encode(), value.encode()) for name, value in NO_STORE.items()]
+
+
+async def send_response(response: OAuthResponse, send: Send) -> None:
+    """An OAuth response, JSON or empty; never cached (RFC 6749 section 5.1)."""
     if isinstance(response.body, dict):
-        return JSONResponse(response.body, status_code=response.status, headers=headers)
-    return Response(response.body or None, status_code=response.status, headers=headers)
+        body, headers = json.dumps(response.body, separators=(",", ":")).encode(), _JSON
+    else:
+        body, headers = response.body.encode(), []
+    headers = headers + _NO_STORE + [(b"content-length", str(len(body)).encode())]
+    headers += [
+        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        for name, value in response.headers
+        if name.lower() not in {"content-type", "cache-control", "pragma"}
+    ]
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 class _Payload(OAuth2Payload):  # type: ignore[misc]

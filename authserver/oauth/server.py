@@ -63,7 +63,6 @@ class _Server(AuthorizationServer):  # type: ignore[misc]
         self.register_token_generator("default", self._generate_token)
         self.register_grant(CodeGrant, [S256CodeChallenge(), ResourceIndicator(context)])
         self.register_grant(RefreshGrant)
-        self.register_endpoint(Introspection(self, context))
         self.register_endpoint(Revocation(self, context))
         self.registration = Registration(self, context)
         self.configuration = Configuration(self, context)
@@ -119,6 +118,7 @@ class OAuthEngine:
     def __init__(self, context: OAuthContext) -> None:
         self.context = context
         self._server = _Server(context)
+        self._introspection = Introspection(context)
 
     # -- authorization endpoint -------------------------------------------------------------
 
@@ -191,10 +191,8 @@ class OAuthEngine:
         return response
 
     def introspect(self, http: HttpRequest) -> OAuthResponse:
-        response: OAuthResponse = self._repeated(http) or self._server.create_endpoint_response(
-            "introspection", http
-        )
-        return response
+        """Light enough to run on the event loop when the store is embedded (see the endpoint)."""
+        return self._repeated(http) or self._introspection(http)
 
     def revoke(self, http: HttpRequest) -> OAuthResponse:
         response: OAuthResponse = self._repeated(http) or self._server.create_endpoint_response(

@@ -232,8 +232,9 @@ def test_repeated_parameters_are_refused(auth_server: AuthServer, public_client:
 @pytest.mark.parametrize("path", ["/token", "/introspect", "/revoke"])
 def test_undecodable_basic_credentials_are_401(auth_server: AuthServer, path: str) -> None:
     bad = base64.b64encode(b"\xff\xfe:\xff").decode()
+    no_colon = base64.b64encode(auth_server.resource_server.id.encode()).decode()
     with auth_server.http() as http:
-        for header in (f"Basic {bad}", "Basic %%%", "Basic ==="):
+        for header in (f"Basic {bad}", "Basic %%%", "Basic ===", f"Basic {no_colon}"):
             response = http.post(path, data={"grant_type": "authorization_code", "token": "x"},
                                  headers={"Authorization": header})
             _error(response, 401, "invalid_client")
