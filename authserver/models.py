@@ -62,6 +62,8 @@ class Interaction(SQLModel, table=True):
     params: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))
     # The scope the request resolved to (the client's defaults when it asked for none).
     scope: str
+    # The resource (token audience) it was validated for.
+    resource: str
     # Only the browser that started the request may finish it.
     browser_binding: str
     created_at: int

@@ -23,6 +23,7 @@ from authserver.models import (
     RefreshToken,
     ResourceServer,
 )
+from shared import scopes
 from shared.database import SQLStore
 
 
@@ -229,8 +230,42 @@ class Store(SQLStore):
 
     # -- grants, codes and tokens -----------------------------------------------------------
 
+    def remembered_scopes(self, account_id: str, client_id: str, resource: str) -> set[str]:
+        """What this account already allowed this client for this resource (live grants)."""
+        with self._session() as session:
+            granted = session.exec(
+                select(Grant.scope).where(
+                    Grant.account_id == account_id,
+                    Grant.client_id == client_id,
+                    Grant.resource == resource,
+                    col(Grant.revoked_at).is_(None),
+                )
+            ).all()
+        return {name for scope in granted for name in scope.split()}
+
     def issue_code(self, grant: Grant, code: AuthorizationCode) -> None:
-        self._add(grant, code)
+        """Store a code under the live grant of its account, client and resource, widened to
+        the scopes just allowed; or under ``grant``, new, when there is none."""
+        with self._session() as session:
+            live = session.exec(
+                select(Grant)
+                .where(
+                    Grant.account_id == grant.account_id,
+                    Grant.client_id == grant.client_id,
+                    Grant.resource == grant.resource,
+                    col(Grant.revoked_at).is_(None),
+                )
+                .order_by(col(Grant.created_at))
+            ).first()
+            if live is None:
+                session.add(grant)
+                live = grant
+            else:
+                live.scope = scopes.join({*scopes.parse(live.scope), *scopes.parse(grant.scope)})
+                session.add(live)
+            code.grant_id = live.id
+            session.add(code)
+            session.commit()
 
     def code(self, code_hash: str) -> AuthorizationCode | None:
         with self._session() as session:

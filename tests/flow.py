@@ -100,7 +100,12 @@ def authorize(
         assert interaction_url.startswith("/interaction/"), interaction_url
         logged_in = login(browser, interaction_url, email, password)
         assert logged_in.status_code == 303, logged_in.text
-        back = decide(browser, interaction_url, decision)
+        if logged_in.headers["location"].startswith("/authorize/resume/"):
+            # Consent remembered: no page, straight back to the client.
+            assert decision == "allow", "the consent page was skipped: nothing to deny"
+            back = browser.get(logged_in.headers["location"])
+        else:
+            back = decide(browser, interaction_url, decision)
     assert back.status_code == 303, back.text
     location = back.headers["location"]
     return Authorization(location, query_of(location), verifier)

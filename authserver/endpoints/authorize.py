@@ -13,6 +13,7 @@ from authserver.interactions.browser import (
     current_session,
     ensure_browser_id,
 )
+from authserver.interactions.consent import consent_for
 from authserver.interactions.pages import error_page
 from authserver.models import Interaction
 from authserver.oauth.bridge import OAuthResponse, read_request
@@ -34,9 +35,21 @@ async def authorize(request: Request) -> Response:
         return error_page(request, "This connection request is not valid", outcome.description)
     if isinstance(outcome, OAuthResponse):
         return _redirect(outcome)
-    if "none" in outcome.params.get("prompt", "").split():
-        # No page may be shown. Consent is asked on every authorization, so it is required.
-        session = await run_in_threadpool(current_session, context, request)
+    prompt = set(outcome.params.get("prompt", "").split())
+    session = await run_in_threadpool(current_session, context, request)
+    # Logged in, and everything asked for was allowed before: no page to show.
+    silent = session is not None and not prompt & {"login", "consent"}
+    if session is not None and silent:
+        consent = await run_in_threadpool(
+            consent_for,
+            context,
+            session.account,
+            outcome.client_id,
+            outcome.resource,
+            scopes.join(outcome.scope),
+        )
+        silent = consent.remembered
+    if "none" in prompt and not silent:
         error = "login_required" if session is None else "consent_required"
         return _redirect(
             context.engine.reject_authorization(
@@ -51,11 +64,19 @@ async def authorize(request: Request) -> Response:
         client_id=outcome.client_id,
         params=outcome.params,
         scope=scopes.join(outcome.scope),
+        resource=outcome.resource,
         browser_binding=context.oauth.keys.browser_binding(bid),
         created_at=now,
         expires_at=now + context.oauth.settings.interaction_ttl,
     )
     await run_in_threadpool(context.oauth.store.add_interaction, interaction)
+    if silent:
+        assert session is not None
+        await run_in_threadpool(
+            context.oauth.store.decide_interaction, interaction.id, session.account.id, "allow", now
+        )
+        response.headers["location"] = f"/authorize/resume/{interaction.id}"
+        return response
     response.headers["location"] = f"/interaction/{interaction.id}"
     return response
 

@@ -17,6 +17,7 @@ from authserver.interactions.browser import (
     current_session,
     start_session,
 )
+from authserver.interactions.consent import consent_for
 from authserver.interactions.pages import error_page, render
 from authserver.models import Interaction
 from authserver.security import verify_password
@@ -72,8 +73,16 @@ async def _consent_page(
     client = await run_in_threadpool(context.oauth.store.client, interaction.client_id)
     if client is None:
         return error_page(request, "Unknown application", "This application is not registered.")
-    requested = scopes.parse(interaction.scope)
-    granted = scopes.allowed_for_role(requested, session.account.role)
+    consent = await run_in_threadpool(
+        consent_for,
+        context,
+        session.account,
+        interaction.client_id,
+        interaction.resource,
+        interaction.scope,
+    )
+    # Marks are only useful when something was allowed before.
+    marked = set(consent.new) if len(consent.new) < len(consent.granted) else set()
     return render(
         request,
         "consent.html",
@@ -82,8 +91,8 @@ async def _consent_page(
         client_name=client.client_name,
         redirect_host=urlsplit(interaction.params["redirect_uri"]).netloc,
         loopback_only=all(urlsplit(uri).scheme == "http" for uri in client.redirect_uris),
-        granted=[scopes.BY_NAME[name] for name in granted],
-        unavailable=[scopes.BY_NAME[name] for name in requested if name not in granted],
+        granted=[(scopes.BY_NAME[name], name in marked) for name in consent.granted],
+        unavailable=[scopes.BY_NAME[name] for name in consent.unavailable],
     )
 
 
@@ -115,8 +124,26 @@ async def login(request: Request) -> Response:
             error=BAD_LOGIN,
             email=email,
         )
-    response = RedirectResponse(f"/interaction/{interaction.id}", status_code=303)
-    start_session(context, response, account, context.oauth.clock())
+    now = context.oauth.clock()
+    prompt = set(interaction.params.get("prompt", "").split())
+    consent = await run_in_threadpool(
+        consent_for,
+        context,
+        account,
+        interaction.client_id,
+        interaction.resource,
+        interaction.scope,
+    )
+    if consent.remembered and "consent" not in prompt:
+        # Everything asked for was allowed before: straight back to the client.
+        await run_in_threadpool(
+            context.oauth.store.decide_interaction, interaction.id, account.id, "allow", now
+        )
+        next_page = f"/authorize/resume/{interaction.id}"
+    else:
+        next_page = f"/interaction/{interaction.id}"
+    response = RedirectResponse(next_page, status_code=303)
+    start_session(context, response, account, now)
     return response
 
 

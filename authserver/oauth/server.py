@@ -37,6 +37,8 @@ class PendingAuthorization:
 
     client_id: str
     scope: list[str]
+    # The RFC 8707 resource (the token audience) the request was validated for.
+    resource: str
     # The request parameters, replayed through validation again when the user decides.
     params: dict[str, str]
 
@@ -133,9 +135,11 @@ class OAuthEngine:
         except ValueError:
             return _UNREADABLE
         request: BridgeRequest = grant.request
+        assert request.resource is not None  # set by ResourceIndicator during validation
         return PendingAuthorization(
             client_id=request.client.get_client_id(),
             scope=scopes.parse(request.scope),
+            resource=request.resource,
             params=dict(request.payload.data),
         )
 

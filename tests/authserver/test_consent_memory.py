@@ -1,0 +1,120 @@
+"""Consent memory: a grant remembers what the account allowed the client, for one resource."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.conftest import PASSWORD, AuthServer
+from tests.flow import (
+    authorize,
+    authorize_params,
+    decide,
+    exchange,
+    introspect,
+    login,
+    pkce_pair,
+    query_of,
+    start,
+    tokens_for,
+)
+
+
+def _begin(browser: httpx.Client, client_id: str, **extra: str) -> tuple[httpx.Response, str]:
+    verifier, challenge = pkce_pair()
+    return start(browser, authorize_params(client_id, challenge, **extra)), verifier
+
+
+def test_remembered_consent_skips_the_page(auth_server: AuthServer, public_client: str) -> None:
+    email = auth_server.account().email
+    first = tokens_for(auth_server, public_client, email)
+    with auth_server.http() as browser:
+        response, verifier = _begin(browser, public_client)
+        interaction = response.headers["location"]
+        logged_in = login(browser, interaction, email, PASSWORD)
+        # Straight back to the client: no consent page.
+        assert logged_in.status_code == 303
+        assert logged_in.headers["location"] == interaction.replace(
+            "/interaction/", "/authorize/resume/"
+        )
+        back = browser.get(logged_in.headers["location"])
+        # Same browser, already logged in: /authorize answers without any page.
+        again, again_verifier = _begin(browser, public_client)
+        assert again.headers["location"].startswith("/authorize/resume/")
+        silent = browser.get(again.headers["location"])
+    for redirect, code_verifier in ((back, verifier), (silent, again_verifier)):
+        code = query_of(redirect.headers["location"])["code"]
+        assert exchange(auth_server, public_client, code, code_verifier).status_code == 200
+    # Both authorizations share the first one's grant: one connected app, not three.
+    assert introspect(auth_server, first["access_token"]).json()["active"] is True
+
+
+def test_prompt_consent_shows_the_page_again(auth_server: AuthServer, public_client: str) -> None:
+    email = auth_server.account().email
+    tokens_for(auth_server, public_client, email)
+    with auth_server.http() as browser:
+        response, _ = _begin(browser, public_client, prompt="consent")
+        interaction = response.headers["location"]
+        logged_in = login(browser, interaction, email, PASSWORD)
+        assert logged_in.headers["location"] == interaction
+        page = browser.get(interaction).text
+        assert 'value="allow"' in page and "New</span>" not in page
+        # Logged in now, and prompt=consent still asks.
+        forced, _ = _begin(browser, public_client, prompt="consent")
+        assert forced.headers["location"].startswith("/interaction/")
+
+
+def test_new_scopes_are_asked_and_marked(auth_server: AuthServer, public_client: str) -> None:
+    email = auth_server.account().email
+    tokens_for(auth_server, public_client, email, scope="read:data")
+    with auth_server.http() as browser:
+        response, _ = _begin(browser, public_client, scope="read:data read:bookings")
+        interaction = response.headers["location"]
+        assert login(browser, interaction, email, PASSWORD).headers["location"] == interaction
+        page = browser.get(interaction).text
+    marked = [item for item in page.split("<li") if "New</span>" in item]
+    assert len(marked) == 1 and "See your appointments" in marked[0]
+    assert "See hospitals and availability" in page
+
+
+def test_deny_leaves_the_earlier_grant(auth_server: AuthServer, public_client: str) -> None:
+    email = auth_server.account().email
+    earlier = tokens_for(auth_server, public_client, email)
+    denied = authorize(auth_server, public_client, email, decision="deny", prompt="consent")
+    assert denied.params["error"] == "access_denied"
+    assert introspect(auth_server, earlier["access_token"]).json()["active"] is True
+    # Still remembered: the next authorization needs no page.
+    with auth_server.http() as browser:
+        response, _ = _begin(browser, public_client)
+        logged_in = login(browser, response.headers["location"], email, PASSWORD)
+        assert logged_in.headers["location"].startswith("/authorize/resume/")
+
+
+def test_prompt_none_succeeds_only_when_remembered(
+    auth_server: AuthServer, public_client: str
+) -> None:
+    email = auth_server.account().email
+    with auth_server.http() as browser:
+        response, _ = _begin(browser, public_client)
+        interaction = response.headers["location"]
+        login(browser, interaction, email, PASSWORD)
+        decide(browser, interaction, "allow")
+        silent, verifier = _begin(browser, public_client, prompt="none")
+        back = browser.get(silent.headers["location"])
+        code = query_of(back.headers["location"])["code"]
+        assert exchange(auth_server, public_client, code, verifier).status_code == 200
+        wider, _ = _begin(browser, public_client, prompt="none", scope="read:profile")
+        assert query_of(wider.headers["location"])["error"] == "consent_required"
+
+
+def test_a_revoked_grant_is_forgotten(auth_server: AuthServer, public_client: str) -> None:
+    email = auth_server.account().email
+    tokens = tokens_for(auth_server, public_client, email)
+    with auth_server.http() as client:
+        revoked = client.post(
+            "/revoke", data={"token": tokens["refresh_token"], "client_id": public_client}
+        )
+    assert revoked.status_code == 200
+    with auth_server.http() as browser:
+        response, _ = _begin(browser, public_client)
+        interaction = response.headers["location"]
+        assert login(browser, interaction, email, PASSWORD).headers["location"] == interaction
