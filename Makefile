@@ -22,6 +22,7 @@ check: $(STAMP)
 	$(BIN)/mypy
 
 test: check
+	@test -x /usr/bin/chromium || { echo "The browser tests need Debian's chromium: apt-get install chromium (.ci/run does)"; exit 1; }
 	$(BIN)/pytest
 
 # Load measurements (not tests); needs wrk and taskset (Debian: apt-get install wrk).
