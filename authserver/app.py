@@ -19,7 +19,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from authserver.context import AppContext
 from authserver.endpoints import OAuthEndpoint, authorize, metadata
-from authserver.interactions import steps
+from authserver.admin import account
+from authserver.interactions import login, steps
+from authserver.interactions.pages import show_time
 from authserver.oauth.bridge import NO_STORE, HttpRequest, MalformedRequest, OAuthResponse
 from authserver.oauth.context import OAuthContext, unix_now
 from authserver.oauth.server import OAuthEngine
@@ -85,6 +87,7 @@ def create_app(settings: Settings, *, clock: Callable[[], int] = unix_now) -> St
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True
     )
+    environment.filters["datetime"] = show_time
     oauth_engine = OAuthEngine(oauth)
     context = AppContext(
         oauth=oauth, engine=oauth_engine, templates=Jinja2Templates(env=environment)
@@ -120,6 +123,12 @@ def create_app(settings: Settings, *, clock: Callable[[], int] = unix_now) -> St
         Route("/interaction/{interaction_id}", steps.show, methods=["GET"]),
         Route("/interaction/{interaction_id}/login", steps.login, methods=["POST"]),
         Route("/interaction/{interaction_id}/consent", steps.consent, methods=["POST"]),
+        Route("/login", login.show, methods=["GET"]),
+        Route("/login", login.login, methods=["POST"]),
+        Route("/logout", login.logout, methods=["POST"]),
+        Route("/account", account.account, methods=["GET"]),
+        Route("/account/tokens", account.create_token, methods=["POST"]),
+        Route("/account/grants/{grant_id}/revoke", account.revoke, methods=["POST"]),
         Route("/token", endpoint(oauth_engine.token), methods=["POST"]),
         Route("/revoke", endpoint(oauth_engine.revoke), methods=["POST"]),
         Route("/register", endpoint(oauth_engine.register), methods=["POST"]),

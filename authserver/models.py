@@ -27,7 +27,8 @@ class Account(SQLModel, table=True):
 
 class Client(SQLModel, table=True):
     client_id: str = Field(primary_key=True)
-    # "dynamic" (RFC 7591), "preregistered" (CLI) or "metadata_document" (CIMD).
+    # "dynamic" (RFC 7591), "preregistered" (CLI), "metadata_document" (CIMD), or "personal":
+    # the one built-in client that personal access tokens are issued to.
     kind: str
     client_name: str
     client_secret_hash: str | None = None
@@ -85,6 +86,9 @@ class Grant(SQLModel, table=True):
     created_at: int
     last_used_at: int | None = None
     revoked_at: int | None = None
+    # Personal access tokens only: the name the user gave it, and the token's first characters.
+    name: str | None = None
+    token_prefix: str | None = None
 
 
 class AuthorizationCode(SQLModel, table=True):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, Select, and_, bindparam
+from sqlalchemy import Engine, Select, and_, bindparam, or_
 from sqlalchemy import select as select_columns
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, delete, select, update
@@ -32,6 +32,8 @@ class DuplicateError(Exception):
 
 
 class LiveToken(NamedTuple):
+    grant_id: str
+    grant_last_used_at: int | None
     client_id: str
     scope: str
     resource: str
@@ -57,8 +59,9 @@ _INTROSPECTION: Select[*tuple[Any, ...]] = (
     select_columns(
         col(ResourceServer.secret_hash),
         col(ResourceServer.resource),
-        col(Grant.id),
         col(Client.client_id),
+        col(Grant.id),
+        col(Grant.last_used_at),
         col(AccessToken.client_id),
         col(AccessToken.scope),
         col(AccessToken.resource),
@@ -95,6 +98,11 @@ _INTROSPECTION: Select[*tuple[Any, ...]] = (
 )
 
 
+# The built-in client personal access tokens are issued to: blocking it stops them all. No
+# redirect URI and no grant type, so it can never be used at /authorize or /token.
+PERSONAL_CLIENT_ID = "hospiai_personal_tokens"
+
+
 class Store(SQLStore):
     TABLES = (
         Account, Client, ResourceServer, Interaction, Grant, AuthorizationCode, AccessToken,
@@ -104,6 +112,28 @@ class Store(SQLStore):
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
         self._introspection = self._hot_read(_INTROSPECTION)
+
+    def create_schema(self) -> None:
+        super().create_schema()
+        with self._session() as session:
+            if session.get(Client, PERSONAL_CLIENT_ID) is None:
+                session.add(
+                    Client(
+                        client_id=PERSONAL_CLIENT_ID,
+                        kind="personal",
+                        client_name="Personal access tokens",
+                        token_endpoint_auth_method="none",
+                        redirect_uris=[],
+                        grant_types=[],
+                        response_types=[],
+                        extra_metadata={},
+                        created_at=0,
+                    )
+                )
+                try:
+                    session.commit()
+                except IntegrityError:
+                    session.rollback()  # another replica created it first
 
     def _add(self, *rows: SQLModel) -> None:
         with self._session() as session:
@@ -171,6 +201,10 @@ class Store(SQLStore):
     def resource_server(self, resource_server_id: str) -> ResourceServer | None:
         with self._session() as session:
             return session.get(ResourceServer, resource_server_id)
+
+    def resource_servers(self) -> list[ResourceServer]:
+        with self._session() as session:
+            return list(session.exec(select(ResourceServer).order_by(col(ResourceServer.name))))
 
     def resource_server_by_resource(self, resource: str) -> ResourceServer | None:
         with self._session() as session:
@@ -335,6 +369,68 @@ class Store(SQLStore):
             session.commit()
             return True
 
+    def connected_apps(self, account_id: str) -> list[tuple[Grant, Client]]:
+        """The account's live grants to OAuth clients, most recently used first."""
+        with self._session() as session:
+            rows = session.exec(
+                select(Grant, Client)
+                .join(Client, col(Client.client_id) == col(Grant.client_id))
+                .where(
+                    Grant.account_id == account_id,
+                    col(Grant.revoked_at).is_(None),
+                    Client.kind != "personal",
+                )
+                .order_by(col(Grant.last_used_at).desc(), col(Grant.created_at).desc())
+            ).all()
+            return [(grant, client) for grant, client in rows]
+
+    def personal_tokens(self, account_id: str, now: int) -> list[tuple[Grant, AccessToken]]:
+        """The account's live personal access tokens, newest first."""
+        with self._session() as session:
+            rows = session.exec(
+                select(Grant, AccessToken)
+                .join(AccessToken, col(AccessToken.grant_id) == col(Grant.id))
+                .where(
+                    Grant.account_id == account_id,
+                    Grant.client_id == PERSONAL_CLIENT_ID,
+                    col(Grant.revoked_at).is_(None),
+                    AccessToken.expires_at > now,
+                )
+                .order_by(col(Grant.created_at).desc())
+            ).all()
+            return [(grant, token) for grant, token in rows]
+
+    def issue_personal_token(self, grant: Grant, token: AccessToken) -> None:
+        self._add(grant, token)
+
+    def revoke_account_grant(self, account_id: str, grant_id: str, now: int) -> bool:
+        """Revoke one of the account's own grants (never another account's): False if none."""
+        with self._session() as session:
+            result = session.exec(
+                update(Grant)
+                .where(
+                    col(Grant.id) == grant_id,
+                    col(Grant.account_id) == account_id,
+                    col(Grant.revoked_at).is_(None),
+                )
+                .values(revoked_at=now)
+            )
+            session.commit()
+            return result.rowcount == 1
+
+    def touch_grant(self, grant_id: str, now: int, every: int) -> None:
+        """Record a use of the grant, at most once per ``every`` seconds (a cheap no-op else)."""
+        with self._session() as session:
+            session.exec(
+                update(Grant)
+                .where(
+                    col(Grant.id) == grant_id,
+                    or_(col(Grant.last_used_at).is_(None), col(Grant.last_used_at) <= now - every),
+                )
+                .values(last_used_at=now)
+            )
+            session.commit()
+
     def revoke_grant(self, grant_id: str, now: int) -> None:
         """Revoke a grant; every code and token issued under it dies with it."""
         with self._session() as session:
@@ -373,9 +469,9 @@ class Store(SQLStore):
         )
         if row is None:
             return None
-        secret_hash, resource, grant_id, client_id, *columns = row
+        secret_hash, resource, client_id, *columns = row
         token = LiveToken(*columns)
-        live = None not in (grant_id, client_id, token.account_id)
+        live = None not in (client_id, token.grant_id, token.account_id)
         return Introspected(secret_hash, resource, token if live else None)
 
     @staticmethod

@@ -77,6 +77,16 @@ def start_session(context: AppContext, response: Response, account: Account, now
     _set_cookie(context, response, "hospiai_session", value)
 
 
+def end_session(context: AppContext, response: Response) -> None:
+    response.delete_cookie(
+        _name(context, "hospiai_session"),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=context.oauth.settings.secure_cookies,
+    )
+
+
 def current_session(context: AppContext, request: Request) -> LoginSession | None:
     """The logged-in account, if the cookie is valid and the account still active."""
     raw = request.cookies.get(_name(context, "hospiai_session"))

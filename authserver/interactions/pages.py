@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
 from authserver.context import get_context
-from authserver.interactions.browser import csrf_token
+from authserver.interactions.browser import check_csrf, csrf_token
 
 
 def render(request: Request, template: str, status_code: int = 200, **values: Any) -> Response:
@@ -24,3 +27,43 @@ def render(request: Request, template: str, status_code: int = 200, **values: An
 
 def error_page(request: Request, title: str, message: str, status_code: int = 400) -> Response:
     return render(request, "error.html", status_code, title=title, message=message)
+
+
+def form_field(value: object) -> str | None:
+    """A text form field; uploads and NUL characters (refused by PostgreSQL) count as absent."""
+    return value if isinstance(value, str) and "\x00" not in value else None
+
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def show_time(unix_time: int | None) -> str:
+    """A stored unix time as the hospital's users read it (Europe/Paris)."""
+    if unix_time is None:
+        return "never"
+    moment = datetime.datetime.fromtimestamp(unix_time, PARIS)
+    return moment.strftime("%d %b %Y, %H:%M")
+
+
+async def checked_form(request: Request) -> FormData | Response:
+    """The posted form if its CSRF token is this browser's; else the page that says so."""
+    form = await request.form()
+    if check_csrf(get_context(request), request, form_field(form.get("csrf_token"))):
+        return form
+    return error_page(
+        request, "This form has expired", "Reload the page and try again.", status_code=403
+    )
+
+
+def login_page(
+    request: Request, action: str, intro: str, *, error: str | None = None, email: str = ""
+) -> Response:
+    return render(
+        request,
+        "login.html",
+        status_code=401 if error else 200,
+        action=action,
+        intro=intro,
+        error=error,
+        email=email,
+    )

@@ -13,17 +13,22 @@ from authserver.context import AppContext, get_context
 from authserver.interactions.browser import (
     LoginSession,
     bound_to_browser,
-    check_csrf,
     current_session,
     start_session,
 )
 from authserver.interactions.consent import consent_for
-from authserver.interactions.pages import error_page, render
+from authserver.interactions.login import BAD_LOGIN, authenticate
+from authserver.interactions.pages import (
+    checked_form,
+    error_page,
+    form_field,
+    login_page,
+    render,
+)
 from authserver.models import Interaction
-from authserver.security import verify_password
 from shared import scopes
 
-BAD_LOGIN = "The email or password is incorrect, or the account is disabled."
+ASSISTANT_INTRO = "An assistant is asking to connect to your HospiAI account."
 
 
 async def _open_interaction(request: Request) -> Interaction | Response:
@@ -62,7 +67,7 @@ async def show(request: Request) -> Response:
     context = get_context(request)
     session = await run_in_threadpool(current_session, context, request)
     if _needs_login(interaction, session):
-        return render(request, "login.html", interaction_id=interaction.id, error=None, email="")
+        return login_page(request, f"/interaction/{interaction.id}/login", ASSISTANT_INTRO)
     assert session is not None
     return await _consent_page(request, context, interaction, session)
 
@@ -101,29 +106,14 @@ async def login(request: Request) -> Response:
     if isinstance(interaction, Response):
         return interaction
     context = get_context(request)
-    form = await request.form()
-    if not check_csrf(context, request, _field(form.get("csrf_token"))):
-        return error_page(
-            request,
-            "This form has expired",
-            "Reload the page and try again.",
-            status_code=403,
-        )
-    email = _field(form.get("email")) or ""
-    password = _field(form.get("password")) or ""
-    account = await run_in_threadpool(context.oauth.store.account_by_email, email)
-    valid = await run_in_threadpool(
-        verify_password, account.password_hash if account else None, password
-    )
-    if account is None or not valid or account.disabled:
-        return render(
-            request,
-            "login.html",
-            status_code=401,
-            interaction_id=interaction.id,
-            error=BAD_LOGIN,
-            email=email,
-        )
+    form = await checked_form(request)
+    if isinstance(form, Response):
+        return form
+    email = form_field(form.get("email")) or ""
+    account = await authenticate(context, email, form_field(form.get("password")) or "")
+    if account is None:
+        action = f"/interaction/{interaction.id}/login"
+        return login_page(request, action, ASSISTANT_INTRO, error=BAD_LOGIN, email=email)
     now = context.oauth.clock()
     prompt = set(interaction.params.get("prompt", "").split())
     consent = await run_in_threadpool(
@@ -152,16 +142,14 @@ async def consent(request: Request) -> Response:
     if isinstance(interaction, Response):
         return interaction
     context = get_context(request)
-    form = await request.form()
-    if not check_csrf(context, request, _field(form.get("csrf_token"))):
-        return error_page(
-            request, "This form has expired", "Reload the page and try again.", status_code=403
-        )
+    form = await checked_form(request)
+    if isinstance(form, Response):
+        return form
     session = await run_in_threadpool(current_session, context, request)
     if _needs_login(interaction, session):
         return RedirectResponse(f"/interaction/{interaction.id}", status_code=303)
     assert session is not None
-    decision = _field(form.get("decision"))
+    decision = form_field(form.get("decision"))
     if decision not in {"allow", "deny"}:
         return error_page(request, "Unknown choice", "Choose Allow or Deny.")
     decided = await run_in_threadpool(
@@ -176,8 +164,3 @@ async def consent(request: Request) -> Response:
             request, "This request was already answered", "Go back to your assistant."
         )
     return RedirectResponse(f"/authorize/resume/{interaction.id}", status_code=303)
-
-
-def _field(value: object) -> str | None:
-    """A text form field; uploads and NUL characters (refused by PostgreSQL) count as absent."""
-    return value if isinstance(value, str) and "\x00" not in value else None

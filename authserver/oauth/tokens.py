@@ -14,6 +14,9 @@ from authserver.oauth.context import OAuthContext
 from authserver.store import LiveToken
 
 
+LAST_USED_PRECISION = 60
+
+
 class Introspection:
     """RFC 7662 for resource servers; each sees only tokens whose audience is its resource.
 
@@ -28,10 +31,9 @@ class Introspection:
     def __call__(self, http: HttpRequest) -> OAuthResponse:
         keys, token = self.context.keys, dict(http.form).get("token")
         caller_id, secret = http.basic or ("", "")
+        now = self.context.clock()
         found = (
-            self.context.store.introspection(
-                caller_id, keys.hash_secret(token or ""), self.context.clock()
-            )
+            self.context.store.introspection(caller_id, keys.hash_secret(token or ""), now)
             if caller_id
             else None
         )
@@ -43,7 +45,12 @@ class Introspection:
             return _error(401, "invalid_client", description, [("WWW-Authenticate", challenge)])
         if token is None:
             return _error(400, "invalid_request", "Missing \"token\" in request.")
-        return OAuthResponse(200, self._payload(found.token), [])
+        live = found.token
+        if live is not None and (live.grant_last_used_at or 0) <= now - LAST_USED_PRECISION:
+            # "Last used" for the user's connected apps and personal tokens: one write per
+            # grant per minute at most, whatever the traffic.
+            self.context.store.touch_grant(live.grant_id, now, LAST_USED_PRECISION)
+        return OAuthResponse(200, self._payload(live), [])
 
     def _payload(self, token: LiveToken | None) -> dict[str, Any]:
         if token is None:

@@ -1,0 +1,140 @@
+"""The user's account: profile, connected apps (disconnect), personal access tokens."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from authserver.context import AppContext, get_context
+from authserver.interactions.browser import LoginSession, current_session
+from authserver.interactions.login import login_url
+from authserver.interactions.pages import checked_form, error_page, form_field, render
+from authserver.models import AccessToken, Grant
+from authserver.security import new_id, new_secret
+from authserver.store import PERSONAL_CLIENT_ID
+from shared import scopes
+
+MAX_TOKEN_DAYS = 365
+# Shown in the list so the user can tell tokens apart; far too short to be guessed from.
+PREFIX_LENGTH = len("hospiai_pat_") + 4
+
+
+async def _session(request: Request) -> tuple[AppContext, LoginSession | None]:
+    context = get_context(request)
+    return context, await run_in_threadpool(current_session, context, request)
+
+
+def _token_scopes(role: str) -> list[scopes.Scope]:
+    """What a personal token may carry: every scope the role may hold but offline_access."""
+    names = [name for name in scopes.NAMES if name != "offline_access"]
+    return [scopes.BY_NAME[name] for name in scopes.allowed_for_role(names, role)]
+
+
+async def _page(
+    request: Request,
+    context: AppContext,
+    session: LoginSession,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+    created: str | None = None,
+) -> Response:
+    store, account, now = context.oauth.store, session.account, context.oauth.clock()
+    apps = await run_in_threadpool(store.connected_apps, account.id)
+    tokens = await run_in_threadpool(store.personal_tokens, account.id, now)
+    resources = await run_in_threadpool(store.resource_servers)
+    return render(
+        request,
+        "account.html",
+        status_code=status_code,
+        account=account,
+        apps=[
+            (grant, client, sorted({urlsplit(uri).hostname or "" for uri in client.redirect_uris}))
+            for grant, client in apps
+        ],
+        tokens=tokens,
+        scope_names={scope.name: scope.consent_text for scope in scopes.CATALOGUE},
+        token_scopes=_token_scopes(account.role),
+        resources=resources,
+        max_days=MAX_TOKEN_DAYS,
+        error=error,
+        created=created,
+    )
+
+
+async def account(request: Request) -> Response:
+    context, session = await _session(request)
+    if session is None:
+        return RedirectResponse(login_url(request.url.path), status_code=303)
+    return await _page(request, context, session)
+
+
+async def revoke(request: Request) -> Response:
+    """Disconnect an app or revoke a personal token: the grant, and every token under it."""
+    context, session = await _session(request)
+    if session is None:
+        return RedirectResponse(login_url("/account"), status_code=303)
+    form = await checked_form(request)
+    if isinstance(form, Response):
+        return form
+    revoked = await run_in_threadpool(
+        context.oauth.store.revoke_account_grant,
+        session.account.id,
+        request.path_params["grant_id"],
+        context.oauth.clock(),
+    )
+    if not revoked:
+        return error_page(request, "Nothing to revoke", "It was already revoked.", 404)
+    return RedirectResponse("/account", status_code=303)
+
+
+async def create_token(request: Request) -> Response:
+    """Issue a personal access token; the page that answers is the only place it is shown."""
+    context, session = await _session(request)
+    if session is None:
+        return RedirectResponse(login_url("/account"), status_code=303)
+    form = await checked_form(request)
+    if isinstance(form, Response):
+        return form
+    name = (form_field(form.get("name")) or "").strip()
+    wanted = [value for value in form.getlist("scope") if isinstance(value, str)]
+    allowed = {scope.name for scope in _token_scopes(session.account.role)}
+    resource = form_field(form.get("resource")) or ""
+    days = form_field(form.get("days")) or ""
+    problem = None
+    if not name or len(name) > 100:
+        problem = "Give the token a name of 1 to 100 characters."
+    elif not wanted or not set(wanted) <= allowed:
+        problem = "Choose at least one of the permissions listed."
+    elif not days.isdigit() or not 1 <= int(days) <= MAX_TOKEN_DAYS:
+        problem = f"The expiry must be between 1 and {MAX_TOKEN_DAYS} days."
+    elif await run_in_threadpool(context.oauth.store.resource_server_by_resource, resource) is None:
+        problem = "Choose one of the services listed."
+    if problem is not None:
+        return await _page(request, context, session, status_code=400, error=problem)
+    now, secret = context.oauth.clock(), new_secret("pat")
+    grant = Grant(
+        id=new_id("grant"),
+        account_id=session.account.id,
+        client_id=PERSONAL_CLIENT_ID,
+        scope=scopes.join(wanted),
+        resource=resource,
+        created_at=now,
+        name=name,
+        token_prefix=secret[:PREFIX_LENGTH],
+    )
+    token = AccessToken(
+        token_hash=context.oauth.keys.hash_secret(secret),
+        grant_id=grant.id,
+        client_id=PERSONAL_CLIENT_ID,
+        account_id=session.account.id,
+        scope=grant.scope,
+        resource=resource,
+        issued_at=now,
+        expires_at=now + int(days) * 86400,
+    )
+    await run_in_threadpool(context.oauth.store.issue_personal_token, grant, token)
+    return await _page(request, context, session, status_code=201, created=secret)

@@ -1,0 +1,54 @@
+"""The account pages in a real browser: disconnect an app, create a personal access token and
+call the MCP server with it."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import screenshot
+from tests.conftest import PASSWORD, AuthServer, Stack
+from tests.flow import introspect, tokens_for
+from tests.mcpserver.helpers import call
+
+
+def _log_in(page: Page, server: AuthServer, email: str) -> None:
+    page.goto(f"{server.url}/account")
+    expect(page).to_have_url(f"{server.url}/login?next=%2Faccount")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Your HospiAI account")).to_be_visible()
+
+
+def test_disconnect_an_app(page: Page, auth_server: AuthServer, public_client: str) -> None:
+    email = auth_server.account().email
+    tokens = tokens_for(auth_server, public_client, email)
+    _log_in(page, auth_server, email)
+    app = page.locator("li.item", has_text="Test Client")
+    expect(app).to_contain_text("127.0.0.1")
+    expect(app).to_contain_text("See your appointments")
+    screenshot(page, "connected-apps")
+    app.get_by_role("button", name="Disconnect Test Client").click()
+    expect(page.get_by_text("No assistant is connected to your account.")).to_be_visible()
+    assert introspect(auth_server, tokens["access_token"]).json() == {"active": False}
+
+
+def test_personal_token_calls_the_mcp_server(page: Page, stack: Stack) -> None:
+    _log_in(page, stack.auth, stack.auth.account().email)
+    page.get_by_label("Name", exact=True).fill("Old assistant")
+    page.get_by_label("See hospitals and availability").check()
+    page.get_by_label("See your name and contact details").check()
+    page.get_by_label("Expires after").fill("7")
+    page.get_by_role("button", name="Create token").click()
+    token = page.get_by_label("Your new token").input_value()
+    assert token.startswith("hospiai_pat_")
+    screenshot(page, "personal-token-created")
+    profile = call(stack, token, "get_my_profile", {})
+    assert profile.get("isError") is not True, profile
+    assert "Alice" in str(profile["structuredContent"])
+    hospital = call(stack, token, "get_hospital", {"hospital_id": "lyon-1"})
+    assert hospital.get("isError") is not True, hospital
+    # Reloading never shows it again.
+    page.goto(f"{stack.auth.url}/account")
+    expect(page.locator("li.item", has_text="Old assistant")).to_be_visible()
+    assert token not in page.content()
