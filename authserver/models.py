@@ -131,3 +131,17 @@ class RefreshToken(SQLModel, table=True):
     # The response this token was exchanged for, sealed under a key derived from the token
     # itself, so a retry inside the grace window gets the same pair and nobody else can read it.
     replay: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what, from where; never a secret (ids, scopes and emails only)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: int = Field(index=True)
+    # "login.succeeded", "token.issued", "admin.client_blocked", ...
+    event: str = Field(index=True)
+    # The account that acted, when there is one.
+    actor: str | None = Field(default=None, index=True)
+    client_id: str | None = Field(default=None, index=True)
+    ip: str | None = None
+    detail: dict[str, object] = Field(sa_column=Column(JSON, nullable=False))

@@ -16,6 +16,7 @@ from sqlmodel import Session, SQLModel, col, delete, select, update
 from authserver.models import (
     AccessToken,
     Account,
+    AuditEvent,
     AuthorizationCode,
     Client,
     Grant,
@@ -106,7 +107,7 @@ PERSONAL_CLIENT_ID = "hospiai_personal_tokens"
 class Store(SQLStore):
     TABLES = (
         Account, Client, ResourceServer, Interaction, Grant, AuthorizationCode, AccessToken,
-        RefreshToken,
+        RefreshToken, AuditEvent,
     )
 
     def __init__(self, engine: Engine) -> None:
@@ -473,6 +474,34 @@ class Store(SQLStore):
         token = LiveToken(*columns)
         live = None not in (client_id, token.grant_id, token.account_id)
         return Introspected(secret_hash, resource, token if live else None)
+
+    # -- audit log --------------------------------------------------------------------------
+
+    def record(self, event: AuditEvent) -> None:
+        self._add(event)
+
+    def audit_events(
+        self,
+        *,
+        event: str | None = None,
+        actor: str | None = None,
+        client_id: str | None = None,
+        before: int | None = None,
+        limit: int = 50,
+    ) -> list[AuditEvent]:
+        """Newest first; ``event`` matches a prefix ("token." for every token event); pages
+        continue ``before`` the last id seen."""
+        query = select(AuditEvent)
+        if event:
+            query = query.where(col(AuditEvent.event).startswith(event, autoescape=True))
+        if actor:
+            query = query.where(AuditEvent.actor == actor)
+        if client_id:
+            query = query.where(AuditEvent.client_id == client_id)
+        if before is not None:
+            query = query.where(col(AuditEvent.id) < before)
+        with self._session() as session:
+            return list(session.exec(query.order_by(col(AuditEvent.id).desc()).limit(limit)))
 
     @staticmethod
     def _touch(session: Session, grant_id: str, client_id: str, now: int) -> None:

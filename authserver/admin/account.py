@@ -5,11 +5,12 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from authserver.context import AppContext, get_context
-from authserver.interactions.browser import LoginSession, current_session
+from authserver.interactions.browser import LoginSession, client_ip, current_session
 from authserver.interactions.login import login_url
 from authserver.interactions.pages import checked_form, error_page, form_field, render
 from authserver.models import AccessToken, Grant
@@ -72,14 +73,23 @@ async def account(request: Request) -> Response:
     return await _page(request, context, session)
 
 
-async def revoke(request: Request) -> Response:
-    """Disconnect an app or revoke a personal token: the grant, and every token under it."""
+async def _posted(request: Request) -> tuple[AppContext, LoginSession, FormData] | Response:
+    """A form posted from the account page: logged in, and with this browser's CSRF token."""
     context, session = await _session(request)
     if session is None:
         return RedirectResponse(login_url("/account"), status_code=303)
     form = await checked_form(request)
     if isinstance(form, Response):
         return form
+    return context, session, form
+
+
+async def revoke(request: Request) -> Response:
+    """Disconnect an app or revoke a personal token: the grant, and every token under it."""
+    posted = await _posted(request)
+    if isinstance(posted, Response):
+        return posted
+    context, session, _form = posted
     revoked = await run_in_threadpool(
         context.oauth.store.revoke_account_grant,
         session.account.id,
@@ -88,17 +98,23 @@ async def revoke(request: Request) -> Response:
     )
     if not revoked:
         return error_page(request, "Nothing to revoke", "It was already revoked.", 404)
+    await run_in_threadpool(
+        context.oauth.audit.record,
+        "grant.revoked",
+        actor=session.account.id,
+        ip=client_ip(request),
+        grant_id=request.path_params["grant_id"],
+        by="account",
+    )
     return RedirectResponse("/account", status_code=303)
 
 
 async def create_token(request: Request) -> Response:
     """Issue a personal access token; the page that answers is the only place it is shown."""
-    context, session = await _session(request)
-    if session is None:
-        return RedirectResponse(login_url("/account"), status_code=303)
-    form = await checked_form(request)
-    if isinstance(form, Response):
-        return form
+    posted = await _posted(request)
+    if isinstance(posted, Response):
+        return posted
+    context, session, form = posted
     name = (form_field(form.get("name")) or "").strip()
     wanted = [value for value in form.getlist("scope") if isinstance(value, str)]
     allowed = {scope.name for scope in _token_scopes(session.account.role)}
@@ -137,4 +153,13 @@ async def create_token(request: Request) -> Response:
         expires_at=now + int(days) * 86400,
     )
     await run_in_threadpool(context.oauth.store.issue_personal_token, grant, token)
+    await run_in_threadpool(
+        context.oauth.audit.record,
+        "token.issued",
+        actor=session.account.id,
+        client_id=PERSONAL_CLIENT_ID,
+        ip=client_ip(request),
+        grant_id=grant.id,
+        scope=grant.scope,
+    )
     return await _page(request, context, session, status_code=201, created=secret)

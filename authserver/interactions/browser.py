@@ -42,6 +42,11 @@ def _set_cookie(context: AppContext, response: Response, base: str, value: str) 
     )
 
 
+def client_ip(request: Request) -> str | None:
+    """The browser's address (behind a proxy, as uvicorn's --forwarded-allow-ips resolves it)."""
+    return request.client.host if request.client else None
+
+
 def browser_id(context: AppContext, request: Request) -> str | None:
     return request.cookies.get(_name(context, "hospiai_browser"))
 

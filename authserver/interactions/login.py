@@ -8,8 +8,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from authserver.context import AppContext, get_context
+from authserver.context import get_context
 from authserver.interactions.browser import (
+    client_ip,
     browser_id,
     end_session,
     ensure_browser_id,
@@ -23,15 +24,22 @@ BAD_LOGIN = "The email or password is incorrect, or the account is disabled."
 ACCOUNT_INTRO = "Log in to manage your HospiAI account."
 
 
-async def authenticate(context: AppContext, email: str, password: str) -> Account | None:
+async def authenticate(request: Request, email: str, password: str) -> Account | None:
     """The active account with this email and password; an unknown email costs the same."""
+    context = get_context(request)
     account = await run_in_threadpool(context.oauth.store.account_by_email, email)
     valid = await run_in_threadpool(
         verify_password, account.password_hash if account else None, password
     )
-    if account is None or not valid or account.disabled:
-        return None
-    return account
+    ok = account is not None and valid and not account.disabled
+    await run_in_threadpool(
+        context.oauth.audit.record,
+        "login.succeeded" if ok else "login.failed",
+        actor=account.id if account is not None and ok else None,
+        ip=client_ip(request),
+        email=email[:320],
+    )
+    return account if ok else None
 
 
 def local_path(value: str | None, default: str = "/account") -> str:
@@ -63,7 +71,7 @@ async def login(request: Request) -> Response:
         return form
     next_page = local_path(request.query_params.get("next"))
     email = form_field(form.get("email")) or ""
-    account = await authenticate(context, email, form_field(form.get("password")) or "")
+    account = await authenticate(request, email, form_field(form.get("password")) or "")
     if account is None:
         return login_page(
             request, login_url(next_page), ACCOUNT_INTRO, error=BAD_LOGIN, email=email

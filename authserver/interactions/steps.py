@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 
 from authserver.context import AppContext, get_context
 from authserver.interactions.browser import (
+    client_ip,
     LoginSession,
     bound_to_browser,
     current_session,
@@ -110,7 +111,7 @@ async def login(request: Request) -> Response:
     if isinstance(form, Response):
         return form
     email = form_field(form.get("email")) or ""
-    account = await authenticate(context, email, form_field(form.get("password")) or "")
+    account = await authenticate(request, email, form_field(form.get("password")) or "")
     if account is None:
         action = f"/interaction/{interaction.id}/login"
         return login_page(request, action, ASSISTANT_INTRO, error=BAD_LOGIN, email=email)
@@ -163,4 +164,12 @@ async def consent(request: Request) -> Response:
         return error_page(
             request, "This request was already answered", "Go back to your assistant."
         )
+    await run_in_threadpool(
+        context.oauth.audit.record,
+        "consent.given" if decision == "allow" else "consent.refused",
+        actor=session.account.id,
+        client_id=interaction.client_id,
+        ip=client_ip(request),
+        scope=interaction.scope,
+    )
     return RedirectResponse(f"/authorize/resume/{interaction.id}", status_code=303)

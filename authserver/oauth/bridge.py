@@ -45,6 +45,8 @@ class HttpRequest:
     path_params: Mapping[str, str] = field(default_factory=dict)
     # Basic credentials (id, secret), already checked to be well formed.
     basic: tuple[str, str] | None = None
+    # The caller's address (behind a proxy, as uvicorn's --forwarded-allow-ips resolves it).
+    client_ip: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ def parse_request(scope: Scope, body: bytes, issuer: str) -> HttpRequest:
         json=parsed_json,
         path_params={key: str(value) for key, value in scope.get("path_params", {}).items()},
         basic=_basic_credentials(headers.get("authorization")),
+        client_ip=(scope.get("client") or (None,))[0],
     )
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
+from authserver.audit import Audit
 from authserver.security import Keys
 from authserver.settings import Settings
 from authserver.store import Store
@@ -21,3 +23,7 @@ class OAuthContext:
     store: Store
     keys: Keys
     clock: Callable[[], int] = field(default=unix_now)
+
+    @cached_property
+    def audit(self) -> Audit:
+        return Audit(self.store, self.clock)

@@ -100,9 +100,10 @@ def _check_token_resource(request: BridgeRequest, bound: str) -> None:
 
 
 class _Issuing:
-    """Token rows for a token response; shared by both grants."""
+    """Token rows for a token response, and their audit; shared by both grants."""
 
     server: Any
+    request: BridgeRequest
 
     @property
     def context(self) -> OAuthContext:
@@ -135,6 +136,16 @@ class _Issuing:
                 **{**fields, "scope": source.scope},
             )
         return access, refresh
+
+    def _record(self, event: str, row: AccessToken | AuthorizationCode | RefreshToken) -> None:
+        self.context.audit.record(
+            event,
+            actor=row.account_id,
+            client_id=row.client_id,
+            ip=self.request.http.client_ip,
+            grant_id=row.grant_id,
+            scope=row.scope,
+        )
 
     def _live_account(self, account_id: str) -> Account:
         account = self.context.store.account(account_id)
@@ -195,6 +206,7 @@ class CodeGrant(_Issuing, AuthorizationCodeGrant):  # type: ignore[misc]
         if row.consumed_at is not None:
             # RFC 9700 4.2.4 / OAuth 2.1 4.1.3: a replayed code revokes what it bought.
             context.store.revoke_grant(row.grant_id, now)
+            self._record("code.reuse_detected", row)
             return None
         grant = context.store.grant(row.grant_id)
         if row.expires_at <= now or grant is None or grant.revoked_at is not None:
@@ -220,7 +232,9 @@ class CodeGrant(_Issuing, AuthorizationCodeGrant):  # type: ignore[misc]
         if not self.context.store.exchange_code(code.row.code_hash, now, access, refresh):
             # Lost the race to another exchange of the same code: that is a replay too.
             self.context.store.revoke_grant(code.row.grant_id, now)
+            self._record("code.reuse_detected", code.row)
             raise InvalidGrantError("The code has already been used.")
+        self._record("token.issued", access)
         return 200, token, self.TOKEN_RESPONSE_HEADER
 
 
@@ -260,6 +274,7 @@ class RefreshGrant(_Issuing, RefreshTokenGrant):  # type: ignore[misc]
             latest = context.store.refresh_token(spent.row.token_hash)
             assert latest is not None
             return self._replay_or_revoke(IssuedRefreshToken(latest, spent.value))
+        self._record("token.refreshed", access)
         return 200, token, self.TOKEN_RESPONSE_HEADER
 
     def _replay_or_revoke(
@@ -275,4 +290,5 @@ class RefreshGrant(_Issuing, RefreshTokenGrant):  # type: ignore[misc]
             if replayed is not None:
                 return 200, replayed, self.TOKEN_RESPONSE_HEADER
         context.store.revoke_grant(row.grant_id, now)
+        self._record("refresh_token.reuse_detected", row)
         raise InvalidGrantError("The refresh token was already used; the grant is revoked.")

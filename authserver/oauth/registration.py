@@ -156,6 +156,13 @@ class Registration(ClientRegistrationEndpoint):  # type: ignore[misc]
             **_columns(metadata),
         )
         self.context.store.add_client(client)
+        self.context.audit.record(
+            "client.registered",
+            client_id=client.client_id,
+            ip=request.http.client_ip,
+            client_name=client.client_name,
+            kind=client.kind,
+        )
         body = describe(client)
         if secret:
             body["client_secret"] = secret

@@ -107,8 +107,16 @@ class Revocation(RevocationEndpoint):  # type: ignore[misc]
         return None
 
     def revoke_token(self, token: _Revocable, request: BridgeRequest) -> None:
-        now = self.context.clock()
-        if isinstance(token.row, RefreshToken):
-            self.context.store.revoke_grant(token.row.grant_id, now)
+        now, row = self.context.clock(), token.row
+        if isinstance(row, RefreshToken):
+            self.context.store.revoke_grant(row.grant_id, now)
         else:
-            self.context.store.revoke_access_token(token.row.token_hash, now)
+            self.context.store.revoke_access_token(row.token_hash, now)
+        self.context.audit.record(
+            "token.revoked",
+            actor=row.account_id,
+            client_id=row.client_id,
+            ip=request.http.client_ip,
+            grant_id=row.grant_id,
+            token_type="refresh_token" if isinstance(row, RefreshToken) else "access_token",
+        )
