@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from authserver.context import AppContext
 from authserver.endpoints import OAuthEndpoint, authorize, metadata
-from authserver.admin import account
+from authserver.admin import account, console
 from authserver.interactions import login, steps
 from authserver.interactions.pages import show_time
 from authserver.oauth.bridge import NO_STORE, HttpRequest, MalformedRequest, OAuthResponse
@@ -129,6 +129,24 @@ def create_app(settings: Settings, *, clock: Callable[[], int] = unix_now) -> St
         Route("/account", account.account, methods=["GET"]),
         Route("/account/tokens", account.create_token, methods=["POST"]),
         Route("/account/grants/{grant_id}/revoke", account.revoke, methods=["POST"]),
+        Route("/admin", console.home, methods=["GET"]),
+        Route("/admin/clients/{client_id}", console.client, methods=["GET"]),
+        Route("/admin/clients/{client_id}/block", console.block_client, methods=["POST"]),
+        Route("/admin/clients/{client_id}/delete", console.delete_client, methods=["POST"]),
+        Route("/admin/clients/{client_id}/approve", console.approve_client, methods=["POST"]),
+        Route("/admin/accounts", console.accounts, methods=["GET"]),
+        Route("/admin/accounts", console.add_account, methods=["POST"]),
+        Route("/admin/accounts/{account_id}", console.account, methods=["GET"]),
+        Route("/admin/accounts/{account_id}/disabled", console.disable_account, methods=["POST"]),
+        Route("/admin/accounts/{account_id}/role", console.change_role, methods=["POST"]),
+        Route("/admin/grants/{grant_id}/revoke", console.revoke_grant, methods=["POST"]),
+        Route("/admin/resource-servers", console.add_resource_server, methods=["POST"]),
+        Route(
+            "/admin/resource-servers/{resource_server_id}/rotate",
+            console.rotate_resource_server,
+            methods=["POST"],
+        ),
+        Route("/admin/audit", console.audit, methods=["GET"]),
         Route("/token", endpoint(oauth_engine.token), methods=["POST"]),
         Route("/revoke", endpoint(oauth_engine.revoke), methods=["POST"]),
         Route("/register", endpoint(oauth_engine.register), methods=["POST"]),

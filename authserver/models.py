@@ -41,6 +41,8 @@ class Client(SQLModel, table=True):
     extra_metadata: dict[str, object] = Field(sa_column=Column(JSON, nullable=False))
     registration_access_token_hash: str | None = Field(default=None, index=True)
     blocked: bool = False
+    # Admin consent: scopes an admin allowed this client for every user (never asked again).
+    approved_scope: str = ""
     created_at: int
     last_used_at: int | None = None
 

@@ -6,12 +6,13 @@ whose row count says who won, so it stays correct with several replicas on one d
 
 from __future__ import annotations
 
+import time
 from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, Select, and_, bindparam, or_
 from sqlalchemy import select as select_columns
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, SQLModel, col, delete, select, update
+from sqlmodel import Session, SQLModel, col, delete, func, select, update
 
 from authserver.models import (
     AccessToken,
@@ -128,7 +129,7 @@ class Store(SQLStore):
                         grant_types=[],
                         response_types=[],
                         extra_metadata={},
-                        created_at=0,
+                        created_at=int(time.time()),
                     )
                 )
                 try:
@@ -165,7 +166,57 @@ class Store(SQLStore):
             session.commit()
             return result.rowcount == 1
 
+    def search_accounts(self, query: str, limit: int = 50) -> list[Account]:
+        """Accounts whose email or name contains ``query``, by email."""
+        pattern = f"%{query.lower()}%"
+        with self._session() as session:
+            return list(
+                session.exec(
+                    select(Account)
+                    .where(
+                        or_(
+                            col(Account.email_key).like(pattern),
+                            func.lower(col(Account.family_name)).like(pattern),
+                            func.lower(col(Account.given_name)).like(pattern),
+                        )
+                    )
+                    .order_by(col(Account.email_key))
+                    .limit(limit)
+                )
+            )
+
+    def set_account_role(self, account_id: str, role: str) -> bool:
+        with self._session() as session:
+            result = session.exec(
+                update(Account).where(col(Account.id) == account_id).values(role=role)
+            )
+            session.commit()
+            return result.rowcount == 1
+
     # -- clients ----------------------------------------------------------------------------
+
+    def clients(self) -> list[Client]:
+        with self._session() as session:
+            return list(session.exec(select(Client).order_by(col(Client.created_at).desc())))
+
+    def set_client_blocked(self, client_id: str, blocked: bool) -> bool:
+        with self._session() as session:
+            result = session.exec(
+                update(Client).where(col(Client.client_id) == client_id).values(blocked=blocked)
+            )
+            session.commit()
+            return result.rowcount == 1
+
+    def approve_client(self, client_id: str, scope: str) -> bool:
+        """Admin consent: ``scope`` is allowed for every user of this client."""
+        with self._session() as session:
+            result = session.exec(
+                update(Client)
+                .where(col(Client.client_id) == client_id)
+                .values(approved_scope=scope)
+            )
+            session.commit()
+            return result.rowcount == 1
 
     def add_client(self, client: Client) -> None:
         self._add(client)
@@ -202,6 +253,16 @@ class Store(SQLStore):
     def resource_server(self, resource_server_id: str) -> ResourceServer | None:
         with self._session() as session:
             return session.get(ResourceServer, resource_server_id)
+
+    def rotate_resource_server(self, resource_server_id: str, secret_hash: str) -> bool:
+        with self._session() as session:
+            result = session.exec(
+                update(ResourceServer)
+                .where(col(ResourceServer.id) == resource_server_id)
+                .values(secret_hash=secret_hash)
+            )
+            session.commit()
+            return result.rowcount == 1
 
     def resource_servers(self) -> list[ResourceServer]:
         with self._session() as session:
@@ -266,16 +327,22 @@ class Store(SQLStore):
     # -- grants, codes and tokens -----------------------------------------------------------
 
     def remembered_scopes(self, account_id: str, client_id: str, resource: str) -> set[str]:
-        """What this account already allowed this client for this resource (live grants)."""
+        """What this account already allowed this client for this resource (live grants),
+        and what an admin allowed it for everyone."""
         with self._session() as session:
-            granted = session.exec(
-                select(Grant.scope).where(
-                    Grant.account_id == account_id,
-                    Grant.client_id == client_id,
-                    Grant.resource == resource,
-                    col(Grant.revoked_at).is_(None),
+            granted = list(
+                session.exec(
+                    select(Grant.scope).where(
+                        Grant.account_id == account_id,
+                        Grant.client_id == client_id,
+                        Grant.resource == resource,
+                        col(Grant.revoked_at).is_(None),
+                    )
                 )
-            ).all()
+            )
+            client = session.get(Client, client_id)
+        if client is not None:
+            granted.append(client.approved_scope)
         return {name for scope in granted for name in scope.split()}
 
     def issue_code(self, grant: Grant, code: AuthorizationCode) -> None:
@@ -370,20 +437,23 @@ class Store(SQLStore):
             session.commit()
             return True
 
-    def connected_apps(self, account_id: str) -> list[tuple[Grant, Client]]:
-        """The account's live grants to OAuth clients, most recently used first."""
+    def live_grants(
+        self, *, account_id: str | None = None, client_id: str | None = None
+    ) -> list[tuple[Grant, Client, Account]]:
+        """Live grants (OAuth apps and personal tokens) of an account or of a client."""
+        query = (
+            select(Grant, Client, Account)
+            .join(Client, col(Client.client_id) == col(Grant.client_id))
+            .join(Account, col(Account.id) == col(Grant.account_id))
+            .where(col(Grant.revoked_at).is_(None))
+        )
+        if account_id is not None:
+            query = query.where(Grant.account_id == account_id)
+        if client_id is not None:
+            query = query.where(Grant.client_id == client_id)
         with self._session() as session:
-            rows = session.exec(
-                select(Grant, Client)
-                .join(Client, col(Client.client_id) == col(Grant.client_id))
-                .where(
-                    Grant.account_id == account_id,
-                    col(Grant.revoked_at).is_(None),
-                    Client.kind != "personal",
-                )
-                .order_by(col(Grant.last_used_at).desc(), col(Grant.created_at).desc())
-            ).all()
-            return [(grant, client) for grant, client in rows]
+            rows = session.exec(query.order_by(col(Grant.created_at).desc())).all()
+            return [(grant, client, account) for grant, client, account in rows]
 
     def personal_tokens(self, account_id: str, now: int) -> list[tuple[Grant, AccessToken]]:
         """The account's live personal access tokens, newest first."""

@@ -6,6 +6,8 @@ import base64
 import hashlib
 import re
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -160,3 +162,18 @@ def tokens_for(
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+@contextmanager
+def logged_in(server: AuthServer, email: str, next_page: str = "/account") -> Iterator[httpx.Client]:
+    """A browser logged in through /login, landed on ``next_page``."""
+    with server.http() as browser:
+        first = browser.get("/login", params={"next": next_page})  # sets the browser cookie
+        assert first.status_code == 303
+        page = browser.get(first.headers["location"])
+        response = browser.post(
+            first.headers["location"],
+            data={"email": email, "password": PASSWORD, "csrf_token": csrf_token(page.text)},
+        )
+        assert response.status_code == 303 and response.headers["location"] == next_page
+        yield browser

@@ -44,7 +44,8 @@ async def _page(
     created: str | None = None,
 ) -> Response:
     store, account, now = context.oauth.store, session.account, context.oauth.clock()
-    apps = await run_in_threadpool(store.connected_apps, account.id)
+    grants = await run_in_threadpool(store.live_grants, account_id=account.id)
+    apps = [(grant, client) for grant, client, _ in grants if client.kind != "personal"]
     tokens = await run_in_threadpool(store.personal_tokens, account.id, now)
     resources = await run_in_threadpool(store.resource_servers)
     return render(

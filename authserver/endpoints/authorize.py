@@ -30,6 +30,16 @@ def _redirect(response: OAuthResponse) -> RedirectResponse:
 async def authorize(request: Request) -> Response:
     context = get_context(request)
     http = await read_request(request, context.oauth.settings.issuer)
+    client_id = dict(http.query).get("client_id")
+    client = await run_in_threadpool(context.oauth.store.client, client_id) if client_id else None
+    if client is not None and client.blocked:
+        # Never redirected: the client is not trusted any more.
+        return error_page(
+            request,
+            "This application has been blocked",
+            "Your hospital's administrator blocked it. Contact them if you need it.",
+            status_code=403,
+        )
     outcome = await run_in_threadpool(context.engine.validate_authorization, http)
     if isinstance(outcome, AuthorizationRejected):
         return error_page(request, "This connection request is not valid", outcome.description)

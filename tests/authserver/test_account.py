@@ -3,29 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import PASSWORD, AuthServer
-from tests.flow import csrf_token, introspect, tokens_for
-
-
-@contextmanager
-def _logged_in(server: AuthServer, email: str) -> Iterator[httpx.Client]:
-    with server.http() as browser:
-        first = browser.get("/login")  # sets the browser cookie, then shows the form
-        assert first.status_code == 303
-        page = browser.get(first.headers["location"])
-        response = browser.post(
-            "/login",
-            data={"email": email, "password": PASSWORD, "csrf_token": csrf_token(page.text)},
-        )
-        assert response.status_code == 303 and response.headers["location"] == "/account"
-        yield browser
+from tests.flow import csrf_token, introspect, logged_in, tokens_for
 
 
 def _form(browser: httpx.Client, action: str, **data: str | list[str]) -> httpx.Response:
@@ -56,7 +40,7 @@ def test_anonymous_visitor_logs_in_and_comes_back(auth_server: AuthServer) -> No
         response = browser.get("/account")
         assert response.status_code == 303
         assert response.headers["location"] == "/login?next=%2Faccount"
-    with _logged_in(auth_server, account.email) as browser:
+    with logged_in(auth_server, account.email) as browser:
         page = browser.get("/account").text
     assert account.email in page and "Alice Martin" in page and "+33 1 23 45 67 89" in page
 
@@ -83,7 +67,7 @@ def test_disconnect_revokes_the_app_and_its_tokens(
 ) -> None:
     account = auth_server.account()
     tokens = tokens_for(auth_server, public_client, account.email)
-    with _logged_in(auth_server, account.email) as browser:
+    with logged_in(auth_server, account.email) as browser:
         page = browser.get("/account").text
         assert "Test Client" in page and "127.0.0.1" in page and "See your appointments" in page
         grant_id = re.search(r'action="/account/grants/([^/]+)/revoke"', page).group(1)  # type: ignore[union-attr]
@@ -101,11 +85,11 @@ def test_disconnect_revokes_the_app_and_its_tokens(
 def test_nobody_revokes_another_accounts_grant(auth_server: AuthServer, public_client: str) -> None:
     victim, attacker = auth_server.account(), auth_server.account()
     tokens = tokens_for(auth_server, public_client, victim.email)
-    with _logged_in(auth_server, victim.email) as browser:
+    with logged_in(auth_server, victim.email) as browser:
         grant_id = re.search(  # type: ignore[union-attr]
             r'action="/account/grants/([^/]+)/revoke"', browser.get("/account").text
         ).group(1)
-    with _logged_in(auth_server, attacker.email) as browser:
+    with logged_in(auth_server, attacker.email) as browser:
         response = _form(browser, f"/account/grants/{grant_id}/revoke")
     assert response.status_code == 404
     assert introspect(auth_server, tokens["access_token"]).json()["active"] is True
@@ -113,7 +97,7 @@ def test_nobody_revokes_another_accounts_grant(auth_server: AuthServer, public_c
 
 def test_personal_token_is_shown_once_introspects_and_revokes(auth_server: AuthServer) -> None:
     account = auth_server.account()
-    with _logged_in(auth_server, account.email) as browser:
+    with logged_in(auth_server, account.email) as browser:
         created = _create_token(browser, auth_server)
         assert created.status_code == 201
         token = _new_token(created)
@@ -135,7 +119,7 @@ def test_personal_token_is_shown_once_introspects_and_revokes(auth_server: AuthS
 
 
 def test_personal_token_expires(auth_server: AuthServer) -> None:
-    with _logged_in(auth_server, auth_server.account().email) as browser:
+    with logged_in(auth_server, auth_server.account().email) as browser:
         token = _new_token(_create_token(browser, auth_server, days="1"))
     assert introspect(auth_server, token).json()["active"] is True
     auth_server.clock.advance(86400)
@@ -158,14 +142,14 @@ def test_personal_token_expires(auth_server: AuthServer) -> None:
 def test_bad_personal_token_requests_are_refused(
     auth_server: AuthServer, overrides: dict[str, str | list[str]], message: str
 ) -> None:
-    with _logged_in(auth_server, auth_server.account().email) as browser:
+    with logged_in(auth_server, auth_server.account().email) as browser:
         response = _create_token(browser, auth_server, **overrides)
         assert response.status_code == 400 and message in response.text
         assert "hospiai_pat_" not in response.text.split("<h2 id=\"tokens\">")[1].split("<form")[0]
 
 
 def test_account_forms_need_the_csrf_token(auth_server: AuthServer) -> None:
-    with _logged_in(auth_server, auth_server.account().email) as browser:
+    with logged_in(auth_server, auth_server.account().email) as browser:
         response = browser.post("/account/tokens", data={
             "name": "x", "scope": "read:data", "resource": auth_server.resource, "days": "1"})
         assert response.status_code == 403

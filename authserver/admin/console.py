@@ -1,0 +1,293 @@
+"""The admin console: clients, accounts, grants, resource servers and the audit log.
+
+Role admin only, and a recent login: an admin whose login is older than ADMIN_REAUTH_SECONDS
+logs in again. Every change is a CSRF-checked POST and is audited as "admin.<action>"."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from authserver.context import AppContext, get_context
+from authserver.interactions.browser import LoginSession, client_ip, current_session
+from authserver.interactions.login import login_url
+from authserver.interactions.pages import checked_form, error_page, form_field, render
+from authserver.models import ROLES
+from authserver.provisioning import ProvisioningError, create_account, create_resource_server
+from authserver.security import new_secret
+from shared import scopes
+
+ADMIN_REAUTH_SECONDS = 15 * 60
+AUDIT_PAGE = 50
+
+Admin = tuple[AppContext, LoginSession]
+
+
+async def _admin(request: Request) -> Admin | Response:
+    context = get_context(request)
+    session = await run_in_threadpool(current_session, context, request)
+    if session is None:
+        return RedirectResponse(login_url(request.url.path), status_code=303)
+    if session.account.role != "admin":
+        return error_page(
+            request, "Administrators only", "This page is for HospiAI administrators.", 403
+        )
+    if context.oauth.clock() - session.auth_time > ADMIN_REAUTH_SECONDS:
+        return RedirectResponse(login_url(request.url.path), status_code=303)
+    return context, session
+
+
+def _view(
+    page: Callable[[Request, AppContext], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """An admin page: shown only to an admin with a recent login."""
+
+    async def endpoint(request: Request) -> Response:
+        admin = await _admin(request)
+        if isinstance(admin, Response):
+            return admin
+        return await page(request, admin[0])
+
+    return endpoint
+
+
+def _action(
+    name: str, back: Callable[[Request], str]
+) -> Callable[[Callable[[Request, AppContext, FormData], Awaitable[bool | Response]]],
+              Callable[[Request], Awaitable[Response]]]:
+    """An admin POST: access and CSRF checked, the change made, audited, then back to a page.
+    The change returns False when its target does not exist (404), or a page of its own."""
+
+    def wrap(
+        change: Callable[[Request, AppContext, FormData], Awaitable[bool | Response]],
+    ) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            admin = await _admin(request)
+            if isinstance(admin, Response):
+                return admin
+            context, session = admin
+            form = await checked_form(request)
+            if isinstance(form, Response):
+                return form
+            outcome = await change(request, context, form)
+            if outcome is False:
+                return error_page(request, "Not found", "It no longer exists.", 404)
+            await run_in_threadpool(
+                context.oauth.audit.record,
+                f"admin.{name}",
+                actor=session.account.id,
+                ip=client_ip(request),
+                **{key: str(value) for key, value in request.path_params.items()},
+            )
+            if isinstance(outcome, Response):
+                return outcome
+            return RedirectResponse(back(request), status_code=303)
+
+        return endpoint
+
+    return wrap
+
+
+def _client_page(request: Request) -> str:
+    return f"/admin/clients/{request.path_params['client_id']}"
+
+
+def _account_page(request: Request) -> str:
+    return f"/admin/accounts/{request.path_params['account_id']}"
+
+
+# -- pages ------------------------------------------------------------------------------------
+
+
+@_view
+async def home(request: Request, context: AppContext) -> Response:
+    store = context.oauth.store
+    return render(
+        request,
+        "admin/home.html",
+        clients=await run_in_threadpool(store.clients),
+        resource_servers=await run_in_threadpool(store.resource_servers),
+    )
+
+
+@_view
+async def client(request: Request, context: AppContext) -> Response:
+    store, client_id = context.oauth.store, request.path_params["client_id"]
+    found = await run_in_threadpool(store.client, client_id)
+    if found is None:
+        return error_page(request, "Not found", "No such client.", 404)
+    return render(
+        request,
+        "admin/client.html",
+        client=found,
+        grants=await run_in_threadpool(store.live_grants, client_id=client_id),
+        catalogue=scopes.CATALOGUE,
+        approved=set(scopes.parse(found.approved_scope)),
+    )
+
+
+@_view
+async def accounts(request: Request, context: AppContext) -> Response:
+    query = (request.query_params.get("q") or "").strip()[:100]
+    found = await run_in_threadpool(context.oauth.store.search_accounts, query)
+    return render(request, "admin/accounts.html", accounts=found, query=query, roles=ROLES)
+
+
+@_view
+async def account(request: Request, context: AppContext) -> Response:
+    store, account_id = context.oauth.store, request.path_params["account_id"]
+    found = await run_in_threadpool(store.account, account_id)
+    if found is None:
+        return error_page(request, "Not found", "No such account.", 404)
+    return render(
+        request,
+        "admin/account.html",
+        account=found,
+        roles=ROLES,
+        grants=await run_in_threadpool(store.live_grants, account_id=account_id),
+    )
+
+
+@_view
+async def audit(request: Request, context: AppContext) -> Response:
+    filters = {
+        key: (request.query_params.get(key) or "").strip()[:200]
+        for key in ("event", "actor", "client_id")
+    }
+    before = request.query_params.get("before", "")
+    events = await run_in_threadpool(
+        lambda: context.oauth.store.audit_events(
+            **filters, before=int(before) if before.isdigit() else None, limit=AUDIT_PAGE
+        )
+    )
+    following = None
+    if len(events) == AUDIT_PAGE and events[-1].id is not None:
+        following = "/admin/audit?" + urlencode({**filters, "before": events[-1].id})
+    return render(request, "admin/audit.html", events=events, filters=filters, following=following)
+
+
+# -- changes ----------------------------------------------------------------------------------
+
+
+@_action("client_blocked", _client_page)
+async def block_client(request: Request, context: AppContext, form: FormData) -> bool:
+    blocked = form_field(form.get("blocked")) == "1"
+    return await run_in_threadpool(
+        context.oauth.store.set_client_blocked, request.path_params["client_id"], blocked
+    )
+
+
+@_action("client_deleted", lambda _request: "/admin")
+async def delete_client(request: Request, context: AppContext, form: FormData) -> bool:
+    client_id = request.path_params["client_id"]
+    if await run_in_threadpool(context.oauth.store.client, client_id) is None:
+        return False
+    await run_in_threadpool(context.oauth.store.delete_client, client_id)
+    return True
+
+
+@_action("client_approved", _client_page)
+async def approve_client(request: Request, context: AppContext, form: FormData) -> bool:
+    wanted = [value for value in form.getlist("scope") if isinstance(value, str)]
+    approved = scopes.join(scopes.known(wanted))
+    return await run_in_threadpool(
+        context.oauth.store.approve_client, request.path_params["client_id"], approved
+    )
+
+
+@_action("account_created", lambda _request: "/admin/accounts")
+async def add_account(request: Request, context: AppContext, form: FormData) -> bool | Response:
+    try:
+        created = await run_in_threadpool(
+            lambda: create_account(
+                context.oauth.store,
+                email=form_field(form.get("email")) or "",
+                password=form_field(form.get("password")) or "",
+                given_name=form_field(form.get("given_name")) or "",
+                family_name=form_field(form.get("family_name")) or "",
+                role=form_field(form.get("role")) or "",
+                now=context.oauth.clock(),
+            )
+        )
+    except ProvisioningError as error:
+        return error_page(request, "The account was not created", str(error).capitalize())
+    return RedirectResponse(f"/admin/accounts/{created.id}", status_code=303)
+
+
+@_action("account_disabled", _account_page)
+async def disable_account(request: Request, context: AppContext, form: FormData) -> bool:
+    disabled = form_field(form.get("disabled")) == "1"
+    return await run_in_threadpool(
+        context.oauth.store.set_account_disabled, request.path_params["account_id"], disabled
+    )
+
+
+@_action("account_role_changed", _account_page)
+async def change_role(request: Request, context: AppContext, form: FormData) -> bool | Response:
+    role = form_field(form.get("role")) or ""
+    if role not in ROLES:
+        return error_page(request, "Unknown role", f"Choose one of {', '.join(ROLES)}.")
+    return await run_in_threadpool(
+        context.oauth.store.set_account_role, request.path_params["account_id"], role
+    )
+
+
+@_action("grant_revoked", lambda request: _back(request))
+async def revoke_grant(request: Request, context: AppContext, form: FormData) -> bool:
+    grant = await run_in_threadpool(context.oauth.store.grant, request.path_params["grant_id"])
+    if grant is None:
+        return False
+    await run_in_threadpool(context.oauth.store.revoke_grant, grant.id, context.oauth.clock())
+    return True
+
+
+def _back(request: Request) -> str:
+    """Back to the account or client page the revoke button was on."""
+    back = request.query_params.get("back", "")
+    return back if back.startswith("/admin/") and "//" not in back else "/admin"
+
+
+@_action("resource_server_created", lambda _request: "/admin")
+async def add_resource_server(
+    request: Request, context: AppContext, form: FormData
+) -> bool | Response:
+    try:
+        created = await run_in_threadpool(
+            lambda: create_resource_server(
+                context.oauth.store,
+                context.oauth.keys,
+                resource=form_field(form.get("resource")) or "",
+                name=form_field(form.get("name")) or "",
+                now=context.oauth.clock(),
+            )
+        )
+    except ProvisioningError as error:
+        return error_page(request, "The resource server was not created", str(error).capitalize())
+    return render(
+        request, "admin/secret.html", status_code=201, id=created.id, secret=created.secret
+    )
+
+
+@_action("resource_server_rotated", lambda _request: "/admin")
+async def rotate_resource_server(
+    request: Request, context: AppContext, form: FormData
+) -> bool | Response:
+    secret = new_secret("rs")
+    rotated = await run_in_threadpool(
+        context.oauth.store.rotate_resource_server,
+        request.path_params["resource_server_id"],
+        context.oauth.keys.hash_secret(secret),
+    )
+    if not rotated:
+        return False
+    return render(
+        request,
+        "admin/secret.html",
+        id=request.path_params["resource_server_id"],
+        secret=secret,
+    )

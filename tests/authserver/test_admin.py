@@ -1,0 +1,158 @@
+"""The admin console: access, clients (block, admin consent, delete), accounts, grants,
+resource servers and the audit log."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from tests.conftest import PASSWORD, AuthServer
+from tests.flow import (
+    authorize_params,
+    csrf_token,
+    introspect,
+    logged_in,
+    login,
+    pkce_pair,
+    refresh,
+    start,
+    tokens_for,
+)
+
+
+def _post(browser: httpx.Client, page: str, action: str, **data: str | list[str]) -> httpx.Response:
+    token = csrf_token(browser.get(page).text)
+    return browser.post(action, data={"csrf_token": token, **data})
+
+
+def test_only_recently_logged_in_admins_get_in(auth_server: AuthServer) -> None:
+    with auth_server.http() as anonymous:
+        response = anonymous.get("/admin")
+    assert response.status_code == 303 and response.headers["location"] == "/login?next=%2Fadmin"
+    for role in ("patient", "staff"):
+        with logged_in(auth_server, auth_server.account(role).email, "/admin") as browser:
+            refused = browser.get("/admin")
+            assert refused.status_code == 403 and "Administrators only" in refused.text
+            assert browser.get("/admin/audit").status_code == 403
+    with logged_in(auth_server, auth_server.account("admin").email, "/admin") as admin:
+        assert admin.get("/admin").status_code == 200
+        auth_server.clock.advance(16 * 60)
+        stale = admin.get("/admin/accounts")
+        assert stale.status_code == 303
+        assert stale.headers["location"] == "/login?next=%2Fadmin%2Faccounts"
+
+
+def test_a_blocked_client_is_refused_everywhere(auth_server: AuthServer, public_client: str) -> None:
+    tokens = tokens_for(auth_server, public_client, auth_server.account().email)
+    client_page = f"/admin/clients/{public_client}"
+    with logged_in(auth_server, auth_server.account("admin").email, "/admin") as admin:
+        assert "Test Client" in admin.get("/admin").text
+        blocked = _post(admin, client_page, f"{client_page}/block", blocked="1")
+        assert blocked.status_code == 303
+        assert "Blocked" in admin.get(client_page).text
+        _, challenge = pkce_pair()
+        with auth_server.http() as browser:
+            page = start(browser, authorize_params(public_client, challenge))
+        assert page.status_code == 403 and "location" not in page.headers
+        assert "has been blocked" in page.text
+        assert introspect(auth_server, tokens["access_token"]).json() == {"active": False}
+        refused = refresh(auth_server, public_client, tokens["refresh_token"])
+        assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
+        # Unblocking restores it: blocking revoked nothing.
+        _post(admin, client_page, f"{client_page}/block", blocked="0")
+    assert introspect(auth_server, tokens["access_token"]).json()["active"] is True
+
+
+def test_admin_consent_means_users_are_not_asked(auth_server: AuthServer, public_client: str) -> None:
+    client_page = f"/admin/clients/{public_client}"
+    with logged_in(auth_server, auth_server.account("admin").email, "/admin") as admin:
+        _post(admin, client_page, f"{client_page}/approve",
+              scope=["read:data", "read:bookings", "offline_access"])
+    email = auth_server.account().email
+    with auth_server.http() as browser:
+        verifier, challenge = pkce_pair()
+        interaction = start(browser, authorize_params(public_client, challenge)).headers["location"]
+        logged = login(browser, interaction, email, PASSWORD)
+        assert logged.headers["location"].startswith("/authorize/resume/")
+        # A scope outside the admin consent is still asked.
+        _, challenge = pkce_pair()
+        wider = start(browser, authorize_params(public_client, challenge, scope="read:profile"))
+        assert wider.headers["location"].startswith("/interaction/")
+
+
+def test_accounts_are_created_searched_disabled_and_promoted(
+    auth_server: AuthServer, public_client: str
+) -> None:
+    with logged_in(auth_server, auth_server.account("admin").email, "/admin") as admin:
+        bad = _post(admin, "/admin/accounts", "/admin/accounts", email="not-an-email",
+                    given_name="A", family_name="B", role="patient", password="long-enough-pw")
+        assert bad.status_code == 400 and "not an email address" in bad.text
+        created = _post(admin, "/admin/accounts", "/admin/accounts", email="new.nurse@hospiai.test",
+                        given_name="Nina", family_name="Durand", role="patient",
+                        password="long-enough-pw")
+        assert created.status_code == 303
+        page = created.headers["location"]
+        assert "new.nurse@hospiai.test" in admin.get("/admin/accounts", params={"q": "durand"}).text
+        tokens = tokens_for(auth_server, public_client, "new.nurse@hospiai.test",
+                            password="long-enough-pw")
+        _post(admin, page, f"{page}/role", role="staff")
+        assert "staff" in admin.get(page).text
+        assert _post(admin, page, f"{page}/role", role="superuser").status_code == 400
+        _post(admin, page, f"{page}/disabled", disabled="1")
+        assert introspect(auth_server, tokens["access_token"]).json() == {"active": False}
+
+
+def test_admin_revokes_a_grant(auth_server: AuthServer, public_client: str) -> None:
+    user = auth_server.account()
+    tokens = tokens_for(auth_server, public_client, user.email)
+    page = f"/admin/accounts/{user.id}"
+    with logged_in(auth_server, auth_server.account("admin").email, "/admin") as admin:
+        listing = admin.get(page).text
+        action = re.search(r'action="(/admin/grants/[^"]+/revoke\?back=[^"]+)"', listing)
+        assert action, listing
+        response = _post(admin, page, action.group(1).replace("&amp;", "&"))
+        assert response.status_code == 303 and response.headers["location"] == page
+    assert introspect(auth_server, tokens["access_token"]).json() == {"active": False}
+
+
+def test_resource_servers_are_created_and_rotated(auth_server: AuthServer, public_client: str) -> None:
+    with logged_in(auth_server, auth_server.account("admin").email, "/admin") as admin:
+        created = _post(admin, "/admin", "/admin/resource-servers", name="Records",
+                        resource="https://records.hospiai.test/api")
+        assert created.status_code == 201
+        rs_id = re.search(r'id="rs-id" type="text" readonly value="([^"]+)"', created.text).group(1)  # type: ignore[union-attr]
+        old = re.search(r'value="(hospiai_rs_[^"]+)"', created.text).group(1)  # type: ignore[union-attr]
+        assert old not in admin.get("/admin").text
+        tokens = tokens_for(auth_server, public_client, auth_server.account().email,
+                            resource="https://records.hospiai.test/api")
+        assert introspect(auth_server, tokens["access_token"], (rs_id, old)).json()["active"] is True
+        rotated = _post(admin, "/admin", f"/admin/resource-servers/{rs_id}/rotate")
+        new = re.search(r'value="(hospiai_rs_[^"]+)"', rotated.text).group(1)  # type: ignore[union-attr]
+    assert introspect(auth_server, tokens["access_token"], (rs_id, old)).status_code == 401
+    assert introspect(auth_server, tokens["access_token"], (rs_id, new)).json()["active"] is True
+
+
+def test_admin_actions_are_audited_and_the_log_pages(
+    auth_server: AuthServer, public_client: str
+) -> None:
+    admin_account = auth_server.account("admin")
+    client_page = f"/admin/clients/{public_client}"
+    with logged_in(auth_server, admin_account.email, "/admin") as admin:
+        for blocked in ("1", "0") * 30:
+            _post(admin, client_page, f"{client_page}/block", blocked=blocked)
+        first = admin.get("/admin/audit", params={"event": "admin.", "actor": admin_account.id})
+        assert first.text.count("admin.client_blocked") == 50
+        older = re.search(r'href="(/admin/audit\?[^"]+)">Older events', first.text)
+        assert older
+        second = admin.get(older.group(1).replace("&amp;", "&"))
+        assert second.text.count("admin.client_blocked") == 10
+        assert "Older events" not in second.text
+        assert "login.succeeded" in admin.get("/admin/audit", params={"event": "login."}).text
+
+
+def test_admin_forms_need_the_csrf_token(auth_server: AuthServer, public_client: str) -> None:
+    with logged_in(auth_server, auth_server.account("admin").email, "/admin") as admin:
+        response = admin.post(f"/admin/clients/{public_client}/block", data={"blocked": "1"})
+    assert response.status_code == 403
+    assert auth_server.store.client(public_client).blocked is False  # type: ignore[union-attr]
