@@ -154,3 +154,17 @@ def test_account_forms_need_the_csrf_token(auth_server: AuthServer) -> None:
             "name": "x", "scope": "read:data", "resource": auth_server.resource, "days": "1"})
         assert response.status_code == 403
         assert "hospiai_pat_" not in response.text
+
+
+def test_account_and_admin_pages_are_never_framed_cached_or_scripted(
+    auth_server: AuthServer,
+) -> None:
+    with logged_in(auth_server, auth_server.account("admin").email, "/admin") as browser:
+        for path in ("/account", "/admin", "/admin/accounts", "/admin/audit", "/login"):
+            page = browser.get(path)
+            assert page.status_code == 200, path
+            assert page.headers["x-frame-options"] == "DENY"
+            policy = page.headers["content-security-policy"]
+            assert "frame-ancestors 'none'" in policy and "default-src 'none'" in policy
+            assert "script-src" not in policy and "<script" not in page.text
+            assert page.headers["cache-control"] == "no-store"
