@@ -156,3 +156,20 @@ def test_admin_forms_need_the_csrf_token(auth_server: AuthServer, public_client:
         response = admin.post(f"/admin/clients/{public_client}/block", data={"blocked": "1"})
     assert response.status_code == 403
     assert auth_server.store.client(public_client).blocked is False  # type: ignore[union-attr]
+
+
+def test_admin_deletes_a_client_and_its_tokens_die(
+    auth_server: AuthServer, public_client: str
+) -> None:
+    user = auth_server.account()
+    tokens = tokens_for(auth_server, public_client, user.email)
+    client_page = f"/admin/clients/{public_client}"
+    with logged_in(auth_server, auth_server.account("admin").email, "/admin") as admin:
+        assert user.email in admin.get(client_page).text  # its grants, per client
+        deleted = _post(admin, client_page, f"{client_page}/delete")
+        assert deleted.status_code == 303 and deleted.headers["location"] == "/admin"
+        assert admin.get(client_page).status_code == 404
+        assert "Test Client" not in admin.get("/admin").text
+    assert introspect(auth_server, tokens["access_token"]).json() == {"active": False}
+    refused = refresh(auth_server, public_client, tokens["refresh_token"])
+    assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
