@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -22,6 +23,7 @@ from authserver.endpoints import OAuthEndpoint, authorize, metadata
 from authserver.admin import account, console
 from authserver.interactions import login, steps
 from authserver.interactions.pages import show_time
+from authserver.maintenance import purge_every
 from authserver.oauth.bridge import NO_STORE, HttpRequest, MalformedRequest, OAuthResponse
 from authserver.oauth.context import OAuthContext, unix_now
 from authserver.oauth.server import OAuthEngine
@@ -101,9 +103,16 @@ def create_app(settings: Settings, *, clock: Callable[[], int] = unix_now) -> St
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
         store.create_schema()
+        purging = (
+            asyncio.create_task(purge_every(settings, store, clock))
+            if settings.purge_interval
+            else None
+        )
         try:
             yield {"context": context}
         finally:
+            if purging is not None:
+                purging.cancel()
             store.dispose()
 
     well_known = "/.well-known"

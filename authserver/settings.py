@@ -31,6 +31,11 @@ class Settings:
     session_ttl: int = 12 * 3600
     interaction_ttl: int = 600
     registration_enabled: bool = True
+    # Garbage collection: how often (0: only `hospiai maintenance purge`), how long dead rows
+    # are kept, and after how long an unused dynamic client with no live grant goes.
+    purge_interval: int = 3600
+    purge_retention: int = 86400
+    unused_client_age: int = 7 * 86400
     host: str = "127.0.0.1"
     port: int = 9000
 
@@ -87,6 +92,17 @@ class Settings:
             ),
             registration_enabled=env_bool(
                 env, "HOSPIAI_REGISTRATION_ENABLED", cls.registration_enabled
+            ),
+            purge_interval=env_int(
+                env, "HOSPIAI_PURGE_INTERVAL", cls.purge_interval, minimum=0, maximum=7 * 86400
+            ),
+            purge_retention=env_int(
+                env, "HOSPIAI_PURGE_RETENTION", cls.purge_retention, minimum=60,
+                maximum=365 * 86400,
+            ),
+            unused_client_age=env_int(
+                env, "HOSPIAI_UNUSED_CLIENT_AGE", cls.unused_client_age, minimum=3600,
+                maximum=365 * 86400,
             ),
             host=env_str(env, "HOSPIAI_AUTH_HOST", cls.host),
             port=env_int(env, "HOSPIAI_AUTH_PORT", cls.port, minimum=1, maximum=65535),

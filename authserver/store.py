@@ -245,6 +245,43 @@ class Store(SQLStore):
             session.exec(delete(Client).where(col(Client.client_id) == client_id))
             session.commit()
 
+    def purge(self, now: int, *, retention: int, unused_client_age: int) -> dict[str, int]:
+        """Delete what can no longer be used, kept ``retention`` seconds past its end so a
+        late replay is still caught and audited: expired interactions, codes and access
+        tokens; refresh tokens expired or spent; and dynamic clients unused for
+        ``unused_client_age`` seconds that have no live grant (never one with a live grant).
+        Returns the number of rows deleted per kind."""
+        horizon = now - retention
+        counts: dict[str, int] = {}
+        with self._session() as session:
+            for name, statement in (
+                ("interactions", delete(Interaction).where(col(Interaction.expires_at) < horizon)),
+                ("codes", delete(AuthorizationCode).where(
+                    col(AuthorizationCode.expires_at) < horizon)),
+                ("access_tokens", delete(AccessToken).where(col(AccessToken.expires_at) < horizon)),
+                ("refresh_tokens", delete(RefreshToken).where(or_(
+                    col(RefreshToken.expires_at) < horizon, col(RefreshToken.spent_at) < horizon))),
+            ):
+                counts[name] = session.exec(statement).rowcount
+            live_grant = select(Grant.id).where(
+                col(Grant.client_id) == col(Client.client_id), col(Grant.revoked_at).is_(None)
+            )
+            unused = list(
+                session.exec(
+                    select(Client.client_id).where(
+                        Client.kind == "dynamic",
+                        func.coalesce(col(Client.last_used_at), col(Client.created_at))
+                        < now - unused_client_age,
+                        ~live_grant.exists(),
+                    )
+                )
+            )
+            session.commit()
+        for client_id in unused:
+            self.delete_client(client_id)
+        counts["clients"] = len(unused)
+        return counts
+
     # -- resource servers -------------------------------------------------------------------
 
     def add_resource_server(self, resource_server: ResourceServer) -> None:

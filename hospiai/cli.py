@@ -65,6 +65,12 @@ def _parser() -> argparse.ArgumentParser:
     server = servers.add_parser("create", help="register a resource; prints its secret once")
     server.add_argument("--resource", required=True, help="the resource URI (token audience)")
     server.add_argument("--name", required=True)
+    maintenance = commands.add_parser(
+        "maintenance", help="database maintenance"
+    ).add_subparsers(dest="action", required=True)
+    maintenance.add_parser(
+        "purge", help="delete expired and spent rows and unused dynamic clients, now"
+    )
     return parser
 
 
@@ -132,6 +138,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 now=now,
             )
             print(f"account_id: {account.id}")
+        elif args.command == "maintenance":
+            from authserver.maintenance import purge
+
+            for kind, count in purge(settings, store, now).items():
+                print(f"{kind}: {count} deleted")
         elif args.command == "clients":
             credentials = create_client(
                 store, keys, name=args.name, redirect_uris=args.redirect_uris,

@@ -1,0 +1,33 @@
+"""Garbage collection: expired and spent rows, and forgotten dynamic clients (Claude's hosted
+connector registers a new client on every connection)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from starlette.concurrency import run_in_threadpool
+
+from authserver.settings import Settings
+from authserver.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def purge(settings: Settings, store: Store, now: int) -> dict[str, int]:
+    return store.purge(
+        now, retention=settings.purge_retention, unused_client_age=settings.unused_client_age
+    )
+
+
+async def purge_every(settings: Settings, store: Store, clock: Callable[[], int]) -> None:
+    """On a schedule; every replica may run it (the deletes are idempotent)."""
+    while True:
+        await asyncio.sleep(settings.purge_interval)
+        try:
+            counts = await run_in_threadpool(purge, settings, store, clock())
+        except Exception:
+            log.exception("scheduled purge failed; retrying at the next interval")
+        else:
+            log.info("purged %s", counts)

@@ -1,0 +1,79 @@
+"""Garbage collection: dead rows and forgotten dynamic clients go; nothing usable does."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+
+from authserver.maintenance import purge
+from tests.authserver.test_cli import _env, _hospiai
+from tests.conftest import AuthServer, start_auth_server
+from tests.flow import REDIRECT_URI, authorize, exchange, refresh, tokens_for
+
+DAY = 86400
+
+
+def _register(server: AuthServer) -> str:
+    with server.http() as client:
+        response = client.post("/register", json={
+            "client_name": "Claude", "redirect_uris": [REDIRECT_URI],
+            "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code", "refresh_token"]})
+    assert response.status_code == 201, response.text
+    return str(response.json()["client_id"])
+
+
+def test_purge_removes_only_what_can_no_longer_be_used(auth_server: AuthServer) -> None:
+    email = auth_server.account().email
+    forgotten, connected, disconnected = (_register(auth_server) for _ in range(3))
+    preregistered = auth_server.client(public=True).id
+    kept = tokens_for(auth_server, connected, email)
+    spent = kept["refresh_token"]
+    kept = refresh(auth_server, connected, spent).json()
+    dropped = tokens_for(auth_server, disconnected, email)
+    with auth_server.http() as client:
+        client.post("/revoke", data={"token": dropped["refresh_token"], "client_id": disconnected})
+    unexchanged = authorize(auth_server, connected, email)  # a code nobody exchanges
+    store = auth_server.store
+
+    # Within the retention nothing goes: a late replay is still caught.
+    auth_server.clock.advance(2 * 3600)
+    assert purge(auth_server.settings, store, auth_server.clock())["refresh_tokens"] == 0
+    auth_server.clock.advance(8 * DAY)
+    counts = purge(auth_server.settings, store, auth_server.clock())
+
+    assert store.client(forgotten) is None and store.client(disconnected) is None
+    assert store.client(connected) is not None  # a live grant: never deleted
+    assert store.client(preregistered) is not None  # only dynamic clients are collected
+    assert counts["clients"] == 2
+    assert counts["codes"] >= 1 and counts["access_tokens"] >= 2 and counts["refresh_tokens"] >= 1
+    hash_of = auth_server.keys.hash_secret
+    assert store.code(hash_of(unexchanged.params["code"])) is None
+    assert store.refresh_token(hash_of(spent)) is None
+    assert store.access_token(hash_of(kept["access_token"])) is None
+    # The live refresh token still works after the purge.
+    renewed = refresh(auth_server, connected, kept["refresh_token"])
+    assert renewed.status_code == 200, renewed.text
+    assert purge(auth_server.settings, store, auth_server.clock())["clients"] == 0
+
+
+def test_purge_runs_on_a_schedule(tmp_path: Path) -> None:
+    for server in start_auth_server(tmp_path, purge_interval=1, purge_retention=60):
+        client_id = server.client(public=True).id
+        result = authorize(server, client_id, server.account().email)
+        server.clock.advance(3600)
+        deadline = time.monotonic() + 10
+        while server.store.code(server.keys.hash_secret(result.params["code"])) is not None:
+            assert time.monotonic() < deadline, "the scheduled purge never ran"
+            time.sleep(0.2)
+        expired = exchange(server, client_id, result.params["code"], result.verifier)
+        assert expired.status_code == 400 and expired.json()["error"] == "invalid_grant"
+
+
+def test_hospiai_maintenance_purge(tmp_path: Path) -> None:
+    env = _env(tmp_path, 9000)
+    result = _hospiai(env, "maintenance", "purge")
+    assert result.returncode == 0, result.stderr
+    for kind in ("interactions", "codes", "access_tokens", "refresh_tokens", "clients"):
+        assert f"{kind}: 0 deleted" in result.stdout
