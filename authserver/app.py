@@ -31,6 +31,7 @@ from authserver.security import Keys
 from authserver.settings import Settings
 from authserver.store import Store
 from shared.database import create_db_engine
+from shared.health import database_check, health_routes
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -165,6 +166,7 @@ def create_app(settings: Settings, *, clock: Callable[[], int] = unix_now) -> St
             methods=["GET", "PUT", "DELETE"],
         ),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+        *health_routes([database_check(store)]),
     ]
     app = Starlette(
         routes=routes,

@@ -100,6 +100,19 @@ _INTROSPECTION: Select[*tuple[Any, ...]] = (
 )
 
 
+def _has_live(
+    table: type[Interaction | AuthorizationCode | AccessToken | RefreshToken], *live: Any
+) -> Any:
+    """Whether the client being considered has a row of ``table`` that is still live; rows
+    under a revoked grant do not count."""
+    query = select(col(table.client_id)).where(col(table.client_id) == col(Client.client_id), *live)
+    if table is not Interaction:
+        query = query.join(Grant, col(Grant.id) == col(table.grant_id)).where(  # type: ignore[union-attr]
+            col(Grant.revoked_at).is_(None)
+        )
+    return query.exists()
+
+
 # The built-in client personal access tokens are issued to: blocking it stops them all. No
 # redirect URI and no grant type, so it can never be used at /authorize or /token.
 PERSONAL_CLIENT_ID = "hospiai_personal_tokens"
@@ -249,8 +262,8 @@ class Store(SQLStore):
         """Delete what can no longer be used, kept ``retention`` seconds past its end so a
         late replay is still caught and audited: expired interactions, codes and access
         tokens; refresh tokens expired or spent; and dynamic clients unused for
-        ``unused_client_age`` seconds that have no live grant (never one with a live grant).
-        Returns the number of rows deleted per kind."""
+        ``unused_client_age`` seconds with nothing live (never one whose grant still has a
+        working token). Returns the number of rows deleted per kind."""
         horizon = now - retention
         counts: dict[str, int] = {}
         with self._session() as session:
@@ -263,23 +276,38 @@ class Store(SQLStore):
                     col(RefreshToken.expires_at) < horizon, col(RefreshToken.spent_at) < horizon))),
             ):
                 counts[name] = session.exec(statement).rowcount
-            live_grant = select(Grant.id).where(
-                col(Grant.client_id) == col(Client.client_id), col(Grant.revoked_at).is_(None)
-            )
-            unused = list(
-                session.exec(
-                    select(Client.client_id).where(
-                        Client.kind == "dynamic",
-                        func.coalesce(col(Client.last_used_at), col(Client.created_at))
-                        < now - unused_client_age,
-                        ~live_grant.exists(),
-                    )
+            # Unused: a dynamic client idle since the cutoff with nothing live: no open
+            # interaction, no unused code, no token that still works. Checked and deleted in
+            # one statement, so a client that just got a grant is never taken.
+            counts["clients"] = session.exec(
+                delete(Client).where(
+                    col(Client.kind) == "dynamic",
+                    func.coalesce(col(Client.last_used_at), col(Client.created_at))
+                    < now - unused_client_age,
+                    ~_has_live(Interaction, col(Interaction.expires_at) > now),
+                    ~_has_live(
+                        AuthorizationCode,
+                        col(AuthorizationCode.expires_at) > now,
+                        col(AuthorizationCode.consumed_at).is_(None),
+                    ),
+                    ~_has_live(
+                        AccessToken,
+                        col(AccessToken.expires_at) > now,
+                        col(AccessToken.revoked_at).is_(None),
+                    ),
+                    ~_has_live(
+                        RefreshToken,
+                        col(RefreshToken.expires_at) > now,
+                        col(RefreshToken.spent_at).is_(None),
+                    ),
                 )
-            )
+            ).rowcount
+            # What belonged to deleted clients (now or by an earlier purge) is garbage.
+            for table in (AccessToken, RefreshToken, AuthorizationCode, Grant, Interaction):
+                session.exec(
+                    delete(table).where(col(table.client_id).not_in(select(Client.client_id)))
+                )
             session.commit()
-        for client_id in unused:
-            self.delete_client(client_id)
-        counts["clients"] = len(unused)
         return counts
 
     # -- resource servers -------------------------------------------------------------------

@@ -21,6 +21,7 @@ from mcpserver.guard import BearerGuard
 from mcpserver.settings import MCP_PATH, Settings
 from shared import scopes
 from shared.database import create_db_engine
+from shared.health import database_check, health_routes
 
 INSTRUCTIONS = (
     "HospiAI: find French hospitals, their live status, doctors and free slots, and book or "
@@ -87,10 +88,20 @@ def create_app(
             await http_client.aclose()
             store.dispose()
 
+    authorization_server = f"{settings.issuer}/.well-known/oauth-authorization-server"
+
+    async def authorization_server_check() -> str | None:
+        try:
+            answer = await http_client.get(authorization_server, timeout=2)
+        except httpx.HTTPError:
+            return "the authorization server cannot be reached"
+        return None if answer.status_code == 200 else "the authorization server is not answering"
+
     app = Starlette(
         routes=[
             Route(f"/.well-known/oauth-protected-resource{MCP_PATH}", metadata),
             Route("/.well-known/oauth-protected-resource", metadata),
+            *health_routes([database_check(store), authorization_server_check]),
             Mount("/", app=mcp_app),
         ],
         lifespan=lifespan,

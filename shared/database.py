@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import URL, Engine, Select, Table, event
+from sqlalchemy import URL, Engine, Select, Table, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import PoolProxiedConnection, SingletonThreadPool
 from sqlmodel import Session, SQLModel, create_engine
@@ -127,6 +127,11 @@ class SQLStore:
     def create_schema(self) -> None:
         tables: list[Table] = [model.__table__ for model in self.TABLES]  # type: ignore[attr-defined]
         SQLModel.metadata.create_all(self._engine, tables=tables)
+
+    def ping(self) -> None:
+        """Raises if the database cannot be reached."""
+        with self._engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
         for hot_read in self._hot_reads:

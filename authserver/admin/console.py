@@ -20,9 +20,12 @@ from authserver.interactions.pages import checked_form, error_page, form_field, 
 from authserver.models import ROLES
 from authserver.provisioning import ProvisioningError, create_account, create_resource_server
 from authserver.security import new_secret
+from authserver.store import PERSONAL_CLIENT_ID
 from shared import scopes
 
 ADMIN_REAUTH_SECONDS = 15 * 60
+# Form fields an admin action's audit event records (never a password).
+AUDITED_FIELDS = ("blocked", "disabled", "role", "scope", "email", "resource", "name")
 AUDIT_PAGE = 50
 
 Admin = tuple[AppContext, LoginSession]
@@ -77,12 +80,19 @@ def _action(
             outcome = await change(request, context, form)
             if outcome is False:
                 return error_page(request, "Not found", "It no longer exists.", 404)
+            if isinstance(outcome, Response) and outcome.status_code >= 400:
+                return outcome  # nothing changed, nothing to audit
+            values = {key: str(value) for key, value in request.path_params.items()}
+            for field in AUDITED_FIELDS:
+                given = [value for value in form.getlist(field) if isinstance(value, str)]
+                if given:
+                    values[field] = " ".join(given)[:200]
             await run_in_threadpool(
                 context.oauth.audit.record,
                 f"admin.{name}",
                 actor=session.account.id,
                 ip=client_ip(request),
-                **{key: str(value) for key, value in request.path_params.items()},
+                **values,
             )
             if isinstance(outcome, Response):
                 return outcome
@@ -182,17 +192,29 @@ async def block_client(request: Request, context: AppContext, form: FormData) ->
     )
 
 
+def _built_in(request: Request) -> Response:
+    return error_page(
+        request,
+        "Built-in client",
+        "Personal access tokens cannot be deleted or approved; block it to stop them all.",
+    )
+
+
 @_action("client_deleted", lambda _request: "/admin")
-async def delete_client(request: Request, context: AppContext, form: FormData) -> bool:
-    client_id = request.path_params["client_id"]
-    if await run_in_threadpool(context.oauth.store.client, client_id) is None:
+async def delete_client(request: Request, context: AppContext, form: FormData) -> bool | Response:
+    found = await run_in_threadpool(context.oauth.store.client, request.path_params["client_id"])
+    if found is None:
         return False
-    await run_in_threadpool(context.oauth.store.delete_client, client_id)
+    if found.kind == "personal":
+        return _built_in(request)
+    await run_in_threadpool(context.oauth.store.delete_client, found.client_id)
     return True
 
 
 @_action("client_approved", _client_page)
-async def approve_client(request: Request, context: AppContext, form: FormData) -> bool:
+async def approve_client(request: Request, context: AppContext, form: FormData) -> bool | Response:
+    if request.path_params["client_id"] == PERSONAL_CLIENT_ID:
+        return _built_in(request)
     wanted = [value for value in form.getlist("scope") if isinstance(value, str)]
     approved = scopes.join(scopes.known(wanted))
     return await run_in_threadpool(

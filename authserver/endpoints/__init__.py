@@ -43,3 +43,5 @@ class OAuthEndpoint:
         else:
             response = await run_in_threadpool(self.operation, http)
         await send_response(response, send)
+        if response.after is not None:
+            await run_in_threadpool(response.after)

@@ -117,9 +117,10 @@ async def resume(request: Request) -> Response:
         account = await run_in_threadpool(store.account, completed.account_id)
         if account is not None and account.disabled:
             account = None
-    outcome = await run_in_threadpool(
-        context.engine.complete_authorization, completed.params, account
-    )
+    # Exactly what was consented (or remembered): the scope and resource as resolved when the
+    # request arrived, not what the client's registration says by now.
+    consented = {**completed.params, "scope": completed.scope, "resource": completed.resource}
+    outcome = await run_in_threadpool(context.engine.complete_authorization, consented, account)
     if isinstance(outcome, AuthorizationRejected) or outcome.location is None:
         return error_page(
             request, "This connection request is no longer valid", "Go back and connect again."

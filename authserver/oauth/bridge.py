@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -54,6 +54,8 @@ class OAuthResponse:
     status: int
     body: dict[str, Any] | str
     headers: list[tuple[str, str]]
+    # Bookkeeping to run in the thread pool once the answer is sent (never on the event loop).
+    after: Callable[[], None] | None = None
 
     @property
     def location(self) -> str | None:

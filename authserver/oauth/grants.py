@@ -259,11 +259,13 @@ class RefreshGrant(_Issuing, RefreshTokenGrant):  # type: ignore[misc]
         spent: IssuedRefreshToken = self.request.refresh_token
         if spent.row.spent_at is not None:
             return self._replay_or_revoke(spent)
-        self._live_account(spent.row.account_id)
+        account = self._live_account(spent.row.account_id)
         context = self.context
         now = context.clock()
         # RFC 6749 section 6: the access token may narrow; the new refresh token keeps its scope.
+        # Neither keeps what the account's role no longer allows.
         narrowed = scopes.join(scopes.parse(self.request.payload.scope)) or spent.row.scope
+        narrowed = scopes.join(scopes.allowed_for_role(scopes.parse(narrowed), account.role))
         token = self.generate_token(scope=narrowed, include_refresh_token=True)
         access, refresh = self._rows(token, spent.row, now)
         assert refresh is not None

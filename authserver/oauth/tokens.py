@@ -12,6 +12,7 @@ from authserver.oauth.bridge import BridgeRequest, HttpRequest, OAuthResponse
 from authserver.oauth.clients import AUTH_METHODS
 from authserver.oauth.context import OAuthContext
 from authserver.store import LiveToken
+from shared import scopes
 
 
 LAST_USED_PRECISION = 60
@@ -46,11 +47,18 @@ class Introspection:
         if token is None:
             return _error(400, "invalid_request", "Missing \"token\" in request.")
         live = found.token
-        if live is not None and (live.grant_last_used_at or 0) <= now - LAST_USED_PRECISION:
-            # "Last used" for the user's connected apps and personal tokens: one write per
-            # grant per minute at most, whatever the traffic.
-            self.context.store.touch_grant(live.grant_id, now, LAST_USED_PRECISION)
-        return OAuthResponse(200, self._payload(live), [])
+        if live is None or (live.grant_last_used_at or 0) > now - LAST_USED_PRECISION:
+            return OAuthResponse(200, self._payload(live), [])
+        # "Last used" for the user's connected apps and personal tokens: one write per grant
+        # per minute at most, whatever the traffic, and after the answer (this may run on the
+        # event loop, which must never wait for a database lock).
+        store = self.context.store
+        return OAuthResponse(
+            200,
+            self._payload(live),
+            [],
+            after=lambda: store.touch_grant(live.grant_id, now, LAST_USED_PRECISION),
+        )
 
     def _payload(self, token: LiveToken | None) -> dict[str, Any]:
         if token is None:
@@ -59,7 +67,9 @@ class Introspection:
             "active": True,
             "sub": token.account_id,
             "client_id": token.client_id,
-            "scope": token.scope,
+            # The account's role now, not when the token was issued: a demoted account's
+            # tokens lose what the new role cannot hold.
+            "scope": scopes.join(scopes.allowed_for_role(scopes.parse(token.scope), token.role)),
             "aud": token.resource,
             "iss": self.context.settings.issuer,
             "exp": token.expires_at,

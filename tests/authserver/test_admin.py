@@ -173,3 +173,16 @@ def test_admin_deletes_a_client_and_its_tokens_die(
     assert introspect(auth_server, tokens["access_token"]).json() == {"active": False}
     refused = refresh(auth_server, public_client, tokens["refresh_token"])
     assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
+
+
+def test_the_built_in_personal_token_client_cannot_be_deleted_or_approved(
+    auth_server: AuthServer,
+) -> None:
+    page = "/admin/clients/hospiai_personal_tokens"
+    with logged_in(auth_server, auth_server.account("admin").email, "/admin") as admin:
+        for action in (f"{page}/delete", f"{page}/approve"):
+            refused = _post(admin, page, action, scope="read:data")
+            assert refused.status_code == 400 and "Built-in client" in refused.text
+        assert not auth_server.store.audit_events(event="admin.client_")
+    client = auth_server.store.client("hospiai_personal_tokens")
+    assert client is not None and client.approved_scope == ""

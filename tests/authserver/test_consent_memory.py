@@ -6,6 +6,7 @@ import httpx
 
 from tests.conftest import PASSWORD, AuthServer
 from tests.flow import (
+    REDIRECT_URI,
     authorize,
     authorize_params,
     decide,
@@ -44,8 +45,9 @@ def test_remembered_consent_skips_the_page(auth_server: AuthServer, public_clien
     for redirect, code_verifier in ((back, verifier), (silent, again_verifier)):
         code = query_of(redirect.headers["location"])["code"]
         assert exchange(auth_server, public_client, code, code_verifier).status_code == 200
-    # Both authorizations share the first one's grant: one connected app, not three.
+    # All three authorizations share the first one's grant: one connected app, not three.
     assert introspect(auth_server, first["access_token"]).json()["active"] is True
+    assert len(auth_server.store.live_grants(client_id=public_client)) == 1
 
 
 def test_prompt_consent_shows_the_page_again(auth_server: AuthServer, public_client: str) -> None:
@@ -118,3 +120,52 @@ def test_a_revoked_grant_is_forgotten(auth_server: AuthServer, public_client: st
         response, _ = _begin(browser, public_client)
         interaction = response.headers["location"]
         assert login(browser, interaction, email, PASSWORD).headers["location"] == interaction
+
+
+def test_the_code_carries_exactly_the_consented_scope(auth_server: AuthServer) -> None:
+    """A client widening its registered scope (RFC 7592) while the user decides gains nothing."""
+    with auth_server.http() as client:
+        body = client.post("/register", json={
+            "redirect_uris": [REDIRECT_URI], "token_endpoint_auth_method": "none",
+            "client_name": "Shifty", "scope": "read:data",
+            "grant_types": ["authorization_code", "refresh_token"]}).json()
+    email = auth_server.account().email
+    with auth_server.http() as browser:
+        # No scope asked: the client's registered default, read:data, is what the user sees.
+        response, verifier = _begin(browser, body["client_id"], scope="")
+        interaction = response.headers["location"]
+        login(browser, interaction, email, PASSWORD)
+        assert "See your appointments" not in browser.get(interaction).text
+        with auth_server.http() as client:
+            widened = client.put(
+                body["registration_client_uri"].removeprefix(auth_server.url),
+                headers={"Authorization": f"Bearer {body['registration_access_token']}"},
+                json={"client_id": body["client_id"], "client_name": "Shifty",
+                      "redirect_uris": [REDIRECT_URI], "token_endpoint_auth_method": "none",
+                      "scope": "read:data read:bookings read:profile",
+                      "grant_types": ["authorization_code", "refresh_token"]})
+        assert widened.status_code == 200, widened.text
+        back = decide(browser, interaction, "allow")
+    code = query_of(back.headers["location"])["code"]
+    tokens = exchange(auth_server, body["client_id"], code, verifier).json()
+    assert tokens["scope"] == "read:data"
+    grants = auth_server.store.live_grants(client_id=body["client_id"])
+    assert [grant.scope for grant, _, _ in grants] == ["read:data"]
+
+
+def test_a_demoted_account_loses_what_its_new_role_cannot_hold(
+    auth_server: AuthServer, public_client: str
+) -> None:
+    staff = auth_server.account("staff")
+    tokens = tokens_for(auth_server, public_client, staff.email,
+                        scope="read:data write:data offline_access")
+    assert introspect(auth_server, tokens["access_token"]).json()["scope"] == (
+        "read:data write:data offline_access")
+    auth_server.store.set_account_role(staff.id, "patient")
+    assert introspect(auth_server, tokens["access_token"]).json()["scope"] == (
+        "read:data offline_access")
+    with auth_server.http() as client:
+        renewed = client.post("/token", data={
+            "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
+            "client_id": public_client}).json()
+    assert renewed["scope"] == "read:data offline_access"

@@ -26,7 +26,8 @@ def _register(server: AuthServer) -> str:
 
 def test_purge_removes_only_what_can_no_longer_be_used(auth_server: AuthServer) -> None:
     email = auth_server.account().email
-    forgotten, connected, disconnected = (_register(auth_server) for _ in range(3))
+    forgotten, connected, disconnected, lapsed = (_register(auth_server) for _ in range(4))
+    tokens_for(auth_server, lapsed, email, scope="read:data")  # no refresh token: it lapses
     preregistered = auth_server.client(public=True).id
     kept = tokens_for(auth_server, connected, email)
     spent = kept["refresh_token"]
@@ -43,10 +44,12 @@ def test_purge_removes_only_what_can_no_longer_be_used(auth_server: AuthServer) 
     auth_server.clock.advance(8 * DAY)
     counts = purge(auth_server.settings, store, auth_server.clock())
 
-    assert store.client(forgotten) is None and store.client(disconnected) is None
-    assert store.client(connected) is not None  # a live grant: never deleted
+    for gone in (forgotten, disconnected, lapsed):
+        assert store.client(gone) is None
+        assert not store.live_grants(client_id=gone)
+    assert store.client(connected) is not None  # a working refresh token: never deleted
     assert store.client(preregistered) is not None  # only dynamic clients are collected
-    assert counts["clients"] == 2
+    assert counts["clients"] == 3
     assert counts["codes"] >= 1 and counts["access_tokens"] >= 2 and counts["refresh_tokens"] >= 1
     hash_of = auth_server.keys.hash_secret
     assert store.code(hash_of(unexchanged.params["code"])) is None
