@@ -17,7 +17,10 @@ log = logging.getLogger(__name__)
 
 def purge(settings: Settings, store: Store, now: int) -> dict[str, int]:
     return store.purge(
-        now, retention=settings.purge_retention, unused_client_age=settings.unused_client_age
+        now,
+        retention=settings.purge_retention,
+        unused_client_age=settings.unused_client_age,
+        audit_retention=settings.audit_retention,
     )
 
 

@@ -36,6 +36,7 @@ class Settings:
     purge_interval: int = 3600
     purge_retention: int = 86400
     unused_client_age: int = 7 * 86400
+    audit_retention: int = 365 * 86400
     host: str = "127.0.0.1"
     port: int = 9000
 
@@ -103,6 +104,10 @@ class Settings:
             unused_client_age=env_int(
                 env, "HOSPIAI_UNUSED_CLIENT_AGE", cls.unused_client_age, minimum=3600,
                 maximum=365 * 86400,
+            ),
+            audit_retention=env_int(
+                env, "HOSPIAI_AUDIT_RETENTION", cls.audit_retention, minimum=86400,
+                maximum=10 * 365 * 86400,
             ),
             host=env_str(env, "HOSPIAI_AUTH_HOST", cls.host),
             port=env_int(env, "HOSPIAI_AUTH_PORT", cls.port, minimum=1, maximum=65535),

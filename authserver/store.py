@@ -258,12 +258,15 @@ class Store(SQLStore):
             session.exec(delete(Client).where(col(Client.client_id) == client_id))
             session.commit()
 
-    def purge(self, now: int, *, retention: int, unused_client_age: int) -> dict[str, int]:
+    def purge(
+        self, now: int, *, retention: int, unused_client_age: int, audit_retention: int
+    ) -> dict[str, int]:
         """Delete what can no longer be used, kept ``retention`` seconds past its end so a
         late replay is still caught and audited: expired interactions, codes and access
         tokens; refresh tokens expired or spent; and dynamic clients unused for
         ``unused_client_age`` seconds with nothing live (never one whose grant still has a
-        working token). Returns the number of rows deleted per kind."""
+        working token); audit events older than ``audit_retention``. Returns the number of
+        rows deleted per kind."""
         horizon = now - retention
         counts: dict[str, int] = {}
         with self._session() as session:
@@ -274,6 +277,8 @@ class Store(SQLStore):
                 ("access_tokens", delete(AccessToken).where(col(AccessToken.expires_at) < horizon)),
                 ("refresh_tokens", delete(RefreshToken).where(or_(
                     col(RefreshToken.expires_at) < horizon, col(RefreshToken.spent_at) < horizon))),
+                ("audit_events", delete(AuditEvent).where(
+                    col(AuditEvent.at) < now - audit_retention)),
             ):
                 counts[name] = session.exec(statement).rowcount
             # Unused: a dynamic client idle since the cutoff with nothing live: no open

@@ -13,7 +13,7 @@ from authserver.interactions.browser import (
     current_session,
     ensure_browser_id,
 )
-from authserver.interactions.consent import consent_for
+from authserver.interactions.consent import allow_remembered, consent_for
 from authserver.interactions.pages import error_page
 from authserver.models import Interaction
 from authserver.oauth.bridge import OAuthResponse, read_request
@@ -82,9 +82,7 @@ async def authorize(request: Request) -> Response:
     await run_in_threadpool(context.oauth.store.add_interaction, interaction)
     if silent:
         assert session is not None
-        await run_in_threadpool(
-            context.oauth.store.decide_interaction, interaction.id, session.account.id, "allow", now
-        )
+        await allow_remembered(request, interaction, session.account)
         response.headers["location"] = f"/authorize/resume/{interaction.id}"
         return response
     response.headers["location"] = f"/interaction/{interaction.id}"

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from authserver.context import AppContext
-from authserver.models import Account
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from authserver.context import AppContext, get_context
+from authserver.interactions.browser import client_ip
+from authserver.models import Account, Interaction
 from shared import scopes
 
 
@@ -35,3 +39,31 @@ def consent_for(
         new=[name for name in granted if name not in remembered],
         unavailable=[name for name in requested if name not in granted],
     )
+
+
+async def record_decision(
+    request: Request, interaction: Interaction, account: Account, event: str
+) -> None:
+    """Audit a consent decision, with the scopes it grants this account's role."""
+    granted = scopes.allowed_for_role(scopes.parse(interaction.scope), account.role)
+    await run_in_threadpool(
+        get_context(request).oauth.audit.record,
+        event,
+        actor=account.id,
+        client_id=interaction.client_id,
+        ip=client_ip(request),
+        scope=scopes.join(granted),
+    )
+
+
+async def allow_remembered(request: Request, interaction: Interaction, account: Account) -> None:
+    """Decide for the user what they (or an admin) allowed before; audited as such."""
+    context = get_context(request)
+    await run_in_threadpool(
+        context.oauth.store.decide_interaction,
+        interaction.id,
+        account.id,
+        "allow",
+        context.oauth.clock(),
+    )
+    await record_decision(request, interaction, account, "consent.remembered")

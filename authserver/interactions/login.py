@@ -37,7 +37,8 @@ async def authenticate(request: Request, email: str, password: str) -> Account |
         "login.succeeded" if ok else "login.failed",
         actor=account.id if account is not None and ok else None,
         ip=client_ip(request),
-        email=email[:320],
+        # What was typed, only if it looks like an address (never a password in the wrong box).
+        email=email[:320] if "@" in email else "(not an email address)",
     )
     return account if ok else None
 

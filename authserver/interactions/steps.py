@@ -11,13 +11,12 @@ from starlette.responses import RedirectResponse, Response
 
 from authserver.context import AppContext, get_context
 from authserver.interactions.browser import (
-    client_ip,
     LoginSession,
     bound_to_browser,
     current_session,
     start_session,
 )
-from authserver.interactions.consent import consent_for
+from authserver.interactions.consent import allow_remembered, consent_for, record_decision
 from authserver.interactions.login import BAD_LOGIN, authenticate
 from authserver.interactions.pages import (
     checked_form,
@@ -127,9 +126,7 @@ async def login(request: Request) -> Response:
     )
     if consent.remembered and "consent" not in prompt:
         # Everything asked for was allowed before: straight back to the client.
-        await run_in_threadpool(
-            context.oauth.store.decide_interaction, interaction.id, account.id, "allow", now
-        )
+        await allow_remembered(request, interaction, account)
         next_page = f"/authorize/resume/{interaction.id}"
     else:
         next_page = f"/interaction/{interaction.id}"
@@ -164,12 +161,6 @@ async def consent(request: Request) -> Response:
         return error_page(
             request, "This request was already answered", "Go back to your assistant."
         )
-    await run_in_threadpool(
-        context.oauth.audit.record,
-        "consent.given" if decision == "allow" else "consent.refused",
-        actor=session.account.id,
-        client_id=interaction.client_id,
-        ip=client_ip(request),
-        scope=interaction.scope,
-    )
+    event = "consent.given" if decision == "allow" else "consent.refused"
+    await record_decision(request, interaction, session.account, event)
     return RedirectResponse(f"/authorize/resume/{interaction.id}", status_code=303)

@@ -48,6 +48,8 @@ def test_remembered_consent_skips_the_page(auth_server: AuthServer, public_clien
     # All three authorizations share the first one's grant: one connected app, not three.
     assert introspect(auth_server, first["access_token"]).json()["active"] is True
     assert len(auth_server.store.live_grants(client_id=public_client)) == 1
+    remembered = auth_server.store.audit_events(event="consent.remembered")
+    assert len(remembered) == 2 and remembered[0].client_id == public_client
 
 
 def test_prompt_consent_shows_the_page_again(auth_server: AuthServer, public_client: str) -> None:

@@ -59,6 +59,11 @@ def test_purge_removes_only_what_can_no_longer_be_used(auth_server: AuthServer) 
     renewed = refresh(auth_server, connected, kept["refresh_token"])
     assert renewed.status_code == 200, renewed.text
     assert purge(auth_server.settings, store, auth_server.clock())["clients"] == 0
+    # The audit log is kept a year, then goes.
+    assert store.audit_events(event="client.registered")
+    auth_server.clock.advance(366 * DAY)
+    assert purge(auth_server.settings, store, auth_server.clock())["audit_events"] > 0
+    assert not store.audit_events()
 
 
 def test_purge_runs_on_a_schedule(tmp_path: Path) -> None:
@@ -78,5 +83,6 @@ def test_hospiai_maintenance_purge(tmp_path: Path) -> None:
     env = _env(tmp_path, 9000)
     result = _hospiai(env, "maintenance", "purge")
     assert result.returncode == 0, result.stderr
-    for kind in ("interactions", "codes", "access_tokens", "refresh_tokens", "clients"):
+    for kind in ("interactions", "codes", "access_tokens", "refresh_tokens", "audit_events",
+                 "clients"):
         assert f"{kind}: 0 deleted" in result.stdout
