@@ -31,6 +31,7 @@ from authserver.security import Keys
 from authserver.settings import Settings
 from authserver.store import Store
 from shared.database import create_db_engine
+from shared.logs import RequestId
 from shared.health import database_check, health_routes
 
 log = logging.getLogger(__name__)
@@ -174,4 +175,5 @@ def create_app(settings: Settings, *, clock: Callable[[], int] = unix_now) -> St
         exception_handlers={MalformedRequest: _malformed, Exception: _server_error},
     )
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestId)
     return app

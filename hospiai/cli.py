@@ -104,7 +104,7 @@ def _read_password(from_stdin: bool) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logs.configure()
+    logs.configure(structured=args.command != "dev")
     if args.command == "mcpserver":
         return _serve_mcpserver()
     if args.command == "dev":

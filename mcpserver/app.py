@@ -21,6 +21,7 @@ from mcpserver.guard import BearerGuard
 from mcpserver.settings import MCP_PATH, Settings
 from shared import scopes
 from shared.database import create_db_engine
+from shared.logs import RequestId
 from shared.health import database_check, health_routes
 
 INSTRUCTIONS = (
@@ -107,4 +108,5 @@ def create_app(
         lifespan=lifespan,
     )
     app.add_middleware(BearerGuard, verifier=verifier, services=services, settings=settings)
+    app.add_middleware(RequestId)
     return app

@@ -1,9 +1,20 @@
-"""Logging setup that never writes a token, secret or password."""
+"""Logging that never writes a token, secret or password: one JSON object per line, with
+the id of the request it belongs to (taken from X-Request-ID when sane, made up otherwise,
+and sent back in the response)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+import uuid
+from contextvars import ContextVar
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+_SANE_ID = re.compile(r"[A-Za-z0-9._\-]{1,64}")
 
 # Every secret HospiAI issues carries a "hospiai_<kind>_" prefix, so one pattern finds them all;
 # the others catch credentials a client sent in a header or a form. Group 1 is kept.
@@ -28,10 +39,57 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
-def configure(level: str = "INFO") -> None:
-    """Send every log record through the redacting formatter."""
+class JsonFormatter(logging.Formatter):
+    """One redacted JSON object per record, with the current request id."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        current = request_id.get()
+        if current is not None:
+            entry["request_id"] = current
+        if record.exc_info:
+            entry["exception"] = redact(self.formatException(record.exc_info))
+        return json.dumps(entry, ensure_ascii=False)
+
+
+class RequestId:
+    """ASGI middleware: a request id for every HTTP request, in the logs and the response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = Headers(scope=scope).get("x-request-id", "")
+        current = given if _SANE_ID.fullmatch(given) else uuid.uuid4().hex
+        token = request_id.set(current)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["x-request-id"] = current
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id.reset(token)
+
+
+def configure(level: str = "INFO", *, structured: bool = True) -> None:
+    """Send every log record through redaction: JSON lines, or plain text for `hospiai dev`."""
     handler = logging.StreamHandler()
-    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(
+        JsonFormatter()
+        if structured
+        else RedactingFormatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -103,6 +104,10 @@ def test_provision_then_serve_and_complete_a_flow(tmp_path: Path) -> None:
         output, _ = process.communicate(timeout=20)
     for secret in (client_secret, rs_secret, tokens["access_token"], tokens["refresh_token"]):
         assert secret not in output
+    # Structured logs: one JSON object a line; request lines name their request.
+    lines = [json.loads(line) for line in output.splitlines() if line.strip()]
+    assert any("/introspect" in line["message"] and len(line.get("request_id", "")) == 32
+               for line in lines), output
 
 
 class _RemoteServer:

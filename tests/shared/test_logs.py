@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import sys
 
+import httpx
 import pytest
 
-from shared.logs import RedactingFormatter, redact
+from shared.logs import JsonFormatter, RedactingFormatter, redact, request_id
+from tests.conftest import Stack
 
 
 @pytest.mark.parametrize(
@@ -42,3 +46,31 @@ def test_formatter_redacts_arguments_and_exceptions() -> None:
     text = formatter.format(record)
     assert "secretvalue" not in text and "hospiai_rt_other" not in text
     assert "refresh [redacted] failed" in text
+
+
+def test_json_lines_carry_the_request_id_and_stay_redacted() -> None:
+    formatter = JsonFormatter()
+    token = request_id.set("req-42")
+    try:
+        try:
+            raise ValueError("bad token hospiai_at_c2VjcmV0")
+        except ValueError:
+            record = logging.LogRecord("hospiai", logging.ERROR, __file__, 1,
+                                       "refused Bearer %s", ("abc.def",), sys.exc_info())
+        line = json.loads(formatter.format(record))
+    finally:
+        request_id.reset(token)
+    assert line["request_id"] == "req-42" and line["level"] == "ERROR"
+    assert line["message"] == "refused Bearer [redacted]"
+    assert "c2VjcmV0" not in line["exception"] and "ValueError" in line["exception"]
+
+
+def test_every_response_names_its_request(stack: Stack) -> None:
+    for url in (f"{stack.auth.url}/healthz", f"{stack.mcp_url.removesuffix('/mcp')}/healthz"):
+        made_up = httpx.get(url).headers["x-request-id"]
+        assert len(made_up) == 32
+        assert httpx.get(url, headers={"X-Request-ID": "lb-7f3a.1"}).headers["x-request-id"] == (
+            "lb-7f3a.1")
+        for forged in ("a b;<script>", "x" * 65):
+            answer = httpx.get(url, headers={"X-Request-ID": forged}).headers["x-request-id"]
+            assert answer != forged and len(answer) == 32
