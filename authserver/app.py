@@ -16,7 +16,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from authserver.context import AppContext
 from authserver.endpoints import OAuthEndpoint, authorize, metadata
@@ -49,23 +48,6 @@ SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
 ]
-
-
-class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers", [])) + SECURITY_HEADERS
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
 
 
 async def _malformed(request: Request, exc: Exception) -> Response:
@@ -174,6 +156,5 @@ def create_app(settings: Settings, *, clock: Callable[[], int] = unix_now) -> St
         lifespan=lifespan,
         exception_handlers={MalformedRequest: _malformed, Exception: _server_error},
     )
-    app.add_middleware(SecurityHeaders)
-    app.add_middleware(RequestId)
+    app.add_middleware(RequestId, headers=SECURITY_HEADERS)
     return app

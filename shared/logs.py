@@ -8,9 +8,10 @@ import json
 import logging
 import re
 import uuid
+from collections.abc import Sequence
 from contextvars import ContextVar
 
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -58,10 +59,13 @@ class JsonFormatter(logging.Formatter):
 
 
 class RequestId:
-    """ASGI middleware: a request id for every HTTP request, in the logs and the response."""
+    """ASGI middleware: a request id for every HTTP request, in the logs and the response,
+    which also gets the service's fixed ``headers`` (the authorization server's security
+    headers): one wrapper per request, not two."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
         self.app = app
+        self.headers = list(headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -73,7 +77,11 @@ class RequestId:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)["x-request-id"] = current
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *self.headers,
+                    (b"x-request-id", current.encode()),
+                ]
             await send(message)
 
         try:
