@@ -31,6 +31,7 @@ from authserver.settings import Settings
 from authserver.store import Store
 from shared.database import create_db_engine
 from shared.logs import RequestId
+from shared.metrics import RequestMetrics
 from shared.health import database_check, health_routes
 
 log = logging.getLogger(__name__)
@@ -150,11 +151,13 @@ def create_app(settings: Settings, *, clock: Callable[[], int] = unix_now) -> St
         ),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         *health_routes([database_check(store)]),
+        Route("/metrics", oauth.metrics.endpoint),
     ]
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
         exception_handlers={MalformedRequest: _malformed, Exception: _server_error},
     )
+    app.add_middleware(RequestMetrics, metrics=oauth.metrics)
     app.add_middleware(RequestId, headers=SECURITY_HEADERS)
     return app

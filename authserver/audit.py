@@ -6,12 +6,24 @@ from collections.abc import Callable
 
 from authserver.models import AuditEvent
 from authserver.store import Store
+from shared.metrics import Metrics
+
+
+# Audit events that are also token outcomes in the metrics.
+TOKEN_OUTCOMES = {
+    "token.issued": "issued",
+    "token.refreshed": "refreshed",
+    "token.revoked": "revoked",
+    "refresh_token.reuse_detected": "reuse_detected",
+    "code.reuse_detected": "reuse_detected",
+}
 
 
 class Audit:
-    def __init__(self, store: Store, clock: Callable[[], int]) -> None:
+    def __init__(self, store: Store, clock: Callable[[], int], metrics: Metrics) -> None:
         self._store = store
         self._clock = clock
+        self._metrics = metrics
 
     def record(
         self,
@@ -23,6 +35,8 @@ class Audit:
         **detail: str | int | None,
     ) -> None:
         """``detail`` holds ids, scopes and emails; never a token, secret or password."""
+        if event in TOKEN_OUTCOMES:
+            self._metrics.token(TOKEN_OUTCOMES[event])
         self._store.record(
             AuditEvent(
                 at=self._clock(),

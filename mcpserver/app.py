@@ -22,6 +22,7 @@ from mcpserver.settings import MCP_PATH, Settings
 from shared import scopes
 from shared.database import create_db_engine
 from shared.logs import RequestId
+from shared.metrics import Metrics, RequestMetrics
 from shared.health import database_check, health_routes
 
 INSTRUCTIONS = (
@@ -90,6 +91,7 @@ def create_app(
             store.dispose()
 
     authorization_server = f"{settings.issuer}/.well-known/oauth-authorization-server"
+    metrics = Metrics("mcpserver")
 
     async def authorization_server_check() -> str | None:
         try:
@@ -103,10 +105,12 @@ def create_app(
             Route(f"/.well-known/oauth-protected-resource{MCP_PATH}", metadata),
             Route("/.well-known/oauth-protected-resource", metadata),
             *health_routes([database_check(store), authorization_server_check]),
+            Route("/metrics", metrics.endpoint),
             Mount("/", app=mcp_app),
         ],
         lifespan=lifespan,
     )
     app.add_middleware(BearerGuard, verifier=verifier, services=services, settings=settings)
+    app.add_middleware(RequestMetrics, metrics=metrics, fixed_paths={MCP_PATH})
     app.add_middleware(RequestId)
     return app

@@ -10,6 +10,7 @@ from functools import cached_property
 from authserver.audit import Audit
 from authserver.security import Keys
 from authserver.settings import Settings
+from shared.metrics import Metrics
 from authserver.store import Store
 
 
@@ -23,7 +24,8 @@ class OAuthContext:
     store: Store
     keys: Keys
     clock: Callable[[], int] = field(default=unix_now)
+    metrics: Metrics = field(default_factory=lambda: Metrics("authserver"))
 
     @cached_property
     def audit(self) -> Audit:
-        return Audit(self.store, self.clock)
+        return Audit(self.store, self.clock, self.metrics)

@@ -47,6 +47,9 @@ class Introspection:
         if token is None:
             return _error(400, "invalid_request", "Missing \"token\" in request.")
         live = found.token
+        self.context.metrics.token(
+            "introspection_inactive" if live is None else "introspection_active"
+        )
         if live is None or (live.grant_last_used_at or 0) > now - LAST_USED_PRECISION:
             return OAuthResponse(200, self._payload(live), [])
         # "Last used" for the user's connected apps and personal tokens: one write per grant

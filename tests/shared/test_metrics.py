@@ -1,0 +1,54 @@
+"""Prometheus metrics: requests per route template, latencies, and token outcomes."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from tests.conftest import Stack
+from tests.flow import introspect, refresh, tokens_for
+
+
+def _value(text: str, name: str, **labels: str) -> float:
+    wanted = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
+    for line in text.splitlines():
+        match = re.fullmatch(rf"{name}\{{(.*)\}} (\S+)", line)
+        if match and ",".join(sorted(match.group(1).split(","))) == wanted:
+            return float(match.group(2))
+    return 0.0
+
+
+def test_metrics_count_requests_and_token_outcomes(stack: Stack) -> None:
+    auth = stack.auth
+    client_id = auth.client(public=True).id
+    tokens = tokens_for(auth, client_id, auth.account().email, resource=stack.mcp_url)
+    introspect(auth, tokens["access_token"])  # active
+    refresh(auth, client_id, tokens["refresh_token"])
+    refresh(auth, client_id, tokens["refresh_token"])  # inside the grace window: same pair
+    auth.clock.advance(60)
+    refresh(auth, client_id, tokens["refresh_token"])  # reuse: the grant is revoked
+    introspect(auth, tokens["access_token"])
+    introspect(auth, "hospiai_at_unknown")
+    httpx.get(f"{auth.url}/admin/clients/{client_id}")  # a route with an id in its path
+
+    text = httpx.get(f"{auth.url}/metrics").text
+    outcomes = {outcome: _value(text, "hospiai_token_outcomes_total", service="authserver",
+                                outcome=outcome)
+                for outcome in ("issued", "refreshed", "reuse_detected",
+                                "introspection_active", "introspection_inactive")}
+    assert outcomes == {"issued": 1, "refreshed": 1, "reuse_detected": 1,
+                        "introspection_active": 1, "introspection_inactive": 2}, outcomes
+    assert _value(text, "hospiai_http_requests_total", service="authserver", route="/token",
+                  method="POST", status="200") == 3
+    assert _value(text, "hospiai_http_requests_total", service="authserver",
+                  route="/admin/clients/{client_id}", method="GET", status="303") == 1
+    assert client_id not in text  # ids never become labels
+    assert _value(text, "hospiai_http_request_duration_seconds_count", service="authserver",
+                  route="/introspect") == 3
+
+    mcp = stack.mcp_url.removesuffix("/mcp")
+    httpx.post(stack.mcp_url, json={})  # no token: 401
+    mcp_text = httpx.get(f"{mcp}/metrics").text
+    assert _value(mcp_text, "hospiai_http_requests_total", service="mcpserver", route="/mcp",
+                  method="POST", status="401") == 1
