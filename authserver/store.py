@@ -417,8 +417,15 @@ class Store(SQLStore):
 
     def issue_code(self, grant: Grant, code: AuthorizationCode) -> None:
         """Store a code under the live grant of its account, client and resource, widened to
-        the scopes just allowed; or under ``grant``, new, when there is none."""
+        the scopes just allowed; or under ``grant``, new, when there is none.
+
+        The grant remembers only what the user allowed: scopes an admin approved for everyone
+        are not copied into it, so withdrawing the approval asks users again."""
         with self._session() as session:
+            client = session.get(Client, grant.client_id)
+            approved = set(scopes.parse(client.approved_scope if client else ""))
+            allowed = [name for name in scopes.parse(grant.scope) if name not in approved]
+            grant.scope = scopes.join(allowed)
             live = session.exec(
                 select(Grant)
                 .where(

@@ -186,3 +186,22 @@ def test_the_built_in_personal_token_client_cannot_be_deleted_or_approved(
         assert not auth_server.store.audit_events(event="admin.client_")
     client = auth_server.store.client("hospiai_personal_tokens")
     assert client is not None and client.approved_scope == ""
+
+
+def test_withdrawn_admin_consent_asks_users_again(
+    auth_server: AuthServer, public_client: str
+) -> None:
+    client_page = f"/admin/clients/{public_client}"
+    email = auth_server.account().email
+    with logged_in(auth_server, auth_server.account("admin").email, "/admin") as admin:
+        _post(admin, client_page, f"{client_page}/approve",
+              scope=["read:data", "read:bookings", "offline_access"])
+        tokens_for(auth_server, public_client, email)  # silently, under the admin's consent
+        with logged_in(auth_server, email) as user:
+            assert "(by your hospital)" in user.get("/account").text
+        _post(admin, client_page, f"{client_page}/approve", scope=[])
+    with auth_server.http() as browser:
+        _, challenge = pkce_pair()
+        interaction = start(browser, authorize_params(public_client, challenge)).headers["location"]
+        # The user never allowed these themselves: the consent page is back.
+        assert login(browser, interaction, email, PASSWORD).headers["location"] == interaction
