@@ -30,8 +30,7 @@ from authserver.security import Keys
 from authserver.settings import Settings
 from authserver.store import Store
 from shared.database import create_db_engine
-from shared.logs import RequestId
-from shared.metrics import RequestMetrics
+from shared.observe import Observe
 from shared.health import database_check, health_routes
 
 log = logging.getLogger(__name__)
@@ -158,6 +157,5 @@ def create_app(settings: Settings, *, clock: Callable[[], int] = unix_now) -> St
         lifespan=lifespan,
         exception_handlers={MalformedRequest: _malformed, Exception: _server_error},
     )
-    app.add_middleware(RequestMetrics, metrics=oauth.metrics)
-    app.add_middleware(RequestId, headers=SECURITY_HEADERS)
+    app.add_middleware(Observe, metrics=oauth.metrics, headers=SECURITY_HEADERS)
     return app

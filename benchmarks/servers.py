@@ -28,6 +28,8 @@ from mcpserver.domain.store import DomainStore
 from mcpserver.settings import MCP_PATH
 from mcpserver.settings import Settings as McpSettings
 from shared.database import create_db_engine
+from shared.metrics import Metrics
+from shared.observe import Observe
 
 
 def _bare() -> Starlette:
@@ -58,9 +60,10 @@ def _mcp_without_auth(settings: McpSettings) -> object:
             finally:
                 leave(token)
 
-    # The same composition as mcpserver.app.create_app, minus the guard.
+    # The same composition as mcpserver.app.create_app (metrics, request ids), minus the guard.
     app = Starlette(routes=[Mount("/", app=mcp_app)], lifespan=mcp_app.lifespan)
     app.add_middleware(FixedIdentity)
+    app.add_middleware(Observe, metrics=Metrics("mcpserver"), fixed_paths={MCP_PATH})
     return app
 
 

@@ -21,8 +21,8 @@ from mcpserver.guard import BearerGuard
 from mcpserver.settings import MCP_PATH, Settings
 from shared import scopes
 from shared.database import create_db_engine
-from shared.logs import RequestId
-from shared.metrics import Metrics, RequestMetrics
+from shared.metrics import Metrics
+from shared.observe import Observe
 from shared.health import database_check, health_routes
 
 INSTRUCTIONS = (
@@ -111,6 +111,5 @@ def create_app(
         lifespan=lifespan,
     )
     app.add_middleware(BearerGuard, verifier=verifier, services=services, settings=settings)
-    app.add_middleware(RequestMetrics, metrics=metrics, fixed_paths={MCP_PATH})
-    app.add_middleware(RequestId)
+    app.add_middleware(Observe, metrics=metrics, fixed_paths={MCP_PATH})
     return app

@@ -1,21 +1,14 @@
 """Logging that never writes a token, secret or password: one JSON object per line, with
-the id of the request it belongs to (taken from X-Request-ID when sane, made up otherwise,
-and sent back in the response)."""
+the id of the request it belongs to (set by shared.observe)."""
 
 from __future__ import annotations
 
 import json
 import logging
 import re
-import uuid
-from collections.abc import Sequence
 from contextvars import ContextVar
 
-from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
-_SANE_ID = re.compile(r"[A-Za-z0-9._\-]{1,64}")
 
 # Every secret HospiAI issues carries a "hospiai_<kind>_" prefix, so one pattern finds them all;
 # the others catch credentials a client sent in a header or a form. Group 1 is kept.
@@ -56,38 +49,6 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = redact(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False)
-
-
-class RequestId:
-    """ASGI middleware: a request id for every HTTP request, in the logs and the response,
-    which also gets the service's fixed ``headers`` (the authorization server's security
-    headers): one wrapper per request, not two."""
-
-    def __init__(self, app: ASGIApp, headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
-        self.app = app
-        self.headers = list(headers)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        given = Headers(scope=scope).get("x-request-id", "")
-        current = given if _SANE_ID.fullmatch(given) else uuid.uuid4().hex
-        token = request_id.set(current)
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [
-                    *message.get("headers", []),
-                    *self.headers,
-                    (b"x-request-id", current.encode()),
-                ]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            request_id.reset(token)
 
 
 def configure(level: str = "INFO", *, structured: bool = True) -> None:

@@ -106,7 +106,8 @@ def test_provision_then_serve_and_complete_a_flow(tmp_path: Path) -> None:
         assert secret not in output
     # Structured logs: one JSON object a line; request lines name their request.
     lines = [json.loads(line) for line in output.splitlines() if line.strip()]
-    assert any("/introspect" in line["message"] and len(line.get("request_id", "")) == 32
+    assert any("/introspect" in line["message"]
+               and re.fullmatch(r"[0-9a-f]{16}-[0-9a-f]+", line.get("request_id", ""))
                for line in lines), output
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 
 import httpx
@@ -11,6 +12,8 @@ import pytest
 
 from shared.logs import JsonFormatter, RedactingFormatter, redact, request_id
 from tests.conftest import Stack
+
+MADE_UP = r"[0-9a-f]{16}-[0-9a-f]+"
 
 
 @pytest.mark.parametrize(
@@ -67,10 +70,10 @@ def test_json_lines_carry_the_request_id_and_stay_redacted() -> None:
 
 def test_every_response_names_its_request(stack: Stack) -> None:
     for url in (f"{stack.auth.url}/healthz", f"{stack.mcp_url.removesuffix('/mcp')}/healthz"):
-        made_up = httpx.get(url).headers["x-request-id"]
-        assert len(made_up) == 32
+        first, second = (httpx.get(url).headers["x-request-id"] for _ in range(2))
+        assert re.fullmatch(MADE_UP, first) and re.fullmatch(MADE_UP, second) and first != second
         assert httpx.get(url, headers={"X-Request-ID": "lb-7f3a.1"}).headers["x-request-id"] == (
             "lb-7f3a.1")
         for forged in ("a b;<script>", "x" * 65):
             answer = httpx.get(url, headers={"X-Request-ID": forged}).headers["x-request-id"]
-            assert answer != forged and len(answer) == 32
+            assert re.fullmatch(MADE_UP, answer)
