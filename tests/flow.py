@@ -63,6 +63,20 @@ def start(browser: httpx.Client, params: dict[str, str]) -> httpx.Response:
     return browser.get("/authorize", params=params)
 
 
+def begin(browser: httpx.Client, client_id: str, **extra: str) -> tuple[httpx.Response, str]:
+    """GET /authorize with a fresh PKCE pair: the response, and the verifier for the code."""
+    verifier, challenge = pkce_pair()
+    return start(browser, authorize_params(client_id, challenge, **extra)), verifier
+
+
+def post_form(
+    browser: httpx.Client, page: str, action: str, **data: str | list[str]
+) -> httpx.Response:
+    """Submit a form the way the page would: with the CSRF token ``page`` carries."""
+    token = csrf_token(browser.get(page).text)
+    return browser.post(action, data={"csrf_token": token, **data})
+
+
 def login(browser: httpx.Client, interaction_url: str, email: str, password: str) -> httpx.Response:
     page = browser.get(interaction_url)
     assert page.status_code == 200, page.text

@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 
 from authserver.context import AppContext, get_context
 from authserver.interactions.browser import LoginSession, client_ip, current_session
-from authserver.interactions.login import login_url
+from authserver.interactions.login import local_path, login_url
 from authserver.interactions.pages import checked_form, error_page, form_field, render
 from authserver.models import ROLES
 from authserver.provisioning import ProvisioningError, create_account, create_resource_server
@@ -270,8 +270,8 @@ async def revoke_grant(request: Request, context: AppContext, form: FormData) ->
 
 def _back(request: Request) -> str:
     """Back to the account or client page the revoke button was on."""
-    back = request.query_params.get("back", "")
-    return back if back.startswith("/admin/") and "//" not in back else "/admin"
+    back = local_path(request.query_params.get("back"), "/admin")
+    return back if back.startswith("/admin/") else "/admin"
 
 
 @_action("resource_server_created", lambda _request: "/admin")

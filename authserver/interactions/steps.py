@@ -16,7 +16,12 @@ from authserver.interactions.browser import (
     current_session,
     start_session,
 )
-from authserver.interactions.consent import allow_remembered, consent_for, record_decision
+from authserver.interactions.consent import (
+    Consent,
+    allow_remembered,
+    consent_for,
+    record_decision,
+)
 from authserver.interactions.login import BAD_LOGIN, authenticate
 from authserver.interactions.pages import (
     checked_form,
@@ -25,7 +30,7 @@ from authserver.interactions.pages import (
     login_page,
     render,
 )
-from authserver.models import Interaction
+from authserver.models import Account, Interaction
 from shared import scopes
 
 ASSISTANT_INTRO = "An assistant is asking to connect to your HospiAI account."
@@ -53,6 +58,12 @@ async def _open_interaction(request: Request) -> Interaction | Response:
     return interaction
 
 
+def _consent(context: AppContext, account: Account, interaction: Interaction) -> Consent:
+    return consent_for(
+        context, account, interaction.client_id, interaction.resource, interaction.scope
+    )
+
+
 def _needs_login(interaction: Interaction, session: LoginSession | None) -> bool:
     if session is None:
         return True
@@ -78,14 +89,7 @@ async def _consent_page(
     client = await run_in_threadpool(context.oauth.store.client, interaction.client_id)
     if client is None:
         return error_page(request, "Unknown application", "This application is not registered.")
-    consent = await run_in_threadpool(
-        consent_for,
-        context,
-        session.account,
-        interaction.client_id,
-        interaction.resource,
-        interaction.scope,
-    )
+    consent = await run_in_threadpool(_consent, context, session.account, interaction)
     # Marks are only useful when something was allowed before.
     marked = set(consent.new) if len(consent.new) < len(consent.granted) else set()
     return render(
@@ -116,14 +120,7 @@ async def login(request: Request) -> Response:
         return login_page(request, action, ASSISTANT_INTRO, error=BAD_LOGIN, email=email)
     now = context.oauth.clock()
     prompt = set(interaction.params.get("prompt", "").split())
-    consent = await run_in_threadpool(
-        consent_for,
-        context,
-        account,
-        interaction.client_id,
-        interaction.resource,
-        interaction.scope,
-    )
+    consent = await run_in_threadpool(_consent, context, account, interaction)
     if consent.remembered and "consent" not in prompt:
         # Everything asked for was allowed before: straight back to the client.
         await allow_remembered(request, interaction, account)

@@ -9,12 +9,15 @@ import httpx
 import pytest
 
 from tests.conftest import PASSWORD, AuthServer
-from tests.flow import csrf_token, introspect, logged_in, tokens_for
-
-
-def _form(browser: httpx.Client, action: str, **data: str | list[str]) -> httpx.Response:
-    page = browser.get("/account")
-    return browser.post(action, data={"csrf_token": csrf_token(page.text), **data})
+from tests.flow import (
+    REDIRECT_URI,
+    begin,
+    csrf_token,
+    introspect,
+    logged_in,
+    post_form,
+    tokens_for,
+)
 
 
 def _create_token(
@@ -25,7 +28,7 @@ def _create_token(
         "resource": server.resource, "days": "30",
     }
     data.update(overrides)
-    return _form(browser, "/account/tokens", **data)
+    return post_form(browser, "/account", "/account/tokens", **data)
 
 
 def _new_token(response: httpx.Response) -> str:
@@ -71,7 +74,7 @@ def test_disconnect_revokes_the_app_and_its_tokens(
         page = browser.get("/account").text
         assert "Test Client" in page and "127.0.0.1" in page and "See your appointments" in page
         grant_id = re.search(r'action="/account/grants/([^/]+)/revoke"', page).group(1)  # type: ignore[union-attr]
-        response = _form(browser, f"/account/grants/{grant_id}/revoke")
+        response = post_form(browser, "/account", f"/account/grants/{grant_id}/revoke")
         assert response.status_code == 303
         assert "Test Client" not in browser.get("/account").text
     assert introspect(auth_server, tokens["access_token"]).json() == {"active": False}
@@ -90,7 +93,7 @@ def test_nobody_revokes_another_accounts_grant(auth_server: AuthServer, public_c
             r'action="/account/grants/([^/]+)/revoke"', browser.get("/account").text
         ).group(1)
     with logged_in(auth_server, attacker.email) as browser:
-        response = _form(browser, f"/account/grants/{grant_id}/revoke")
+        response = post_form(browser, "/account", f"/account/grants/{grant_id}/revoke")
     assert response.status_code == 404
     assert introspect(auth_server, tokens["access_token"]).json()["active"] is True
 
@@ -110,7 +113,7 @@ def test_personal_token_is_shown_once_introspects_and_revokes(auth_server: AuthS
         assert "never" not in browser.get("/account").text.split("My desktop assistant")[1]
         grant_id = re.search(  # type: ignore[union-attr]
             r'action="/account/grants/([^/]+)/revoke"', listing).group(1)
-        assert _form(browser, f"/account/grants/{grant_id}/revoke").status_code == 303
+        assert post_form(browser, "/account", f"/account/grants/{grant_id}/revoke").status_code == 303
     assert introspect(auth_server, token).json() == {"active": False}
     database = auth_server.settings.database_url.removeprefix("sqlite:///")
     stored = b"".join(path.read_bytes() for path in Path(database).parent.glob("auth.sqlite3*"))
@@ -168,3 +171,22 @@ def test_account_and_admin_pages_are_never_framed_cached_or_scripted(
             assert "frame-ancestors 'none'" in policy and "default-src 'none'" in policy
             assert "script-src" not in policy and "<script" not in page.text
             assert page.headers["cache-control"] == "no-store"
+
+
+def test_the_personal_token_client_can_never_authorize_or_get_tokens(
+    auth_server: AuthServer,
+) -> None:
+    """Personal tokens are issued only from /account: their built-in client has no redirect
+    URI and no grant type, so /authorize shows an error page and /token refuses it."""
+    with auth_server.http() as browser:
+        page, _ = begin(browser, "hospiai_personal_tokens")
+    assert page.status_code == 400 and "location" not in page.headers
+    with auth_server.http() as client:
+        for grant_type in ("authorization_code", "refresh_token"):
+            refused = client.post("/token", data={
+                "grant_type": grant_type, "client_id": "hospiai_personal_tokens",
+                "code": "x", "refresh_token": "x", "code_verifier": "x" * 43,
+                "redirect_uri": REDIRECT_URI})
+            assert refused.status_code in (400, 401), refused.text
+            assert refused.json()["error"] in ("unauthorized_client", "invalid_client")
+            assert "access_token" not in refused.json()

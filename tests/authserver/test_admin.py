@@ -5,25 +5,16 @@ from __future__ import annotations
 
 import re
 
-import httpx
-
 from tests.conftest import PASSWORD, AuthServer
 from tests.flow import (
-    authorize_params,
-    csrf_token,
+    begin,
     introspect,
     logged_in,
     login,
-    pkce_pair,
+    post_form,
     refresh,
-    start,
     tokens_for,
 )
-
-
-def _post(browser: httpx.Client, page: str, action: str, **data: str | list[str]) -> httpx.Response:
-    token = csrf_token(browser.get(page).text)
-    return browser.post(action, data={"csrf_token": token, **data})
 
 
 def test_only_recently_logged_in_admins_get_in(auth_server: AuthServer) -> None:
@@ -48,36 +39,33 @@ def test_a_blocked_client_is_refused_everywhere(auth_server: AuthServer, public_
     client_page = f"/admin/clients/{public_client}"
     with logged_in(auth_server, auth_server.account("admin").email, "/admin") as admin:
         assert "Test Client" in admin.get("/admin").text
-        blocked = _post(admin, client_page, f"{client_page}/block", blocked="1")
+        blocked = post_form(admin, client_page, f"{client_page}/block", blocked="1")
         assert blocked.status_code == 303
         assert "Blocked" in admin.get(client_page).text
-        _, challenge = pkce_pair()
         with auth_server.http() as browser:
-            page = start(browser, authorize_params(public_client, challenge))
+            page, _ = begin(browser, public_client)
         assert page.status_code == 403 and "location" not in page.headers
         assert "has been blocked" in page.text
         assert introspect(auth_server, tokens["access_token"]).json() == {"active": False}
         refused = refresh(auth_server, public_client, tokens["refresh_token"])
         assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
         # Unblocking restores it: blocking revoked nothing.
-        _post(admin, client_page, f"{client_page}/block", blocked="0")
+        post_form(admin, client_page, f"{client_page}/block", blocked="0")
     assert introspect(auth_server, tokens["access_token"]).json()["active"] is True
 
 
 def test_admin_consent_means_users_are_not_asked(auth_server: AuthServer, public_client: str) -> None:
     client_page = f"/admin/clients/{public_client}"
     with logged_in(auth_server, auth_server.account("admin").email, "/admin") as admin:
-        _post(admin, client_page, f"{client_page}/approve",
+        post_form(admin, client_page, f"{client_page}/approve",
               scope=["read:data", "read:bookings", "offline_access"])
     email = auth_server.account().email
     with auth_server.http() as browser:
-        verifier, challenge = pkce_pair()
-        interaction = start(browser, authorize_params(public_client, challenge)).headers["location"]
+        interaction = begin(browser, public_client)[0].headers["location"]
         logged = login(browser, interaction, email, PASSWORD)
         assert logged.headers["location"].startswith("/authorize/resume/")
         # A scope outside the admin consent is still asked.
-        _, challenge = pkce_pair()
-        wider = start(browser, authorize_params(public_client, challenge, scope="read:profile"))
+        wider, _ = begin(browser, public_client, scope="read:profile")
         assert wider.headers["location"].startswith("/interaction/")
 
 
@@ -85,10 +73,10 @@ def test_accounts_are_created_searched_disabled_and_promoted(
     auth_server: AuthServer, public_client: str
 ) -> None:
     with logged_in(auth_server, auth_server.account("admin").email, "/admin") as admin:
-        bad = _post(admin, "/admin/accounts", "/admin/accounts", email="not-an-email",
+        bad = post_form(admin, "/admin/accounts", "/admin/accounts", email="not-an-email",
                     given_name="A", family_name="B", role="patient", password="long-enough-pw")
         assert bad.status_code == 400 and "not an email address" in bad.text
-        created = _post(admin, "/admin/accounts", "/admin/accounts", email="new.nurse@hospiai.test",
+        created = post_form(admin, "/admin/accounts", "/admin/accounts", email="new.nurse@hospiai.test",
                         given_name="Nina", family_name="Durand", role="patient",
                         password="long-enough-pw")
         assert created.status_code == 303
@@ -96,10 +84,10 @@ def test_accounts_are_created_searched_disabled_and_promoted(
         assert "new.nurse@hospiai.test" in admin.get("/admin/accounts", params={"q": "durand"}).text
         tokens = tokens_for(auth_server, public_client, "new.nurse@hospiai.test",
                             password="long-enough-pw")
-        _post(admin, page, f"{page}/role", role="staff")
+        post_form(admin, page, f"{page}/role", role="staff")
         assert "staff" in admin.get(page).text
-        assert _post(admin, page, f"{page}/role", role="superuser").status_code == 400
-        _post(admin, page, f"{page}/disabled", disabled="1")
+        assert post_form(admin, page, f"{page}/role", role="superuser").status_code == 400
+        post_form(admin, page, f"{page}/disabled", disabled="1")
         assert introspect(auth_server, tokens["access_token"]).json() == {"active": False}
 
 
@@ -111,14 +99,14 @@ def test_admin_revokes_a_grant(auth_server: AuthServer, public_client: str) -> N
         listing = admin.get(page).text
         action = re.search(r'action="(/admin/grants/[^"]+/revoke\?back=[^"]+)"', listing)
         assert action, listing
-        response = _post(admin, page, action.group(1).replace("&amp;", "&"))
+        response = post_form(admin, page, action.group(1).replace("&amp;", "&"))
         assert response.status_code == 303 and response.headers["location"] == page
     assert introspect(auth_server, tokens["access_token"]).json() == {"active": False}
 
 
 def test_resource_servers_are_created_and_rotated(auth_server: AuthServer, public_client: str) -> None:
     with logged_in(auth_server, auth_server.account("admin").email, "/admin") as admin:
-        created = _post(admin, "/admin", "/admin/resource-servers", name="Records",
+        created = post_form(admin, "/admin", "/admin/resource-servers", name="Records",
                         resource="https://records.hospiai.test/api")
         assert created.status_code == 201
         rs_id = re.search(r'id="rs-id" type="text" readonly value="([^"]+)"', created.text).group(1)  # type: ignore[union-attr]
@@ -127,7 +115,7 @@ def test_resource_servers_are_created_and_rotated(auth_server: AuthServer, publi
         tokens = tokens_for(auth_server, public_client, auth_server.account().email,
                             resource="https://records.hospiai.test/api")
         assert introspect(auth_server, tokens["access_token"], (rs_id, old)).json()["active"] is True
-        rotated = _post(admin, "/admin", f"/admin/resource-servers/{rs_id}/rotate")
+        rotated = post_form(admin, "/admin", f"/admin/resource-servers/{rs_id}/rotate")
         new = re.search(r'value="(hospiai_rs_[^"]+)"', rotated.text).group(1)  # type: ignore[union-attr]
     assert introspect(auth_server, tokens["access_token"], (rs_id, old)).status_code == 401
     assert introspect(auth_server, tokens["access_token"], (rs_id, new)).json()["active"] is True
@@ -140,7 +128,7 @@ def test_admin_actions_are_audited_and_the_log_pages(
     client_page = f"/admin/clients/{public_client}"
     with logged_in(auth_server, admin_account.email, "/admin") as admin:
         for blocked in ("1", "0") * 30:
-            _post(admin, client_page, f"{client_page}/block", blocked=blocked)
+            post_form(admin, client_page, f"{client_page}/block", blocked=blocked)
         first = admin.get("/admin/audit", params={"event": "admin.", "actor": admin_account.id})
         assert first.text.count("admin.client_blocked") == 50
         older = re.search(r'href="(/admin/audit\?[^"]+)">Older events', first.text)
@@ -166,7 +154,7 @@ def test_admin_deletes_a_client_and_its_tokens_die(
     client_page = f"/admin/clients/{public_client}"
     with logged_in(auth_server, auth_server.account("admin").email, "/admin") as admin:
         assert user.email in admin.get(client_page).text  # its grants, per client
-        deleted = _post(admin, client_page, f"{client_page}/delete")
+        deleted = post_form(admin, client_page, f"{client_page}/delete")
         assert deleted.status_code == 303 and deleted.headers["location"] == "/admin"
         assert admin.get(client_page).status_code == 404
         assert "Test Client" not in admin.get("/admin").text
@@ -181,7 +169,7 @@ def test_the_built_in_personal_token_client_cannot_be_deleted_or_approved(
     page = "/admin/clients/hospiai_personal_tokens"
     with logged_in(auth_server, auth_server.account("admin").email, "/admin") as admin:
         for action in (f"{page}/delete", f"{page}/approve"):
-            refused = _post(admin, page, action, scope="read:data")
+            refused = post_form(admin, page, action, scope="read:data")
             assert refused.status_code == 400 and "Built-in client" in refused.text
         assert not auth_server.store.audit_events(event="admin.client_")
     client = auth_server.store.client("hospiai_personal_tokens")
@@ -194,14 +182,28 @@ def test_withdrawn_admin_consent_asks_users_again(
     client_page = f"/admin/clients/{public_client}"
     email = auth_server.account().email
     with logged_in(auth_server, auth_server.account("admin").email, "/admin") as admin:
-        _post(admin, client_page, f"{client_page}/approve",
+        post_form(admin, client_page, f"{client_page}/approve",
               scope=["read:data", "read:bookings", "offline_access"])
         tokens_for(auth_server, public_client, email)  # silently, under the admin's consent
         with logged_in(auth_server, email) as user:
             assert "(by your hospital)" in user.get("/account").text
-        _post(admin, client_page, f"{client_page}/approve", scope=[])
+        post_form(admin, client_page, f"{client_page}/approve", scope=[])
     with auth_server.http() as browser:
-        _, challenge = pkce_pair()
-        interaction = start(browser, authorize_params(public_client, challenge)).headers["location"]
+        interaction = begin(browser, public_client)[0].headers["location"]
         # The user never allowed these themselves: the consent page is back.
         assert login(browser, interaction, email, PASSWORD).headers["location"] == interaction
+
+
+def test_after_a_revoke_the_admin_returns_only_to_an_admin_page(
+    auth_server: AuthServer, public_client: str
+) -> None:
+    user = auth_server.account()
+    page = f"/admin/accounts/{user.id}"
+    with logged_in(auth_server, auth_server.account("admin").email, "/admin") as admin:
+        for back in ("//evil.example/admin/", "https://evil.example/admin/", "/admin/\\evil",
+                     "/account", page):
+            tokens_for(auth_server, public_client, user.email)
+            grant_id = auth_server.store.live_grants(account_id=user.id)[0][0].id
+            response = post_form(admin, page, f"/admin/grants/{grant_id}/revoke?back={back}")
+            assert response.status_code == 303
+            assert response.headers["location"] == (page if back == page else "/admin"), back

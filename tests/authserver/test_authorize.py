@@ -13,6 +13,7 @@ from tests.flow import (
     REDIRECT_URI,
     authorize,
     authorize_params,
+    begin,
     csrf_token,
     decide,
     login,
@@ -169,8 +170,7 @@ def test_prompt_none_without_session_is_login_required(
 
 
 def _interaction(browser: httpx.Client, client_id: str) -> str:
-    _, challenge = pkce_pair()
-    response = start(browser, authorize_params(client_id, challenge))
+    response, _ = begin(browser, client_id)
     assert response.status_code == 303
     location: str = response.headers["location"]
     return location

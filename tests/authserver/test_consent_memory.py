@@ -2,34 +2,25 @@
 
 from __future__ import annotations
 
-import httpx
-
 from tests.conftest import PASSWORD, AuthServer
 from tests.flow import (
     REDIRECT_URI,
     authorize,
-    authorize_params,
+    begin,
     decide,
     exchange,
     introspect,
     login,
-    pkce_pair,
     query_of,
-    start,
     tokens_for,
 )
-
-
-def _begin(browser: httpx.Client, client_id: str, **extra: str) -> tuple[httpx.Response, str]:
-    verifier, challenge = pkce_pair()
-    return start(browser, authorize_params(client_id, challenge, **extra)), verifier
 
 
 def test_remembered_consent_skips_the_page(auth_server: AuthServer, public_client: str) -> None:
     email = auth_server.account().email
     first = tokens_for(auth_server, public_client, email)
     with auth_server.http() as browser:
-        response, verifier = _begin(browser, public_client)
+        response, verifier = begin(browser, public_client)
         interaction = response.headers["location"]
         logged_in = login(browser, interaction, email, PASSWORD)
         # Straight back to the client: no consent page.
@@ -39,7 +30,7 @@ def test_remembered_consent_skips_the_page(auth_server: AuthServer, public_clien
         )
         back = browser.get(logged_in.headers["location"])
         # Same browser, already logged in: /authorize answers without any page.
-        again, again_verifier = _begin(browser, public_client)
+        again, again_verifier = begin(browser, public_client)
         assert again.headers["location"].startswith("/authorize/resume/")
         silent = browser.get(again.headers["location"])
     for redirect, code_verifier in ((back, verifier), (silent, again_verifier)):
@@ -56,14 +47,14 @@ def test_prompt_consent_shows_the_page_again(auth_server: AuthServer, public_cli
     email = auth_server.account().email
     tokens_for(auth_server, public_client, email)
     with auth_server.http() as browser:
-        response, _ = _begin(browser, public_client, prompt="consent")
+        response, _ = begin(browser, public_client, prompt="consent")
         interaction = response.headers["location"]
         logged_in = login(browser, interaction, email, PASSWORD)
         assert logged_in.headers["location"] == interaction
         page = browser.get(interaction).text
         assert 'value="allow"' in page and "New</span>" not in page
         # Logged in now, and prompt=consent still asks.
-        forced, _ = _begin(browser, public_client, prompt="consent")
+        forced, _ = begin(browser, public_client, prompt="consent")
         assert forced.headers["location"].startswith("/interaction/")
 
 
@@ -71,7 +62,7 @@ def test_new_scopes_are_asked_and_marked(auth_server: AuthServer, public_client:
     email = auth_server.account().email
     tokens_for(auth_server, public_client, email, scope="read:data")
     with auth_server.http() as browser:
-        response, _ = _begin(browser, public_client, scope="read:data read:bookings")
+        response, _ = begin(browser, public_client, scope="read:data read:bookings")
         interaction = response.headers["location"]
         assert login(browser, interaction, email, PASSWORD).headers["location"] == interaction
         page = browser.get(interaction).text
@@ -88,7 +79,7 @@ def test_deny_leaves_the_earlier_grant(auth_server: AuthServer, public_client: s
     assert introspect(auth_server, earlier["access_token"]).json()["active"] is True
     # Still remembered: the next authorization needs no page.
     with auth_server.http() as browser:
-        response, _ = _begin(browser, public_client)
+        response, _ = begin(browser, public_client)
         logged_in = login(browser, response.headers["location"], email, PASSWORD)
         assert logged_in.headers["location"].startswith("/authorize/resume/")
 
@@ -98,15 +89,15 @@ def test_prompt_none_succeeds_only_when_remembered(
 ) -> None:
     email = auth_server.account().email
     with auth_server.http() as browser:
-        response, _ = _begin(browser, public_client)
+        response, _ = begin(browser, public_client)
         interaction = response.headers["location"]
         login(browser, interaction, email, PASSWORD)
         decide(browser, interaction, "allow")
-        silent, verifier = _begin(browser, public_client, prompt="none")
+        silent, verifier = begin(browser, public_client, prompt="none")
         back = browser.get(silent.headers["location"])
         code = query_of(back.headers["location"])["code"]
         assert exchange(auth_server, public_client, code, verifier).status_code == 200
-        wider, _ = _begin(browser, public_client, prompt="none", scope="read:profile")
+        wider, _ = begin(browser, public_client, prompt="none", scope="read:profile")
         assert query_of(wider.headers["location"])["error"] == "consent_required"
 
 
@@ -119,7 +110,7 @@ def test_a_revoked_grant_is_forgotten(auth_server: AuthServer, public_client: st
         )
     assert revoked.status_code == 200
     with auth_server.http() as browser:
-        response, _ = _begin(browser, public_client)
+        response, _ = begin(browser, public_client)
         interaction = response.headers["location"]
         assert login(browser, interaction, email, PASSWORD).headers["location"] == interaction
 
@@ -134,7 +125,7 @@ def test_the_code_carries_exactly_the_consented_scope(auth_server: AuthServer) -
     email = auth_server.account().email
     with auth_server.http() as browser:
         # No scope asked: the client's registered default, read:data, is what the user sees.
-        response, verifier = _begin(browser, body["client_id"], scope="")
+        response, verifier = begin(browser, body["client_id"], scope="")
         interaction = response.headers["location"]
         login(browser, interaction, email, PASSWORD)
         assert "See your appointments" not in browser.get(interaction).text
@@ -171,3 +162,14 @@ def test_a_demoted_account_loses_what_its_new_role_cannot_hold(
             "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
             "client_id": public_client}).json()
     assert renewed["scope"] == "read:data offline_access"
+
+
+def test_consent_is_remembered_per_resource(auth_server: AuthServer, public_client: str) -> None:
+    """Allowing an assistant on the MCP server does not silently allow it on another service."""
+    auth_server.add_resource_server("https://records.hospiai.test/api")
+    email = auth_server.account().email
+    tokens_for(auth_server, public_client, email)
+    with auth_server.http() as browser:
+        response, _ = begin(browser, public_client, resource="https://records.hospiai.test/api")
+        interaction = response.headers["location"]
+        assert login(browser, interaction, email, PASSWORD).headers["location"] == interaction
