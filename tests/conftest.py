@@ -39,12 +39,19 @@ class Clock:
     while clients that read the real clock (the MCP SDK) still agree with the servers."""
 
     offset: int = 0
+    frozen_at: int | None = None
 
     def __call__(self) -> int:
-        return int(time.time()) + self.offset
+        now = int(time.time()) if self.frozen_at is None else self.frozen_at
+        return now + self.offset
 
     def advance(self, seconds: int) -> None:
         self.offset += seconds
+
+    def freeze(self) -> None:
+        """Stop real time, for a test that checks a bound from below (a slow machine would
+        otherwise carry it over)."""
+        self.frozen_at = int(time.time())
 
 
 @dataclass

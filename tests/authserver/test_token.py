@@ -285,6 +285,7 @@ def test_retry_inside_grace_window_gets_the_same_pair(
     auth_server: AuthServer, public_client: str
 ) -> None:
     tokens = tokens_for(auth_server, public_client, auth_server.account().email)
+    auth_server.clock.freeze()
     first = refresh(auth_server, public_client, tokens["refresh_token"])
     auth_server.clock.advance(auth_server.settings.refresh_grace_seconds - 1)
     retry = refresh(auth_server, public_client, tokens["refresh_token"])
