@@ -43,6 +43,8 @@ class Client(SQLModel, table=True):
     blocked: bool = False
     # Admin consent: scopes an admin allowed this client for every user (never asked again).
     approved_scope: str = ""
+    # Metadata-document clients: when the cached document must be fetched again.
+    metadata_expires_at: int | None = None
     created_at: int
     last_used_at: int | None = None
 
