@@ -86,7 +86,8 @@ def create_app(settings: Settings, *, clock: Callable[[], int] = unix_now) -> St
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        store.create_schema()
+        # Here rather than in the CLI, so that no way of serving the app skips it.
+        store.check_schema()
         purging = (
             asyncio.create_task(purge_every(settings, store, clock))
             if settings.purge_interval

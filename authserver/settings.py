@@ -64,11 +64,15 @@ class Settings:
         return is_loopback_host(urlsplit(self.issuer).hostname)
 
     @classmethod
+    def database_url_from_env(cls, env: Mapping[str, str]) -> str:
+        return env_str(env, "HOSPIAI_AUTH_DATABASE_URL", cls.database_url)
+
+    @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         return cls(
             issuer=env_str(env, "HOSPIAI_ISSUER"),
             secret_key=env_str(env, "HOSPIAI_SECRET_KEY"),
-            database_url=env_str(env, "HOSPIAI_AUTH_DATABASE_URL", cls.database_url),
+            database_url=cls.database_url_from_env(env),
             default_resource=env.get("HOSPIAI_DEFAULT_RESOURCE") or None,
             access_token_ttl=env_int(
                 env, "HOSPIAI_ACCESS_TOKEN_TTL", cls.access_token_ttl, minimum=1, maximum=86400

@@ -6,7 +6,6 @@ whose row count says who won, so it stays correct with several replicas on one d
 
 from __future__ import annotations
 
-import time
 from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, Select, and_, bindparam, or_
@@ -113,12 +112,14 @@ def _has_live(
     return query.exists()
 
 
-# The built-in client personal access tokens are issued to: blocking it stops them all. No
-# redirect URI and no grant type, so it can never be used at /authorize or /token.
+# The built-in client personal access tokens are issued to (created by the first migration):
+# blocking it stops them all. No redirect URI and no grant type, so it can never be used at
+# /authorize or /token.
 PERSONAL_CLIENT_ID = "hospiai_personal_tokens"
 
 
 class Store(SQLStore):
+    SERVICE = "authserver"
     TABLES = (
         Account, Client, ResourceServer, Interaction, Grant, AuthorizationCode, AccessToken,
         RefreshToken, AuditEvent,
@@ -127,28 +128,6 @@ class Store(SQLStore):
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
         self._introspection = self._hot_read(_INTROSPECTION)
-
-    def create_schema(self) -> None:
-        super().create_schema()
-        with self._session() as session:
-            if session.get(Client, PERSONAL_CLIENT_ID) is None:
-                session.add(
-                    Client(
-                        client_id=PERSONAL_CLIENT_ID,
-                        kind="personal",
-                        client_name="Personal access tokens",
-                        token_endpoint_auth_method="none",
-                        redirect_uris=[],
-                        grant_types=[],
-                        response_types=[],
-                        extra_metadata={},
-                        created_at=int(time.time()),
-                    )
-                )
-                try:
-                    session.commit()
-                except IntegrityError:
-                    session.rollback()  # another replica created it first
 
     def _add(self, *rows: SQLModel) -> None:
         with self._session() as session:

@@ -57,7 +57,7 @@ def _provision(work: Path) -> dict[str, Any]:
     secret_key = secrets.token_urlsafe(32)
     auth_db = f"sqlite:///{work / 'auth.sqlite3'}"
     store = Store(create_db_engine(auth_db))
-    store.create_schema()
+    store.upgrade_schema()
     keys, now = Keys(secret_key), unix_now()
     rs = create_resource_server(store, keys, resource=resource, name="MCP", now=now)
     client = create_client(store, keys, name="bench", redirect_uris=["http://127.0.0.1:5555/callback"],
@@ -65,7 +65,7 @@ def _provision(work: Path) -> dict[str, Any]:
     create_account(store, email="bench@hospiai.test", password="bench-password-1",
                    given_name="Bench", family_name="Mark", now=now)
     domain = DomainStore(create_db_engine(f"sqlite:///{work / 'mcp.sqlite3'}"))
-    domain.create_schema()
+    domain.upgrade_schema()
     seed_demo(domain, datetime.date.today(), now)
     return {
         "auth": {"issuer": issuer, "secret_key": secret_key, "database_url": auth_db,

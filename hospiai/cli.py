@@ -20,8 +20,9 @@ from authserver.provisioning import (
 from authserver.security import Keys
 from authserver.settings import Settings
 from authserver.store import Store
-from shared.database import create_db_engine
+from shared.database import SQLStore, create_db_engine
 from shared import logs
+from shared.migrations import SchemaError
 from shared.settings import SettingsError, environ
 
 
@@ -71,6 +72,14 @@ def _parser() -> argparse.ArgumentParser:
     maintenance.add_parser(
         "purge", help="delete expired and spent rows and unused dynamic clients, now"
     )
+    db = commands.add_parser("db", help="database schema").add_subparsers(
+        dest="action", required=True
+    )
+    db.add_parser(
+        "upgrade",
+        help="migrate both services' databases (HOSPIAI_AUTH_DATABASE_URL, "
+        "HOSPIAI_MCP_DATABASE_URL) to this version's schema",
+    )
     return parser
 
 
@@ -96,6 +105,29 @@ def _serve_mcpserver() -> int:
     return 0
 
 
+def _upgrade_databases() -> int:
+    from mcpserver.domain.store import DomainStore
+    from mcpserver.settings import Settings as McpSettings
+
+    env = environ()
+    stores: list[SQLStore] = [
+        Store(create_db_engine(Settings.database_url_from_env(env))),
+        DomainStore(create_db_engine(McpSettings.database_url_from_env(env))),
+    ]
+    for store in stores:
+        try:
+            before, after = store.upgrade_schema()
+        finally:
+            store.dispose()
+        state = "up to date" if before == after else f"upgraded from {_revisions(before)}"
+        print(f"{store.SERVICE}: at {_revisions(after)} ({state})")
+    return 0
+
+
+def _revisions(revisions: set[str]) -> str:
+    return ", ".join(sorted(revisions)) or "none (empty)"
+
+
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\n")
@@ -107,10 +139,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure(structured=args.command != "dev")
     if args.command == "mcpserver":
         return _serve_mcpserver()
+    try:
+        return _run(args)
+    except SchemaError as error:
+        print(f"hospiai: {error}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "dev":
         from hospiai.dev import run_dev
 
         return run_dev(Path(args.data_dir), auth_port=args.auth_port, mcp_port=args.mcp_port)
+    if args.command == "db":
+        return _upgrade_databases()
     try:
         settings = Settings.from_env(environ())
     except SettingsError as error:
@@ -122,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _serve(create_app(settings), settings.host, settings.port)
         return 0
     store = Store(create_db_engine(settings.database_url))
-    store.create_schema()
+    store.check_schema()
     keys = Keys(settings.secret_key)
     now = unix_now()
     try:

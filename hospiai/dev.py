@@ -64,7 +64,7 @@ def prepare(data_dir: Path, *, auth_port: int, mcp_port: int) -> tuple[AuthSetti
         port=auth_port,
     )
     store = Store(create_db_engine(auth.database_url))
-    store.create_schema()
+    store.upgrade_schema()
     keys = Keys(auth.secret_key)
     now = unix_now()
     for email, password, given, family, role in DEMO_ACCOUNTS:
@@ -89,7 +89,7 @@ def prepare(data_dir: Path, *, auth_port: int, mcp_port: int) -> tuple[AuthSetti
         port=mcp_port,
     )
     domain = DomainStore(create_db_engine(mcp.database_url))
-    domain.create_schema()
+    domain.upgrade_schema()
     seed_demo(domain, date.today(), int(time.time()))
     return auth, mcp
 

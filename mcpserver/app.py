@@ -82,7 +82,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        store.create_schema()
+        store.check_schema()
         try:
             async with mcp_app.lifespan(app):
                 yield

@@ -56,6 +56,10 @@ class Settings:
         return f"{self.base_url}/.well-known/oauth-protected-resource{MCP_PATH}"
 
     @classmethod
+    def database_url_from_env(cls, env: Mapping[str, str]) -> str:
+        return env_str(env, "HOSPIAI_MCP_DATABASE_URL", cls.database_url)
+
+    @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         return cls(
             resource=env_str(env, "HOSPIAI_MCP_URL"),
@@ -63,7 +67,7 @@ class Settings:
             client_id=env_str(env, "HOSPIAI_MCP_CLIENT_ID"),
             client_secret=env_str(env, "HOSPIAI_MCP_CLIENT_SECRET"),
             introspection_url=env.get("HOSPIAI_INTROSPECTION_URL", ""),
-            database_url=env_str(env, "HOSPIAI_MCP_DATABASE_URL", cls.database_url),
+            database_url=cls.database_url_from_env(env),
             cache_ttl=env_int(env, "HOSPIAI_INTROSPECTION_CACHE_TTL", cls.cache_ttl,
                               minimum=0, maximum=300),
             host=env_str(env, "HOSPIAI_MCP_HOST", cls.host),

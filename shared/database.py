@@ -1,5 +1,5 @@
 """Database engines and the store base class for both services: SQLite (WAL, busy timeout)
-or any SQLAlchemy URL."""
+or PostgreSQL (psycopg 3)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import PoolProxiedConnection, SingletonThreadPool
 from sqlmodel import Session, SQLModel, create_engine
 
+from shared import migrations
+
 
 def create_db_engine(database_url: str) -> Engine:
     url = make_url(database_url)
+    if url.drivername in {"postgresql", "postgres"}:
+        # The plain form (what PostgreSQL's own tools take) means the installed driver.
+        url = url.set(drivername="postgresql+psycopg")
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
     if url.database and url.database != ":memory:":
@@ -99,6 +104,8 @@ class SQLStore:
     (SQLModel's metadata is global, and `hospiai dev` imports both services)."""
 
     TABLES: ClassVar[tuple[type[SQLModel], ...]] = ()
+    # The package whose ``migrations/`` hold the history of these tables.
+    SERVICE: ClassVar[str]
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -124,9 +131,18 @@ class SQLStore:
         self._hot_reads.append(hot_read)
         return hot_read
 
-    def create_schema(self) -> None:
-        tables: list[Table] = [model.__table__ for model in self.TABLES]  # type: ignore[attr-defined]
-        SQLModel.metadata.create_all(self._engine, tables=tables)
+    @classmethod
+    def tables(cls) -> list[Table]:
+        return [model.__table__ for model in cls.TABLES]  # type: ignore[attr-defined]
+
+    def upgrade_schema(self) -> tuple[set[str], set[str]]:
+        """Migrate to this code's schema: the revisions before and after."""
+        names = [table.name for table in self.tables()]
+        return migrations.upgrade(self._engine, self.SERVICE, names)
+
+    def check_schema(self) -> None:
+        """Raise migrations.SchemaError if the database is behind this code."""
+        migrations.check(self._engine, self.SERVICE)
 
     def ping(self) -> None:
         """Raises if the database cannot be reached."""

@@ -1,4 +1,5 @@
-"""Fixtures: a real authorization server on loopback with its own SQLite file."""
+"""Fixtures: a real authorization server on loopback with its own database (a SQLite file, or
+PostgreSQL for tests marked with both_backends)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from mcpserver.domain.seed import seed_demo
 from mcpserver.domain.store import DomainStore
 from mcpserver.settings import Settings as McpSettings
 from shared.database import create_db_engine
+from tests.databases import Databases
 from tests.servers import Running, bind_loopback, serve
 
 PASSWORD = "correct-horse-battery"
@@ -91,8 +93,21 @@ class AuthServer:
         return httpx.Client(base_url=self.url, timeout=10)
 
 
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    """SQLite, unless the test is parametrised with both_backends."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def databases(backend: str, tmp_path: Path) -> Iterator[Databases]:
+    found = Databases(backend, tmp_path)
+    yield found
+    found.drop()
+
+
 def start_auth_server(
-    tmp_path: Path, *, scheme: str = "http", **overrides: object
+    databases: Databases, *, scheme: str = "http", **overrides: object
 ) -> Iterator[AuthServer]:
     """Serve over plain HTTP on loopback; ``scheme`` only changes the configured issuer."""
     sock = bind_loopback()
@@ -102,28 +117,31 @@ def start_auth_server(
     values: dict[str, object] = {
         "issuer": issuer,
         "secret_key": secrets.token_urlsafe(32),
-        "database_url": f"sqlite:///{tmp_path / 'auth.sqlite3'}",
+        "database_url": databases.url("auth"),
         "default_resource": resource,
     }
     values.update(overrides)
     settings = Settings(**values)  # type: ignore[arg-type]
     clock = Clock()
     store = Store(create_db_engine(settings.database_url))
-    store.create_schema()
+    store.upgrade_schema()
     keys = Keys(settings.secret_key)
     resource_server = create_resource_server(
         store, keys, resource=resource, name="MCP", now=clock()
     )
-    with serve(create_app(settings, clock=clock), sock) as running:
-        yield AuthServer(
-            f"http://127.0.0.1:{port}", settings, store, keys, clock, resource, resource_server,
-            running,
-        )
+    try:
+        with serve(create_app(settings, clock=clock), sock) as running:
+            yield AuthServer(
+                f"http://127.0.0.1:{port}", settings, store, keys, clock, resource,
+                resource_server, running,
+            )
+    finally:
+        store.dispose()
 
 
 @pytest.fixture
-def auth_server(tmp_path: Path) -> Iterator[AuthServer]:
-    yield from start_auth_server(tmp_path)
+def auth_server(databases: Databases) -> Iterator[AuthServer]:
+    yield from start_auth_server(databases)
 
 
 @pytest.fixture
@@ -141,26 +159,29 @@ class Stack:
 
 
 def start_stack(
-    tmp_path: Path, *, cache_ttl: int = 30, **auth_overrides: object
+    databases: Databases, *, cache_ttl: int = 30, **auth_overrides: object
 ) -> Iterator[Stack]:
     sock = bind_loopback()
     mcp_url = f"http://127.0.0.1:{sock.getsockname()[1]}/mcp"
-    for auth in start_auth_server(tmp_path, resource=mcp_url, **auth_overrides):
+    for auth in start_auth_server(databases, resource=mcp_url, **auth_overrides):
         settings = McpSettings(
             resource=mcp_url,
             issuer=auth.settings.issuer,
             client_id=auth.resource_server.id,
             client_secret=auth.resource_server.secret or "",
-            database_url=f"sqlite:///{tmp_path / 'mcp.sqlite3'}",
+            database_url=databases.url("mcp"),
             cache_ttl=cache_ttl,
         )
         domain = DomainStore(create_db_engine(settings.database_url))
-        domain.create_schema()
-        seed_demo(domain, datetime.date.today(), auth.clock())
-        with serve(create_mcp_app(settings, clock=auth.clock), sock):
-            yield Stack(auth, mcp_url, settings, domain)
+        domain.upgrade_schema()
+        try:
+            seed_demo(domain, datetime.date.today(), auth.clock())
+            with serve(create_mcp_app(settings, clock=auth.clock), sock):
+                yield Stack(auth, mcp_url, settings, domain)
+        finally:
+            domain.dispose()
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
-    yield from start_stack(tmp_path)
+def stack(databases: Databases) -> Iterator[Stack]:
+    yield from start_stack(databases)

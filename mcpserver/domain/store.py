@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert
+from sqlalchemy import BigInteger, func, insert, literal
 from sqlmodel import SQLModel, col, select, update
 
 from mcpserver.domain.errors import SlotUnavailable
@@ -41,6 +41,7 @@ class AppointmentView:
 
 
 class DomainStore(SQLStore):
+    SERVICE = "mcpserver"
     TABLES = (Hospital, HospitalStatus, Doctor, Slot, Appointment)
 
     # -- seeding ----------------------------------------------------------------------------
@@ -139,8 +140,10 @@ class DomainStore(SQLStore):
                 .join(Hospital, col(Hospital.id) == col(Slot.hospital_id))
                 .where(
                     col(Slot.appointment_id).is_(None),
-                    Slot.starts_at >= start,
-                    Slot.starts_at < end,
+                    # Bound as BIGINT: a range far in the future finds nothing, where an
+                    # INTEGER parameter would overflow on PostgreSQL.
+                    col(Slot.starts_at) >= literal(start, BigInteger),
+                    col(Slot.starts_at) < literal(end, BigInteger),
                 )
             )
             if hospital_id:

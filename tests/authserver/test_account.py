@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.conftest import PASSWORD, AuthServer
+from tests.databases import both_backends
 from tests.flow import (
     REDIRECT_URI,
     begin,
@@ -65,6 +66,7 @@ def test_login_returns_only_to_a_path_on_this_server(
     assert response.headers["location"] == "/account"
 
 
+@both_backends
 def test_disconnect_revokes_the_app_and_its_tokens(
     auth_server: AuthServer, public_client: str
 ) -> None:
@@ -85,6 +87,7 @@ def test_disconnect_revokes_the_app_and_its_tokens(
     assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"
 
 
+@both_backends
 def test_nobody_revokes_another_accounts_grant(auth_server: AuthServer, public_client: str) -> None:
     victim, attacker = auth_server.account(), auth_server.account()
     tokens = tokens_for(auth_server, public_client, victim.email)
@@ -121,6 +124,7 @@ def test_personal_token_is_shown_once_introspects_and_revokes(auth_server: AuthS
     assert auth_server.keys.hash_secret(token).encode() in stored
 
 
+@both_backends
 def test_personal_token_expires(auth_server: AuthServer) -> None:
     with logged_in(auth_server, auth_server.account().email) as browser:
         token = _new_token(_create_token(browser, auth_server, days="1"))
@@ -173,6 +177,7 @@ def test_account_and_admin_pages_are_never_framed_cached_or_scripted(
             assert page.headers["cache-control"] == "no-store"
 
 
+@both_backends
 def test_the_personal_token_client_can_never_authorize_or_get_tokens(
     auth_server: AuthServer,
 ) -> None:

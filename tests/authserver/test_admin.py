@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from tests.conftest import PASSWORD, AuthServer
+from tests.databases import both_backends
 from tests.flow import (
     begin,
     introspect,
@@ -15,6 +16,8 @@ from tests.flow import (
     refresh,
     tokens_for,
 )
+
+pytestmark = both_backends
 
 
 def test_only_recently_logged_in_admins_get_in(auth_server: AuthServer) -> None:

@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 
 from tests.conftest import PASSWORD, AuthServer
+from tests.databases import both_backends
 from tests.flow import REDIRECT_URI, authorize, csrf_token, exchange, refresh
+
+pytestmark = both_backends
 
 
 def test_a_connection_lifecycle_is_audited_without_secrets(auth_server: AuthServer) -> None:

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.conftest import AuthServer
+from tests.databases import both_backends
 from tests.flow import (
     REDIRECT_URI,
     authorize,
@@ -126,6 +127,7 @@ def test_repeated_parameters_render_a_page(auth_server: AuthServer, public_clien
     _error_page(response)
 
 
+@both_backends
 def test_deny_redirects_access_denied_with_state_and_iss(
     auth_server: AuthServer, public_client: str
 ) -> None:
@@ -136,6 +138,7 @@ def test_deny_redirects_access_denied_with_state_and_iss(
     assert "code" not in result.params
 
 
+@both_backends
 def test_omitted_resource_uses_the_default_and_omitted_scope_the_defaults(
     auth_server: AuthServer, public_client: str
 ) -> None:
@@ -148,6 +151,7 @@ def test_omitted_resource_uses_the_default_and_omitted_scope_the_defaults(
     assert row.scope == "read:data read:bookings write:bookings read:profile"
 
 
+@both_backends
 def test_patient_is_not_granted_staff_scope(auth_server: AuthServer, public_client: str) -> None:
     patient = auth_server.account("patient")
     result = authorize(auth_server, public_client, patient.email, scope="read:data write:data")
@@ -195,12 +199,14 @@ def _message(html: str) -> str:
     return html[start : html.index("<", start + 13)]
 
 
+@both_backends
 def test_email_is_case_insensitive(auth_server: AuthServer, public_client: str) -> None:
     account = auth_server.account()
     result = authorize(auth_server, public_client, account.email.upper())
     assert "code" in result.params
 
 
+@both_backends
 def test_disabled_account_cannot_log_in(auth_server: AuthServer, public_client: str) -> None:
     account = auth_server.account()
     auth_server.store.set_account_disabled(account.id, True)
@@ -260,6 +266,7 @@ def test_csrf_token_of_another_browser_is_refused(
     assert response.status_code == 403
 
 
+@both_backends
 def test_interaction_cannot_be_finished_in_another_browser(
     auth_server: AuthServer, public_client: str
 ) -> None:
@@ -277,6 +284,7 @@ def test_interaction_cannot_be_finished_in_another_browser(
         assert second.get(interaction).status_code == 403
 
 
+@both_backends
 def test_consent_is_single_use(auth_server: AuthServer, public_client: str) -> None:
     account = auth_server.account()
     with auth_server.http() as browser:
@@ -395,6 +403,7 @@ def test_consent_page_shows_client_redirect_host_scopes_and_loopback_warning(
     assert "runs on your own computer" not in pages[hosted]
 
 
+@both_backends
 def test_interaction_expires(auth_server: AuthServer, public_client: str) -> None:
     account = auth_server.account()
     with auth_server.http() as browser:
@@ -407,6 +416,7 @@ def test_interaction_expires(auth_server: AuthServer, public_client: str) -> Non
         assert response.status_code == 303  # a fresh request still works
 
 
+@both_backends
 def test_prompt_login_asks_again_despite_a_session(
     auth_server: AuthServer, public_client: str
 ) -> None:

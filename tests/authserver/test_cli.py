@@ -22,6 +22,7 @@ def _env(tmp_path: Path, port: int) -> dict[str, str]:
         "HOSPIAI_ISSUER": f"http://127.0.0.1:{port}",
         "HOSPIAI_SECRET_KEY": "cli-test-secret-key-with-enough-length!",
         "HOSPIAI_AUTH_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
+        "HOSPIAI_MCP_DATABASE_URL": f"sqlite:///{tmp_path / 'cli-mcp.sqlite3'}",
         "HOSPIAI_AUTH_PORT": str(port),
         "HOSPIAI_DEFAULT_RESOURCE": "http://127.0.0.1:8000/mcp",
     }
@@ -47,11 +48,29 @@ def test_refuses_a_non_loopback_http_issuer(tmp_path: Path) -> None:
     assert "HOSPIAI_ISSUER" in result.stderr
 
 
+def test_refuses_a_database_behind_the_code(tmp_path: Path) -> None:
+    env = _env(tmp_path, 9000)
+    provisioning = _hospiai(env, "accounts", "create", "--email", "a@hospiai.test",
+                            "--given-name", "A", "--family-name", "B", "--password-stdin",
+                            stdin="a-long-enough-password\n")
+    assert provisioning.returncode == 1
+    assert "behind the code" in provisioning.stderr and "hospiai db upgrade" in provisioning.stderr
+    serving = _hospiai(env, "authserver")
+    assert serving.returncode != 0 and "run `hospiai db upgrade`" in serving.stderr
+    assert _hospiai(env, "db", "upgrade").returncode == 0
+    again = _hospiai(env, "db", "upgrade")
+    assert again.returncode == 0 and "authserver: at 0001 (up to date)" in again.stdout
+
+
 def test_provision_then_serve_and_complete_a_flow(tmp_path: Path) -> None:
     sock = bind_loopback()
     port = sock.getsockname()[1]
     sock.close()
     env = _env(tmp_path, port)
+    upgraded = _hospiai(env, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "authserver: at 0001 (upgraded from none (empty))" in upgraded.stdout
+    assert "mcpserver: at 0001 (upgraded from none (empty))" in upgraded.stdout
 
     rs = _hospiai(env, "resource-servers", "create", "--resource", "http://127.0.0.1:8000/mcp",
                   "--name", "MCP")

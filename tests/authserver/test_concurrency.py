@@ -7,7 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from tests.conftest import AuthServer
+from tests.databases import both_backends
 from tests.flow import REDIRECT_URI, authorize, introspect
+
+pytestmark = both_backends
 
 ATTEMPTS = 20
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.conftest import PASSWORD, AuthServer
+from tests.databases import both_backends
 from tests.flow import (
     REDIRECT_URI,
     authorize,
@@ -14,6 +15,8 @@ from tests.flow import (
     query_of,
     tokens_for,
 )
+
+pytestmark = both_backends
 
 
 def test_remembered_consent_skips_the_page(auth_server: AuthServer, public_client: str) -> None:

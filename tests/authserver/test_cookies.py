@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import start_auth_server
+from tests.databases import Databases
 from tests.flow import authorize_params, csrf_token, pkce_pair, start
 
 
-def test_https_issuer_cookies(tmp_path: Path) -> None:
-    for server in start_auth_server(tmp_path, scheme="https"):
+def test_https_issuer_cookies(databases: Databases) -> None:
+    for server in start_auth_server(databases, scheme="https"):
         account = server.account()
         client_id = server.client(public=True).id
         with server.http() as browser:

@@ -4,7 +4,10 @@ refresh, revoke, introspect again."""
 from __future__ import annotations
 
 from tests.conftest import AuthServer
+from tests.databases import both_backends
 from tests.flow import REDIRECT_URI, authorize, exchange, introspect, refresh
+
+pytestmark = both_backends
 
 
 def test_register_authorize_exchange_introspect_refresh_revoke(auth_server: AuthServer) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from tests.conftest import AuthServer
+from tests.databases import both_backends
 from tests.flow import introspect, tokens_for
+
+pytestmark = both_backends
 
 
 def _tokens(server: AuthServer, **extra: str) -> dict[str, str]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from authserver.maintenance import purge
 from tests.authserver.test_cli import _env, _hospiai
 from tests.conftest import AuthServer, start_auth_server
+from tests.databases import Databases, both_backends
 from tests.flow import REDIRECT_URI, authorize, exchange, refresh, tokens_for
 
 DAY = 86400
@@ -24,6 +25,7 @@ def _register(server: AuthServer) -> str:
     return str(response.json()["client_id"])
 
 
+@both_backends
 def test_purge_removes_only_what_can_no_longer_be_used(auth_server: AuthServer) -> None:
     email = auth_server.account().email
     forgotten, connected, disconnected, lapsed = (_register(auth_server) for _ in range(4))
@@ -66,8 +68,9 @@ def test_purge_removes_only_what_can_no_longer_be_used(auth_server: AuthServer) 
     assert not store.audit_events()
 
 
-def test_purge_runs_on_a_schedule(tmp_path: Path) -> None:
-    for server in start_auth_server(tmp_path, purge_interval=1, purge_retention=60):
+@both_backends
+def test_purge_runs_on_a_schedule(databases: Databases) -> None:
+    for server in start_auth_server(databases, purge_interval=1, purge_retention=60):
         client_id = server.client(public=True).id
         result = authorize(server, client_id, server.account().email)
         server.clock.advance(3600)
@@ -81,6 +84,7 @@ def test_purge_runs_on_a_schedule(tmp_path: Path) -> None:
 
 def test_hospiai_maintenance_purge(tmp_path: Path) -> None:
     env = _env(tmp_path, 9000)
+    assert _hospiai(env, "db", "upgrade").returncode == 0
     result = _hospiai(env, "maintenance", "purge")
     assert result.returncode == 0, result.stderr
     for kind in ("interactions", "codes", "access_tokens", "refresh_tokens", "audit_events",

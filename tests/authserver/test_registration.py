@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.conftest import AuthServer, start_auth_server
+from tests.databases import Databases, both_backends
 from tests.flow import REDIRECT_URI, tokens_for
 
 
@@ -17,6 +17,7 @@ def _register(server: AuthServer, metadata: Any) -> httpx.Response:
         return http.post("/register", json=metadata)
 
 
+@both_backends
 def test_confidential_registration_returns_a_secret_and_registration_access(
     auth_server: AuthServer,
 ) -> None:
@@ -48,6 +49,7 @@ def test_confidential_registration_returns_a_secret_and_registration_access(
     assert stored.registration_access_token_hash != body["registration_access_token"]
 
 
+@both_backends
 def test_public_registration_has_no_secret(auth_server: AuthServer) -> None:
     body = _register(
         auth_server, {"redirect_uris": [REDIRECT_URI], "token_endpoint_auth_method": "none"}
@@ -142,8 +144,8 @@ def test_deeply_nested_json_is_refused(auth_server: AuthServer) -> None:
     assert response.json()["error"] == "invalid_request"
 
 
-def test_registration_can_be_disabled(tmp_path: Path) -> None:
-    for server in start_auth_server(tmp_path, registration_enabled=False):
+def test_registration_can_be_disabled(databases: Databases) -> None:
+    for server in start_auth_server(databases, registration_enabled=False):
         response = _register(server, {"redirect_uris": [REDIRECT_URI]})
         assert response.status_code in {400, 403}
         assert response.json()["error"] == "access_denied"
@@ -153,6 +155,7 @@ def test_registration_can_be_disabled(tmp_path: Path) -> None:
             ).json()
 
 
+@both_backends
 def test_read_update_delete_with_the_registration_access_token(auth_server: AuthServer) -> None:
     body = _register(
         auth_server,
@@ -204,6 +207,7 @@ def test_read_update_delete_with_the_registration_access_token(auth_server: Auth
         assert gone.json()["error"] == "invalid_client"
 
 
+@both_backends
 def test_configuration_requires_the_clients_own_token(auth_server: AuthServer) -> None:
     first = _register(auth_server, {"redirect_uris": [REDIRECT_URI]}).json()
     second = _register(auth_server, {"redirect_uris": [REDIRECT_URI]}).json()
@@ -227,6 +231,7 @@ def test_configuration_requires_the_clients_own_token(auth_server: AuthServer) -
     assert auth_server.store.client(first["client_id"]) is not None
 
 
+@both_backends
 def test_preregistered_clients_cannot_be_configured(auth_server: AuthServer) -> None:
     client = auth_server.client()
     with auth_server.http() as http:

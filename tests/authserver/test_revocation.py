@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from tests.conftest import AuthServer
+from tests.databases import both_backends
 from tests.flow import introspect, refresh, tokens_for
+
+pytestmark = both_backends
 
 
 def test_revoking_an_access_token_leaves_the_refresh_token(auth_server: AuthServer) -> None:

@@ -4,11 +4,11 @@ refresh rotation, reuse detection and the grace window."""
 from __future__ import annotations
 
 import base64
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import AuthServer, start_auth_server
+from tests.databases import Databases, both_backends
 from tests.flow import (
     authorize,
     exchange,
@@ -17,6 +17,8 @@ from tests.flow import (
     refresh,
     tokens_for,
 )
+
+pytestmark = both_backends
 
 
 def _error(response: object, status: int, error: str) -> None:
@@ -294,8 +296,8 @@ def test_retry_inside_grace_window_gets_the_same_pair(
     assert introspect(auth_server, first.json()["access_token"]).json()["active"] is True
 
 
-def test_grace_window_zero_means_any_reuse_revokes(tmp_path: Path) -> None:
-    for server in start_auth_server(tmp_path, refresh_grace_seconds=0):
+def test_grace_window_zero_means_any_reuse_revokes(databases: Databases) -> None:
+    for server in start_auth_server(databases, refresh_grace_seconds=0):
         public_client = server.client(public=True).id
         tokens = tokens_for(server, public_client, server.account().email)
         server.clock.advance(1)

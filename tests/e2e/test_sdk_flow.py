@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import datetime
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +15,7 @@ from authserver.models import Client
 from tests.conftest import PASSWORD
 from tests.e2e.client import Browser, connect
 from tests.conftest import Stack, start_stack
+from tests.databases import Databases, both_backends
 from tests.flow import tokens_for
 
 
@@ -35,6 +35,7 @@ def _json(result: Any) -> dict[str, Any]:
     return data
 
 
+@both_backends
 def test_discovery_registration_and_every_tool(stack: Stack) -> None:
     patient = stack.auth.account()
     browser = Browser(patient.email, PASSWORD)
@@ -147,8 +148,9 @@ def test_step_up_when_the_token_lacks_write_bookings(stack: Stack) -> None:
     assert "write%3Abookings" in browser.authorize_urls[1] or "write:bookings" in browser.authorize_urls[1]
 
 
-def test_refresh_after_access_token_expiry(tmp_path: Path) -> None:
-    for stack in start_stack(tmp_path, access_token_ttl=2):
+@both_backends
+def test_refresh_after_access_token_expiry(databases: Databases) -> None:
+    for stack in start_stack(databases, access_token_ttl=2):
         patient = stack.auth.account()
 
         async def scenario() -> None:
@@ -166,8 +168,8 @@ def test_refresh_after_access_token_expiry(tmp_path: Path) -> None:
         asyncio.run(scenario())
 
 
-def test_revoked_token_is_refused_after_the_cache_ttl(tmp_path: Path) -> None:
-    for stack in start_stack(tmp_path, cache_ttl=1):
+def test_revoked_token_is_refused_after_the_cache_ttl(databases: Databases) -> None:
+    for stack in start_stack(databases, cache_ttl=1):
         patient = stack.auth.account()
 
         async def scenario() -> tuple[str, str, str]:

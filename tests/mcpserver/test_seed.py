@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-from pathlib import Path
 
 from sqlmodel import Session, func, select
 
@@ -11,19 +10,21 @@ from mcpserver.domain.models import Doctor, Hospital, Slot
 from mcpserver.domain.seed import seed_demo
 from mcpserver.domain.store import DomainStore
 from shared.database import create_db_engine
+from tests.databases import Databases, both_backends
 
 DAY = datetime.date(2026, 11, 21)
 
 
-def _seeded(path: Path) -> DomainStore:
-    store = DomainStore(create_db_engine(f"sqlite:///{path}"))
-    store.create_schema()
+def _seeded(url: str) -> DomainStore:
+    store = DomainStore(create_db_engine(url))
+    store.upgrade_schema()
     assert seed_demo(store, DAY, 1_700_000_000)
     return store
 
 
-def test_seed_is_deterministic_realistic_and_once(tmp_path: Path) -> None:
-    first, second = _seeded(tmp_path / "a.db"), _seeded(tmp_path / "b.db")
+@both_backends
+def test_seed_is_deterministic_realistic_and_once(databases: Databases) -> None:
+    first, second = _seeded(databases.url("a")), _seeded(databases.url("b"))
     with Session(first._engine) as a, Session(second._engine) as b:  # noqa: SLF001
         hospitals = a.exec(select(Hospital).order_by(Hospital.id)).all()
         assert [h.model_dump() for h in hospitals] == [
@@ -37,3 +38,5 @@ def test_seed_is_deterministic_realistic_and_once(tmp_path: Path) -> None:
     start = datetime.datetime(2026, 11, 22, tzinfo=datetime.UTC).timestamp()
     assert start - 86400 < first_slot and last_slot < start + 31 * 86400
     assert not seed_demo(first, DAY, 1_700_000_000)
+    first.dispose()
+    second.dispose()

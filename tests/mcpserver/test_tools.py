@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Stack
+from tests.databases import both_backends
 from tests.mcpserver.helpers import call, error_text, token_for
 
 TODAY = datetime.date.today()
@@ -58,6 +59,7 @@ def test_bad_input_gets_a_safe_specific_tool_error(
         assert leak not in text
 
 
+@both_backends
 def test_search_by_city_and_near_with_service(stack: Stack) -> None:
     token, _ = token_for(stack)
     lyon = call(stack, token, "search_hospitals", {"city": "lyon"})["structuredContent"]
@@ -71,6 +73,7 @@ def test_search_by_city_and_near_with_service(stack: Stack) -> None:
     assert distances == sorted(distances)
 
 
+@both_backends
 def test_patients_cannot_see_or_cancel_each_others_appointments(stack: Stack) -> None:
     alice, alice_id = token_for(stack)
     bob, _ = token_for(stack)
@@ -88,6 +91,7 @@ def test_patients_cannot_see_or_cancel_each_others_appointments(stack: Stack) ->
     assert [v.appointment.account_sub for v in stored] == [alice_id]
 
 
+@both_backends
 def test_cancel_frees_the_slot(stack: Stack) -> None:
     token, _ = token_for(stack)
     slot = _free_slot(stack, "nantes-1")
@@ -102,6 +106,15 @@ def test_cancel_frees_the_slot(stack: Stack) -> None:
     assert [a["status"] for a in upcoming["appointments"]] == ["booked"]
 
 
+@both_backends
+def test_far_future_dates_find_no_slots(stack: Stack) -> None:
+    token, _ = token_for(stack)
+    found = call(stack, token, "find_available_slots", {
+        "hospital_id": "lyon-1", "date_from": "2100-01-04", "date_to": "2100-01-08"})
+    assert found["structuredContent"] == {"slots": []}
+
+
+@both_backends
 def test_concurrent_bookings_of_one_slot_give_exactly_one_success(stack: Stack) -> None:
     racers = [token_for(stack) for _ in range(10)]
     tokens = [token for token, _ in racers]
@@ -122,6 +135,7 @@ def test_concurrent_bookings_of_one_slot_give_exactly_one_success(stack: Stack) 
     assert stored[0].slot.id == slot and stored[0].slot.appointment_id == stored[0].appointment.id
 
 
+@both_backends
 def test_staff_status_update_is_staff_only_and_recorded(stack: Stack) -> None:
     staff, staff_id = token_for(stack, "staff", "read:data write:data")
     updated = call(stack, staff, "update_hospital_status",

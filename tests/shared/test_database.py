@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from authserver.provisioning import create_resource_server
 from authserver.security import Keys
 from authserver.store import Store
 from shared.database import create_db_engine
+from tests.databases import Databases, both_backends
 
 
-def test_hot_read_sees_writes_and_survives_dispose(tmp_path: Path) -> None:
-    store = Store(create_db_engine(f"sqlite:///{tmp_path / 'auth.db'}"))
-    store.create_schema()
+@both_backends
+def test_hot_read_sees_writes_and_survives_dispose(databases: Databases) -> None:
+    store = Store(create_db_engine(databases.url("auth")))
+    store.upgrade_schema()
     keys = Keys("k" * 32)
     assert store.introspection("rs_unknown", "hash", 0) is None
     # Written through the pooled engine after the hot path opened its own connection.
