@@ -9,14 +9,24 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from tests.conftest import PASSWORD, AuthServer
+from authserver.provisioning import Credentials
+from tests.conftest import PASSWORD
 
 REDIRECT_URI = "http://127.0.0.1:5555/callback"
+
+
+class Server(Protocol):
+    """What a flow needs of an authorization server: tests.conftest.AuthServer, or a process."""
+
+    url: str
+    resource_server: Credentials
+
+    def http(self) -> httpx.Client: ...
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -99,7 +109,7 @@ def decide(browser: httpx.Client, interaction_url: str, decision: str) -> httpx.
 
 
 def authorize(
-    server: AuthServer,
+    server: Server,
     client_id: str,
     email: str,
     *,
@@ -128,7 +138,7 @@ def authorize(
 
 
 def exchange(
-    server: AuthServer,
+    server: Server,
     client_id: str,
     code: str,
     verifier: str,
@@ -153,14 +163,14 @@ def exchange(
         )
 
 
-def refresh(server: AuthServer, client_id: str, refresh_token: str, **extra: str) -> httpx.Response:
+def refresh(server: Server, client_id: str, refresh_token: str, **extra: str) -> httpx.Response:
     data = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client_id}
     data.update(extra)
     with server.http() as client:
         return client.post("/token", data=data)
 
 
-def introspect(server: AuthServer, token: str, credentials: tuple[str, str] | None = None) -> httpx.Response:
+def introspect(server: Server, token: str, credentials: tuple[str, str] | None = None) -> httpx.Response:
     rs = server.resource_server
     auth = credentials or (rs.id, rs.secret or "")
     with server.http() as client:
@@ -168,7 +178,7 @@ def introspect(server: AuthServer, token: str, credentials: tuple[str, str] | No
 
 
 def tokens_for(
-    server: AuthServer, client_id: str, email: str, *, secret: str | None = None, **extra: str
+    server: Server, client_id: str, email: str, *, secret: str | None = None, **extra: str
 ) -> dict[str, Any]:
     """A full flow to a token response (asserting it succeeded)."""
     result = authorize(server, client_id, email, **extra)
@@ -179,7 +189,7 @@ def tokens_for(
 
 
 @contextmanager
-def logged_in(server: AuthServer, email: str, next_page: str = "/account") -> Iterator[httpx.Client]:
+def logged_in(server: Server, email: str, next_page: str = "/account") -> Iterator[httpx.Client]:
     """A browser logged in through /login, landed on ``next_page``."""
     with server.http() as browser:
         first = browser.get("/login", params={"next": next_page})  # sets the browser cookie

@@ -1,14 +1,19 @@
-"""Running real servers on loopback for tests: uvicorn in a thread on a pre-bound socket."""
+"""Running real servers on loopback for tests: uvicorn in a thread on a pre-bound socket, or a
+``hospiai`` process."""
 
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 
 
@@ -17,6 +22,44 @@ def bind_loopback() -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     return sock
+
+
+def free_port() -> int:
+    """A port free now, for a server in another process to bind."""
+    sock = bind_loopback()
+    port: int = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+def wait_until_answering(url: str, process: subprocess.Popen[Any]) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            assert process.poll() is None and time.monotonic() < deadline, f"{url} did not start"
+            time.sleep(0.1)
+
+
+@contextmanager
+def hospiai(
+    command: str, env: Mapping[str, str], ready_url: str, log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Serve ``hospiai <command>`` until the block exits, once ``ready_url`` answers; its output
+    goes to ``log``."""
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "hospiai.cli", command], env=dict(env), stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_until_answering(ready_url, process)
+            yield process
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 class Running:

@@ -8,20 +8,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from tests.flow import REDIRECT_URI, authorize_params, csrf_token, pkce_pair
-from tests.servers import bind_loopback
-
-
-def _free_port() -> int:
-    sock = bind_loopback()
-    port: int = sock.getsockname()[1]
-    sock.close()
-    return port
+from tests.servers import free_port, wait_until_answering
 
 
 def _start(data_dir: Path, auth_port: int, mcp_port: int) -> subprocess.Popen[str]:
@@ -33,24 +25,17 @@ def _start(data_dir: Path, auth_port: int, mcp_port: int) -> subprocess.Popen[st
     )
 
 
-def _wait(url: str, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            assert process.poll() is None and time.monotonic() < deadline, "dev did not start"
-            time.sleep(0.1)
-
-
 def test_dev_starts_both_services_with_demo_data_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    auth_port, mcp_port = _free_port(), _free_port()
+    auth_port, mcp_port = free_port(), free_port()
     for attempt in range(2):
         process = _start(tmp_path, auth_port, mcp_port)
         try:
-            _wait(f"http://localhost:{auth_port}/.well-known/oauth-authorization-server", process)
-            _wait(f"http://localhost:{mcp_port}/.well-known/oauth-protected-resource/mcp", process)
+            wait_until_answering(
+                f"http://localhost:{auth_port}/.well-known/oauth-authorization-server", process
+            )
+            wait_until_answering(
+                f"http://localhost:{mcp_port}/.well-known/oauth-protected-resource/mcp", process
+            )
             prm = httpx.get(f"http://localhost:{mcp_port}/.well-known/oauth-protected-resource").json()
             assert prm["resource"] == f"http://localhost:{mcp_port}/mcp"
             assert prm["authorization_servers"] == [f"http://localhost:{auth_port}"]
