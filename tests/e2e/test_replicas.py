@@ -93,7 +93,13 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """Two authorization servers and two MCP servers, all on one PostgreSQL database."""
     folder = tmp_path_factory.mktemp("replicas")
     databases = Databases("postgresql", folder)
-    url = databases.url("shared")
+    try:
+        yield from _cluster(databases.url("shared"), folder)
+    finally:
+        databases.drop()
+
+
+def _cluster(url: str, folder: Path) -> Iterator[Cluster]:
     auth_ports, mcp_ports = (free_port(), free_port()), (free_port(), free_port())
     # Behind a load balancer every replica has the same public URLs; here, the first's.
     issuer, resource = f"http://127.0.0.1:{auth_ports[0]}", f"http://127.0.0.1:{mcp_ports[0]}/mcp"
@@ -108,9 +114,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     upgrade = subprocess.run([sys.executable, "-m", "hospiai.cli", "db", "upgrade"], env=env,
                              capture_output=True, text=True, timeout=60, check=False)
     assert upgrade.returncode == 0, upgrade.stderr
-    store, domain, keys = Store(create_db_engine(url)), DomainStore(create_db_engine(url)), Keys(
-        secret_key
-    )
+    store, domain = Store(create_db_engine(url)), DomainStore(create_db_engine(url))
+    keys = Keys(secret_key)
     try:
         with ExitStack() as running:
             now = int(time.time())
@@ -137,7 +142,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     finally:
         store.dispose()
         domain.dispose()
-        databases.drop()
 
 
 def _all_at_once(attempt: Callable[[int], T]) -> list[T]:
