@@ -31,6 +31,9 @@ class Settings:
     session_ttl: int = 12 * 3600
     interaction_ttl: int = 600
     registration_enabled: bool = True
+    # Development only (refused unless the issuer is loopback): fetch client metadata documents
+    # from private and loopback addresses too.
+    metadata_documents_allow_private: bool = False
     # Garbage collection: how often (0: only `hospiai maintenance purge`), how long dead rows
     # are kept, and after how long an unused dynamic client with no live grant goes.
     purge_interval: int = 3600
@@ -50,6 +53,11 @@ class Settings:
             raise SettingsError("HOSPIAI_CODE_TTL must be between 1 and 60 seconds")
         if not 0 <= self.refresh_grace_seconds <= 60:
             raise SettingsError("HOSPIAI_REFRESH_GRACE_SECONDS must be between 0 and 60")
+        if self.metadata_documents_allow_private and not self.is_loopback:
+            raise SettingsError(
+                "HOSPIAI_METADATA_DOCUMENTS_ALLOW_PRIVATE is for development: the issuer must be"
+                " loopback"
+            )
         if self.default_resource is not None:
             parts = urlsplit(self.default_resource)
             if not parts.scheme or not parts.netloc or parts.fragment:
@@ -93,6 +101,11 @@ class Settings:
             ),
             registration_enabled=env_bool(
                 env, "HOSPIAI_REGISTRATION_ENABLED", cls.registration_enabled
+            ),
+            metadata_documents_allow_private=env_bool(
+                env,
+                "HOSPIAI_METADATA_DOCUMENTS_ALLOW_PRIVATE",
+                cls.metadata_documents_allow_private,
             ),
             purge_interval=env_int(
                 env, "HOSPIAI_PURGE_INTERVAL", cls.purge_interval, minimum=0, maximum=7 * 86400

@@ -14,6 +14,7 @@ import pytest
 
 from authserver.app import create_app
 from authserver.models import Account
+from authserver.oauth.cimd import Egress
 from authserver.provisioning import (
     Credentials,
     create_account,
@@ -92,7 +93,7 @@ class AuthServer:
 
 
 def start_auth_server(
-    tmp_path: Path, *, scheme: str = "http", **overrides: object
+    tmp_path: Path, *, scheme: str = "http", egress: Egress = Egress(), **overrides: object
 ) -> Iterator[AuthServer]:
     """Serve over plain HTTP on loopback; ``scheme`` only changes the configured issuer."""
     sock = bind_loopback()
@@ -114,7 +115,7 @@ def start_auth_server(
     resource_server = create_resource_server(
         store, keys, resource=resource, name="MCP", now=clock()
     )
-    with serve(create_app(settings, clock=clock), sock) as running:
+    with serve(create_app(settings, clock=clock, egress=egress), sock) as running:
         yield AuthServer(
             f"http://127.0.0.1:{port}", settings, store, keys, clock, resource, resource_server,
             running,
