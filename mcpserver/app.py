@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
 
 import httpx
 from fastmcp import FastMCP
@@ -57,7 +58,15 @@ def create_app(
 ) -> Starlette:
     store = DomainStore(create_db_engine(settings.database_url))
     services = Services(store=store, clock=clock)
-    mcp_app = build_mcp().http_app(path=MCP_PATH, stateless_http=True, json_response=True)
+    # DNS rebinding (MCP transports, security warning): only the public host may be named in
+    # Host, and a browser Origin must be this server's own.
+    mcp_app = build_mcp().http_app(
+        path=MCP_PATH,
+        stateless_http=True,
+        json_response=True,
+        host_origin_protection=True,
+        allowed_hosts=[urlsplit(settings.resource).hostname or ""],
+    )
     # One pooled client for every introspection call of this process.
     http_client = httpx.AsyncClient(
         timeout=httpx.Timeout(5.0),
