@@ -31,6 +31,9 @@ class Settings:
     session_ttl: int = 12 * 3600
     interaction_ttl: int = 600
     registration_enabled: bool = True
+    # Client ID Metadata Documents: accepted at all, and from which hosts (empty: any host).
+    metadata_documents_enabled: bool = True
+    metadata_document_hosts: frozenset[str] = frozenset()
     # Development only (refused unless the issuer is loopback): fetch client metadata documents
     # from private and loopback addresses too.
     metadata_documents_allow_private: bool = False
@@ -101,6 +104,14 @@ class Settings:
             ),
             registration_enabled=env_bool(
                 env, "HOSPIAI_REGISTRATION_ENABLED", cls.registration_enabled
+            ),
+            metadata_documents_enabled=env_bool(
+                env, "HOSPIAI_METADATA_DOCUMENTS_ENABLED", cls.metadata_documents_enabled
+            ),
+            metadata_document_hosts=frozenset(
+                host.strip().lower()
+                for host in env.get("HOSPIAI_METADATA_DOCUMENT_HOSTS", "").split(",")
+                if host.strip()
             ),
             metadata_documents_allow_private=env_bool(
                 env,

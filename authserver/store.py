@@ -251,15 +251,25 @@ class Store(SQLStore):
                 select(Client).where(Client.registration_access_token_hash == token_hash)
             ).first()
 
-    def save_metadata_client(self, client: Client) -> bool:
-        """Store a metadata-document client, or refresh the stored one's metadata (its blocking,
-        admin consent and history stay). True when it is new."""
-        values = {name: getattr(client, name) for name in _DOCUMENT_COLUMNS}
-        refresh = update(Client).where(
-            col(Client.client_id) == client.client_id, col(Client.kind) == client.kind
-        )
+    def save_metadata_client(self, client: Client, now: int) -> bool:
+        """Store a metadata-document client, or refresh the stored one's metadata (its blocking
+        and history stay). When its redirect URIs changed, its admin consent and every grant
+        go: they were given for the old ones. True when it is new."""
+        values: dict[str, Any] = {name: getattr(client, name) for name in _DOCUMENT_COLUMNS}
         with self._session() as session:
-            if session.exec(refresh.values(**values)).rowcount == 1:
+            stored = session.get(Client, client.client_id)
+            if stored is not None and stored.kind == client.kind:
+                if stored.redirect_uris != client.redirect_uris:
+                    values["approved_scope"] = ""
+                    session.exec(
+                        update(Grant)
+                        .where(col(Grant.client_id) == client.client_id,
+                               col(Grant.revoked_at).is_(None))
+                        .values(revoked_at=now)
+                    )
+                session.exec(
+                    update(Client).where(col(Client.client_id) == client.client_id).values(**values)
+                )
                 session.commit()
                 return False
             session.add(client)

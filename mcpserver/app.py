@@ -58,6 +58,7 @@ def create_app(
 ) -> Starlette:
     store = DomainStore(create_db_engine(settings.database_url))
     services = Services(store=store, clock=clock)
+    public = urlsplit(settings.resource)
     # DNS rebinding (MCP transports, security warning): only the public host may be named in
     # Host, and a browser Origin must be this server's own.
     mcp_app = build_mcp().http_app(
@@ -65,7 +66,9 @@ def create_app(
         stateless_http=True,
         json_response=True,
         host_origin_protection=True,
-        allowed_hosts=[urlsplit(settings.resource).hostname or ""],
+        allowed_hosts=[public.hostname or ""],
+        # Named, since behind a TLS proxy the request itself looks like plain http.
+        allowed_origins=[f"{public.scheme}://{public.netloc}"],
     )
     # One pooled client for every introspection call of this process.
     http_client = httpx.AsyncClient(

@@ -104,7 +104,8 @@ async def _consent_page(
             urlsplit(client.client_id).hostname if client.kind == "metadata_document" else None
         ),
         redirect_host=urlsplit(interaction.params["redirect_uri"]).netloc,
-        loopback_only=all(urlsplit(uri).scheme == "http" for uri in client.redirect_uris),
+        # The redirect this request uses: any program on the computer could claim a local one.
+        loopback_only=urlsplit(interaction.params["redirect_uri"]).scheme == "http",
         granted=[(scopes.BY_NAME[name], name in marked) for name in consent.granted],
         unavailable=[scopes.BY_NAME[name] for name in consent.unavailable],
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import re
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
@@ -34,6 +35,15 @@ DEFAULT_CACHE_SECONDS = 3600
 
 # Host and port to the addresses (with ports) to connect to, as getaddrinfo gives them.
 Resolver = Callable[[str, int], Awaitable[list[tuple[str, int]]]]
+
+# ASCII only, no percent-encoding, no whitespace or backslash, on the default https port: the
+# URL is the client's identity, so it must read the same to every parser, browser and admin.
+_URL = re.compile(r"https://[a-z0-9.-]+/[A-Za-z0-9._~!$&'()*+,;=:@/-]*", re.IGNORECASE)
+# IPv6 prefixes that carry an IPv4 address or are deprecated local ranges: NAT64 (RFC 6052,
+# RFC 8215), 6to4, Teredo, IPv4-compatible and site-local. Their IPv4 could be anything.
+_TUNNELS = [ipaddress.ip_network(net) for net in (
+    "64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "2001::/32", "::/96", "fec0::/10",
+)]
 
 
 class MetadataDocumentError(Exception):
@@ -79,6 +89,11 @@ def url_problem(url: str) -> str | None:
     segments = parts.path.split("/")[1:]
     if not parts.path or parts.path == "/" or {".", ".."} & set(segments):
         return "The application's address must have a path without dot segments."
+    if parts.port is not None or not _URL.fullmatch(url):
+        return (
+            "The application's address must be plain ASCII on the default https port, without"
+            " percent-encoding."
+        )
     return None
 
 
@@ -130,12 +145,19 @@ def document_columns(url: str, body: bytes) -> dict[str, Any]:
 
 
 def _address_allowed(address: str, allow_private: bool) -> bool:
+    if allow_private:
+        return True
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif any(ip in network for network in _TUNNELS):
+            return False
     # is_global is False for private, loopback, link-local, shared and reserved ranges.
-    return allow_private or (ip.is_global and not ip.is_multicast)
+    return ip.is_global and not ip.is_multicast
 
 
 class MetadataDocuments:
@@ -160,9 +182,19 @@ class MetadataDocuments:
     async def client(self, url: str, ip: str | None) -> Client:
         """The client named by ``url``, its document fetched again once the cached copy is
         stale. A blocked client is returned as stored, without fetching."""
+        settings = self._context.settings
+        if not settings.metadata_documents_enabled:
+            raise MetadataDocumentError(
+                "This server does not accept applications that name themselves by a URL."
+            )
         problem = url_problem(url)
         if problem is not None:
             raise MetadataDocumentError(problem)
+        host = urlsplit(url).hostname
+        if settings.metadata_document_hosts and host not in settings.metadata_document_hosts:
+            raise MetadataDocumentError(
+                f"Applications from {host} are not allowed by this hospital's administrator."
+            )
         store, now = self._context.store, self._context.clock()
         row = await run_in_threadpool(store.client, url)
         if row is not None and (row.blocked or (row.metadata_expires_at or 0) > now):
@@ -181,7 +213,7 @@ class MetadataDocuments:
             metadata_expires_at=now + cache_seconds(cache_control),
             **document_columns(url, body),
         )
-        if await run_in_threadpool(store.save_metadata_client, fresh):
+        if await run_in_threadpool(store.save_metadata_client, fresh, now):
             self._context.audit.record(
                 "client.registered", client_id=url, ip=ip, client_name=fresh.client_name, kind=KIND
             )
@@ -210,7 +242,8 @@ class MetadataDocuments:
         request = self._http.build_request(
             "GET",
             urlunsplit(("https", f"{pinned}:{address_port}", parts.path, "", "")),
-            headers={"Host": parts.netloc, "Accept": "application/json"},
+            # Uncompressed only: the size cap counts the bytes that arrive.
+            headers={"Host": host, "Accept": "application/json", "Accept-Encoding": "identity"},
             extensions={"sni_hostname": host},
         )
         try:
@@ -233,9 +266,11 @@ async def _read(response: httpx.Response) -> bytes:
     media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
         raise MetadataDocumentError("The application's metadata document is not JSON.")
+    if response.headers.get("content-encoding", "identity").strip().lower() != "identity":
+        raise MetadataDocumentError("The application's metadata document is compressed.")
     body = b""
     try:
-        async for chunk in response.aiter_bytes():
+        async for chunk in response.aiter_raw():
             body += chunk
             if len(body) > MAX_DOCUMENT_BYTES:
                 raise MetadataDocumentError(

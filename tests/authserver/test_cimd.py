@@ -3,6 +3,8 @@ cached within bounds, guarded against SSRF; every failure is an error page, neve
 
 from __future__ import annotations
 
+import gzip
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -98,6 +100,7 @@ def test_the_document_is_cached_as_cache_control_says_within_bounds(
     if cache_control is not None:
         headers["cache-control"] = cache_control
     internet.publish(DOCUMENT, client_document(DOCUMENT, [REDIRECT_URI]), headers=headers)
+    server.clock.freeze()  # "still cached one second before" must not meet a real second
     with server.http() as browser:
         assert begin(browser, DOCUMENT)[0].status_code == 303
         server.clock.advance(kept - 1)
@@ -138,6 +141,10 @@ def test_the_document_is_cached_as_cache_control_says_within_bounds(
         ([DOCUMENT], {}, "not a JSON object"),
         ({**client_document(DOCUMENT, [REDIRECT_URI]), "padding": "x" * 6000}, {}, "5 KB"),
         (client_document(DOCUMENT, [REDIRECT_URI]), {"status": 404}, "HTTP 404"),
+        # Compressed, a small body could unpack to any size before the cap saw it.
+        (gzip.compress(json.dumps(client_document(DOCUMENT, [REDIRECT_URI])).encode()),
+         {"headers": {"content-type": "application/json", "content-encoding": "gzip"}},
+         "compressed"),
         (client_document(DOCUMENT, [REDIRECT_URI]), {"status": 201}, "HTTP 201"),
     ],
 )
@@ -181,6 +188,12 @@ def test_a_redirect_uri_missing_from_the_document_is_refused(
         ("https://assistant.example/client.json?v=1", "query or a fragment"),
         ("https://user:pw@assistant.example/client.json", "user information"),
         ("https://assistant.example:99999/client.json", "not a valid URL"),
+        ("https://assistant.example:8443/client.json", "default https port"),
+        ("https://assistant.example/%2e%2e/client.json", "without percent-encoding"),
+        ("https://assistant.example/client\tone.json", "plain ASCII"),
+        ("https://assistant.example/client one.json", "plain ASCII"),
+        ("https://assistant.example/a\\b.json", "plain ASCII"),
+        ("https://h\u00f4pital.example/client.json", "plain ASCII"),
         ("https://unknown.example/client.json", "could not be found"),
     ],
 )
@@ -195,7 +208,9 @@ def test_a_bad_client_id_url_is_an_error_page(
 @pytest.mark.parametrize(
     "address",
     ["127.0.0.1", "10.0.0.7", "192.168.1.20", "169.254.169.254", "100.64.0.1", "0.0.0.0",
-     "224.0.0.1", "::1", "fc00::1", "fe80::1", "::ffff:127.0.0.1"],
+     "224.0.0.1", "::1", "fc00::1", "fe80::1", "fe80::1%eth0", "::ffff:127.0.0.1",
+     "::ffff:10.0.0.5", "64:ff9b::a00:5", "64:ff9b:1::a00:5", "2002:7f00:1::1",
+     "2001:0:4136:e378:8000:63bf:3fff:fdd2", "::127.0.0.1", "fec0::1"],
 )
 def test_private_and_reserved_addresses_are_refused(
     tmp_path: Path, internet: Internet, address: str
@@ -274,3 +289,64 @@ def test_purge_drops_unused_document_clients_but_keeps_blocked_ones(
     purge(server.settings, server.store, server.clock())
     assert server.store.client(DOCUMENT) is None
     assert server.store.client(blocked) is not None
+
+
+def test_documents_can_be_turned_off_or_limited_to_some_hosts(
+    tmp_path: Path, internet: Internet
+) -> None:
+    internet.publish(DOCUMENT, client_document(DOCUMENT, [REDIRECT_URI]))
+    for server in start_auth_server(
+        tmp_path, egress=internet.egress(), metadata_documents_allow_private=True,
+        metadata_documents_enabled=False,
+    ):
+        with server.http() as browser:
+            _refused(begin(browser, DOCUMENT)[0], "does not accept applications")
+            metadata = browser.get("/.well-known/oauth-authorization-server").json()
+        assert metadata["client_id_metadata_document_supported"] is False
+    for server in start_auth_server(
+        tmp_path / "limited", egress=internet.egress(), metadata_documents_allow_private=True,
+        metadata_document_hosts=frozenset({"claude.ai"}),
+    ):
+        with server.http() as browser:
+            _refused(begin(browser, DOCUMENT)[0], "not allowed by this hospital")
+    assert internet.requests == []
+
+
+def test_new_redirect_uris_withdraw_admin_consent_and_grants(
+    server: AuthServer, internet: Internet
+) -> None:
+    internet.publish(DOCUMENT, client_document(DOCUMENT, [REDIRECT_URI]),
+                     headers={"content-type": "application/json", "cache-control": "max-age=60"})
+    result = authorize(server, DOCUMENT, server.account().email)
+    token = exchange(server, DOCUMENT, result.params["code"], result.verifier).json()
+    server.store.approve_client(DOCUMENT, "read:data")
+    # Same URIs on the next fetch: nothing changes.
+    server.clock.advance(61)
+    with server.http() as browser:
+        assert begin(browser, DOCUMENT)[0].status_code == 303
+    assert introspect(server, token["access_token"]).json()["active"] is True
+    # The document now sends codes elsewhere (a lapsed domain, re-registered by someone else).
+    internet.publish(DOCUMENT, client_document(DOCUMENT, ["https://elsewhere.example/cb"]))
+    server.clock.advance(61)
+    with server.http() as browser:
+        moved = begin(browser, DOCUMENT, redirect_uri="https://elsewhere.example/cb")[0]
+    assert moved.status_code == 303, moved.text
+    stored = server.store.client(DOCUMENT)
+    assert stored is not None and stored.approved_scope == ""
+    assert introspect(server, token["access_token"]).json() == {"active": False}
+
+
+def test_the_local_warning_follows_the_redirect_uri_used(
+    server: AuthServer, internet: Internet
+) -> None:
+    internet.publish(DOCUMENT, client_document(
+        DOCUMENT, [REDIRECT_URI, "https://assistant.example/callback"]))
+    pages = {}
+    for redirect_uri in (REDIRECT_URI, "https://assistant.example/callback"):
+        with server.http() as browser:
+            interaction = begin(browser, DOCUMENT, redirect_uri=redirect_uri)[0].headers["location"]
+            post_form(browser, interaction, f"{interaction}/login",
+                      email=server.account().email, password="correct-horse-battery")
+            pages[redirect_uri] = browser.get(interaction).text
+    assert "runs on your own computer" in pages[REDIRECT_URI]
+    assert "runs on your own computer" not in pages["https://assistant.example/callback"]
