@@ -10,6 +10,7 @@ from shared.settings import (
     SettingsError,
     env_bool,
     env_int,
+    env_secret,
     env_str,
     is_loopback_host,
     public_base_url,
@@ -45,6 +46,8 @@ class Settings:
     audit_retention: int = 365 * 86400
     host: str = "127.0.0.1"
     port: int = 9000
+    # On SIGTERM, how long requests in flight may take to finish before they are cancelled.
+    shutdown_timeout: int = 20
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "issuer", public_base_url("HOSPIAI_ISSUER", self.issuer))
@@ -78,8 +81,8 @@ class Settings:
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         return cls(
             issuer=env_str(env, "HOSPIAI_ISSUER"),
-            secret_key=env_str(env, "HOSPIAI_SECRET_KEY"),
-            database_url=env_str(env, "HOSPIAI_AUTH_DATABASE_URL", cls.database_url),
+            secret_key=env_secret(env, "HOSPIAI_SECRET_KEY"),
+            database_url=env_secret(env, "HOSPIAI_AUTH_DATABASE_URL", cls.database_url),
             default_resource=env.get("HOSPIAI_DEFAULT_RESOURCE") or None,
             access_token_ttl=env_int(
                 env, "HOSPIAI_ACCESS_TOKEN_TTL", cls.access_token_ttl, minimum=1, maximum=86400
@@ -135,4 +138,7 @@ class Settings:
             ),
             host=env_str(env, "HOSPIAI_AUTH_HOST", cls.host),
             port=env_int(env, "HOSPIAI_AUTH_PORT", cls.port, minimum=1, maximum=65535),
+            shutdown_timeout=env_int(
+                env, "HOSPIAI_SHUTDOWN_TIMEOUT", cls.shutdown_timeout, minimum=1, maximum=300
+            ),
         )
