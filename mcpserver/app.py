@@ -102,7 +102,12 @@ def create_app(
             await http_client.aclose()
             store.dispose()
 
-    authorization_server = f"{settings.issuer}/.well-known/oauth-authorization-server"
+    # Readiness asks the authorization server where introspection reaches it (in compose, its
+    # private service name): the public issuer URL may only resolve outside, through the proxy.
+    introspection = urlsplit(settings.introspection_url)
+    authorization_server = (
+        f"{introspection.scheme}://{introspection.netloc}/.well-known/oauth-authorization-server"
+    )
     metrics = Metrics("mcpserver")
 
     async def authorization_server_check() -> str | None:
