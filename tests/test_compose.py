@@ -186,10 +186,10 @@ def test_the_public_urls_are_https_on_the_hosts_caddy_serves() -> None:
     # Introspection stays on the compose network.
     assert mcp["HOSPIAI_INTROSPECTION_URL"] == "http://authserver:9000/introspect"
     assert "./deploy/Caddyfile:/etc/caddy/Caddyfile:ro" in services["caddy"]["volumes"]
-    sites = dict(re.findall(r"^\{\$(\w+)\} \{.*?reverse_proxy (\S+)\n\}",
-                            (ROOT / "deploy/Caddyfile").read_text(), re.MULTILINE | re.DOTALL))
-    assert sites == {"HOSPIAI_AUTH_DOMAIN": "authserver:9000",
-                     "HOSPIAI_MCP_DOMAIN": "mcpserver:8000"}
+    sites = re.findall(r"^\{\$(\w+)\} \{.*?dynamic a (\w+ \d+) .*?^\}$",
+                       (ROOT / "deploy/Caddyfile").read_text(), re.MULTILINE | re.DOTALL)
+    assert sites == [("HOSPIAI_AUTH_DOMAIN", f"authserver {auth['HOSPIAI_AUTH_PORT']}"),
+                     ("HOSPIAI_MCP_DOMAIN", f"mcpserver {mcp['HOSPIAI_MCP_PORT']}")]
 
 
 def _dockerfile_stages() -> list[list[str]]:
