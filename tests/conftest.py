@@ -29,6 +29,7 @@ from mcpserver.domain.seed import seed_demo
 from mcpserver.domain.store import DomainStore
 from mcpserver.settings import Settings as McpSettings
 from shared.database import create_db_engine
+from tests.internet import Internet, stand_in_internet
 from tests.servers import Running, bind_loopback, serve
 
 PASSWORD = "correct-horse-battery"
@@ -165,3 +166,10 @@ def start_stack(
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
     yield from start_stack(tmp_path)
+
+
+@pytest.fixture
+def internet(tmp_path: Path) -> Iterator[Internet]:
+    """The loopback stand-in for other sites (client metadata documents)."""
+    with stand_in_internet(tmp_path) as internet:
+        yield internet

@@ -15,15 +15,9 @@ from authserver.maintenance import purge
 from authserver.oauth.cimd import Egress, MAX_CACHE_SECONDS, MIN_CACHE_SECONDS
 from tests.conftest import AuthServer, start_auth_server
 from tests.flow import REDIRECT_URI, authorize, begin, exchange, introspect, logged_in, post_form
-from tests.internet import Internet, client_document, stand_in_internet
+from tests.internet import Internet, client_document
 
 DOCUMENT = "https://assistant.example/oauth/client.json"
-
-
-@pytest.fixture
-def internet(tmp_path: Path) -> Iterator[Internet]:
-    with stand_in_internet(tmp_path) as internet:
-        yield internet
 
 
 @pytest.fixture

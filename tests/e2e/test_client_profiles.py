@@ -17,7 +17,7 @@ from authserver.maintenance import purge
 from tests.conftest import PASSWORD, Stack, start_stack
 from tests.e2e.client import REDIRECT_URI, Browser, connect
 from tests.flow import authorize
-from tests.internet import CLAUDE_CODE_METADATA, Internet, client_document, stand_in_internet
+from tests.internet import CLAUDE_CODE_METADATA, Internet, client_document
 
 CLAUDE_CALLBACKS = [
     "https://claude.ai/api/mcp/auth_callback",
@@ -26,12 +26,6 @@ CLAUDE_CALLBACKS = [
 LE_CHAT_CALLBACK = "https://callback.mistral.ai/v1/integrations_auth/oauth2_callback"
 PROFILE = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
            "params": {"name": "get_my_profile", "arguments": {}}}
-
-
-@pytest.fixture
-def internet(tmp_path: Path) -> Iterator[Internet]:
-    with stand_in_internet(tmp_path) as internet:
-        yield internet
 
 
 @pytest.fixture
