@@ -24,6 +24,7 @@ from authserver.interactions import login, steps
 from authserver.interactions.pages import show_time
 from authserver.maintenance import purge_every
 from authserver.oauth.bridge import NO_STORE, HttpRequest, MalformedRequest, OAuthResponse
+from authserver.oauth.cimd import Egress, MetadataDocuments
 from authserver.oauth.context import OAuthContext, unix_now
 from authserver.oauth.server import OAuthEngine
 from authserver.security import Keys
@@ -67,7 +68,9 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     )
 
 
-def create_app(settings: Settings, *, clock: Callable[[], int] = unix_now) -> Starlette:
+def create_app(
+    settings: Settings, *, clock: Callable[[], int] = unix_now, egress: Egress = Egress()
+) -> Starlette:
     store = Store(create_db_engine(settings.database_url))
     oauth = OAuthContext(settings=settings, store=store, keys=Keys(settings.secret_key), clock=clock)
     environment = jinja2.Environment(
@@ -76,7 +79,10 @@ def create_app(settings: Settings, *, clock: Callable[[], int] = unix_now) -> St
     environment.filters["datetime"] = show_time
     oauth_engine = OAuthEngine(oauth)
     context = AppContext(
-        oauth=oauth, engine=oauth_engine, templates=Jinja2Templates(env=environment)
+        oauth=oauth,
+        engine=oauth_engine,
+        templates=Jinja2Templates(env=environment),
+        documents=MetadataDocuments(oauth, egress),
     )
 
     def endpoint(
@@ -98,6 +104,7 @@ def create_app(settings: Settings, *, clock: Callable[[], int] = unix_now) -> St
         finally:
             if purging is not None:
                 purging.cancel()
+            await context.documents.aclose()
             store.dispose()
 
     well_known = "/.well-known"
@@ -124,10 +131,10 @@ def create_app(settings: Settings, *, clock: Callable[[], int] = unix_now) -> St
         Route("/account/tokens", account.create_token, methods=["POST"]),
         Route("/account/grants/{grant_id}/revoke", account.revoke, methods=["POST"]),
         Route("/admin", console.home, methods=["GET"]),
-        Route("/admin/clients/{client_id}", console.client, methods=["GET"]),
-        Route("/admin/clients/{client_id}/block", console.block_client, methods=["POST"]),
-        Route("/admin/clients/{client_id}/delete", console.delete_client, methods=["POST"]),
-        Route("/admin/clients/{client_id}/approve", console.approve_client, methods=["POST"]),
+        Route("/admin/clients/{client_id:path}", console.client, methods=["GET"]),
+        Route("/admin/clients/{client_id:path}/block", console.block_client, methods=["POST"]),
+        Route("/admin/clients/{client_id:path}/delete", console.delete_client, methods=["POST"]),
+        Route("/admin/clients/{client_id:path}/approve", console.approve_client, methods=["POST"]),
         Route("/admin/accounts", console.accounts, methods=["GET"]),
         Route("/admin/accounts", console.add_account, methods=["POST"]),
         Route("/admin/accounts/{account_id}", console.account, methods=["GET"]),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from starlette.requests import HTTPConnection
 from starlette.templating import Jinja2Templates
 
+from authserver.oauth.cimd import MetadataDocuments
 from authserver.oauth.context import OAuthContext
 from authserver.oauth.server import OAuthEngine
 
@@ -16,6 +17,7 @@ class AppContext:
     oauth: OAuthContext
     engine: OAuthEngine
     templates: Jinja2Templates
+    documents: MetadataDocuments
 
 
 def get_context(connection: HTTPConnection) -> AppContext:

@@ -10,6 +10,7 @@ from shared.settings import (
     SettingsError,
     env_bool,
     env_int,
+    env_secret,
     env_str,
     is_loopback_host,
     public_base_url,
@@ -31,6 +32,12 @@ class Settings:
     session_ttl: int = 12 * 3600
     interaction_ttl: int = 600
     registration_enabled: bool = True
+    # Client ID Metadata Documents: accepted at all, and from which hosts (empty: any host).
+    metadata_documents_enabled: bool = True
+    metadata_document_hosts: frozenset[str] = frozenset()
+    # Development only (refused unless the issuer is loopback): fetch client metadata documents
+    # from private and loopback addresses too.
+    metadata_documents_allow_private: bool = False
     # Garbage collection: how often (0: only `hospiai maintenance purge`), how long dead rows
     # are kept, and after how long an unused dynamic client with no live grant goes.
     purge_interval: int = 3600
@@ -39,6 +46,8 @@ class Settings:
     audit_retention: int = 365 * 86400
     host: str = "127.0.0.1"
     port: int = 9000
+    # On SIGTERM, how long requests in flight may take to finish before they are cancelled.
+    shutdown_timeout: int = 20
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "issuer", public_base_url("HOSPIAI_ISSUER", self.issuer))
@@ -50,6 +59,11 @@ class Settings:
             raise SettingsError("HOSPIAI_CODE_TTL must be between 1 and 60 seconds")
         if not 0 <= self.refresh_grace_seconds <= 60:
             raise SettingsError("HOSPIAI_REFRESH_GRACE_SECONDS must be between 0 and 60")
+        if self.metadata_documents_allow_private and not self.is_loopback:
+            raise SettingsError(
+                "HOSPIAI_METADATA_DOCUMENTS_ALLOW_PRIVATE is for development: the issuer must be"
+                " loopback"
+            )
         if self.default_resource is not None:
             parts = urlsplit(self.default_resource)
             if not parts.scheme or not parts.netloc or parts.fragment:
@@ -65,13 +79,13 @@ class Settings:
 
     @classmethod
     def database_url_from_env(cls, env: Mapping[str, str]) -> str:
-        return env_str(env, "HOSPIAI_AUTH_DATABASE_URL", cls.database_url)
+        return env_secret(env, "HOSPIAI_AUTH_DATABASE_URL", cls.database_url)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         return cls(
             issuer=env_str(env, "HOSPIAI_ISSUER"),
-            secret_key=env_str(env, "HOSPIAI_SECRET_KEY"),
+            secret_key=env_secret(env, "HOSPIAI_SECRET_KEY"),
             database_url=cls.database_url_from_env(env),
             default_resource=env.get("HOSPIAI_DEFAULT_RESOURCE") or None,
             access_token_ttl=env_int(
@@ -98,6 +112,19 @@ class Settings:
             registration_enabled=env_bool(
                 env, "HOSPIAI_REGISTRATION_ENABLED", cls.registration_enabled
             ),
+            metadata_documents_enabled=env_bool(
+                env, "HOSPIAI_METADATA_DOCUMENTS_ENABLED", cls.metadata_documents_enabled
+            ),
+            metadata_document_hosts=frozenset(
+                host.strip().lower()
+                for host in env.get("HOSPIAI_METADATA_DOCUMENT_HOSTS", "").split(",")
+                if host.strip()
+            ),
+            metadata_documents_allow_private=env_bool(
+                env,
+                "HOSPIAI_METADATA_DOCUMENTS_ALLOW_PRIVATE",
+                cls.metadata_documents_allow_private,
+            ),
             purge_interval=env_int(
                 env, "HOSPIAI_PURGE_INTERVAL", cls.purge_interval, minimum=0, maximum=7 * 86400
             ),
@@ -115,4 +142,7 @@ class Settings:
             ),
             host=env_str(env, "HOSPIAI_AUTH_HOST", cls.host),
             port=env_int(env, "HOSPIAI_AUTH_PORT", cls.port, minimum=1, maximum=65535),
+            shutdown_timeout=env_int(
+                env, "HOSPIAI_SHUTDOWN_TIMEOUT", cls.shutdown_timeout, minimum=1, maximum=300
+            ),
         )

@@ -28,6 +28,13 @@ from shared import scopes
 from shared.database import SQLStore
 
 
+# What a client's metadata document sets; the rest of the row is this server's own record.
+_DOCUMENT_COLUMNS = (
+    "client_name", "token_endpoint_auth_method", "redirect_uris", "grant_types",
+    "response_types", "scope", "extra_metadata", "metadata_expires_at",
+)
+
+
 class DuplicateError(Exception):
     """A row with the same unique key already exists."""
 
@@ -223,6 +230,36 @@ class Store(SQLStore):
                 select(Client).where(Client.registration_access_token_hash == token_hash)
             ).first()
 
+    def save_metadata_client(self, client: Client, now: int) -> bool:
+        """Store a metadata-document client, or refresh the stored one's metadata (its blocking
+        and history stay). When its redirect URIs changed, its admin consent and every grant
+        go: they were given for the old ones. True when it is new."""
+        values: dict[str, Any] = {name: getattr(client, name) for name in _DOCUMENT_COLUMNS}
+        with self._session() as session:
+            stored = session.get(Client, client.client_id)
+            if stored is not None and stored.kind == client.kind:
+                if stored.redirect_uris != client.redirect_uris:
+                    values["approved_scope"] = ""
+                    session.exec(
+                        update(Grant)
+                        .where(col(Grant.client_id) == client.client_id,
+                               col(Grant.revoked_at).is_(None))
+                        .values(revoked_at=now)
+                    )
+                session.exec(
+                    update(Client).where(col(Client.client_id) == client.client_id).values(**values)
+                )
+                session.commit()
+                return False
+            session.add(client)
+            try:
+                session.commit()
+            except IntegrityError:
+                # Fetched at the same moment by another request or replica: theirs is as good.
+                session.rollback()
+                return False
+        return True
+
     def update_client_metadata(self, client_id: str, values: dict[str, Any]) -> Client | None:
         with self._session() as session:
             session.exec(update(Client).where(col(Client.client_id) == client_id).values(**values))
@@ -242,10 +279,10 @@ class Store(SQLStore):
     ) -> dict[str, int]:
         """Delete what can no longer be used, kept ``retention`` seconds past its end so a
         late replay is still caught and audited: expired interactions, codes and access
-        tokens; refresh tokens expired or spent; and dynamic clients unused for
-        ``unused_client_age`` seconds with nothing live (never one whose grant still has a
-        working token); audit events older than ``audit_retention``. Returns the number of
-        rows deleted per kind."""
+        tokens; refresh tokens expired or spent; dynamic and metadata-document clients unused
+        for ``unused_client_age`` seconds with nothing live (never one whose grant still has a
+        working token, nor a blocked or approved document client); audit events older than
+        ``audit_retention``. Returns the number of rows deleted per kind."""
         horizon = now - retention
         counts: dict[str, int] = {}
         with self._session() as session:
@@ -265,7 +302,16 @@ class Store(SQLStore):
             # one statement, so a client that just got a grant is never taken.
             counts["clients"] = session.exec(
                 delete(Client).where(
-                    col(Client.kind) == "dynamic",
+                    or_(
+                        col(Client.kind) == "dynamic",
+                        # A metadata document client is only a cache of its document, unless
+                        # an admin blocked or approved it.
+                        and_(
+                            col(Client.kind) == "metadata_document",
+                            ~col(Client.blocked),
+                            col(Client.approved_scope) == "",
+                        ),
+                    ),
                     func.coalesce(col(Client.last_used_at), col(Client.created_at))
                     < now - unused_client_age,
                     ~_has_live(Interaction, col(Interaction.expires_at) > now),

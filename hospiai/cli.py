@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import uvicorn
 from starlette.applications import Starlette
 
 from authserver.oauth.context import unix_now
@@ -83,13 +86,31 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _serve(app: Starlette, host: str, port: int) -> None:
-    import uvicorn
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
-    uvicorn.run(
+
+class _Server(uvicorn.Server):
+    """uvicorn's graceful stop on SIGTERM or SIGINT (stop accepting, let requests in flight
+    finish within the timeout, run the lifespan shutdown), then a normal exit with status 0.
+    uvicorn itself raises the signal again once it has stopped, so the process would die of
+    it (status 143) and a clean, requested stop would look like a crash."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in _STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def _serve(app: Starlette, host: str, port: int, shutdown_timeout: int) -> None:
+    config = uvicorn.Config(
         app, host=host, port=port, loop="uvloop", http="httptools", log_config=None,
-        proxy_headers=False,
+        proxy_headers=False, timeout_graceful_shutdown=shutdown_timeout,
     )
+    _Server(config).run()
 
 
 def _serve_mcpserver() -> int:
@@ -101,7 +122,7 @@ def _serve_mcpserver() -> int:
     except SettingsError as error:
         print(f"hospiai: configuration error: {error}", file=sys.stderr)
         return 2
-    _serve(create_app(settings), settings.host, settings.port)
+    _serve(create_app(settings), settings.host, settings.port, settings.shutdown_timeout)
     return 0
 
 
@@ -161,7 +182,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "authserver":
         from authserver.app import create_app
 
-        _serve(create_app(settings), settings.host, settings.port)
+        _serve(create_app(settings), settings.host, settings.port, settings.shutdown_timeout)
         return 0
     store = Store(create_db_engine(settings.database_url))
     store.check_schema()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
 
 import httpx
 from fastmcp import FastMCP
@@ -57,7 +58,18 @@ def create_app(
 ) -> Starlette:
     store = DomainStore(create_db_engine(settings.database_url))
     services = Services(store=store, clock=clock)
-    mcp_app = build_mcp().http_app(path=MCP_PATH, stateless_http=True, json_response=True)
+    public = urlsplit(settings.resource)
+    # DNS rebinding (MCP transports, security warning): only the public host may be named in
+    # Host, and a browser Origin must be this server's own.
+    mcp_app = build_mcp().http_app(
+        path=MCP_PATH,
+        stateless_http=True,
+        json_response=True,
+        host_origin_protection=True,
+        allowed_hosts=[public.hostname or ""],
+        # Named, since behind a TLS proxy the request itself looks like plain http.
+        allowed_origins=[f"{public.scheme}://{public.netloc}"],
+    )
     # One pooled client for every introspection call of this process.
     http_client = httpx.AsyncClient(
         timeout=httpx.Timeout(5.0),
@@ -90,7 +102,12 @@ def create_app(
             await http_client.aclose()
             store.dispose()
 
-    authorization_server = f"{settings.issuer}/.well-known/oauth-authorization-server"
+    # Readiness asks the authorization server where introspection reaches it (in compose, its
+    # private service name): the public issuer URL may only resolve outside, through the proxy.
+    introspection = urlsplit(settings.introspection_url)
+    authorization_server = (
+        f"{introspection.scheme}://{introspection.netloc}/.well-known/oauth-authorization-server"
+    )
     metrics = Metrics("mcpserver")
 
     async def authorization_server_check() -> str | None:

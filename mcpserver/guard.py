@@ -56,7 +56,14 @@ class BearerGuard:
             await self.app(scope, receive, send)
             return
         # /mcp/ is served as /mcp: no redirect that a client would follow without its token.
-        scope = {**scope, "path": MCP_PATH, "raw_path": MCP_PATH.encode()}
+        # Header values lose the whitespace around them (RFC 9110 section 5.5), which the
+        # httptools parser keeps, so that Mcp-Name compares with the body's name.
+        scope = {
+            **scope,
+            "path": MCP_PATH,
+            "raw_path": MCP_PATH.encode(),
+            "headers": [(name, value.strip(b" \t")) for name, value in scope["headers"]],
+        }
         if "access_token" in parse_qs(scope.get("query_string", b"").decode("latin-1")):
             await self._error(scope, receive, send, 400, "invalid_request",
                               "Send the token in the Authorization header, never in the URL.")

@@ -6,7 +6,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from shared.settings import SettingsError, env_int, env_str, is_loopback_host, public_base_url
+from shared.settings import (
+    SettingsError,
+    env_int,
+    env_secret,
+    env_str,
+    is_loopback_host,
+    public_base_url,
+)
 
 MCP_PATH = "/mcp"
 
@@ -26,6 +33,8 @@ class Settings:
     cache_size: int = 10_000
     host: str = "127.0.0.1"
     port: int = 8000
+    # On SIGTERM, how long requests in flight may take to finish before they are cancelled.
+    shutdown_timeout: int = 20
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "issuer", public_base_url("HOSPIAI_ISSUER", self.issuer))
@@ -57,7 +66,7 @@ class Settings:
 
     @classmethod
     def database_url_from_env(cls, env: Mapping[str, str]) -> str:
-        return env_str(env, "HOSPIAI_MCP_DATABASE_URL", cls.database_url)
+        return env_secret(env, "HOSPIAI_MCP_DATABASE_URL", cls.database_url)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -65,11 +74,14 @@ class Settings:
             resource=env_str(env, "HOSPIAI_MCP_URL"),
             issuer=env_str(env, "HOSPIAI_ISSUER"),
             client_id=env_str(env, "HOSPIAI_MCP_CLIENT_ID"),
-            client_secret=env_str(env, "HOSPIAI_MCP_CLIENT_SECRET"),
+            client_secret=env_secret(env, "HOSPIAI_MCP_CLIENT_SECRET"),
             introspection_url=env.get("HOSPIAI_INTROSPECTION_URL", ""),
             database_url=cls.database_url_from_env(env),
             cache_ttl=env_int(env, "HOSPIAI_INTROSPECTION_CACHE_TTL", cls.cache_ttl,
                               minimum=0, maximum=300),
             host=env_str(env, "HOSPIAI_MCP_HOST", cls.host),
             port=env_int(env, "HOSPIAI_MCP_PORT", cls.port, minimum=1, maximum=65535),
+            shutdown_timeout=env_int(
+                env, "HOSPIAI_SHUTDOWN_TIMEOUT", cls.shutdown_timeout, minimum=1, maximum=300
+            ),
         )

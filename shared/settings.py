@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from urllib.parse import urlsplit
 
 
@@ -30,6 +31,27 @@ def env_str(env: Mapping[str, str], name: str, default: str | None = None) -> st
     value = env.get(name, default)
     if value is None or value == "":
         raise SettingsError(f"{name} is required")
+    return value
+
+
+def env_secret(env: Mapping[str, str], name: str, default: str | None = None) -> str:
+    """A secret from ``name``, or from the file that ``name_FILE`` points to (the Docker
+    secrets convention, which keeps the value out of the environment); never from both.
+    Trailing newlines are dropped, as the shell's ``$(cat file)`` drops them."""
+    file_name = f"{name}_FILE"
+    path = env.get(file_name)
+    if not path:
+        return env_str(env, name, default)
+    if env.get(name):
+        raise SettingsError(f"{name} and {file_name} are both set; set only one")
+    try:
+        value = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as error:
+        raise SettingsError(f"{file_name}: cannot read {path}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise SettingsError(f"{file_name}: {path} is not UTF-8 text") from None
+    if not value:
+        raise SettingsError(f"{file_name}: {path} is empty")
     return value
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from authserver.app import create_app
 from authserver.models import Account
+from authserver.oauth.cimd import Egress
 from authserver.provisioning import (
     Credentials,
     create_account,
@@ -30,6 +31,7 @@ from mcpserver.domain.store import DomainStore
 from mcpserver.settings import Settings as McpSettings
 from shared.database import create_db_engine
 from tests.databases import Databases
+from tests.internet import Internet, stand_in_internet
 from tests.servers import Running, bind_loopback, serve
 
 PASSWORD = "correct-horse-battery"
@@ -107,7 +109,8 @@ def databases(backend: str, tmp_path: Path) -> Iterator[Databases]:
 
 
 def start_auth_server(
-    databases: Databases, *, scheme: str = "http", **overrides: object
+    databases: Databases, *, scheme: str = "http", egress: Egress = Egress(),
+    **overrides: object
 ) -> Iterator[AuthServer]:
     """Serve over plain HTTP on loopback; ``scheme`` only changes the configured issuer."""
     sock = bind_loopback()
@@ -130,7 +133,7 @@ def start_auth_server(
         store, keys, resource=resource, name="MCP", now=clock()
     )
     try:
-        with serve(create_app(settings, clock=clock), sock) as running:
+        with serve(create_app(settings, clock=clock, egress=egress), sock) as running:
             yield AuthServer(
                 f"http://127.0.0.1:{port}", settings, store, keys, clock, resource,
                 resource_server, running,
@@ -185,3 +188,10 @@ def start_stack(
 @pytest.fixture
 def stack(databases: Databases) -> Iterator[Stack]:
     yield from start_stack(databases)
+
+
+@pytest.fixture
+def internet(tmp_path: Path) -> Iterator[Internet]:
+    """The loopback stand-in for other sites (client metadata documents)."""
+    with stand_in_internet(tmp_path) as internet:
+        yield internet

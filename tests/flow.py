@@ -54,7 +54,11 @@ class Authorization:
     verifier: str
 
 
-def authorize_params(client_id: str, challenge: str, **extra: str) -> dict[str, str]:
+def authorize_params(
+    client_id: str, challenge: str, *, keep_empty: str = "", **extra: str
+) -> dict[str, str]:
+    """Parameters of an authorization request; one set to "" is left out, unless it is named
+    by ``keep_empty`` (sent empty, as some clients do with ``scope``)."""
     params = {
         "response_type": "code",
         "client_id": client_id,
@@ -65,7 +69,7 @@ def authorize_params(client_id: str, challenge: str, **extra: str) -> dict[str, 
         "code_challenge_method": "S256",
     }
     params.update(extra)
-    return {key: value for key, value in params.items() if value != ""}
+    return {key: value for key, value in params.items() if value != "" or key == keep_empty}
 
 
 def start(browser: httpx.Client, params: dict[str, str]) -> httpx.Response:

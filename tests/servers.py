@@ -75,9 +75,10 @@ class Running:
 
 
 @contextmanager
-def serve(app: Any, sock: socket.socket) -> Iterator[Running]:
-    """Serve ``app`` on ``sock`` until the block exits; lifespan runs for real."""
-    config = uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False)
+def serve(app: Any, sock: socket.socket, **options: Any) -> Iterator[Running]:
+    """Serve ``app`` on ``sock`` until the block exits; lifespan runs for real. ``options`` go
+    to uvicorn (``ssl_certfile`` and ``ssl_keyfile`` for HTTPS)."""
+    config = uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False, **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -17,6 +17,7 @@ from authserver.interactions.consent import allow_remembered, consent_for
 from authserver.interactions.pages import error_page
 from authserver.models import Interaction
 from authserver.oauth.bridge import OAuthResponse, read_request
+from authserver.oauth.cimd import MetadataDocumentError, is_metadata_url
 from authserver.oauth.server import AuthorizationRejected
 from authserver.security import new_id
 from shared import scopes
@@ -31,7 +32,17 @@ async def authorize(request: Request) -> Response:
     context = get_context(request)
     http = await read_request(request, context.oauth.settings.issuer)
     client_id = dict(http.query).get("client_id")
-    client = await run_in_threadpool(context.oauth.store.client, client_id) if client_id else None
+    client = None
+    if client_id and is_metadata_url(client_id):
+        try:
+            client = await context.documents.client(client_id, http.client_ip)
+        except MetadataDocumentError as problem:
+            # Never redirected: without a valid document no redirect URI can be trusted.
+            return error_page(
+                request, "This application could not be verified", problem.description
+            )
+    elif client_id:
+        client = await run_in_threadpool(context.oauth.store.client, client_id)
     if client is not None and client.blocked:
         # Never redirected: the client is not trusted any more.
         return error_page(

@@ -30,6 +30,7 @@ def metadata_document(settings: Settings) -> dict[str, Any]:
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic"],
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
         "authorization_response_iss_parameter_supported": True,
+        "client_id_metadata_document_supported": settings.metadata_documents_enabled,
     }
     if settings.registration_enabled:
         document["registration_endpoint"] = f"{issuer}/register"

@@ -98,8 +98,14 @@ async def _consent_page(
         interaction_id=interaction.id,
         account=session.account,
         client_name=client.client_name,
+        client_kind=client.kind,
+        # A metadata document was fetched from this host, so the client is who it names.
+        verified_host=(
+            urlsplit(client.client_id).hostname if client.kind == "metadata_document" else None
+        ),
         redirect_host=urlsplit(interaction.params["redirect_uri"]).netloc,
-        loopback_only=all(urlsplit(uri).scheme == "http" for uri in client.redirect_uris),
+        # The redirect this request uses: any program on the computer could claim a local one.
+        loopback_only=urlsplit(interaction.params["redirect_uri"]).scheme == "http",
         granted=[(scopes.BY_NAME[name], name in marked) for name in consent.granted],
         unavailable=[scopes.BY_NAME[name] for name in consent.unavailable],
     )

@@ -115,7 +115,7 @@ def describe(client: Client) -> dict[str, Any]:
     return body
 
 
-def _columns(metadata: dict[str, Any]) -> dict[str, Any]:
+def client_columns(metadata: dict[str, Any]) -> dict[str, Any]:
     name = metadata.get("client_name") or urlsplit(metadata["redirect_uris"][0]).hostname or ""
     return {
         **{key: metadata[key] for key in _COLUMNS},
@@ -153,7 +153,7 @@ class Registration(ClientRegistrationEndpoint):  # type: ignore[misc]
             client_secret_hash=keys.hash_secret(secret) if secret else None,
             registration_access_token_hash=keys.hash_secret(registration_token),
             created_at=self.context.clock(),
-            **_columns(metadata),
+            **client_columns(metadata),
         )
         self.context.store.add_client(client)
         self.context.audit.record(
@@ -243,7 +243,7 @@ class Configuration(ClientConfigurationEndpoint):  # type: ignore[misc]
     ) -> OAuthClient:
         if metadata["token_endpoint_auth_method"] != client.row.token_endpoint_auth_method:
             raise InvalidClientMetadataError("token_endpoint_auth_method cannot be changed.")
-        row = self.context.store.update_client_metadata(client.client_id, _columns(metadata))
+        row = self.context.store.update_client_metadata(client.client_id, client_columns(metadata))
         assert row is not None
         return OAuthClient(row, self.context.keys)
 

@@ -173,8 +173,8 @@ def test_prompt_none_without_session_is_login_required(
     assert _error_redirect(response, auth_server, params["state"])["error"] == "login_required"
 
 
-def _interaction(browser: httpx.Client, client_id: str) -> str:
-    response, _ = begin(browser, client_id)
+def _interaction(browser: httpx.Client, client_id: str, **extra: str) -> str:
+    response, _ = begin(browser, client_id, **extra)
     assert response.status_code == 303
     location: str = response.headers["location"]
     return location
@@ -388,19 +388,25 @@ def test_consent_page_shows_client_redirect_host_scopes_and_loopback_warning(
         name="Hosted", redirect_uris=["https://assistant.example.org/cb", REDIRECT_URI]
     ).id
     pages = {}
-    for client_id in (loopback, hosted):
+    for name, client_id, redirect_uri in (
+        ("loopback", loopback, REDIRECT_URI),
+        ("hosted", hosted, "https://assistant.example.org/cb"),
+        # The warning follows the redirect used: any local program could claim that one.
+        ("hosted, local redirect", hosted, REDIRECT_URI),
+    ):
         with auth_server.http() as browser:
-            interaction = _interaction(browser, client_id)
+            interaction = _interaction(browser, client_id, redirect_uri=redirect_uri)
             login(browser, interaction, account.email, "correct-horse-battery")
-            pages[client_id] = browser.get(interaction).text
-    page = pages[loopback]
+            pages[name] = browser.get(interaction).text
+    page = pages["loopback"]
     assert "Desk &lt;b&gt;Tool&lt;/b&gt;" in page  # escaped, never rendered as markup
     assert "127.0.0.1:5555" in page
     assert "runs on your own computer" in page
     for text in ("See hospitals and availability", "See your appointments", "Stay connected"):
         assert text in page
     assert 'name="decision" value="allow"' in page and 'name="decision" value="deny"' in page
-    assert "runs on your own computer" not in pages[hosted]
+    assert "runs on your own computer" not in pages["hosted"]
+    assert "runs on your own computer" in pages["hosted, local redirect"]
 
 
 @both_backends

@@ -95,9 +95,13 @@ class Connection:
 
 @asynccontextmanager
 async def connect(
-    mcp_url: str, browser: Browser, storage: MemoryStorage | None = None
+    mcp_url: str,
+    browser: Browser,
+    storage: MemoryStorage | None = None,
+    client_metadata_url: str | None = None,
 ) -> AsyncIterator[Connection]:
-    """An initialized MCP session over streamable HTTP, authorized by the SDK's OAuth client."""
+    """An initialized MCP session over streamable HTTP, authorized by the SDK's OAuth client
+    (which registers dynamically, or names itself by ``client_metadata_url``)."""
     storage = storage or MemoryStorage()
     provider = OAuthClientProvider(
         mcp_url,
@@ -105,6 +109,7 @@ async def connect(
         storage,
         redirect_handler=browser.redirect_handler,
         callback_handler=browser.callback_handler,
+        client_metadata_url=client_metadata_url,
     )
     async with httpx2.AsyncClient(auth=provider, timeout=httpx2.Timeout(30, read=60)) as http:
         async with streamable_http_client(mcp_url, http_client=http) as (read, write):

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import http.client
+import json
+from urllib.parse import urlsplit
+
 import httpx
 
 from tests.conftest import Stack
@@ -86,3 +90,42 @@ def test_token_for_another_audience_is_refused(stack: Stack) -> None:
                         resource="https://records.hospiai.test/api")
     response = rpc(stack, tokens["access_token"], "tools/list", {})
     assert response.status_code == 401
+
+
+def test_a_foreign_host_or_origin_is_refused(stack: Stack) -> None:
+    """DNS rebinding: a page on another site must not reach the server through the browser."""
+    token, _ = token_for(stack)
+    own_origin = stack.mcp_url.removesuffix("/mcp")
+    for extra, status in (
+        ({"Host": "rebound.example"}, 421),
+        ({"Origin": "https://rebound.example"}, 403),
+        ({"Origin": own_origin}, 200),
+    ):
+        response = httpx.post(stack.mcp_url, headers={
+            **MCP_HEADERS, "Authorization": f"Bearer {token}", **extra,
+        }, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}})
+        assert response.status_code == status, (extra, response.text)
+
+
+def test_header_values_lose_the_whitespace_around_them(stack: Stack) -> None:
+    """RFC 9110 section 5.5: Mcp-Name with spaces around it still names the tool called."""
+    token, _ = token_for(stack)
+    parts = urlsplit(stack.mcp_url)
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                       "params": {"name": "get_my_profile", "arguments": {}, "_meta": {
+                           "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                           "io.modelcontextprotocol/clientCapabilities": {}}}})
+    # http.client sends the value as given (httpx refuses the spaces).
+    connection = http.client.HTTPConnection(parts.netloc, timeout=30)
+    try:
+        connection.request("POST", parts.path, body=body, headers={
+            **MCP_HEADERS, "Authorization": f"Bearer {token}",
+            "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call",
+            "Mcp-Name": "  get_my_profile  ",
+        })
+        response = connection.getresponse()
+        answer = json.loads(response.read())
+    finally:
+        connection.close()
+    assert response.status == 200, answer
+    assert "error" not in answer and not answer["result"].get("isError"), answer

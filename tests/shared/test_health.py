@@ -7,9 +7,14 @@ import asyncio
 import httpx
 from sqlalchemy import create_engine
 
-from shared.database import SQLStore
+from mcpserver.app import create_app as create_mcp_app
+from mcpserver.domain.store import DomainStore
+from mcpserver.settings import Settings as McpSettings
+from shared.database import SQLStore, create_db_engine
 from shared.health import database_check
-from tests.conftest import Stack
+from tests.conftest import AuthServer, Stack
+from tests.databases import Databases
+from tests.servers import bind_loopback, serve
 
 
 def test_both_services_are_live_and_ready(stack: Stack) -> None:
@@ -30,3 +35,29 @@ def test_both_services_are_live_and_ready(stack: Stack) -> None:
 def test_an_unreachable_database_is_not_ready() -> None:
     store = SQLStore(create_engine("sqlite:////nonexistent-directory/hospiai.sqlite3"))
     assert asyncio.run(database_check(store)()) == "the database cannot be reached"
+
+
+def test_the_mcp_server_checks_the_authorization_server_where_it_introspects(
+    auth_server: AuthServer, databases: Databases
+) -> None:
+    """In compose the MCP server reaches the AS by its service name; the public issuer URL
+    (here a port nothing listens on) may not be reachable from inside."""
+    nobody = bind_loopback()
+    issuer = f"http://127.0.0.1:{nobody.getsockname()[1]}"
+    nobody.close()
+    sock = bind_loopback()
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    settings = McpSettings(
+        resource=f"{base}/mcp",
+        issuer=issuer,
+        client_id=auth_server.resource_server.id,
+        client_secret=auth_server.resource_server.secret or "",
+        introspection_url=f"{auth_server.url}/introspect",
+        database_url=databases.url("mcp"),
+    )
+    domain = DomainStore(create_db_engine(settings.database_url))
+    domain.upgrade_schema()
+    domain.dispose()
+    with serve(create_mcp_app(settings), sock):
+        ready = httpx.get(f"{base}/readyz")
+    assert ready.status_code == 200, ready.text

@@ -42,7 +42,7 @@ def test_metrics_count_requests_and_token_outcomes(stack: Stack) -> None:
     assert _value(text, "hospiai_http_requests_total", service="authserver", route="/token",
                   method="POST", status="200") == 3
     assert _value(text, "hospiai_http_requests_total", service="authserver",
-                  route="/admin/clients/{client_id}", method="GET", status="303") == 1
+                  route="/admin/clients/{client_id:path}", method="GET", status="303") == 1
     assert client_id not in text  # ids never become labels
     assert _value(text, "hospiai_http_request_duration_seconds_count", service="authserver",
                   route="/introspect") == 3
