@@ -27,6 +27,7 @@ ADMIN_REAUTH_SECONDS = 15 * 60
 # Form fields an admin action's audit event records (never a password).
 AUDITED_FIELDS = ("blocked", "disabled", "role", "scope", "email", "resource", "name")
 AUDIT_PAGE = 50
+MAX_EVENT_ID = 2**31 - 1
 
 Admin = tuple[AppContext, LoginSession]
 
@@ -170,10 +171,10 @@ async def audit(request: Request, context: AppContext) -> Response:
         for key in ("event", "actor", "client_id")
     }
     before = request.query_params.get("before", "")
+    # Event ids are INTEGER: a larger cursor means "from the newest", not a database error.
+    cursor = min(int(before), MAX_EVENT_ID) if before.isdigit() else None
     events = await run_in_threadpool(
-        lambda: context.oauth.store.audit_events(
-            **filters, before=int(before) if before.isdigit() else None, limit=AUDIT_PAGE
-        )
+        lambda: context.oauth.store.audit_events(**filters, before=cursor, limit=AUDIT_PAGE)
     )
     following = None
     if len(events) == AUDIT_PAGE and events[-1].id is not None:
