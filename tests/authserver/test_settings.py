@@ -69,3 +69,22 @@ def test_defaults() -> None:
     settings = Settings.from_env(BASE)
     assert (settings.access_token_ttl, settings.refresh_token_ttl) == (3600, 30 * 86400)
     assert settings.code_ttl == 60
+
+
+def test_private_metadata_documents_are_for_a_loopback_issuer_only() -> None:
+    allow = {"HOSPIAI_METADATA_DOCUMENTS_ALLOW_PRIVATE": "true"}
+    with pytest.raises(SettingsError, match="HOSPIAI_METADATA_DOCUMENTS_ALLOW_PRIVATE"):
+        Settings.from_env({**BASE, **allow})
+    local = Settings.from_env({**BASE, **allow, "HOSPIAI_ISSUER": "http://127.0.0.1:9000"})
+    assert local.metadata_documents_allow_private
+
+
+def test_metadata_document_policy_from_the_environment() -> None:
+    assert Settings.from_env(BASE).metadata_documents_enabled
+    assert Settings.from_env(BASE).metadata_document_hosts == frozenset()
+    settings = Settings.from_env({
+        **BASE, "HOSPIAI_METADATA_DOCUMENTS_ENABLED": "false",
+        "HOSPIAI_METADATA_DOCUMENT_HOSTS": " Claude.ai, ,assistant.example ",
+    })
+    assert not settings.metadata_documents_enabled
+    assert settings.metadata_document_hosts == {"claude.ai", "assistant.example"}
