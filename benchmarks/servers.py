@@ -2,7 +2,9 @@
 
 kinds: auth (authorization server), mcp (MCP server behind the guard), mcp-noauth (the same
 FastMCP app with a fixed identity and no token check: the baseline), bare (Starlette endpoint
-returning constant JSON: the baseline for introspection)."""
+returning constant JSON: the baseline for introspection), auth-stack (the authorization server's
+own HTTP stack around /introspect answering without any check: how close to the baseline any
+introspection can get)."""
 
 from __future__ import annotations
 
@@ -18,7 +20,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from authserver.app import SECURITY_HEADERS
 from authserver.app import create_app as create_auth_app
+from authserver.endpoints import OAuthEndpoint
+from authserver.oauth.bridge import HttpRequest, OAuthResponse
 from authserver.settings import Settings as AuthSettings
 from mcpserver.app import build_mcp
 from mcpserver.app import create_app as create_mcp_app
@@ -37,6 +42,20 @@ def _bare() -> Starlette:
         return JSONResponse({"active": False})
 
     return Starlette(routes=[Route("/bare", constant, methods=["GET", "POST"])])
+
+
+def _auth_stack(settings: AuthSettings) -> Starlette:
+    """What every /introspect call pays before and after its own work: the request read and
+    parsed, the route, request id, metrics and headers, a JSON answer. No credential check, no
+    token lookup, no database."""
+
+    def unchecked(_http: HttpRequest) -> OAuthResponse:
+        return OAuthResponse(200, {"active": False}, [])
+
+    app = Starlette(routes=[Route("/introspect", OAuthEndpoint(unchecked, settings.issuer),
+                                  methods=["POST"])])
+    app.add_middleware(Observe, metrics=Metrics("authserver"), headers=SECURITY_HEADERS)
+    return app
 
 
 def _mcp_without_auth(settings: McpSettings) -> object:
@@ -71,6 +90,8 @@ def main() -> None:
     kind, port, config = sys.argv[1], int(sys.argv[2]), json.loads(Path(sys.argv[3]).read_text())
     if kind == "auth":
         app: object = create_auth_app(AuthSettings(**config["auth"]))
+    elif kind == "auth-stack":
+        app = _auth_stack(AuthSettings(**config["auth"]))
     elif kind == "mcp":
         app = create_mcp_app(McpSettings(**config["mcp"]))
     elif kind == "mcp-noauth":
