@@ -8,8 +8,15 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tests.conftest import Stack
+from mcpserver.app import create_app as create_mcp_app
+from mcpserver.domain.store import DomainStore
+from mcpserver.settings import Settings as McpSettings
+from shared.database import create_db_engine
+from tests.conftest import Stack, start_auth_server
+from tests.databases import Databases
+from tests.flow import tokens_for
 from tests.mcpserver.helpers import MCP_HEADERS, rpc, token_for
+from tests.servers import bind_loopback, serve
 
 
 def test_protected_resource_metadata_at_both_paths(stack: Stack) -> None:
@@ -105,6 +112,38 @@ def test_a_foreign_host_or_origin_is_refused(stack: Stack) -> None:
             **MCP_HEADERS, "Authorization": f"Bearer {token}", **extra,
         }, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}})
         assert response.status_code == status, (extra, response.text)
+
+
+def test_behind_a_tls_proxy_only_the_public_https_origin_is_own(databases: Databases) -> None:
+    """Behind a TLS proxy the request reaches the server as plain http, yet a browser on the
+    public site sends its https Origin: that one is this server's own (the request alone would
+    suggest http), and another site's still is not."""
+    public = "https://mcp.hospital.example/mcp"
+    sock = bind_loopback()
+    for auth in start_auth_server(databases, resource=public):
+        settings = McpSettings(
+            resource=public,
+            issuer=auth.settings.issuer,
+            client_id=auth.resource_server.id,
+            client_secret=auth.resource_server.secret or "",
+            database_url=databases.url("mcp"),
+        )
+        domain = DomainStore(create_db_engine(settings.database_url))
+        domain.upgrade_schema()
+        domain.dispose()
+        tokens = tokens_for(auth, auth.client(public=True).id, auth.account().email,
+                            resource=public)
+        with serve(create_mcp_app(settings), sock):
+            address = f"http://127.0.0.1:{sock.getsockname()[1]}/mcp"
+            headers = {**MCP_HEADERS, "Authorization": f"Bearer {tokens['access_token']}",
+                       "Host": "mcp.hospital.example"}
+            for origin, status in (
+                ("https://mcp.hospital.example", 200),
+                ("https://rebound.example", 403),
+            ):
+                response = httpx.post(address, headers={**headers, "Origin": origin}, json={
+                    "jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}})
+                assert response.status_code == status, (origin, response.text)
 
 
 def test_header_values_lose_the_whitespace_around_them(stack: Stack) -> None:
