@@ -26,7 +26,8 @@ from tests.conftest import PASSWORD, AuthServer, Stack
 from tests.flow import decide, login, tokens_for
 from tests.servers import bind_loopback, serve
 
-SUITE = "@modelcontextprotocol/conformance@0.2.0-alpha.12"
+# The pinned suite, in one place: .ci/run fetches the same one ahead of the tests.
+SUITE = Path(__file__).with_name("conformance-suite.txt").read_text().strip()
 # Scenarios of server mode that cannot apply to HospiAI, each with its reason.
 EXPECTED_FAILURES = Path(__file__).with_name("conformance-expected-failures.yml")
 # A cold npx downloads Node 22 and the suite first.
