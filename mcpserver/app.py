@@ -20,7 +20,7 @@ from mcpserver.context import Services
 from mcpserver.domain.store import DomainStore
 from mcpserver.guard import BearerGuard
 from mcpserver.settings import MCP_PATH, Settings
-from shared import scopes
+from shared import logs, scopes
 from shared.database import create_db_engine
 from shared.metrics import Metrics
 from shared.observe import Observe
@@ -56,6 +56,9 @@ def create_app(
     clock: Callable[[], float] = time.time,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> Starlette:
+    # FastMCP sets up its own logger when imported (its own handlers, not propagating): its
+    # records must go through the process's redacting handler like every other.
+    logs.adopt("fastmcp")
     store = DomainStore(create_db_engine(settings.database_url))
     services = Services(store=store, clock=clock)
     public = urlsplit(settings.resource)

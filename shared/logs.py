@@ -62,7 +62,13 @@ def configure(level: str = "INFO", *, structured: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for name in ("uvicorn", "uvicorn.access", "uvicorn.error"):
+    adopt("uvicorn", "uvicorn.access", "uvicorn.error")
+
+
+def adopt(*names: str) -> None:
+    """Take loggers that libraries set up with handlers of their own back to the root handler,
+    so that their records are redacted too (and are JSON lines with a request id)."""
+    for name in names:
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True

@@ -7,14 +7,13 @@ import secrets
 from typing import Annotated, Literal
 
 from fastmcp import FastMCP
-from fastmcp.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field
 
 from mcpserver.context import current
 from mcpserver.domain.models import Appointment
 from mcpserver.domain.store import AppointmentView
-from mcpserver.tools import paris_time, run
+from mcpserver.tools import Refusal, paris_time, run
 
 
 class AppointmentInfo(BaseModel):
@@ -56,7 +55,7 @@ async def _mine(appointment_id: str) -> AppointmentInfo:
         if view.appointment.id == appointment_id:
             return info(view)
     # The same answer for someone else's appointment as for none: ids reveal nothing.
-    raise ToolError(f"You have no appointment with the id {appointment_id!r}.")
+    raise Refusal(f"You have no appointment with the id {appointment_id!r}.")
 
 
 async def book_appointment(
@@ -86,7 +85,7 @@ async def cancel_appointment(
         call.services.store.cancel, appointment_id, call.identity.sub, int(call.services.clock())
     )
     if not cancelled:
-        raise ToolError(f"You have no booked appointment with the id {appointment_id!r}.")
+        raise Refusal(f"You have no booked appointment with the id {appointment_id!r}.")
     return await _mine(appointment_id)
 
 

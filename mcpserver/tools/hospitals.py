@@ -6,13 +6,12 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastmcp import FastMCP
-from fastmcp.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field
 
 from mcpserver.context import current
 from mcpserver.domain.models import Hospital, HospitalStatus
-from mcpserver.tools import paris_time, parse_day, run, start_of_day
+from mcpserver.tools import Refusal, paris_time, parse_day, run, start_of_day
 
 HospitalId = Annotated[str, Field(min_length=1, max_length=64, description="A hospital id, e.g. paris-1.")]
 Limit = Annotated[int, Field(ge=1, le=100, description="At most this many results (1-100).")]
@@ -92,7 +91,7 @@ def live(status: HospitalStatus) -> LiveStatus:
 async def _hospital(hospital_id: str) -> Hospital:
     hospital = await run(current().services.store.hospital, hospital_id)
     if hospital is None:
-        raise ToolError(f"No hospital has the id {hospital_id!r}. Use search_hospitals to find one.")
+        raise Refusal(f"No hospital has the id {hospital_id!r}. Use search_hospitals to find one.")
     return hospital
 
 
@@ -113,7 +112,7 @@ async def search_hospitals(
     if city is None and latitude is not None and longitude is not None:
         near = await run(store.hospitals_near, latitude, longitude, radius_km, service, limit)
         return HospitalList(hospitals=[summary(h, km) for h, km in near])
-    raise ToolError("Give either a city, or both latitude and longitude (not both kinds).")
+    raise Refusal("Give either a city, or both latitude and longitude (not both kinds).")
 
 
 async def get_hospital(hospital_id: HospitalId) -> HospitalSummary:
@@ -126,7 +125,7 @@ async def get_hospital_status(hospital_id: HospitalId) -> LiveStatus:
     await _hospital(hospital_id)
     status = await run(current().services.store.status, hospital_id)
     if status is None:
-        raise ToolError(f"No live status is published for {hospital_id!r} yet.")
+        raise Refusal(f"No live status is published for {hospital_id!r} yet.")
     return live(status)
 
 
@@ -140,7 +139,7 @@ async def update_hospital_status(
     """Staff only: update a hospital's live status. Give only the figures that changed."""
     call = current()
     if call.identity.role not in {"staff", "admin"}:
-        raise ToolError("Only hospital staff can update the live status.")
+        raise Refusal("Only hospital staff can update the live status.")
     values: dict[str, int | str] = {
         name: value
         for name, value in (
@@ -152,12 +151,12 @@ async def update_hospital_status(
         if value is not None
     }
     if not values:
-        raise ToolError("Give at least one figure to update.")
+        raise Refusal("Give at least one figure to update.")
     await _hospital(hospital_id)
     values.update(updated_at=int(call.services.clock()), updated_by=call.identity.sub)
     status = await run(call.services.store.update_status, hospital_id, values)
     if status is None:
-        raise ToolError(f"No live status is published for {hospital_id!r} yet.")
+        raise Refusal(f"No live status is published for {hospital_id!r} yet.")
     return live(status)
 
 
@@ -181,16 +180,16 @@ async def find_available_slots(
 ) -> SlotList:
     """Free appointment slots between two days, by hospital, doctor or specialty (at least one)."""
     if not (hospital_id or doctor_id or specialty):
-        raise ToolError("Give a hospital_id, a doctor_id or a specialty.")
+        raise Refusal("Give a hospital_id, a doctor_id or a specialty.")
     first, last = parse_day(date_from, "date_from"), parse_day(date_to, "date_to")
     call = current()
     now = int(call.services.clock())
     if start_of_day(last + timedelta(days=1)) <= now:
-        raise ToolError("date_to is in the past.")
+        raise Refusal("date_to is in the past.")
     if last < first:
-        raise ToolError("date_to must not be before date_from.")
+        raise Refusal("date_to must not be before date_from.")
     if (last - first).days > MAX_SLOT_DAYS:
-        raise ToolError(f"The date range may span at most {MAX_SLOT_DAYS} days.")
+        raise Refusal(f"The date range may span at most {MAX_SLOT_DAYS} days.")
     if hospital_id:
         await _hospital(hospital_id)
     views = await run(
