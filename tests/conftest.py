@@ -161,20 +161,25 @@ class Stack:
     domain: DomainStore
 
 
+def mcp_settings(auth: AuthServer, databases: Databases, *, cache_ttl: int = 30) -> McpSettings:
+    """The MCP server for the authorization server's resource, with its credentials there."""
+    return McpSettings(
+        resource=auth.resource,
+        issuer=auth.settings.issuer,
+        client_id=auth.resource_server.id,
+        client_secret=auth.resource_server.secret or "",
+        database_url=databases.url("mcp"),
+        cache_ttl=cache_ttl,
+    )
+
+
 def start_stack(
     databases: Databases, *, cache_ttl: int = 30, **auth_overrides: object
 ) -> Iterator[Stack]:
     sock = bind_loopback()
     mcp_url = f"http://127.0.0.1:{sock.getsockname()[1]}/mcp"
     for auth in start_auth_server(databases, resource=mcp_url, **auth_overrides):
-        settings = McpSettings(
-            resource=mcp_url,
-            issuer=auth.settings.issuer,
-            client_id=auth.resource_server.id,
-            client_secret=auth.resource_server.secret or "",
-            database_url=databases.url("mcp"),
-            cache_ttl=cache_ttl,
-        )
+        settings = mcp_settings(auth, databases, cache_ttl=cache_ttl)
         domain = DomainStore(create_db_engine(settings.database_url))
         domain.upgrade_schema()
         try:

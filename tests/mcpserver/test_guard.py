@@ -10,9 +10,8 @@ import httpx
 
 from mcpserver.app import create_app as create_mcp_app
 from mcpserver.domain.store import DomainStore
-from mcpserver.settings import Settings as McpSettings
 from shared.database import create_db_engine
-from tests.conftest import Stack, start_auth_server
+from tests.conftest import Stack, mcp_settings, start_auth_server
 from tests.databases import Databases
 from tests.flow import tokens_for
 from tests.mcpserver.helpers import MCP_HEADERS, rpc, token_for
@@ -121,13 +120,7 @@ def test_behind_a_tls_proxy_only_the_public_https_origin_is_own(databases: Datab
     public = "https://mcp.hospital.example/mcp"
     sock = bind_loopback()
     for auth in start_auth_server(databases, resource=public):
-        settings = McpSettings(
-            resource=public,
-            issuer=auth.settings.issuer,
-            client_id=auth.resource_server.id,
-            client_secret=auth.resource_server.secret or "",
-            database_url=databases.url("mcp"),
-        )
+        settings = mcp_settings(auth, databases)
         domain = DomainStore(create_db_engine(settings.database_url))
         domain.upgrade_schema()
         domain.dispose()
