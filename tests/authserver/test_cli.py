@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.databases import HEADS
 from tests.flow import REDIRECT_URI, tokens_for
 from tests.servers import bind_loopback
 
@@ -59,7 +60,8 @@ def test_refuses_a_database_behind_the_code(tmp_path: Path) -> None:
     assert serving.returncode != 0 and "run `hospiai db upgrade`" in serving.stderr
     assert _hospiai(env, "db", "upgrade").returncode == 0
     again = _hospiai(env, "db", "upgrade")
-    assert again.returncode == 0 and "authserver: at 0001 (up to date)" in again.stdout
+    assert again.returncode == 0
+    assert f"authserver: at {HEADS['authserver']} (up to date)" in again.stdout
 
 
 def test_provision_then_serve_and_complete_a_flow(tmp_path: Path) -> None:
@@ -69,8 +71,8 @@ def test_provision_then_serve_and_complete_a_flow(tmp_path: Path) -> None:
     env = _env(tmp_path, port)
     upgraded = _hospiai(env, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "authserver: at 0001 (upgraded from none (empty))" in upgraded.stdout
-    assert "mcpserver: at 0001 (upgraded from none (empty))" in upgraded.stdout
+    for service, head in HEADS.items():
+        assert f"{service}: at {head} (upgraded from none (empty))" in upgraded.stdout
 
     rs = _hospiai(env, "resource-servers", "create", "--resource", "http://127.0.0.1:8000/mcp",
                   "--name", "MCP")

@@ -16,9 +16,10 @@ from authserver.store import PERSONAL_CLIENT_ID, Store
 from mcpserver.domain.store import DomainStore
 from shared.database import SQLStore, create_db_engine
 from shared.migrations import SchemaError, version_table
-from tests.databases import Databases, both_backends
+from tests.databases import HEADS, Databases, both_backends
 
 STORES: tuple[type[SQLStore], ...] = (Store, DomainStore)
+AUTH_HEAD = HEADS["authserver"]
 
 
 @both_backends
@@ -51,8 +52,8 @@ def test_upgrade_creates_the_built_in_client_once_and_then_has_nothing_to_do(
     databases: Databases,
 ) -> None:
     store = Store(create_db_engine(databases.url("auth")))
-    assert store.upgrade_schema() == (set(), {"0001"})
-    assert store.upgrade_schema() == ({"0001"}, {"0001"})
+    assert store.upgrade_schema() == (set(), {AUTH_HEAD})
+    assert store.upgrade_schema() == ({AUTH_HEAD}, {AUTH_HEAD})
     personal = store.client(PERSONAL_CLIENT_ID)
     assert personal is not None and personal.kind == "personal" and not personal.blocked
     assert personal.redirect_uris == [] and personal.grant_types == []
@@ -94,6 +95,6 @@ def test_concurrent_upgrades_of_one_database_both_succeed(databases: Databases) 
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(lambda store: store.upgrade_schema(), stores))
     # One migrated; the other waited for it, then found nothing to do.
-    assert [before for before, _ in results] in ([set(), {"0001"}], [{"0001"}, set()])
+    assert [before for before, _ in results] in ([set(), {AUTH_HEAD}], [{AUTH_HEAD}, set()])
     for store in stores:
         store.dispose()
