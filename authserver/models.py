@@ -5,10 +5,19 @@ Times are integer Unix seconds, which compare the same way in SQLite and Postgre
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, LargeBinary
+from sqlalchemy import JSON, Column, Index, LargeBinary, text
 from sqlmodel import Field, SQLModel
 
 ROLES = ("patient", "staff", "admin")
+
+# The built-in client personal access tokens are issued to (created by the first migration):
+# blocking it stops them all. No redirect URI and no grant type, so it can never be used at
+# /authorize or /token.
+PERSONAL_CLIENT_ID = "hospiai_personal_tokens"
+
+# A live grant that consent memory keeps one of per account, client and resource; personal
+# access tokens are the exception, with one grant per token.
+LIVE_REMEMBERED_GRANT = text(f"revoked_at IS NULL AND client_id <> '{PERSONAL_CLIENT_ID}'")
 
 
 class Account(SQLModel, table=True):
@@ -81,6 +90,14 @@ class Interaction(SQLModel, table=True):
 
 class Grant(SQLModel, table=True):
     """What one account allowed one client, and everything issued from that decision."""
+
+    # Two approvals at once (two tabs, two replicas) must widen one grant, not make a second.
+    __table_args__ = (
+        Index(
+            "ix_grant_live_key", "account_id", "client_id", "resource", unique=True,
+            sqlite_where=LIVE_REMEMBERED_GRANT, postgresql_where=LIVE_REMEMBERED_GRANT,
+        ),
+    )
 
     id: str = Field(primary_key=True)
     account_id: str = Field(index=True)

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, delete, func, select, update
 
 from authserver.models import (
+    PERSONAL_CLIENT_ID,
     AccessToken,
     Account,
     AuditEvent,
@@ -33,6 +34,11 @@ _DOCUMENT_COLUMNS = (
     "client_name", "token_endpoint_auth_method", "redirect_uris", "grant_types",
     "response_types", "scope", "extra_metadata", "metadata_expires_at",
 )
+
+
+# Each retry of `Store.issue_code` means another writer changed the grant first: widened it
+# (its scope only grows, so at most once per scope in the catalogue), created it, or revoked it.
+_GRANT_ATTEMPTS = 2 * len(scopes.NAMES) + 2
 
 
 class DuplicateError(Exception):
@@ -117,12 +123,6 @@ def _has_live(
             col(Grant.revoked_at).is_(None)
         )
     return query.exists()
-
-
-# The built-in client personal access tokens are issued to (created by the first migration):
-# blocking it stops them all. No redirect URI and no grant type, so it can never be used at
-# /authorize or /token.
-PERSONAL_CLIENT_ID = "hospiai_personal_tokens"
 
 
 class Store(SQLStore):
@@ -445,31 +445,59 @@ class Store(SQLStore):
         the scopes just allowed; or under ``grant``, new, when there is none.
 
         The grant remembers only what the user allowed: scopes an admin approved for everyone
-        are not copied into it, so withdrawing the approval asks users again."""
+        are not copied into it, so withdrawing the approval asks users again.
+
+        Correct with concurrent approvals (two tabs, several replicas): a new grant relies on
+        the unique index over live grants, and the widening is an UPDATE conditional on the
+        scope that was read, which also keeps the grant locked and live until the code is
+        stored. Whoever loses either race reads again and widens the winner's grant."""
+        for _ in range(_GRANT_ATTEMPTS):
+            if self._try_issue_code(grant, code):
+                return
+        raise RuntimeError(f"the grant of {grant.account_id} for {grant.client_id} kept changing")
+
+    def _try_issue_code(self, grant: Grant, code: AuthorizationCode) -> bool:
+        """One attempt of `issue_code`: False when another writer changed the grant first."""
         with self._session() as session:
             client = session.get(Client, grant.client_id)
             approved = set(scopes.parse(client.approved_scope if client else ""))
             allowed = [name for name in scopes.parse(grant.scope) if name not in approved]
-            grant.scope = scopes.join(allowed)
             live = session.exec(
-                select(Grant)
-                .where(
+                select(Grant.id, Grant.scope).where(
                     Grant.account_id == grant.account_id,
                     Grant.client_id == grant.client_id,
                     Grant.resource == grant.resource,
                     col(Grant.revoked_at).is_(None),
                 )
-                .order_by(col(Grant.created_at))
             ).first()
             if live is None:
+                grant.scope = scopes.join(allowed)
                 session.add(grant)
-                live = grant
+                # Flushed alone: a conflict here means another approval made it first.
+                try:
+                    session.flush()
+                except IntegrityError:
+                    session.rollback()
+                    return False
+                code.grant_id = grant.id
             else:
-                live.scope = scopes.join({*scopes.parse(live.scope), *scopes.parse(grant.scope)})
-                session.add(live)
-            code.grant_id = live.id
+                live_id, live_scope = live
+                widened = session.exec(
+                    update(Grant)
+                    .where(
+                        col(Grant.id) == live_id,
+                        col(Grant.scope) == live_scope,
+                        col(Grant.revoked_at).is_(None),
+                    )
+                    .values(scope=scopes.join({*scopes.parse(live_scope), *allowed}))
+                )
+                if widened.rowcount != 1:
+                    session.rollback()
+                    return False
+                code.grant_id = live_id
             session.add(code)
             session.commit()
+            return True
 
     def code(self, code_hash: str) -> AuthorizationCode | None:
         with self._session() as session:

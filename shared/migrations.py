@@ -41,8 +41,11 @@ def _revisions(connection: Connection, service: str) -> set[str]:
     return set(migration.get_current_heads())
 
 
-def upgrade(engine: Engine, service: str, tables: Collection[str]) -> tuple[set[str], set[str]]:
-    """Bring the service's schema to the newest revision: (revisions before, after)."""
+def upgrade(
+    engine: Engine, service: str, tables: Collection[str], target: str = "head"
+) -> tuple[set[str], set[str]]:
+    """Bring the service's schema to the newest revision (or to ``target``, for a test of one
+    migration): (revisions before, after)."""
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             # Two upgrades at once (a job started twice, replicas): the second waits for the
@@ -59,7 +62,7 @@ def upgrade(engine: Engine, service: str, tables: Collection[str]) -> tuple[set[
                 "before migrations existed; start from an empty database (for `hospiai dev`, "
                 "delete its data directory)"
             )
-        command.upgrade(_config(service, connection), "head")
+        command.upgrade(_config(service, connection), target)
         return before, _revisions(connection, service)
 
 

@@ -13,9 +13,8 @@ from authserver.context import AppContext, get_context
 from authserver.interactions.browser import LoginSession, client_ip, current_session
 from authserver.interactions.login import login_url
 from authserver.interactions.pages import checked_form, error_page, form_field, render
-from authserver.models import AccessToken, Grant
+from authserver.models import PERSONAL_CLIENT_ID, AccessToken, Grant
 from authserver.security import new_id, new_secret
-from authserver.store import PERSONAL_CLIENT_ID
 from shared import scopes
 
 MAX_TOKEN_DAYS = 365

@@ -17,10 +17,9 @@ from authserver.context import AppContext, get_context
 from authserver.interactions.browser import LoginSession, client_ip, current_session
 from authserver.interactions.login import local_path, login_url
 from authserver.interactions.pages import checked_form, error_page, form_field, render
-from authserver.models import ROLES
+from authserver.models import PERSONAL_CLIENT_ID, ROLES
 from authserver.provisioning import ProvisioningError, create_account, create_resource_server
 from authserver.security import new_secret
-from authserver.store import PERSONAL_CLIENT_ID
 from shared import scopes
 
 ADMIN_REAUTH_SECONDS = 15 * 60

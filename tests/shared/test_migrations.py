@@ -12,7 +12,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData, inspect, text
 from sqlmodel import SQLModel
 
-from authserver.store import PERSONAL_CLIENT_ID, Store
+from authserver.models import PERSONAL_CLIENT_ID
+from authserver.store import Store
 from mcpserver.domain.store import DomainStore
 from shared.database import SQLStore, create_db_engine
 from shared.migrations import SchemaError, version_table
