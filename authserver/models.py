@@ -1,12 +1,15 @@
 """SQLModel tables of the authorization server. Secrets are stored only as keyed hashes.
 
-Times are integer Unix seconds, which compare the same way in SQLite and PostgreSQL.
+Times are integer Unix seconds (UNIX_TIME: 64 bits), which compare the same way in SQLite and
+PostgreSQL.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import JSON, Column, Index, LargeBinary, text
 from sqlmodel import Field, SQLModel
+
+from shared.database import UNIX_TIME
 
 ROLES = ("patient", "staff", "admin")
 
@@ -31,7 +34,7 @@ class Account(SQLModel, table=True):
     phone: str | None = None
     role: str = "patient"
     disabled: bool = False
-    created_at: int
+    created_at: int = Field(sa_type=UNIX_TIME)
 
 
 class Client(SQLModel, table=True):
@@ -53,9 +56,9 @@ class Client(SQLModel, table=True):
     # Admin consent: scopes an admin allowed this client for every user (never asked again).
     approved_scope: str = ""
     # Metadata-document clients: when the cached document must be fetched again.
-    metadata_expires_at: int | None = None
-    created_at: int
-    last_used_at: int | None = None
+    metadata_expires_at: int | None = Field(default=None, sa_type=UNIX_TIME)
+    created_at: int = Field(sa_type=UNIX_TIME)
+    last_used_at: int | None = Field(default=None, sa_type=UNIX_TIME)
 
 
 class ResourceServer(SQLModel, table=True):
@@ -64,7 +67,7 @@ class ResourceServer(SQLModel, table=True):
     resource: str = Field(unique=True)
     name: str
     secret_hash: str
-    created_at: int
+    created_at: int = Field(sa_type=UNIX_TIME)
 
 
 class Interaction(SQLModel, table=True):
@@ -80,12 +83,12 @@ class Interaction(SQLModel, table=True):
     resource: str
     # Only the browser that started the request may finish it.
     browser_binding: str
-    created_at: int
-    expires_at: int
+    created_at: int = Field(sa_type=UNIX_TIME)
+    expires_at: int = Field(sa_type=UNIX_TIME)
     # The pages' result: who decided, and "allow" or "deny".
     account_id: str | None = None
     decision: str | None = None
-    completed_at: int | None = None
+    completed_at: int | None = Field(default=None, sa_type=UNIX_TIME)
 
 
 class Grant(SQLModel, table=True):
@@ -104,9 +107,9 @@ class Grant(SQLModel, table=True):
     client_id: str = Field(index=True)
     scope: str
     resource: str
-    created_at: int
-    last_used_at: int | None = None
-    revoked_at: int | None = None
+    created_at: int = Field(sa_type=UNIX_TIME)
+    last_used_at: int | None = Field(default=None, sa_type=UNIX_TIME)
+    revoked_at: int | None = Field(default=None, sa_type=UNIX_TIME)
     # Personal access tokens only: the name the user gave it, and the token's first characters.
     name: str | None = None
     token_prefix: str | None = None
@@ -122,9 +125,9 @@ class AuthorizationCode(SQLModel, table=True):
     resource: str
     code_challenge: str
     code_challenge_method: str
-    created_at: int
-    expires_at: int
-    consumed_at: int | None = None
+    created_at: int = Field(sa_type=UNIX_TIME)
+    expires_at: int = Field(sa_type=UNIX_TIME)
+    consumed_at: int | None = Field(default=None, sa_type=UNIX_TIME)
 
 
 class AccessToken(SQLModel, table=True):
@@ -134,9 +137,9 @@ class AccessToken(SQLModel, table=True):
     account_id: str
     scope: str
     resource: str
-    issued_at: int
-    expires_at: int
-    revoked_at: int | None = None
+    issued_at: int = Field(sa_type=UNIX_TIME)
+    expires_at: int = Field(sa_type=UNIX_TIME)
+    revoked_at: int | None = Field(default=None, sa_type=UNIX_TIME)
 
 
 class RefreshToken(SQLModel, table=True):
@@ -146,9 +149,9 @@ class RefreshToken(SQLModel, table=True):
     account_id: str
     scope: str
     resource: str
-    issued_at: int
-    expires_at: int
-    spent_at: int | None = None
+    issued_at: int = Field(sa_type=UNIX_TIME)
+    expires_at: int = Field(sa_type=UNIX_TIME)
+    spent_at: int | None = Field(default=None, sa_type=UNIX_TIME)
     # The response this token was exchanged for, sealed under a key derived from the token
     # itself, so a retry inside the grace window gets the same pair and nobody else can read it.
     replay: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
@@ -158,7 +161,7 @@ class AuditEvent(SQLModel, table=True):
     """Who did what, from where; never a secret (ids, scopes and emails only)."""
 
     id: int | None = Field(default=None, primary_key=True)
-    at: int = Field(index=True)
+    at: int = Field(index=True, sa_type=UNIX_TIME)
     # "login.succeeded", "token.issued", "admin.client_blocked", ...
     event: str = Field(index=True)
     # The account that acted, when there is one.

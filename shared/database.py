@@ -9,12 +9,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import URL, Engine, Select, Table, event, text
+from sqlalchemy import URL, BigInteger, Engine, Integer, Select, Table, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import PoolProxiedConnection, SingletonThreadPool
 from sqlmodel import Session, SQLModel, create_engine
 
 from shared import migrations
+
+# The column type of every Unix-seconds time: BIGINT, because PostgreSQL's INTEGER is 32 bits
+# and overflows in January 2038 (and on any far expiry before that). SQLite's INTEGER already
+# holds 64 bits, so there it stays INTEGER, as the first migrations made it.
+UNIX_TIME = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def create_db_engine(database_url: str) -> Engine:

@@ -5,9 +5,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 
-from alembic import command, context
+from alembic import command, context, op
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -98,3 +98,16 @@ def run_migrations() -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+
+
+def widen_to_bigint(columns: Mapping[str, Sequence[str]]) -> None:
+    """For a migration: make integer columns (per table) BIGINT on PostgreSQL, in one ALTER
+    TABLE per table, so each table is rewritten once. Nothing to do on SQLite, whose INTEGER
+    already holds 64 bits (see shared.database.UNIX_TIME)."""
+    bind = op.get_bind()
+    if bind.dialect.name != "postgresql":
+        return
+    quote = bind.dialect.identifier_preparer.quote
+    for table, names in columns.items():
+        changes = ", ".join(f"ALTER COLUMN {quote(name)} TYPE BIGINT" for name in names)
+        op.execute(f"ALTER TABLE {quote(table)} {changes}")

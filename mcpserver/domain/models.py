@@ -1,9 +1,11 @@
-"""SQLModel tables of the MCP server. Times are integer Unix seconds (UTC)."""
+"""SQLModel tables of the MCP server. Times are integer Unix seconds (UTC, UNIX_TIME: 64 bits)."""
 
 from __future__ import annotations
 
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
+
+from shared.database import UNIX_TIME
 
 
 class Hospital(SQLModel, table=True):
@@ -23,7 +25,7 @@ class HospitalStatus(SQLModel, table=True):
     icu_beds_available: int
     ventilators_available: int
     emergency_wait_minutes: int
-    updated_at: int
+    updated_at: int = Field(sa_type=UNIX_TIME)
     updated_by: str | None = None
 
 
@@ -38,7 +40,7 @@ class Slot(SQLModel, table=True):
     id: str = Field(primary_key=True)
     doctor_id: str = Field(index=True, foreign_key="doctor.id")
     hospital_id: str = Field(index=True, foreign_key="hospital.id")
-    starts_at: int = Field(index=True)
+    starts_at: int = Field(index=True, sa_type=UNIX_TIME)
     duration_minutes: int
     # The appointment holding the slot; NULL while it is free. Booking is a conditional UPDATE.
     appointment_id: str | None = Field(default=None, index=True)
@@ -52,5 +54,5 @@ class Appointment(SQLModel, table=True):
     reason: str
     # "booked" or "cancelled".
     status: str
-    created_at: int
-    cancelled_at: int | None = None
+    created_at: int = Field(sa_type=UNIX_TIME)
+    cancelled_at: int | None = Field(default=None, sa_type=UNIX_TIME)
