@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, func, insert, literal
+from sqlalchemy import func, insert
 from sqlmodel import SQLModel, col, select, update
 
 from mcpserver.domain.errors import SlotUnavailable
@@ -140,10 +140,8 @@ class DomainStore(SQLStore):
                 .join(Hospital, col(Hospital.id) == col(Slot.hospital_id))
                 .where(
                     col(Slot.appointment_id).is_(None),
-                    # Bound as BIGINT: a range far in the future finds nothing, where an
-                    # INTEGER parameter would overflow on PostgreSQL.
-                    col(Slot.starts_at) >= literal(start, BigInteger),
-                    col(Slot.starts_at) < literal(end, BigInteger),
+                    col(Slot.starts_at) >= start,
+                    col(Slot.starts_at) < end,
                 )
             )
             if hospital_id:
