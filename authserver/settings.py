@@ -10,6 +10,7 @@ from shared.settings import (
     SettingsError,
     env_bool,
     env_int,
+    env_proxies,
     env_secret,
     env_str,
     is_loopback_host,
@@ -48,6 +49,9 @@ class Settings:
     port: int = 9000
     # On SIGTERM, how long requests in flight may take to finish before they are cancelled.
     shutdown_timeout: int = 20
+    # Reverse proxies whose X-Forwarded-For/-Proto are believed (addresses, networks); none by
+    # default, so a caller can never choose the address the audit log and the logs record.
+    forwarded_allow_ips: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "issuer", public_base_url("HOSPIAI_ISSUER", self.issuer))
@@ -145,4 +149,5 @@ class Settings:
             shutdown_timeout=env_int(
                 env, "HOSPIAI_SHUTDOWN_TIMEOUT", cls.shutdown_timeout, minimum=1, maximum=300
             ),
+            forwarded_allow_ips=env_proxies(env, "HOSPIAI_FORWARDED_ALLOW_IPS"),
         )

@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import uvicorn
 from starlette.applications import Starlette
@@ -23,8 +24,8 @@ from authserver.provisioning import (
 from authserver.security import Keys
 from authserver.settings import Settings
 from authserver.store import Store
-from shared.database import SQLStore, create_db_engine
 from shared import logs
+from shared.database import SQLStore, create_db_engine
 from shared.migrations import SchemaError
 from shared.settings import SettingsError, environ
 
@@ -105,10 +106,29 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-def _serve(app: Starlette, host: str, port: int, shutdown_timeout: int) -> None:
+class _Listening(Protocol):
+    """What serving needs of either service's settings."""
+
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def shutdown_timeout(self) -> int: ...
+    @property
+    def forwarded_allow_ips(self) -> tuple[str, ...]: ...
+
+
+def _serve(app: Starlette, settings: _Listening) -> None:
+    # X-Forwarded-For/-Proto are read only from the configured proxies (uvicorn's own default
+    # would trust 127.0.0.1, or whatever FORWARDED_ALLOW_IPS says). They set the client address
+    # and the scheme, never Host, and the services build their URLs from their settings (only
+    # Starlette's redirect of a stray trailing slash follows the request: https behind Caddy).
+    proxies = settings.forwarded_allow_ips
     config = uvicorn.Config(
-        app, host=host, port=port, loop="uvloop", http="httptools", log_config=None,
-        proxy_headers=False, timeout_graceful_shutdown=shutdown_timeout,
+        app, host=settings.host, port=settings.port, loop="uvloop", http="httptools",
+        log_config=None, timeout_graceful_shutdown=settings.shutdown_timeout,
+        proxy_headers=bool(proxies), forwarded_allow_ips=list(proxies) if proxies else None,
     )
     _Server(config).run()
 
@@ -122,7 +142,7 @@ def _serve_mcpserver() -> int:
     except SettingsError as error:
         print(f"hospiai: configuration error: {error}", file=sys.stderr)
         return 2
-    _serve(create_app(settings), settings.host, settings.port, settings.shutdown_timeout)
+    _serve(create_app(settings), settings)
     return 0
 
 
@@ -182,7 +202,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "authserver":
         from authserver.app import create_app
 
-        _serve(create_app(settings), settings.host, settings.port, settings.shutdown_timeout)
+        _serve(create_app(settings), settings)
         return 0
     store = Store(create_db_engine(settings.database_url))
     store.check_schema()

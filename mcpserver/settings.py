@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from shared.settings import (
     SettingsError,
     env_int,
+    env_proxies,
     env_secret,
     env_str,
     is_loopback_host,
@@ -35,6 +36,9 @@ class Settings:
     port: int = 8000
     # On SIGTERM, how long requests in flight may take to finish before they are cancelled.
     shutdown_timeout: int = 20
+    # Reverse proxies whose X-Forwarded-For/-Proto are believed (addresses, networks); none by
+    # default, so a caller can never choose the address the audit log and the logs record.
+    forwarded_allow_ips: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "issuer", public_base_url("HOSPIAI_ISSUER", self.issuer))
@@ -84,4 +88,5 @@ class Settings:
             shutdown_timeout=env_int(
                 env, "HOSPIAI_SHUTDOWN_TIMEOUT", cls.shutdown_timeout, minimum=1, maximum=300
             ),
+            forwarded_allow_ips=env_proxies(env, "HOSPIAI_FORWARDED_ALLOW_IPS"),
         )

@@ -80,6 +80,30 @@ def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{name} must be true or false, got {raw!r}")
 
 
+def env_proxies(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Reverse proxies trusted to say who the client is (X-Forwarded-For, X-Forwarded-Proto): a
+    comma-separated list of addresses and networks; empty means none. Each is checked here,
+    because uvicorn takes a malformed entry as a literal that never matches, silently."""
+    proxies: list[str] = []
+    for item in (part.strip() for part in env.get(name, "").split(",")):
+        if not item:
+            continue
+        if item == "*":
+            raise SettingsError(
+                f"{name}: '*' would let any caller choose its own address; list the proxies'"
+                " addresses or networks"
+            )
+        try:
+            proxy = ipaddress.ip_network(item) if "/" in item else ipaddress.ip_address(item)
+        except ValueError as error:
+            raise SettingsError(
+                f"{name}: {item!r} is not an IP address or network (such as 172.30.53.10 or"
+                f" 172.30.53.0/24): {error}"
+            ) from None
+        proxies.append(str(proxy))
+    return tuple(proxies)
+
+
 def public_base_url(name: str, value: str) -> str:
     """Validate a public base URL: https, or http on loopback only; no path, query or fragment."""
     parts = urlsplit(value)

@@ -1,4 +1,5 @@
-"""Secrets come from the environment or from a file named by <NAME>_FILE (Docker secrets)."""
+"""Settings helpers: secrets from the environment or from a file named by <NAME>_FILE (Docker
+secrets), and the reverse proxies whose forwarded headers are trusted."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 
 from authserver.settings import Settings as AuthSettings
 from mcpserver.settings import Settings as McpSettings
-from shared.settings import SettingsError, env_secret
+from shared.settings import SettingsError, env_proxies, env_secret
 
 SECRET = "s3cret-value-with-enough-characters-0123"
 AUTH_BASE = {"HOSPIAI_ISSUER": "https://auth.hospiai.example", "HOSPIAI_SECRET_KEY": SECRET}
@@ -93,3 +94,34 @@ def test_every_secret_setting_reads_a_file(
     assert getattr(settings.from_env(env), attribute) == value
     with pytest.raises(SettingsError, match=f"{name} and {name}_FILE are both set"):
         settings.from_env({**env, name: value})
+
+
+def test_trusted_proxies_are_addresses_and_networks_written_back_canonically() -> None:
+    env = {"P": " 172.30.53.10 , 10.0.0.0/8,,::1, 2001:DB8::/32 "}
+    assert env_proxies(env, "P") == ("172.30.53.10", "10.0.0.0/8", "::1", "2001:db8::/32")
+    assert env_proxies({}, "P") == env_proxies({"P": ""}, "P") == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("caddy", "'caddy' is not an IP address or network"),
+        ("*", "'\\*' would let any caller choose its own address"),
+        ("172.30.53.10/24", "has host bits set"),
+        ("10.0.0.0/33", "is not an IP address or network"),
+    ],
+)
+def test_a_proxy_that_is_not_an_address_or_network_is_refused_naming_the_variable(
+    value: str, reason: str
+) -> None:
+    with pytest.raises(SettingsError, match=f"^P: .*{reason}"):
+        env_proxies({"P": f"127.0.0.1,{value}"}, "P")
+
+
+@pytest.mark.parametrize(("settings", "base"), [(AuthSettings, AUTH_BASE), (McpSettings, MCP_BASE)])
+def test_both_services_trust_no_proxy_unless_told(
+    settings: type[AuthSettings | McpSettings], base: dict[str, str]
+) -> None:
+    assert settings.from_env(base).forwarded_allow_ips == ()
+    told = settings.from_env({**base, "HOSPIAI_FORWARDED_ALLOW_IPS": "172.30.53.10"})
+    assert told.forwarded_allow_ips == ("172.30.53.10",)
