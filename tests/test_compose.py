@@ -4,6 +4,7 @@ the image. `docker compose config` and `caddy adapt` run too where those tools a
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import shutil
 import subprocess
@@ -15,6 +16,7 @@ import yaml
 
 from authserver.settings import Settings as AuthSettings
 from mcpserver.settings import Settings as McpSettings
+from shared.settings import env_proxies
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "compose.yaml"
@@ -262,3 +264,21 @@ def test_caddy_accepts_the_caddyfile(tmp_path: Path) -> None:
              "HOSPIAI_MCP_DOMAIN": "mcp.localhost"},
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_services_believe_forwarded_headers_from_caddy_alone() -> None:
+    compose = _compose()
+    services = compose["services"]
+    (network,) = compose["networks"]["default"]["ipam"]["config"]
+    subnet = ipaddress.ip_network(network["subnet"])
+    dynamic = ipaddress.ip_network(network["ip_range"])
+    caddy = ipaddress.ip_address(services["caddy"]["networks"]["default"]["ipv4_address"])
+    # Caddy's fixed address is on the network, outside the range other containers draw from,
+    # and nothing else claims an address.
+    assert caddy in subnet and dynamic.subnet_of(subnet) and caddy not in dynamic
+    assert [name for name, service in services.items() if "networks" in service] == ["caddy"]
+    for name in ("authserver", "mcpserver"):
+        environment = _environment(services[name])
+        trusted = env_proxies(environment, "HOSPIAI_FORWARDED_ALLOW_IPS")
+        assert trusted == (str(caddy),), name
+    assert "HOSPIAI_FORWARDED_ALLOW_IPS" not in _environment(services["migrate"])
