@@ -104,11 +104,12 @@ class _Server(uvicorn.Server):
 
 def run_dev(data_dir: Path, *, auth_port: int, mcp_port: int) -> int:
     auth, mcp = prepare(data_dir, auth_port=auth_port, mcp_port=mcp_port)
+    # No proxy in front: uvicorn's default would believe X-Forwarded-For from any local process.
     servers = [
         _Server(uvicorn.Config(create_auth_app(auth), host="127.0.0.1", port=auth_port,
-                               http="httptools", log_config=None)),
+                               http="httptools", log_config=None, proxy_headers=False)),
         _Server(uvicorn.Config(create_mcp_app(mcp), host="127.0.0.1", port=mcp_port,
-                               http="httptools", log_config=None)),
+                               http="httptools", log_config=None, proxy_headers=False)),
     ]
     logins = "\n".join(f"    {email:24} {password}" for email, password, *_ in DEMO_ACCOUNTS)
     print(

@@ -56,6 +56,11 @@ def test_dev_starts_both_services_with_demo_data_and_stops_on_ctrl_c(tmp_path: P
     assert "account" in _tables(tmp_path / "authserver.sqlite3")
     assert "account" not in _tables(tmp_path / "mcpserver.sqlite3")
     assert "hospital" in _tables(tmp_path / "mcpserver.sqlite3")
+    # No proxy in front: a forwarded address sent from this machine is not believed.
+    with sqlite3.connect(tmp_path / "authserver.sqlite3") as connection:
+        addresses = connection.execute(
+            "SELECT ip FROM auditevent WHERE event = 'login.succeeded'").fetchall()
+    assert addresses == [("127.0.0.1",), ("127.0.0.1",)]
 
 
 def _tables(path: Path) -> set[str]:
@@ -65,7 +70,8 @@ def _tables(path: Path) -> set[str]:
 
 
 def _log_in(issuer: str, email: str, password: str) -> None:
-    with httpx.Client(base_url=issuer, timeout=10) as http:
+    with httpx.Client(base_url=issuer, timeout=10,
+                      headers={"X-Forwarded-For": "203.0.113.9"}) as http:
         registered = http.post("/register", json={"redirect_uris": [REDIRECT_URI],
                                                    "token_endpoint_auth_method": "none"}).json()
         response = http.get("/authorize", params=authorize_params(
