@@ -21,6 +21,7 @@ def purge(settings: Settings, store: Store, now: int) -> dict[str, int]:
         retention=settings.purge_retention,
         unused_client_age=settings.unused_client_age,
         audit_retention=settings.audit_retention,
+        login_window=settings.login_failure_window,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import JSON, Column, Index, LargeBinary, text
 from sqlmodel import Field, SQLModel
 
-from shared.database import UNIX_TIME
+from shared.database import ROW_ID, UNIX_TIME
 
 ROLES = ("patient", "staff", "admin")
 
@@ -169,3 +169,24 @@ class AuditEvent(SQLModel, table=True):
     client_id: str | None = Field(default=None, index=True)
     ip: str | None = None
     detail: dict[str, object] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class LoginAttempt(SQLModel, table=True):
+    """A login that failed, or whose password check is still running, kept for the throttling
+    window: the count of recent ones per email and per network decides whether the next
+    password is checked at all. A successful login deletes its own row, and only that one."""
+
+    # Each throttling question reads the newest rows of one key: a backward index range scan,
+    # cut off at the limit, however many failures an attack piles up.
+    __table_args__ = (
+        Index("ix_loginattempt_account_key_at", "account_key", "at"),
+        Index("ix_loginattempt_network_at", "network", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=ROW_ID)
+    # For the purge of rows past the window.
+    at: int = Field(index=True, sa_type=UNIX_TIME)
+    # A keyed hash of the email as typed, lower-cased as accounts are looked up; known or not.
+    account_key: str
+    # The client's IPv4 address or IPv6 /64 network; none without a client address.
+    network: str | None = None

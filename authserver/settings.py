@@ -45,6 +45,12 @@ class Settings:
     purge_retention: int = 86400
     unused_client_age: int = 7 * 86400
     audit_retention: int = 365 * 86400
+    # Login throttling: after this many failed logins for one email (an account or not) within
+    # the window, or from one network (an IPv4 address, an IPv6 /64), the next ones are refused
+    # without a password check until the oldest of them is a window old.
+    login_failures_per_account: int = 10
+    login_failures_per_network: int = 50
+    login_failure_window: int = 900
     host: str = "127.0.0.1"
     port: int = 9000
     # On SIGTERM, how long requests in flight may take to finish before they are cancelled.
@@ -143,6 +149,18 @@ class Settings:
             audit_retention=env_int(
                 env, "HOSPIAI_AUDIT_RETENTION", cls.audit_retention, minimum=86400,
                 maximum=10 * 365 * 86400,
+            ),
+            login_failures_per_account=env_int(
+                env, "HOSPIAI_LOGIN_FAILURES_PER_ACCOUNT", cls.login_failures_per_account,
+                minimum=1, maximum=100,
+            ),
+            login_failures_per_network=env_int(
+                env, "HOSPIAI_LOGIN_FAILURES_PER_NETWORK", cls.login_failures_per_network,
+                minimum=1, maximum=10_000,
+            ),
+            login_failure_window=env_int(
+                env, "HOSPIAI_LOGIN_FAILURE_WINDOW", cls.login_failure_window, minimum=60,
+                maximum=86400,
             ),
             host=env_str(env, "HOSPIAI_AUTH_HOST", cls.host),
             port=env_int(env, "HOSPIAI_AUTH_PORT", cls.port, minimum=1, maximum=65535),

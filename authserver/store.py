@@ -22,6 +22,7 @@ from authserver.models import (
     Client,
     Grant,
     Interaction,
+    LoginAttempt,
     RefreshToken,
     ResourceServer,
 )
@@ -58,6 +59,14 @@ class LiveToken(NamedTuple):
     given_name: str
     family_name: str
     role: str
+
+
+class RecentAttempts(NamedTuple):
+    """Times of the newest login attempts inside the window, newest first, the new one
+    included: on the same email key, and from the same network (empty without one)."""
+
+    account: list[int]
+    network: list[int]
 
 
 class Introspected(NamedTuple):
@@ -129,7 +138,7 @@ class Store(SQLStore):
     SERVICE = "authserver"
     TABLES = (
         Account, Client, ResourceServer, Interaction, Grant, AuthorizationCode, AccessToken,
-        RefreshToken, AuditEvent,
+        RefreshToken, AuditEvent, LoginAttempt,
     )
 
     def __init__(self, engine: Engine) -> None:
@@ -275,14 +284,16 @@ class Store(SQLStore):
             session.commit()
 
     def purge(
-        self, now: int, *, retention: int, unused_client_age: int, audit_retention: int
+        self, now: int, *, retention: int, unused_client_age: int, audit_retention: int,
+        login_window: int,
     ) -> dict[str, int]:
         """Delete what can no longer be used, kept ``retention`` seconds past its end so a
         late replay is still caught and audited: expired interactions, codes and access
         tokens; refresh tokens expired or spent; dynamic and metadata-document clients unused
         for ``unused_client_age`` seconds with nothing live (never one whose grant still has a
         working token, nor a blocked or approved document client); audit events older than
-        ``audit_retention``. Returns the number of rows deleted per kind."""
+        ``audit_retention``; login attempts past the throttling window, which no longer count.
+        Returns the number of rows deleted per kind."""
         horizon = now - retention
         counts: dict[str, int] = {}
         with self._session() as session:
@@ -295,6 +306,8 @@ class Store(SQLStore):
                     col(RefreshToken.expires_at) < horizon, col(RefreshToken.spent_at) < horizon))),
                 ("audit_events", delete(AuditEvent).where(
                     col(AuditEvent.at) < now - audit_retention)),
+                ("login_attempts", delete(LoginAttempt).where(
+                    col(LoginAttempt.at) <= now - login_window)),
             ):
                 counts[name] = session.exec(statement).rowcount
             # Unused: a dynamic client idle since the cutoff with nothing live: no open
@@ -702,6 +715,49 @@ class Store(SQLStore):
             query = query.where(col(AuditEvent.id) < before)
         with self._session() as session:
             return list(session.exec(query.order_by(col(AuditEvent.id).desc()).limit(limit)))
+
+    # -- login throttling -------------------------------------------------------------------
+
+    def begin_login_attempt(
+        self, attempt: LoginAttempt, *, since: int, account_limit: int, network_limit: int
+    ) -> tuple[int, RecentAttempts]:
+        """Record an attempt before its password is checked, then read the newest attempts
+        after ``since`` on its email key and its network, at most ``account_limit`` and
+        ``network_limit`` of them. Recording first is what holds with replicas: of attempts
+        running at once, the one that reads last sees every one of them, so no more than the
+        limit get their password checked, however many arrive together."""
+        with self._session() as session:
+            session.add(attempt)
+            session.flush()
+            assert attempt.id is not None
+            attempt_id = attempt.id
+            session.commit()
+            recent = RecentAttempts(
+                account=self._attempt_times(
+                    session, col(LoginAttempt.account_key) == attempt.account_key, since,
+                    account_limit,
+                ),
+                network=[] if attempt.network is None else self._attempt_times(
+                    session, col(LoginAttempt.network) == attempt.network, since, network_limit
+                ),
+            )
+        return attempt_id, recent
+
+    @staticmethod
+    def _attempt_times(session: Session, same: Any, since: int, limit: int) -> list[int]:
+        query = (
+            select(LoginAttempt.at)
+            .where(same, col(LoginAttempt.at) > since)
+            .order_by(col(LoginAttempt.at).desc())
+            .limit(limit)
+        )
+        return list(session.exec(query))
+
+    def end_login_attempt(self, attempt_id: int) -> None:
+        """Forget one attempt: it logged in, or it was refused without a password check."""
+        with self._session() as session:
+            session.exec(delete(LoginAttempt).where(col(LoginAttempt.id) == attempt_id))
+            session.commit()
 
     @staticmethod
     def _touch(session: Session, grant_id: str, client_id: str, now: int) -> None:

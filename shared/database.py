@@ -16,10 +16,16 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from shared import migrations
 
-# The column type of every Unix-seconds time: BIGINT, because PostgreSQL's INTEGER is 32 bits
-# and overflows in January 2038 (and on any far expiry before that). SQLite's INTEGER already
-# holds 64 bits, so there it stays INTEGER, as the first migrations made it.
-UNIX_TIME = BigInteger().with_variant(Integer(), "sqlite")
+# 64-bit integers: BIGINT on PostgreSQL, whose INTEGER is 32 bits. SQLite's INTEGER already
+# holds 64 bits, so there it stays INTEGER, as the first migrations made it (and an INTEGER
+# PRIMARY KEY is SQLite's rowid, which numbers new rows).
+INT64 = BigInteger().with_variant(Integer(), "sqlite")
+# Every Unix-seconds time: INTEGER would overflow in January 2038, and on any far expiry set
+# before then.
+UNIX_TIME = INT64
+# Numbered rows (audit events, login attempts): a busy server writes two billion of them in
+# months, not decades.
+ROW_ID = INT64
 
 
 def create_db_engine(database_url: str) -> Engine:

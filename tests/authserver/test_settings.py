@@ -51,6 +51,12 @@ def test_issuer_trailing_slash_is_normalised() -> None:
         ("HOSPIAI_REFRESH_GRACE_SECONDS", "3600"),
         ("HOSPIAI_REGISTRATION_ENABLED", "maybe"),
         ("HOSPIAI_DEFAULT_RESOURCE", "not a uri"),
+        ("HOSPIAI_LOGIN_FAILURES_PER_ACCOUNT", "0"),
+        ("HOSPIAI_LOGIN_FAILURES_PER_ACCOUNT", "101"),
+        ("HOSPIAI_LOGIN_FAILURES_PER_NETWORK", "0"),
+        ("HOSPIAI_LOGIN_FAILURES_PER_NETWORK", "many"),
+        ("HOSPIAI_LOGIN_FAILURE_WINDOW", "59"),
+        ("HOSPIAI_LOGIN_FAILURE_WINDOW", "86401"),
     ],
 )
 def test_bad_values_are_refused_naming_the_variable(name: str, value: str) -> None:
@@ -88,3 +94,15 @@ def test_metadata_document_policy_from_the_environment() -> None:
     })
     assert not settings.metadata_documents_enabled
     assert settings.metadata_document_hosts == {"claude.ai", "assistant.example"}
+
+
+def test_login_throttling_from_the_environment() -> None:
+    defaults = Settings.from_env(BASE)
+    assert (defaults.login_failures_per_account, defaults.login_failures_per_network,
+            defaults.login_failure_window) == (10, 50, 900)
+    settings = Settings.from_env({
+        **BASE, "HOSPIAI_LOGIN_FAILURES_PER_ACCOUNT": "5",
+        "HOSPIAI_LOGIN_FAILURES_PER_NETWORK": "200", "HOSPIAI_LOGIN_FAILURE_WINDOW": "3600",
+    })
+    assert (settings.login_failures_per_account, settings.login_failures_per_network,
+            settings.login_failure_window) == (5, 200, 3600)
