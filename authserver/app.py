@@ -22,6 +22,7 @@ from authserver.endpoints import OAuthEndpoint, authorize, metadata
 from authserver.admin import account, console
 from authserver.interactions import login, steps
 from authserver.interactions.pages import show_time
+from authserver.interactions.throttle import LoginThrottle
 from authserver.maintenance import purge_every
 from authserver.oauth.bridge import NO_STORE, HttpRequest, MalformedRequest, OAuthResponse
 from authserver.oauth.cimd import Egress, MetadataDocuments
@@ -83,6 +84,7 @@ def create_app(
         engine=oauth_engine,
         templates=Jinja2Templates(env=environment),
         documents=MetadataDocuments(oauth, egress),
+        throttle=LoginThrottle(settings, store, oauth.keys),
     )
 
     def endpoint(

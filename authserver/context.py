@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from starlette.requests import HTTPConnection
 from starlette.templating import Jinja2Templates
 
+from authserver.interactions.throttle import LoginThrottle
 from authserver.oauth.cimd import MetadataDocuments
 from authserver.oauth.context import OAuthContext
 from authserver.oauth.server import OAuthEngine
@@ -18,6 +19,7 @@ class AppContext:
     engine: OAuthEngine
     templates: Jinja2Templates
     documents: MetadataDocuments
+    throttle: LoginThrottle
 
 
 def get_context(connection: HTTPConnection) -> AppContext:

@@ -53,11 +53,17 @@ class Keys:
         self._hash_key = _derive(root, b"secret-hash")
         self._replay_key = _derive(root, b"refresh-replay")
         self._browser_key = _derive(root, b"browser-binding")
+        self._login_key = _derive(root, b"login-throttling")
         self.cookie_secret = _derive(root, b"cookie-signing").hex()
 
     def hash_secret(self, value: str) -> str:
         """HMAC-SHA256 of a high-entropy secret: what the database stores instead of it."""
         return hmac.digest(self._hash_key, value.encode(), "sha256").hex()
+
+    def login_key(self, email: str) -> str:
+        """What login throttling counts an email's failures under: a fixed-size key that is
+        not the address (anything may be typed into the email box, of any length)."""
+        return hmac.new(self._login_key, email.encode(), "sha256").hexdigest()
 
     def csrf_token(self, browser_id: str) -> str:
         return hmac.new(self._browser_key, b"csrf:" + browser_id.encode(), "sha256").hexdigest()

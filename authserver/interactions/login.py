@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import math
 from urllib.parse import urlencode, urlsplit
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from authserver.context import get_context
 from authserver.interactions.browser import (
-    client_ip,
     browser_id,
+    client_ip,
     end_session,
     ensure_browser_id,
     start_session,
 )
 from authserver.interactions.pages import checked_form, form_field, login_page
+from authserver.interactions.throttle import Throttled
 from authserver.models import Account
 from authserver.security import verify_password
 
@@ -24,23 +27,61 @@ BAD_LOGIN = "The email or password is incorrect, or the account is disabled."
 ACCOUNT_INTRO = "Log in to manage your HospiAI account."
 
 
-async def authenticate(request: Request, email: str, password: str) -> Account | None:
-    """The active account with this email and password; an unknown email costs the same."""
+def too_many_attempts(throttled: Throttled) -> str:
+    # The same words for both limits, and for emails with and without an account.
+    minutes = math.ceil(throttled.retry_after / 60)
+    wait = "a minute" if minutes == 1 else f"{minutes} minutes"
+    return (
+        "Too many failed login attempts. For your security, logging in is paused: "
+        f"try again in {wait}."
+    )
+
+
+async def authenticate(request: Request, email: str, password: str) -> Account | Throttled | None:
+    """The active account with this email and password; an unknown email costs the same.
+    Throttled: too many failures for this email or from this network, and nothing checked."""
     context = get_context(request)
+    ip = client_ip(request)
+    # What was typed, only if it looks like an address (never a password in the wrong box).
+    typed = email[:320] if "@" in email else "(not an email address)"
+    attempt = await run_in_threadpool(context.throttle.begin, email, ip, context.oauth.clock())
+    if isinstance(attempt, Throttled):
+        await run_in_threadpool(
+            context.oauth.audit.record, "login.throttled", ip=ip, email=typed,
+            limit=attempt.limit,
+        )
+        return attempt
     account = await run_in_threadpool(context.oauth.store.account_by_email, email)
     valid = await run_in_threadpool(
         verify_password, account.password_hash if account else None, password
     )
     ok = account is not None and valid and not account.disabled
+    if ok:
+        await run_in_threadpool(context.throttle.succeeded, attempt)
     await run_in_threadpool(
         context.oauth.audit.record,
         "login.succeeded" if ok else "login.failed",
         actor=account.id if account is not None and ok else None,
-        ip=client_ip(request),
-        # What was typed, only if it looks like an address (never a password in the wrong box).
-        email=email[:320] if "@" in email else "(not an email address)",
+        ip=ip,
+        email=typed,
     )
     return account if ok else None
+
+
+async def log_in(request: Request, form: FormData, action: str, intro: str) -> Account | Response:
+    """The account a login form names, or the form again saying why not: 401 for a wrong
+    email or password, 429 with Retry-After while throttled (never a redirect)."""
+    email = form_field(form.get("email")) or ""
+    result = await authenticate(request, email, form_field(form.get("password")) or "")
+    if isinstance(result, Throttled):
+        page = login_page(
+            request, action, intro, error=too_many_attempts(result), email=email, status_code=429
+        )
+        page.headers["Retry-After"] = str(result.retry_after)
+        return page
+    if result is None:
+        return login_page(request, action, intro, error=BAD_LOGIN, email=email)
+    return result
 
 
 def local_path(value: str | None, default: str = "/account") -> str:
@@ -71,12 +112,9 @@ async def login(request: Request) -> Response:
     if isinstance(form, Response):
         return form
     next_page = local_path(request.query_params.get("next"))
-    email = form_field(form.get("email")) or ""
-    account = await authenticate(request, email, form_field(form.get("password")) or "")
-    if account is None:
-        return login_page(
-            request, login_url(next_page), ACCOUNT_INTRO, error=BAD_LOGIN, email=email
-        )
+    account = await log_in(request, form, login_url(next_page), ACCOUNT_INTRO)
+    if isinstance(account, Response):
+        return account
     response = RedirectResponse(next_page, status_code=303)
     start_session(context, response, account, context.oauth.clock())
     return response

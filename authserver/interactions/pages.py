@@ -56,12 +56,18 @@ async def checked_form(request: Request) -> FormData | Response:
 
 
 def login_page(
-    request: Request, action: str, intro: str, *, error: str | None = None, email: str = ""
+    request: Request,
+    action: str,
+    intro: str,
+    *,
+    error: str | None = None,
+    email: str = "",
+    status_code: int | None = None,
 ) -> Response:
     return render(
         request,
         "login.html",
-        status_code=401 if error else 200,
+        status_code=status_code or (401 if error else 200),
         action=action,
         intro=intro,
         error=error,

@@ -22,7 +22,7 @@ from authserver.interactions.consent import (
     consent_for,
     record_decision,
 )
-from authserver.interactions.login import BAD_LOGIN, authenticate
+from authserver.interactions.login import log_in
 from authserver.interactions.pages import (
     checked_form,
     error_page,
@@ -119,11 +119,9 @@ async def login(request: Request) -> Response:
     form = await checked_form(request)
     if isinstance(form, Response):
         return form
-    email = form_field(form.get("email")) or ""
-    account = await authenticate(request, email, form_field(form.get("password")) or "")
-    if account is None:
-        action = f"/interaction/{interaction.id}/login"
-        return login_page(request, action, ASSISTANT_INTRO, error=BAD_LOGIN, email=email)
+    account = await log_in(request, form, f"/interaction/{interaction.id}/login", ASSISTANT_INTRO)
+    if isinstance(account, Response):
+        return account
     now = context.oauth.clock()
     prompt = set(interaction.params.get("prompt", "").split())
     consent = await run_in_threadpool(_consent, context, account, interaction)

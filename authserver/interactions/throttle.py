@@ -1,0 +1,83 @@
+"""Login throttling: too many failed logins for one email, or from one network, within the
+window, and the next attempts are refused before any password is checked (OWASP
+Authentication Cheat Sheet, "Protect Against Automated Attacks"; NIST SP 800-63B 5.2.2).
+
+The state is rows in the database, so every replica counts the same attempts. The limit on an
+email applies whether or not an account has it, so the answer never tells which exist. A
+success deletes only its own attempt: it never resets a count, so an attacker's own account
+cannot unlock anyone else's email, nor its network."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Literal
+
+from authserver.models import LoginAttempt
+from authserver.security import Keys
+from authserver.settings import Settings
+from authserver.store import Store
+
+
+@dataclass(frozen=True)
+class Throttled:
+    """Refused unchecked: which limit was reached, and the seconds until an attempt counts
+    again."""
+
+    limit: Literal["account", "network"]
+    retry_after: int
+
+
+def network_of(ip: str | None) -> str | None:
+    """What the per-network limit counts under: an IPv4 address, or an IPv6 /64 (what one
+    subscriber usually holds, so changing addresses inside it changes nothing)."""
+    if ip is None:
+        return None
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{address}/64", strict=False))
+    return str(address)
+
+
+class LoginThrottle:
+    def __init__(self, settings: Settings, store: Store, keys: Keys) -> None:
+        self._store = store
+        self._keys = keys
+        self._per_account = settings.login_failures_per_account
+        self._per_network = settings.login_failures_per_network
+        self._window = settings.login_failure_window
+
+    def begin(self, email: str, ip: str | None, now: int) -> int | Throttled:
+        """The attempt's id, if its password may be checked; otherwise why not and how long
+        to wait. The attempt counts as a failure unless ``succeeded`` is called."""
+        # Lower-cased as accounts are looked up: every spelling that could match one is one key.
+        attempt = LoginAttempt(
+            at=now, account_key=self._keys.login_key(email.lower()), network=network_of(ip)
+        )
+        attempt_id, recent = self._store.begin_login_attempt(
+            attempt, since=now - self._window, account_limit=self._per_account + 1,
+            network_limit=self._per_network + 1,
+        )
+        # Over a limit with this attempt: it is not checked, and not kept, so hammering a
+        # throttled email does not stretch its cool-down. The wait lasts until the oldest of
+        # the attempts that fill the limit leaves the window.
+        reached: list[Throttled] = []
+        if len(recent.account) > self._per_account:
+            reached.append(self._until("account", recent.account[self._per_account], now))
+        if len(recent.network) > self._per_network:
+            reached.append(self._until("network", recent.network[self._per_network], now))
+        if not reached:
+            return attempt_id
+        self._store.end_login_attempt(attempt_id)
+        return max(reached, key=lambda throttled: throttled.retry_after)
+
+    def succeeded(self, attempt_id: int) -> None:
+        self._store.end_login_attempt(attempt_id)
+
+    def _until(self, limit: Literal["account", "network"], oldest: int, now: int) -> Throttled:
+        return Throttled(limit, max(1, oldest + self._window - now))
