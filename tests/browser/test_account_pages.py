@@ -1,5 +1,5 @@
 """The account pages in a real browser: disconnect an app, create a personal access token and
-call the MCP server with it."""
+call the MCP server with it, and logging in paused after too many failures."""
 
 from __future__ import annotations
 
@@ -52,3 +52,21 @@ def test_personal_token_calls_the_mcp_server(page: Page, stack: Stack) -> None:
     page.goto(f"{stack.auth.url}/account")
     expect(page.locator("li.item", has_text="Old assistant")).to_be_visible()
     assert token not in page.content()
+
+
+def test_too_many_failed_logins_pause_logging_in(page: Page, auth_server: AuthServer) -> None:
+    auth_server.clock.freeze()  # the wait shown is then exactly the default window
+    email = auth_server.account().email
+    page.goto(f"{auth_server.url}/login")
+    for _ in range(auth_server.settings.login_failures_per_account):
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill("not-the-password")
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("alert")).to_contain_text("incorrect")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_contain_text(
+        "Too many failed login attempts. For your security, logging in is paused: try again in"
+        " 15 minutes.")
+    expect(page.get_by_label("Email")).to_have_value(email)
+    screenshot(page, "login-throttled")
