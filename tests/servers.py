@@ -77,7 +77,9 @@ class Running:
 @contextmanager
 def serve(app: Any, sock: socket.socket, **options: Any) -> Iterator[Running]:
     """Serve ``app`` on ``sock`` until the block exits; lifespan runs for real. ``options`` go
-    to uvicorn (``ssl_certfile`` and ``ssl_keyfile`` for HTTPS)."""
+    to uvicorn (``ssl_certfile`` and ``ssl_keyfile`` for HTTPS). As `hospiai` serves by default,
+    no forwarded header is read (uvicorn's own default believes them from 127.0.0.1)."""
+    options = {"proxy_headers": False, **options}
     config = uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False, **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

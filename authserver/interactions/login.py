@@ -46,6 +46,8 @@ async def authenticate(request: Request, email: str, password: str) -> Account |
     typed = email[:320] if "@" in email else "(not an email address)"
     attempt = await run_in_threadpool(context.throttle.begin, email, ip, context.oauth.clock())
     if isinstance(attempt, Throttled):
+        if attempt.limit == "network" and _forwarded_but_not_believed(request, ip):
+            context.throttle.warn_untrusted_proxy(ip)
         await run_in_threadpool(
             context.oauth.audit.record, "login.throttled", ip=ip, email=typed,
             limit=attempt.limit,
@@ -66,6 +68,14 @@ async def authenticate(request: Request, email: str, password: str) -> Account |
         email=typed,
     )
     return account if ok else None
+
+
+def _forwarded_but_not_believed(request: Request, ip: str | None) -> bool:
+    """The request names a client in X-Forwarded-For, and uvicorn did not take it from there."""
+    forwarded = request.headers.get("x-forwarded-for")
+    if not forwarded:
+        return False
+    return ip not in {entry.strip() for entry in forwarded.split(",")}
 
 
 async def log_in(request: Request, form: FormData, action: str, intro: str) -> Account | Response:

@@ -10,6 +10,7 @@ cannot unlock anyone else's email, nor its network."""
 from __future__ import annotations
 
 import ipaddress
+import logging
 from dataclasses import dataclass
 from typing import Literal
 
@@ -17,6 +18,10 @@ from authserver.models import LoginAttempt
 from authserver.security import Keys
 from authserver.settings import Settings
 from authserver.store import Store
+
+log = logging.getLogger(__name__)
+# Proxy addresses warned about, per process: enough for any real set of proxies.
+_WARNINGS = 64
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class LoginThrottle:
         self._per_account = settings.login_failures_per_account
         self._per_network = settings.login_failures_per_network
         self._window = settings.login_failure_window
+        self._warned: set[str | None] = set()
 
     def begin(self, email: str, ip: str | None, now: int) -> int | Throttled:
         """The attempt's id, if its password may be checked; otherwise why not and how long
@@ -78,6 +84,18 @@ class LoginThrottle:
 
     def succeeded(self, attempt_id: int) -> None:
         self._store.end_login_attempt(attempt_id)
+
+    def warn_untrusted_proxy(self, ip: str | None) -> None:
+        """Once per address: a proxy that is not trusted makes every client behind it share one
+        network limit, which one attacker can then fill for all of them."""
+        if ip in self._warned or len(self._warned) >= _WARNINGS:
+            return
+        self._warned.add(ip)
+        log.warning(
+            "login throttling: %s reached the per-network limit and sends X-Forwarded-For, which"
+            " is not believed from it; if it is a reverse proxy, list it in"
+            " HOSPIAI_FORWARDED_ALLOW_IPS, or every client behind it shares one limit", ip,
+        )
 
     def _until(self, limit: Literal["account", "network"], oldest: int, now: int) -> Throttled:
         return Throttled(limit, max(1, oldest + self._window - now))

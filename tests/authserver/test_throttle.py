@@ -5,6 +5,7 @@ across replicas, and nothing an attacker can do resets it."""
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from collections.abc import Iterator
@@ -44,9 +45,11 @@ def roomy_network(databases: Databases) -> Iterator[AuthServer]:
         yield started
 
 
-def _log_in(server: AuthServer, email: str, password: str) -> httpx.Response:
+def _log_in(
+    server: AuthServer, email: str, password: str, headers: dict[str, str] | None = None
+) -> httpx.Response:
     """One attempt at /login, from a new browser."""
-    with server.http() as browser:
+    with httpx.Client(base_url=server.url, timeout=10, headers=headers) as browser:
         first = browser.get("/login")
         page = browser.get(first.headers["location"])
         return browser.post("/login", data={
@@ -84,10 +87,10 @@ def _throttled(response: httpx.Response, retry_after: int) -> None:
     assert "hospiai_session" not in response.headers.get("set-cookie", "")
 
 
-def _login_events(server: AuthServer) -> list[tuple[str, str | None]]:
+def _login_events(server: AuthServer) -> list[tuple[str, object]]:
     """Oldest first: each login event with the limit that throttled it, if any."""
     events = reversed(server.store.audit_events(event="login.", limit=200))
-    return [(event.event, event.detail.get("limit")) for event in events]  # type: ignore[misc]
+    return [(event.event, event.detail.get("limit")) for event in events]
 
 
 def test_an_email_is_throttled_alike_whether_it_has_an_account_or_not(
@@ -240,3 +243,19 @@ def test_attempts_past_the_window_are_purged(server: AuthServer) -> None:
 )
 def test_one_ipv6_subscriber_is_one_network(ip: str | None, network: str | None) -> None:
     assert network_of(ip) == network
+
+
+def test_a_proxy_left_untrusted_is_named_in_the_log_when_its_network_is_throttled(
+    server: AuthServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Behind a proxy missing from HOSPIAI_FORWARDED_ALLOW_IPS, every user shares its limit."""
+    with caplog.at_level(logging.WARNING, logger="authserver.interactions.throttle"):
+        _fail(server, "a@hospiai.test", 3)
+        _fail(server, "b@hospiai.test", 2)
+        _throttled(_log_in(server, "c@hospiai.test", PASSWORD), WINDOW)
+        assert not caplog.records  # no forwarded header: nothing to say
+        for _ in range(2):
+            _throttled(_log_in(server, "c@hospiai.test", PASSWORD,
+                               {"X-Forwarded-For": "198.51.100.7"}), WINDOW)
+    (warning,) = caplog.records
+    assert "127.0.0.1" in warning.message and "HOSPIAI_FORWARDED_ALLOW_IPS" in warning.message
