@@ -160,7 +160,7 @@ class RefreshToken(SQLModel, table=True):
 class AuditEvent(SQLModel, table=True):
     """Who did what, from where; never a secret (ids, scopes and emails only)."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ROW_ID)
     at: int = Field(index=True, sa_type=UNIX_TIME)
     # "login.succeeded", "token.issued", "admin.client_blocked", ...
     event: str = Field(index=True)

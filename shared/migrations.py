@@ -102,8 +102,9 @@ def run_migrations() -> None:
 
 def widen_to_bigint(columns: Mapping[str, Sequence[str]]) -> None:
     """For a migration: make integer columns (per table) BIGINT on PostgreSQL, in one ALTER
-    TABLE per table, so each table is rewritten once. Nothing to do on SQLite, whose INTEGER
-    already holds 64 bits (see shared.database.UNIX_TIME)."""
+    TABLE per table, so each table is rewritten once; a serial column's sequence too, which
+    would otherwise stop at 2**31 - 1. Nothing to do on SQLite, whose INTEGER already holds 64
+    bits (see shared.database.INT64)."""
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
@@ -111,3 +112,11 @@ def widen_to_bigint(columns: Mapping[str, Sequence[str]]) -> None:
     for table, names in columns.items():
         changes = ", ".join(f"ALTER COLUMN {quote(name)} TYPE BIGINT" for name in names)
         op.execute(f"ALTER TABLE {quote(table)} {changes}")
+        for name in names:
+            sequence = bind.execute(
+                text("SELECT pg_get_serial_sequence(:table, :column)"),
+                {"table": quote(table), "column": name},
+            ).scalar()
+            if sequence is not None:
+                # Already quoted and qualified by PostgreSQL.
+                op.execute(f"ALTER SEQUENCE {sequence} AS BIGINT")

@@ -26,7 +26,8 @@ ADMIN_REAUTH_SECONDS = 15 * 60
 # Form fields an admin action's audit event records (never a password).
 AUDITED_FIELDS = ("blocked", "disabled", "role", "scope", "email", "resource", "name")
 AUDIT_PAGE = 50
-MAX_EVENT_ID = 2**31 - 1
+# Audit event ids are 64 bits (shared.database.ROW_ID): a page cursor beyond means the newest.
+MAX_EVENT_ID = 2**63 - 1
 
 Admin = tuple[AppContext, LoginSession]
 

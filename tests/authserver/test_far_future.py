@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from authserver.models import PERSONAL_CLIENT_ID, AccessToken, Grant
+from sqlalchemy import text
+
+from authserver.models import PERSONAL_CLIENT_ID, AccessToken, AuditEvent, Grant
 from authserver.security import new_id
+from shared.database import create_db_engine
 from tests.conftest import AuthServer
 from tests.databases import both_backends
 from tests.flow import introspect, refresh, tokens_for
@@ -54,3 +57,29 @@ def test_the_whole_flow_works_with_the_clock_in_2040(auth_server: AuthServer) ->
     events = auth_server.store.audit_events(event="token.", client_id=client_id)
     assert [event.event for event in events] == ["token.refreshed", "token.issued"]
     assert all(event.at >= IN_2040 for event in events)
+
+
+def test_audit_events_are_numbered_beyond_32_bits(auth_server: AuthServer) -> None:
+    """A busy server writes 2**31 audit events in months: ids (and PostgreSQL's sequence for
+    them) go on past it, and the log still pages."""
+    store, now = auth_server.store, auth_server.clock()
+    engine = create_db_engine(auth_server.settings.database_url)
+    try:
+        with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":
+                connection.execute(text(
+                    "SELECT setval(pg_get_serial_sequence('auditevent', 'id'), :last)"
+                ), {"last": INT32_MAX + 5})
+            else:  # SQLite numbers a new row after the largest rowid.
+                connection.execute(text(
+                    "INSERT INTO auditevent (id, at, event, detail) VALUES (:last, :at, 'x', '{}')"
+                ), {"last": INT32_MAX + 5, "at": now})
+    finally:
+        engine.dispose()
+    for number in range(3):
+        store.record(AuditEvent(at=now, event="test.numbered", detail={"number": number}))
+    newest = store.audit_events(event="test.numbered", limit=2)
+    assert [event.detail["number"] for event in newest] == [2, 1]
+    assert all(event.id is not None and event.id > INT32_MAX for event in newest)
+    older = store.audit_events(event="test.numbered", before=newest[-1].id)
+    assert [event.detail["number"] for event in older] == [0]

@@ -1,5 +1,6 @@
 """Unix-seconds times as BIGINT on PostgreSQL, whose INTEGER is 32 bits: it overflows in
-January 2038, and on any expiry set past it before then. SQLite's INTEGER already holds 64
+January 2038, and on any expiry set past it before then. Audit event ids too, with their
+sequence: a busy server writes 2**31 events in months. SQLite's INTEGER already holds 64
 bits: nothing changes there.
 
 On PostgreSQL each table is rewritten once, under a lock that holds its readers and writers
@@ -15,7 +16,7 @@ down_revision = "0002"
 branch_labels = None
 depends_on = None
 
-TIME_COLUMNS = {
+COLUMNS = {
     "account": ("created_at",),
     "client": ("metadata_expires_at", "created_at", "last_used_at"),
     "resourceserver": ("created_at",),
@@ -24,9 +25,9 @@ TIME_COLUMNS = {
     "authorizationcode": ("created_at", "expires_at", "consumed_at"),
     "accesstoken": ("issued_at", "expires_at", "revoked_at"),
     "refreshtoken": ("issued_at", "expires_at", "spent_at"),
-    "auditevent": ("at",),
+    "auditevent": ("at", "id"),
 }
 
 
 def upgrade() -> None:
-    widen_to_bigint(TIME_COLUMNS)
+    widen_to_bigint(COLUMNS)
