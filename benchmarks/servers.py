@@ -52,8 +52,9 @@ def _auth_stack(settings: AuthSettings) -> Starlette:
     def unchecked(_http: HttpRequest) -> OAuthResponse:
         return OAuthResponse(200, {"active": False}, [])
 
-    app = Starlette(routes=[Route("/introspect", OAuthEndpoint(unchecked, settings.issuer),
-                                  methods=["POST"])])
+    # On the event loop, as /introspect runs on a SQLite store.
+    endpoint = OAuthEndpoint(unchecked, settings.issuer, on_loop=True)
+    app = Starlette(routes=[Route("/introspect", endpoint, methods=["POST"])])
     app.add_middleware(Observe, metrics=Metrics("authserver"), headers=SECURITY_HEADERS)
     return app
 
