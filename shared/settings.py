@@ -88,18 +88,24 @@ def env_proxies(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     for item in (part.strip() for part in env.get(name, "").split(",")):
         if not item:
             continue
-        if item == "*":
-            raise SettingsError(
-                f"{name}: '*' would let any caller choose its own address; list the proxies'"
-                " addresses or networks"
-            )
         try:
-            proxy = ipaddress.ip_network(item) if "/" in item else ipaddress.ip_address(item)
+            proxy = (
+                None if item == "*"
+                else ipaddress.ip_network(item) if "/" in item
+                else ipaddress.ip_address(item)
+            )
         except ValueError as error:
             raise SettingsError(
                 f"{name}: {item!r} is not an IP address or network (such as 172.30.53.10 or"
                 f" 172.30.53.0/24): {error}"
             ) from None
+        # '*' and a network of every address (0.0.0.0/0, ::/0) trust anyone alike.
+        if proxy is None or (isinstance(proxy, ipaddress.IPv4Network | ipaddress.IPv6Network)
+            and proxy.prefixlen == 0):
+            raise SettingsError(
+                f"{name}: {item!r} would let any caller choose its own address; list the"
+                " proxies' addresses or networks"
+            )
         proxies.append(str(proxy))
     return tuple(proxies)
 

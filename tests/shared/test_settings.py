@@ -107,6 +107,8 @@ def test_trusted_proxies_are_addresses_and_networks_written_back_canonically() -
     [
         ("caddy", "'caddy' is not an IP address or network"),
         ("*", "'\\*' would let any caller choose its own address"),
+        ("0.0.0.0/0", "'0.0.0.0/0' would let any caller choose its own address"),
+        ("::/0", "'::/0' would let any caller choose its own address"),
         ("172.30.53.10/24", "has host bits set"),
         ("10.0.0.0/33", "is not an IP address or network"),
     ],
