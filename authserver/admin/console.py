@@ -171,8 +171,10 @@ async def audit(request: Request, context: AppContext) -> Response:
         for key in ("event", "actor", "client_id")
     }
     before = request.query_params.get("before", "")
-    # Event ids are INTEGER: a larger cursor means "from the newest", not a database error.
-    cursor = min(int(before), MAX_EVENT_ID) if before.isdigit() else None
+    # ASCII digits only ("²" is a digit to str.isdigit, not to int), and not so many that int()
+    # refuses them; beyond any event id means "from the newest", not a database error.
+    plain = before.isascii() and before.isdigit() and len(before) <= 100
+    cursor = min(int(before), MAX_EVENT_ID) if plain else None
     events = await run_in_threadpool(
         lambda: context.oauth.store.audit_events(**filters, before=cursor, limit=AUDIT_PAGE)
     )
