@@ -17,9 +17,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from authserver.admin import account, console
 from authserver.context import AppContext
 from authserver.endpoints import OAuthEndpoint, authorize, metadata
-from authserver.admin import account, console
 from authserver.interactions import login, steps
 from authserver.interactions.pages import show_time
 from authserver.interactions.throttle import LoginThrottle
@@ -32,8 +32,8 @@ from authserver.security import Keys
 from authserver.settings import Settings
 from authserver.store import Store
 from shared.database import create_db_engine
-from shared.observe import Observe
 from shared.health import database_check, health_routes
+from shared.observe import Observe
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent

@@ -8,7 +8,6 @@ from authserver.models import AuditEvent
 from authserver.store import Store
 from shared.metrics import Metrics
 
-
 # Audit events that are also token outcomes in the metrics.
 TOKEN_OUTCOMES = {
     "token.issued": "issued",

@@ -29,7 +29,6 @@ from authserver.models import (
 from shared import scopes
 from shared.database import SQLStore
 
-
 # What a client's metadata document sets; the rest of the row is this server's own record.
 _DOCUMENT_COLUMNS = (
     "client_name", "token_endpoint_auth_method", "redirect_uris", "grant_types",

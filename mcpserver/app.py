@@ -14,17 +14,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from mcpserver.tools import bookings, hospitals, profile
 from mcpserver.auth import IntrospectionVerifier
 from mcpserver.context import Services
 from mcpserver.domain.store import DomainStore
 from mcpserver.guard import BearerGuard
 from mcpserver.settings import MCP_PATH, Settings
+from mcpserver.tools import bookings, hospitals, profile
 from shared import logs, scopes
 from shared.database import create_db_engine
+from shared.health import database_check, health_routes
 from shared.metrics import Metrics
 from shared.observe import Observe
-from shared.health import database_check, health_routes
 
 INSTRUCTIONS = (
     "HospiAI: find French hospitals, their live status, doctors and free slots, and book or "

@@ -14,10 +14,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import trustme
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.applications import Starlette
 
 from authserver.oauth.cimd import Egress
 from tests.servers import bind_loopback, serve

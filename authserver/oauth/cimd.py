@@ -16,8 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from joserfc.errors import JoseError
 from authlib.oauth2.rfc6749 import OAuth2Error
+from joserfc.errors import JoseError
 from starlette.concurrency import run_in_threadpool
 
 from authserver.models import Client

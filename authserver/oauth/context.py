@@ -10,8 +10,8 @@ from functools import cached_property
 from authserver.audit import Audit
 from authserver.security import Keys
 from authserver.settings import Settings
-from shared.metrics import Metrics
 from authserver.store import Store
+from shared.metrics import Metrics
 
 
 def unix_now() -> int:

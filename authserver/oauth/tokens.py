@@ -14,7 +14,6 @@ from authserver.oauth.context import OAuthContext
 from authserver.store import LiveToken
 from shared import scopes
 
-
 LAST_USED_PRECISION = 60
 
 

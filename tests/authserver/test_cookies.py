@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from tests.conftest import start_auth_server
 from tests.databases import Databases
 from tests.flow import authorize_params, csrf_token, pkce_pair, start

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-
 from authserver.maintenance import purge
 from tests.authserver.test_cli import _env, _hospiai
 from tests.conftest import AuthServer, start_auth_server

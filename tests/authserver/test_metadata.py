@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.conftest import AuthServer
 from shared import scopes
+from tests.conftest import AuthServer
 
 
 def test_metadata_is_served_at_both_paths(auth_server: AuthServer) -> None:

@@ -57,7 +57,7 @@ class Callback:
         callback = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the http.server API
+            def do_GET(self) -> None:
                 if not self.path.startswith("/callback?"):
                     self.send_error(404)  # the browser's favicon request
                     return

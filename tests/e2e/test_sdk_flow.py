@@ -12,12 +12,10 @@ import httpx
 from sqlmodel import Session, select
 
 from authserver.models import Client
-from tests.conftest import PASSWORD
-from tests.e2e.client import Browser, connect
-from tests.conftest import Stack, start_stack
+from tests.conftest import PASSWORD, Stack, start_stack
 from tests.databases import Databases, both_backends
+from tests.e2e.client import Browser, connect
 from tests.flow import tokens_for
-
 
 LIST_TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
 CALL_PROFILE = {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
@@ -99,7 +97,7 @@ def test_discovery_registration_and_every_tool(stack: Stack) -> None:
 
 
 def _clients(stack: Stack) -> list[Client]:
-    with Session(stack.auth.store._engine) as session:  # noqa: SLF001 - test inspection
+    with Session(stack.auth.store._engine) as session:
         return list(session.exec(select(Client)).all())
 
 

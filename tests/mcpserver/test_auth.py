@@ -94,7 +94,7 @@ def test_cache_is_bounded_and_keyed_by_hash() -> None:
             await verifier.verify(f"hospiai_at_{index}")
 
     asyncio.run(scenario())
-    cache = verifier._cache  # noqa: SLF001 - inspecting the bound
+    cache = verifier._cache
     assert len(cache) == 3
     assert all(len(key) == 64 and "hospiai" not in key for key in cache)
 

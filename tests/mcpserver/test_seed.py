@@ -25,7 +25,7 @@ def _seeded(url: str) -> DomainStore:
 @both_backends
 def test_seed_is_deterministic_realistic_and_once(databases: Databases) -> None:
     first, second = _seeded(databases.url("a")), _seeded(databases.url("b"))
-    with Session(first._engine) as a, Session(second._engine) as b:  # noqa: SLF001
+    with Session(first._engine) as a, Session(second._engine) as b:
         hospitals = a.exec(select(Hospital).order_by(Hospital.id)).all()
         assert [h.model_dump() for h in hospitals] == [
             h.model_dump() for h in b.exec(select(Hospital).order_by(Hospital.id)).all()

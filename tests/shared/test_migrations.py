@@ -71,7 +71,7 @@ def test_check_refuses_a_database_behind_the_code_and_accepts_one_ahead(
     store.upgrade_schema()
     store.check_schema()
     # A newer release migrated the database while this one still runs (a rolling upgrade).
-    with store._engine.begin() as connection:  # noqa: SLF001
+    with store._engine.begin() as connection:
         connection.execute(text(f"UPDATE {version_table('mcpserver')} SET version_num = 'f00d'"))
     with caplog.at_level(logging.WARNING, logger="shared.migrations"):
         store.check_schema()
@@ -83,7 +83,7 @@ def test_a_database_made_before_migrations_is_named_not_half_migrated(
     databases: Databases,
 ) -> None:
     store = Store(create_db_engine(databases.url("auth")))
-    SQLModel.metadata.create_all(store._engine, tables=Store.tables())  # noqa: SLF001
+    SQLModel.metadata.create_all(store._engine, tables=Store.tables())
     with pytest.raises(SchemaError, match="made before migrations"):
         store.upgrade_schema()
     store.dispose()
