@@ -24,15 +24,17 @@ from authserver.interactions import login, steps
 from authserver.interactions.pages import show_time
 from authserver.interactions.throttle import LoginThrottle
 from authserver.maintenance import purge_every
-from authserver.oauth.bridge import NO_STORE, HttpRequest, MalformedRequest, OAuthResponse
+from authserver.oauth.bridge import HttpRequest, MalformedRequest, OAuthResponse
 from authserver.oauth.cimd import Egress, MetadataDocuments
-from authserver.oauth.context import OAuthContext, unix_now
+from authserver.oauth.context import OAuthContext
 from authserver.oauth.server import OAuthEngine
 from authserver.security import Keys
 from authserver.settings import Settings
 from authserver.store import Store
+from shared.clock import unix_now
 from shared.database import create_db_engine
 from shared.health import database_check, health_routes
+from shared.http import NO_STORE
 from shared.observe import Observe
 
 log = logging.getLogger(__name__)

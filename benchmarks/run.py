@@ -27,12 +27,12 @@ from typing import Any
 
 import httpx
 
-from authserver.oauth.context import unix_now
 from authserver.provisioning import create_account, create_client, create_resource_server
 from authserver.security import Keys
 from authserver.store import Store
 from mcpserver.domain.seed import seed_demo
 from mcpserver.domain.store import DomainStore
+from shared.clock import unix_now
 from shared.database import create_db_engine
 from tests.flow import tokens_for
 

@@ -14,7 +14,6 @@ from typing import Protocol
 import uvicorn
 from starlette.applications import Starlette
 
-from authserver.oauth.context import unix_now
 from authserver.provisioning import (
     ProvisioningError,
     create_account,
@@ -25,6 +24,7 @@ from authserver.security import Keys
 from authserver.settings import Settings
 from authserver.store import Store
 from shared import logs
+from shared.clock import unix_now
 from shared.database import SQLStore, create_db_engine
 from shared.migrations import SchemaError
 from shared.settings import SettingsError, environ

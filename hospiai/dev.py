@@ -20,7 +20,6 @@ from pathlib import Path
 import uvicorn
 
 from authserver.app import create_app as create_auth_app
-from authserver.oauth.context import unix_now
 from authserver.provisioning import create_account, create_resource_server
 from authserver.security import Keys
 from authserver.settings import Settings as AuthSettings
@@ -29,6 +28,7 @@ from mcpserver.app import create_app as create_mcp_app
 from mcpserver.domain.seed import seed_demo
 from mcpserver.domain.store import DomainStore
 from mcpserver.settings import Settings as McpSettings
+from shared.clock import unix_now
 from shared.database import create_db_engine
 
 DEMO_ACCOUNTS = (

@@ -14,9 +14,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from shared.database import SQLStore
+from shared.http import NO_STORE
 
 log = logging.getLogger(__name__)
-NO_STORE = {"Cache-Control": "no-store"}
 
 # Each check returns None when ready, or a short reason that is safe to show.
 Check = Callable[[], Awaitable[str | None]]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -12,6 +11,7 @@ from starlette.responses import Response
 
 from authserver.context import get_context
 from authserver.interactions.browser import check_csrf, csrf_token
+from shared.clock import PARIS
 
 
 def render(request: Request, template: str, status_code: int = 200, **values: Any) -> Response:
@@ -34,7 +34,6 @@ def form_field(value: object) -> str | None:
     return value if isinstance(value, str) and "\x00" not in value else None
 
 
-PARIS = ZoneInfo("Europe/Paris")
 
 
 def show_time(unix_time: int | None) -> str:

@@ -17,8 +17,9 @@ from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import Receive, Scope, Send
 
+from shared.http import NO_STORE
+
 MAX_BODY_BYTES = 64 * 1024
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 class MalformedRequest(Exception):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -11,11 +10,8 @@ from authserver.audit import Audit
 from authserver.security import Keys
 from authserver.settings import Settings
 from authserver.store import Store
+from shared.clock import unix_now
 from shared.metrics import Metrics
-
-
-def unix_now() -> int:
-    return int(time.time())
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from mcpserver.domain.models import Doctor, Hospital, HospitalStatus, Slot
 from mcpserver.domain.store import DomainStore
+from shared.clock import PARIS
 
-PARIS = ZoneInfo("Europe/Paris")
 SEED = 20261121
 DAYS = 30
 HOSPITALS_PER_CITY = 5

@@ -7,14 +7,13 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 from anyio import to_thread
 from fastmcp.exceptions import ToolError
 
 from mcpserver.domain.errors import DomainError
+from shared.clock import PARIS
 
-PARIS = ZoneInfo("Europe/Paris")
 T = TypeVar("T")
 
 
