@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import getpass
-import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
-
-import uvicorn
-from starlette.applications import Starlette
 
 from authserver.provisioning import (
     ProvisioningError,
@@ -87,65 +81,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-
-class _Server(uvicorn.Server):
-    """uvicorn's graceful stop on SIGTERM or SIGINT (stop accepting, let requests in flight
-    finish within the timeout, run the lifespan shutdown), then a normal exit with status 0.
-    uvicorn itself raises the signal again once it has stopped, so the process would die of
-    it (status 143) and a clean, requested stop would look like a crash."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        previous = {sig: signal.signal(sig, self.handle_exit) for sig in _STOP_SIGNALS}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-
-
-class _Listening(Protocol):
-    """What serving needs of either service's settings."""
-
-    @property
-    def host(self) -> str: ...
-    @property
-    def port(self) -> int: ...
-    @property
-    def shutdown_timeout(self) -> int: ...
-    @property
-    def forwarded_allow_ips(self) -> tuple[str, ...]: ...
-
-
-def _serve(app: Starlette, settings: _Listening) -> None:
-    # X-Forwarded-For/-Proto are read only from the configured proxies (uvicorn's own default
-    # would trust 127.0.0.1, or whatever FORWARDED_ALLOW_IPS says). They set the client address
-    # and the scheme, never Host, and the services build their URLs from their settings (only
-    # Starlette's redirect of a stray trailing slash follows the request: https behind Caddy).
-    proxies = settings.forwarded_allow_ips
-    config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, loop="uvloop", http="httptools",
-        log_config=None, timeout_graceful_shutdown=settings.shutdown_timeout,
-        proxy_headers=bool(proxies), forwarded_allow_ips=list(proxies) if proxies else None,
-    )
-    _Server(config).run()
-
-
-def _serve_mcpserver() -> int:
-    from mcpserver.app import create_app
-    from mcpserver.settings import Settings as McpSettings
-
-    try:
-        settings = McpSettings.from_env(environ())
-    except SettingsError as error:
-        print(f"hospiai: configuration error: {error}", file=sys.stderr)
-        return 2
-    _serve(create_app(settings), settings)
-    return 0
-
-
 def _upgrade_databases() -> int:
     from mcpserver.domain.store import DomainStore
     from mcpserver.settings import Settings as McpSettings
@@ -178,8 +113,16 @@ def _read_password(from_stdin: bool) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logs.configure(structured=args.command != "dev")
+    # Each service is imported only by its own subcommand: the MCP server's process never
+    # loads the authorization server or Authlib.
     if args.command == "mcpserver":
-        return _serve_mcpserver()
+        from mcpserver.__main__ import main as serve_mcpserver
+
+        return serve_mcpserver()
+    if args.command == "authserver":
+        from authserver.__main__ import main as serve_authserver
+
+        return serve_authserver()
     try:
         return _run(args)
     except SchemaError as error:
@@ -199,11 +142,6 @@ def _run(args: argparse.Namespace) -> int:
     except SettingsError as error:
         print(f"hospiai: configuration error: {error}", file=sys.stderr)
         return 2
-    if args.command == "authserver":
-        from authserver.app import create_app
-
-        _serve(create_app(settings), settings)
-        return 0
     store = Store(create_db_engine(settings.database_url))
     store.check_schema()
     keys = Keys(settings.secret_key)

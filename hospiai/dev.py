@@ -7,17 +7,16 @@ outside ``dev``."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import secrets
 import signal
 import time
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from authserver.app import create_app as create_auth_app
 from authserver.provisioning import create_account, create_resource_server
@@ -30,6 +29,7 @@ from mcpserver.domain.store import DomainStore
 from mcpserver.settings import Settings as McpSettings
 from shared.clock import unix_now
 from shared.database import create_db_engine
+from shared.serving import Server
 
 DEMO_ACCOUNTS = (
     ("patient@hospiai.test", "patient-demo-pass", "Paula", "Petit", "patient"),
@@ -94,22 +94,17 @@ def prepare(data_dir: Path, *, auth_port: int, mcp_port: int) -> tuple[AuthSetti
     return auth, mcp
 
 
-class _Server(uvicorn.Server):
-    """One of two servers on one loop: run_dev handles the signals for both."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
+def _loopback(app: ASGIApp, port: int) -> uvicorn.Config:
+    return uvicorn.Config(app, host="127.0.0.1", port=port, http="httptools", log_config=None,
+                          proxy_headers=False)
 
 
 def run_dev(data_dir: Path, *, auth_port: int, mcp_port: int) -> int:
     auth, mcp = prepare(data_dir, auth_port=auth_port, mcp_port=mcp_port)
     # No proxy in front: uvicorn's default would believe X-Forwarded-For from any local process.
     servers = [
-        _Server(uvicorn.Config(create_auth_app(auth), host="127.0.0.1", port=auth_port,
-                               http="httptools", log_config=None, proxy_headers=False)),
-        _Server(uvicorn.Config(create_mcp_app(mcp), host="127.0.0.1", port=mcp_port,
-                               http="httptools", log_config=None, proxy_headers=False)),
+        Server(_loopback(create_auth_app(auth), auth_port), own_signals=False),
+        Server(_loopback(create_mcp_app(mcp), mcp_port), own_signals=False),
     ]
     logins = "\n".join(f"    {email:24} {password}" for email, password, *_ in DEMO_ACCOUNTS)
     print(

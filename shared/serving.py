@@ -1,0 +1,67 @@
+"""Serving either service with uvicorn: listen settings, graceful stop, forwarded headers."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from collections.abc import Iterator
+from typing import Protocol
+
+import uvicorn
+from starlette.types import ASGIApp
+
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class Listening(Protocol):
+    """What serving needs of either service's settings."""
+
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def shutdown_timeout(self) -> int: ...
+    @property
+    def forwarded_allow_ips(self) -> tuple[str, ...]: ...
+
+
+class Server(uvicorn.Server):
+    """uvicorn's graceful stop on SIGTERM or SIGINT (stop accepting, let requests in flight
+    finish within the timeout, run the lifespan shutdown), then a normal exit with status 0.
+    uvicorn itself raises the signal again once it has stopped, so the process would die of
+    it (status 143) and a clean, requested stop would look like a crash.
+
+    ``own_signals=False``: several servers on one loop, whose owner handles the signals for
+    all of them (``hospiai dev``)."""
+
+    def __init__(self, config: uvicorn.Config, *, own_signals: bool = True) -> None:
+        super().__init__(config)
+        self.own_signals = own_signals
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if not self.own_signals:
+            yield
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in _STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def serve(app: ASGIApp, settings: Listening) -> None:
+    """Run one service in the foreground until it is asked to stop."""
+    # X-Forwarded-For/-Proto are read only from the configured proxies (uvicorn's own default
+    # would trust 127.0.0.1, or whatever FORWARDED_ALLOW_IPS says). They set the client address
+    # and the scheme, never Host, and the services build their URLs from their settings (only
+    # Starlette's redirect of a stray trailing slash follows the request: https behind Caddy).
+    proxies = settings.forwarded_allow_ips
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, loop="uvloop", http="httptools",
+        log_config=None, timeout_graceful_shutdown=settings.shutdown_timeout,
+        proxy_headers=bool(proxies), forwarded_allow_ips=list(proxies) if proxies else None,
+    )
+    Server(config).run()
