@@ -9,6 +9,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import httpx
 
@@ -31,6 +32,13 @@ class Identity:
 
 class AuthServerUnavailable(Exception):
     """Introspection failed: the request must be refused (fail closed), never let through."""
+
+
+class TokenVerifier(Protocol):
+    """What the bearer guard needs: the identity behind an active token for this resource,
+    None for any other token, AuthServerUnavailable when that cannot be known."""
+
+    async def verify(self, token: str) -> Identity | None: ...
 
 
 class IntrospectionVerifier:

@@ -76,7 +76,7 @@ TOOL_SCOPES: dict[str, str] = {tool: scope.name for scope in CATALOGUE for tool 
 
 
 def parse(scope: str | None) -> list[str]:
-    """Split a space-delimited scope string (RFC 6749 section 3.3), keeping order, dropping repeats."""
+    """Split a space-delimited scope string (RFC 6749 section 3.3), in order, without repeats."""
     return list(dict.fromkeys((scope or "").split()))
 
 

@@ -59,8 +59,12 @@ async def _mine(appointment_id: str) -> AppointmentInfo:
 
 
 async def book_appointment(
-    slot_id: Annotated[str, Field(min_length=1, max_length=80, description="From find_available_slots.")],
-    reason: Annotated[str, Field(min_length=3, max_length=500, description="Why you need the visit.")],
+    slot_id: Annotated[
+        str, Field(min_length=1, max_length=80, description="From find_available_slots.")
+    ],
+    reason: Annotated[
+        str, Field(min_length=3, max_length=500, description="Why you need the visit.")
+    ],
 ) -> AppointmentInfo:
     """Book a free slot for yourself, with the reason for the visit."""
     call = current()

@@ -13,11 +13,16 @@ from mcpserver.context import current
 from mcpserver.domain.models import Hospital, HospitalStatus
 from mcpserver.tools import Refusal, paris_time, parse_day, run, start_of_day
 
-HospitalId = Annotated[str, Field(min_length=1, max_length=64, description="A hospital id, e.g. paris-1.")]
+HospitalId = Annotated[
+    str, Field(min_length=1, max_length=64, description="A hospital id, e.g. paris-1.")
+]
 Limit = Annotated[int, Field(ge=1, le=100, description="At most this many results (1-100).")]
 Service = Annotated[
     str | None,
-    Field(default=None, max_length=64, description="Only hospitals offering this service, e.g. cardiology."),
+    Field(
+        default=None, max_length=64,
+        description="Only hospitals offering this service, e.g. cardiology.",
+    ),
 ]
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 MAX_SLOT_DAYS = 31
@@ -96,7 +101,9 @@ async def _hospital(hospital_id: str) -> Hospital:
 
 
 async def search_hospitals(
-    city: Annotated[str | None, Field(default=None, max_length=80, description="A city, e.g. Lyon.")] = None,
+    city: Annotated[
+        str | None, Field(default=None, max_length=80, description="A city, e.g. Lyon.")
+    ] = None,
     latitude: Annotated[float | None, Field(default=None, ge=-90, le=90)] = None,
     longitude: Annotated[float | None, Field(default=None, ge=-180, le=180)] = None,
     radius_km: Annotated[float, Field(gt=0, le=500, description="Search radius in km.")] = 20,
