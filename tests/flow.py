@@ -15,13 +15,13 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from authserver.provisioning import Credentials
-from tests.conftest import PASSWORD
+from tests.harness import PASSWORD
 
 REDIRECT_URI = "http://127.0.0.1:5555/callback"
 
 
 class Server(Protocol):
-    """What a flow needs of an authorization server: tests.conftest.AuthServer, or a process."""
+    """What a flow needs of an authorization server: tests.harness.AuthServer, or a process."""
 
     url: str
     resource_server: Credentials

@@ -8,7 +8,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import PASSWORD, AuthServer
 from tests.databases import both_backends
 from tests.flow import (
     REDIRECT_URI,
@@ -19,6 +18,7 @@ from tests.flow import (
     post_form,
     tokens_for,
 )
+from tests.harness import PASSWORD, AuthServer
 
 
 def _create_token(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import PASSWORD, AuthServer
 from tests.databases import both_backends
 from tests.flow import (
     begin,
@@ -16,6 +15,7 @@ from tests.flow import (
     refresh,
     tokens_for,
 )
+from tests.harness import PASSWORD, AuthServer
 
 pytestmark = both_backends
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import PASSWORD, AuthServer
 from tests.databases import both_backends
 from tests.flow import REDIRECT_URI, authorize, csrf_token, exchange, refresh
+from tests.harness import PASSWORD, AuthServer
 
 pytestmark = both_backends
 

@@ -8,7 +8,6 @@ import base64
 import httpx
 import pytest
 
-from tests.conftest import AuthServer
 from tests.databases import both_backends
 from tests.flow import (
     REDIRECT_URI,
@@ -22,6 +21,7 @@ from tests.flow import (
     query_of,
     start,
 )
+from tests.harness import AuthServer
 
 
 def _error_redirect(response: httpx.Response, server: AuthServer, state: str) -> dict[str, str]:

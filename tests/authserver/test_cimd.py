@@ -12,9 +12,9 @@ import pytest
 
 from authserver.maintenance import purge
 from authserver.oauth.cimd import MAX_CACHE_SECONDS, MIN_CACHE_SECONDS, Egress
-from tests.conftest import AuthServer, start_auth_server
 from tests.databases import Databases, both_backends
 from tests.flow import REDIRECT_URI, authorize, begin, exchange, introspect, logged_in, post_form
+from tests.harness import AuthServer, start_auth_server
 from tests.internet import Internet, client_document
 
 DOCUMENT = "https://assistant.example/oauth/client.json"
@@ -23,9 +23,10 @@ DOCUMENT = "https://assistant.example/oauth/client.json"
 @pytest.fixture
 def server(databases: Databases, internet: Internet) -> Iterator[AuthServer]:
     # The stand-in is on loopback, which only the development setting lets through.
-    yield from start_auth_server(
+    with start_auth_server(
         databases, egress=internet.egress(), metadata_documents_allow_private=True
-    )
+    ) as server:
+        yield server
 
 
 def _refused(response: httpx.Response, reason: str) -> None:
@@ -213,7 +214,7 @@ def test_private_and_reserved_addresses_are_refused(
 ) -> None:
     internet.publish(DOCUMENT, client_document(DOCUMENT, [REDIRECT_URI]))
     internet.addresses["assistant.example"] = [("93.184.215.14", 443), (address, 443)]
-    for server in start_auth_server(databases, egress=internet.egress()):
+    with start_auth_server(databases, egress=internet.egress()) as server:
         with server.http() as browser:
             _refused(begin(browser, DOCUMENT)[0], "private or reserved address")
     assert internet.requests == []
@@ -223,7 +224,7 @@ def test_without_the_development_setting_loopback_is_refused(
     databases: Databases, internet: Internet
 ) -> None:
     internet.publish(DOCUMENT, client_document(DOCUMENT, [REDIRECT_URI]))
-    for server in start_auth_server(databases, egress=internet.egress()):
+    with start_auth_server(databases, egress=internet.egress()) as server:
         with server.http() as browser:
             _refused(begin(browser, DOCUMENT)[0], "private or reserved address")
     assert internet.requests == []
@@ -238,18 +239,16 @@ def test_tls_is_verified_for_the_documents_host(
     internet.addresses["impostor.example"] = internet.addresses["assistant.example"]
     internet.publish(impostor, client_document(impostor, [REDIRECT_URI]))
     untrusting = Egress(resolve=internet.resolve)  # the system trust store, not the test CA
-    for server in start_auth_server(
+    with start_auth_server(
         databases, egress=untrusting, metadata_documents_allow_private=True
-    ):
-        with server.http() as browser:
-            _refused(begin(browser, DOCUMENT)[0], "could not be fetched")
-    for server in start_auth_server(
+    ) as server, server.http() as browser:
+        _refused(begin(browser, DOCUMENT)[0], "could not be fetched")
+    with start_auth_server(
         databases, egress=internet.egress(), metadata_documents_allow_private=True,
         database_url=databases.url("trusting"),
-    ):
-        with server.http() as browser:
-            _refused(begin(browser, impostor)[0], "could not be fetched")
-            assert begin(browser, DOCUMENT)[0].status_code == 303
+    ) as server, server.http() as browser:
+        _refused(begin(browser, impostor)[0], "could not be fetched")
+        assert begin(browser, DOCUMENT)[0].status_code == 303
 
 
 def test_a_slow_document_times_out(server: AuthServer, internet: Internet) -> None:
@@ -295,20 +294,19 @@ def test_documents_can_be_turned_off_or_limited_to_some_hosts(
     databases: Databases, internet: Internet
 ) -> None:
     internet.publish(DOCUMENT, client_document(DOCUMENT, [REDIRECT_URI]))
-    for server in start_auth_server(
+    with start_auth_server(
         databases, egress=internet.egress(), metadata_documents_allow_private=True,
         metadata_documents_enabled=False,
-    ):
+    ) as server:
         with server.http() as browser:
             _refused(begin(browser, DOCUMENT)[0], "does not accept applications")
             metadata = browser.get("/.well-known/oauth-authorization-server").json()
         assert metadata["client_id_metadata_document_supported"] is False
-    for server in start_auth_server(
+    with start_auth_server(
         databases, egress=internet.egress(), metadata_documents_allow_private=True,
         metadata_document_hosts=frozenset({"claude.ai"}), database_url=databases.url("limited"),
-    ):
-        with server.http() as browser:
-            _refused(begin(browser, DOCUMENT)[0], "not allowed by this hospital")
+    ) as server, server.http() as browser:
+        _refused(begin(browser, DOCUMENT)[0], "not allowed by this hospital")
     assert internet.requests == []
 
 

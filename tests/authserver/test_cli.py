@@ -133,7 +133,7 @@ def test_provision_then_serve_and_complete_a_flow(tmp_path: Path) -> None:
 
 
 class _RemoteServer:
-    """Enough of tests.conftest.AuthServer for tests.flow, for a server in another process."""
+    """Enough of tests.harness.AuthServer for tests.flow, for a server in another process."""
 
     def __init__(self, url: str) -> None:
         self.url = url

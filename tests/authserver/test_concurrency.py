@@ -12,9 +12,9 @@ import httpx
 from authserver.models import AuthorizationCode, Grant
 from authserver.security import new_id
 from shared import scopes
-from tests.conftest import AuthServer
 from tests.databases import both_backends
 from tests.flow import REDIRECT_URI, authorize, introspect
+from tests.harness import AuthServer
 
 pytestmark = both_backends
 

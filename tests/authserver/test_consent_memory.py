@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from tests.conftest import PASSWORD, AuthServer
 from tests.databases import both_backends
 from tests.flow import (
     REDIRECT_URI,
@@ -15,6 +14,7 @@ from tests.flow import (
     query_of,
     tokens_for,
 )
+from tests.harness import PASSWORD, AuthServer
 
 pytestmark = both_backends
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from tests.conftest import start_auth_server
 from tests.databases import Databases
 from tests.flow import authorize_params, csrf_token, pkce_pair, start
+from tests.harness import start_auth_server
 
 
 def test_https_issuer_cookies(databases: Databases) -> None:
-    for server in start_auth_server(databases, scheme="https"):
+    with start_auth_server(databases, scheme="https") as server:
         account = server.account()
         client_id = server.client(public=True).id
         with server.http() as browser:

@@ -10,9 +10,9 @@ from sqlalchemy import text
 from authserver.models import PERSONAL_CLIENT_ID, AccessToken, AuditEvent, Grant
 from authserver.security import new_id
 from shared.database import create_db_engine
-from tests.conftest import AuthServer
 from tests.databases import both_backends
 from tests.flow import introspect, refresh, tokens_for
+from tests.harness import AuthServer
 
 pytestmark = both_backends
 

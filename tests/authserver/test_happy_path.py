@@ -3,9 +3,9 @@ refresh, revoke, introspect again."""
 
 from __future__ import annotations
 
-from tests.conftest import AuthServer
 from tests.databases import both_backends
 from tests.flow import REDIRECT_URI, authorize, exchange, introspect, refresh
+from tests.harness import AuthServer
 
 pytestmark = both_backends
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from authserver.maintenance import purge
 from tests.authserver.test_cli import _env, _hospiai
-from tests.conftest import AuthServer, start_auth_server
 from tests.databases import Databases, both_backends
 from tests.flow import REDIRECT_URI, authorize, exchange, refresh, tokens_for
+from tests.harness import AuthServer, start_auth_server
 
 DAY = 86400
 
@@ -69,7 +69,7 @@ def test_purge_removes_only_what_can_no_longer_be_used(auth_server: AuthServer) 
 
 @both_backends
 def test_purge_runs_on_a_schedule(databases: Databases) -> None:
-    for server in start_auth_server(databases, purge_interval=1, purge_retention=60):
+    with start_auth_server(databases, purge_interval=1, purge_retention=60) as server:
         client_id = server.client(public=True).id
         result = authorize(server, client_id, server.account().email)
         server.clock.advance(3600)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shared import scopes
-from tests.conftest import AuthServer
+from tests.harness import AuthServer
 
 
 def test_metadata_is_served_at_both_paths(auth_server: AuthServer) -> None:

@@ -7,9 +7,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import AuthServer, start_auth_server
 from tests.databases import Databases, both_backends
 from tests.flow import REDIRECT_URI, tokens_for
+from tests.harness import AuthServer, start_auth_server
 
 
 def _register(server: AuthServer, metadata: Any) -> httpx.Response:
@@ -145,7 +145,7 @@ def test_deeply_nested_json_is_refused(auth_server: AuthServer) -> None:
 
 
 def test_registration_can_be_disabled(databases: Databases) -> None:
-    for server in start_auth_server(databases, registration_enabled=False):
+    with start_auth_server(databases, registration_enabled=False) as server:
         response = _register(server, {"redirect_uris": [REDIRECT_URI]})
         assert response.status_code in {400, 403}
         assert response.json()["error"] == "access_denied"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tests.conftest import AuthServer
 from tests.databases import both_backends
 from tests.flow import introspect, refresh, tokens_for
+from tests.harness import AuthServer
 
 pytestmark = both_backends
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import PASSWORD, AuthServer
 from tests.flow import REDIRECT_URI, authorize, exchange, refresh
+from tests.harness import PASSWORD, AuthServer
 
 
 def _database_bytes(server: AuthServer) -> bytes:

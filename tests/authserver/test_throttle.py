@@ -10,15 +10,16 @@ import re
 import secrets
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import httpx
 import pytest
 
 from authserver.interactions.throttle import network_of
 from authserver.maintenance import purge
-from tests.conftest import PASSWORD, AuthServer, start_auth_server
 from tests.databases import Databases, both_backends
 from tests.flow import begin, csrf_token, login
+from tests.harness import PASSWORD, AuthServer, start_auth_server
 
 WINDOW = 600
 # Tighter than the defaults, so a test reaches them in a few attempts.
@@ -32,7 +33,7 @@ THROTTLED = "Too many failed login attempts"
 
 @pytest.fixture
 def server(databases: Databases) -> Iterator[AuthServer]:
-    for started in start_auth_server(databases, **LIMITS):
+    with start_auth_server(databases, **LIMITS) as started:
         started.clock.freeze()
         yield started
 
@@ -40,7 +41,7 @@ def server(databases: Databases) -> Iterator[AuthServer]:
 @pytest.fixture
 def roomy_network(databases: Databases) -> Iterator[AuthServer]:
     """The per-account limit alone in play: every request here comes from 127.0.0.1."""
-    for started in start_auth_server(databases, **{**LIMITS, "login_failures_per_network": 50}):
+    with start_auth_server(databases, **{**LIMITS, "login_failures_per_network": 50}) as started:
         started.clock.freeze()
         yield started
 
@@ -56,12 +57,15 @@ def _log_in(
             "email": email, "password": password, "csrf_token": csrf_token(page.text)})
 
 
-def _replicas(databases: Databases, **settings: object) -> Iterator[tuple[AuthServer, AuthServer]]:
+@contextmanager
+def _replicas(
+    databases: Databases, **settings: object
+) -> Iterator[tuple[AuthServer, AuthServer]]:
     """Two servers on one database with the same key, as replicas run, and one frozen clock."""
     shared = {**LIMITS, "secret_key": secrets.token_urlsafe(32), **settings}
-    for first in start_auth_server(databases, **shared):
-        for second in start_auth_server(databases, resource="http://127.0.0.1:8001/mcp",
-                                        **shared):
+    with start_auth_server(databases, **shared) as first:
+        with start_auth_server(databases, resource="http://127.0.0.1:8001/mcp",
+                                        **shared) as second:
             first.clock.freeze()
             second.clock.frozen_at = first.clock.frozen_at
             yield first, second
@@ -185,7 +189,7 @@ def test_the_authorization_login_form_is_throttled_too(roomy_network: AuthServer
 
 @both_backends
 def test_two_servers_on_one_database_count_the_same_failures(databases: Databases) -> None:
-    for first, second in _replicas(databases):
+    with _replicas(databases) as (first, second):
         account = first.account()
         _fail(first, account.email, 2)
         _fail(second, account.email, 1)
@@ -199,7 +203,7 @@ def test_two_servers_on_one_database_count_the_same_failures(databases: Database
 def test_attempts_at_once_on_two_servers_check_no_more_passwords_than_the_limit(
     databases: Databases,
 ) -> None:
-    for first, second in _replicas(databases, login_failures_per_network=100):
+    with _replicas(databases, login_failures_per_network=100) as (first, second):
         email = first.account().email
         # Twelve browsers with a login form each, then every password sent at once.
         forms = []

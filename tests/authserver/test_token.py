@@ -7,7 +7,6 @@ import base64
 
 import pytest
 
-from tests.conftest import AuthServer, start_auth_server
 from tests.databases import Databases, both_backends
 from tests.flow import (
     authorize,
@@ -17,6 +16,7 @@ from tests.flow import (
     refresh,
     tokens_for,
 )
+from tests.harness import AuthServer, start_auth_server
 
 pytestmark = both_backends
 
@@ -297,7 +297,7 @@ def test_retry_inside_grace_window_gets_the_same_pair(
 
 
 def test_grace_window_zero_means_any_reuse_revokes(databases: Databases) -> None:
-    for server in start_auth_server(databases, refresh_grace_seconds=0):
+    with start_auth_server(databases, refresh_grace_seconds=0) as server:
         public_client = server.client(public=True).id
         tokens = tokens_for(server, public_client, server.account().email)
         server.clock.advance(1)

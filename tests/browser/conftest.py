@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.conftest import PASSWORD, AuthServer
 from tests.flow import authorize_params, exchange, pkce_pair, query_of
+from tests.harness import PASSWORD, AuthServer
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

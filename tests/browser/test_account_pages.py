@@ -6,8 +6,8 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import screenshot
-from tests.conftest import PASSWORD, AuthServer, Stack
 from tests.flow import introspect, tokens_for
+from tests.harness import PASSWORD, AuthServer, Stack
 from tests.mcpserver.helpers import call
 
 

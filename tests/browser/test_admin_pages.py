@@ -5,7 +5,7 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Callback, log_in, open_authorize, screenshot
-from tests.conftest import PASSWORD, AuthServer
+from tests.harness import PASSWORD, AuthServer
 
 
 def _admin_login(page: Page, server: AuthServer, email: str) -> None:

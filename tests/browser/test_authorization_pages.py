@@ -5,7 +5,7 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Callback, exchange_back, log_in, open_authorize, screenshot
-from tests.conftest import AuthServer
+from tests.harness import AuthServer
 
 
 def test_log_in_and_allow(

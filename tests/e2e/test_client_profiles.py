@@ -13,10 +13,10 @@ import httpx
 import pytest
 
 from authserver.maintenance import purge
-from tests.conftest import PASSWORD, Stack, start_stack
 from tests.databases import Databases
 from tests.e2e.client import REDIRECT_URI, Browser, connect
 from tests.flow import authorize
+from tests.harness import PASSWORD, Stack, start_stack
 from tests.internet import CLAUDE_CODE_METADATA, Internet, client_document
 
 CLAUDE_CALLBACKS = [
@@ -31,9 +31,10 @@ PROFILE = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
 @pytest.fixture
 def world(databases: Databases, internet: Internet) -> Iterator[Stack]:
     """Both services, with metadata documents served by the loopback stand-in."""
-    yield from start_stack(
+    with start_stack(
         databases, egress=internet.egress(), metadata_documents_allow_private=True
-    )
+    ) as stack:
+        yield stack
 
 
 def _discover(stack: Stack) -> tuple[str, dict[str, Any]]:

@@ -22,8 +22,8 @@ import pytest
 
 from mcpserver.app import create_app as create_mcp_app
 from shared import scopes
-from tests.conftest import PASSWORD, AuthServer, Stack
 from tests.flow import decide, login, tokens_for
+from tests.harness import PASSWORD, AuthServer, Stack
 from tests.servers import bind_loopback, serve
 
 # The pinned suite, in one place: .ci/run fetches the same one ahead of the tests.

@@ -10,7 +10,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.conftest import Stack
+from tests.harness import Stack
 from tests.mcpserver.helpers import token_for
 
 

@@ -33,7 +33,6 @@ from authserver.store import Store
 from mcpserver.domain.seed import seed_demo
 from mcpserver.domain.store import DomainStore
 from shared.database import create_db_engine
-from tests.conftest import PASSWORD
 from tests.databases import Databases
 from tests.flow import (
     REDIRECT_URI,
@@ -49,6 +48,7 @@ from tests.flow import (
     start,
     tokens_for,
 )
+from tests.harness import PASSWORD
 from tests.mcpserver.helpers import MCP_HEADERS
 from tests.servers import free_port, hospiai
 

@@ -12,10 +12,10 @@ import httpx
 from sqlmodel import Session, select
 
 from authserver.models import Client
-from tests.conftest import PASSWORD, Stack, start_stack
 from tests.databases import Databases, both_backends
 from tests.e2e.client import Browser, connect
 from tests.flow import tokens_for
+from tests.harness import PASSWORD, Stack, start_stack
 
 LIST_TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
 CALL_PROFILE = {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
@@ -148,7 +148,7 @@ def test_step_up_when_the_token_lacks_write_bookings(stack: Stack) -> None:
 
 @both_backends
 def test_refresh_after_access_token_expiry(databases: Databases) -> None:
-    for stack in start_stack(databases, access_token_ttl=2):
+    with start_stack(databases, access_token_ttl=2) as stack:
         patient = stack.auth.account()
 
         async def scenario() -> None:
@@ -167,7 +167,7 @@ def test_refresh_after_access_token_expiry(databases: Databases) -> None:
 
 
 def test_revoked_token_is_refused_after_the_cache_ttl(databases: Databases) -> None:
-    for stack in start_stack(databases, cache_ttl=1):
+    with start_stack(databases, cache_ttl=1) as stack:
         patient = stack.auth.account()
 
         async def scenario() -> tuple[str, str, str]:

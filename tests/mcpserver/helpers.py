@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import Stack
 from tests.flow import tokens_for
+from tests.harness import Stack
 
 MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
 

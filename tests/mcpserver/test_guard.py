@@ -11,9 +11,9 @@ import httpx
 from mcpserver.app import create_app as create_mcp_app
 from mcpserver.domain.store import DomainStore
 from shared.database import create_db_engine
-from tests.conftest import Stack, mcp_settings, start_auth_server
 from tests.databases import Databases
 from tests.flow import tokens_for
+from tests.harness import Stack, mcp_settings, start_auth_server
 from tests.mcpserver.helpers import MCP_HEADERS, rpc, token_for
 from tests.servers import bind_loopback, serve
 
@@ -119,7 +119,7 @@ def test_behind_a_tls_proxy_only_the_public_https_origin_is_own(databases: Datab
     suggest http), and another site's still is not."""
     public = "https://mcp.hospital.example/mcp"
     sock = bind_loopback()
-    for auth in start_auth_server(databases, resource=public):
+    with start_auth_server(databases, resource=public) as auth:
         settings = mcp_settings(auth, databases)
         domain = DomainStore(create_db_engine(settings.database_url))
         domain.upgrade_schema()

@@ -13,8 +13,8 @@ import httpx
 from mcpserver.domain.seed import seed_demo
 from mcpserver.domain.store import DomainStore
 from shared.database import create_db_engine
-from tests.conftest import AuthServer
 from tests.flow import tokens_for
+from tests.harness import AuthServer
 from tests.mcpserver.helpers import MCP_HEADERS
 from tests.servers import free_port, hospiai
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Stack
 from tests.databases import both_backends
+from tests.harness import Stack
 from tests.mcpserver.helpers import call, error_text, token_for
 
 TODAY = datetime.date.today()

@@ -12,8 +12,8 @@ from mcpserver.domain.store import DomainStore
 from mcpserver.settings import Settings as McpSettings
 from shared.database import SQLStore, create_db_engine
 from shared.health import database_check
-from tests.conftest import AuthServer, Stack
 from tests.databases import Databases
+from tests.harness import AuthServer, Stack
 from tests.servers import bind_loopback, serve
 
 

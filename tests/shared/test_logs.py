@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from shared.logs import JsonFormatter, RedactingFormatter, redact, request_id
-from tests.conftest import Stack
+from tests.harness import Stack
 
 MADE_UP = r"[0-9a-f]{16}-[0-9a-f]+"
 

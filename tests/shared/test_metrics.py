@@ -6,8 +6,8 @@ import re
 
 import httpx
 
-from tests.conftest import Stack
 from tests.flow import introspect, refresh, tokens_for
+from tests.harness import Stack
 
 
 def _value(text: str, name: str, **labels: str) -> float:

@@ -1,0 +1,166 @@
+"""What tests share: real servers on loopback with their own databases, as context managers
+(conftest.py only turns them into fixtures; benchmarks use them without pytest)."""
+
+
+from __future__ import annotations
+
+import datetime
+import secrets
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import httpx
+
+from authserver.app import create_app
+from authserver.models import Account
+from authserver.oauth.cimd import Egress
+from authserver.provisioning import (
+    Credentials,
+    create_account,
+    create_client,
+    create_resource_server,
+)
+from authserver.security import Keys
+from authserver.settings import Settings
+from authserver.store import Store
+from mcpserver.app import create_app as create_mcp_app
+from mcpserver.domain.seed import seed_demo
+from mcpserver.domain.store import DomainStore
+from mcpserver.settings import Settings as McpSettings
+from shared.database import create_db_engine
+from tests.databases import Databases
+from tests.servers import Running, bind_loopback, serve
+
+PASSWORD = "correct-horse-battery"
+
+@dataclass
+class Clock:
+    """Real time plus an offset the test moves by hand, so expiry is tested without sleeping
+    while clients that read the real clock (the MCP SDK) still agree with the servers."""
+
+    offset: int = 0
+    frozen_at: int | None = None
+
+    def __call__(self) -> int:
+        now = int(time.time()) if self.frozen_at is None else self.frozen_at
+        return now + self.offset
+
+    def advance(self, seconds: int) -> None:
+        self.offset += seconds
+
+    def freeze(self) -> None:
+        """Stop real time, for a test that checks a bound from below (a slow machine would
+        otherwise carry it over)."""
+        self.frozen_at = int(time.time())
+
+
+@dataclass
+class AuthServer:
+    url: str
+    settings: Settings
+    store: Store
+    keys: Keys
+    clock: Clock
+    resource: str
+    resource_server: Credentials
+    running: Running
+    _emails: list[str] = field(default_factory=list)
+
+    def stop(self) -> None:
+        self.running.stop()
+
+    def account(self, role: str = "patient", *, password: str = PASSWORD) -> Account:
+        email = f"user{len(self._emails)}-{secrets.token_hex(3)}@hospiai.test"
+        self._emails.append(email)
+        return create_account(
+            self.store, email=email, password=password, given_name="Alice",
+            family_name="Martin", phone="+33 1 23 45 67 89", role=role, now=self.clock(),
+        )
+
+    def client(self, **kwargs: object) -> Credentials:
+        kwargs.setdefault("name", "Test Client")
+        kwargs.setdefault("redirect_uris", ["http://127.0.0.1:5555/callback"])
+        return create_client(self.store, self.keys, now=self.clock(), **kwargs)  # type: ignore[arg-type]
+
+    def add_resource_server(self, resource: str) -> Credentials:
+        return create_resource_server(
+            self.store, self.keys, resource=resource, name=resource, now=self.clock()
+        )
+
+    def http(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=10)
+
+
+@contextmanager
+def start_auth_server(
+    databases: Databases, *, scheme: str = "http", egress: Egress = Egress(),
+    **overrides: object
+) -> Iterator[AuthServer]:
+    """Serve over plain HTTP on loopback; ``scheme`` only changes the configured issuer."""
+    sock = bind_loopback()
+    port = sock.getsockname()[1]
+    issuer = f"{scheme}://127.0.0.1:{port}"
+    resource = str(overrides.pop("resource", "http://127.0.0.1:8000/mcp"))
+    values: dict[str, object] = {
+        "issuer": issuer,
+        "secret_key": secrets.token_urlsafe(32),
+        "database_url": databases.url("auth"),
+        "default_resource": resource,
+    }
+    values.update(overrides)
+    settings = Settings(**values)  # type: ignore[arg-type]
+    clock = Clock()
+    store = Store(create_db_engine(settings.database_url))
+    store.upgrade_schema()
+    keys = Keys(settings.secret_key)
+    resource_server = create_resource_server(
+        store, keys, resource=resource, name="MCP", now=clock()
+    )
+    try:
+        with serve(create_app(settings, clock=clock, egress=egress), sock) as running:
+            yield AuthServer(
+                f"http://127.0.0.1:{port}", settings, store, keys, clock, resource,
+                resource_server, running,
+            )
+    finally:
+        store.dispose()
+
+
+@dataclass
+class Stack:
+    auth: AuthServer
+    mcp_url: str
+    mcp_settings: McpSettings
+    domain: DomainStore
+
+
+def mcp_settings(auth: AuthServer, databases: Databases, *, cache_ttl: int = 30) -> McpSettings:
+    """The MCP server for the authorization server's resource, with its credentials there."""
+    return McpSettings(
+        resource=auth.resource,
+        issuer=auth.settings.issuer,
+        client_id=auth.resource_server.id,
+        client_secret=auth.resource_server.secret or "",
+        database_url=databases.url("mcp"),
+        cache_ttl=cache_ttl,
+    )
+
+
+@contextmanager
+def start_stack(
+    databases: Databases, *, cache_ttl: int = 30, **auth_overrides: object
+) -> Iterator[Stack]:
+    sock = bind_loopback()
+    mcp_url = f"http://127.0.0.1:{sock.getsockname()[1]}/mcp"
+    with start_auth_server(databases, resource=mcp_url, **auth_overrides) as auth:
+        settings = mcp_settings(auth, databases, cache_ttl=cache_ttl)
+        domain = DomainStore(create_db_engine(settings.database_url))
+        domain.upgrade_schema()
+        try:
+            seed_demo(domain, datetime.date.today(), auth.clock())
+            with serve(create_mcp_app(settings, clock=auth.clock), sock):
+                yield Stack(auth, mcp_url, settings, domain)
+        finally:
+            domain.dispose()
