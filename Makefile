@@ -20,6 +20,7 @@ run: $(STAMP)
 
 check: $(STAMP)
 	$(BIN)/mypy
+	$(BIN)/ruff check .
 
 test: check
 	@test -x /usr/bin/chromium || { echo "The browser tests need Debian's chromium: apt-get install chromium (.ci/run does)"; exit 1; }
