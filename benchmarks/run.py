@@ -176,7 +176,7 @@ def _compare(title: str, target: float, baseline: tuple[str, Callable[[], dict[s
     rounds = [[run() for _, run in sides] for _ in range(ROUNDS)]
     print(f"{title} ({ROUNDS} alternating rounds)")
     for index, figures in enumerate(rounds, 1):
-        for (name, _), side in zip(sides, figures):
+        for (name, _), side in zip(sides, figures, strict=True):
             print(_line(f"{index}: {name}", side))
     for position, (name, _) in enumerate(sides[1:], 1):
         ratios = sorted(figures[position]["rps"] / figures[0]["rps"] for figures in rounds)
@@ -207,25 +207,42 @@ def main() -> None:
                 "name": "get_hospital", "arguments": {"hospital_id": "lyon-1"}}})
             noauth_url = f"http://127.0.0.1:{PORTS['mcp-noauth']}/mcp"
             bearer = {**MCP_HEADERS, "Authorization": f"Bearer {token}"}
-            _compare("(a) tools/call get_hospital", 0.90,
-                     ("no auth (baseline)", lambda: _wrk(noauth_url, "POST", call, MCP_HEADERS, work)),
-                     ("introspection guard, cached token",
-                      lambda: _wrk(config["mcp"]["resource"], "POST", call, bearer, work)))
+            _compare(
+                "(a) tools/call get_hospital",
+                0.90,
+                ("no auth (baseline)", lambda: _wrk(noauth_url, "POST", call, MCP_HEADERS, work)),
+                (
+                    "introspection guard, cached token",
+                    lambda: _wrk(config["mcp"]["resource"], "POST", call, bearer, work),
+                ),
+            )
         if "b" in parts:
             basic = base64.b64encode(
-                f"{config['mcp']['client_id']}:{config['mcp']['client_secret']}".encode()).decode()
-            form = {"Content-Type": "application/x-www-form-urlencoded",
-                    "Authorization": f"Basic {basic}"}
+                f"{config['mcp']['client_id']}:{config['mcp']['client_secret']}".encode()
+            ).decode()
+            form = {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Authorization": f"Basic {basic}",
+            }
             bare_url = f"http://127.0.0.1:{PORTS['bare']}/bare"
             introspect_url = f"{config['auth']['issuer']}/introspect"
             stack_url = f"http://127.0.0.1:{PORTS['auth-stack']}/introspect"
-            _compare("(b) introspection", 0.50,
-                     ("bare Starlette endpoint (baseline)",
-                      lambda: _wrk(bare_url, "POST", f"token={token}", form, work)),
-                     ("POST /introspect, real SQLite",
-                      lambda: _wrk(introspect_url, "POST", f"token={token}", form, work)),
-                     ("our stack, no check (reference)",
-                      lambda: _wrk(stack_url, "POST", f"token={token}", form, work)))
+            _compare(
+                "(b) introspection",
+                0.50,
+                (
+                    "bare Starlette endpoint (baseline)",
+                    lambda: _wrk(bare_url, "POST", f"token={token}", form, work),
+                ),
+                (
+                    "POST /introspect, real SQLite",
+                    lambda: _wrk(introspect_url, "POST", f"token={token}", form, work),
+                ),
+                (
+                    "our stack, no check (reference)",
+                    lambda: _wrk(stack_url, "POST", f"token={token}", form, work),
+                ),
+            )
         if "c" in parts:
             print("(c) booking under 50 concurrent clients")
             print(asyncio.run(_booking_race(config, token, work)))

@@ -163,7 +163,7 @@ def exchange(
         return client.post(
             "/token",
             data={k: v for k, v in data.items() if v is not None},
-            auth=(client_id, secret) if secret else None,
+            auth=(client_id, secret) if secret else httpx.USE_CLIENT_DEFAULT,
         )
 
 
@@ -174,7 +174,9 @@ def refresh(server: Server, client_id: str, refresh_token: str, **extra: str) ->
         return client.post("/token", data=data)
 
 
-def introspect(server: Server, token: str, credentials: tuple[str, str] | None = None) -> httpx.Response:
+def introspect(
+    server: Server, token: str, credentials: tuple[str, str] | None = None
+) -> httpx.Response:
     rs = server.resource_server
     auth = credentials or (rs.id, rs.secret or "")
     with server.http() as client:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -95,7 +96,7 @@ class AuthServer:
 
 @contextmanager
 def start_auth_server(
-    databases: Databases, *, scheme: str = "http", egress: Egress = Egress(),
+    databases: Databases, *, scheme: str = "http", egress: Egress | None = None,
     **overrides: object
 ) -> Iterator[AuthServer]:
     """Serve over plain HTTP on loopback; ``scheme`` only changes the configured issuer."""
@@ -119,7 +120,7 @@ def start_auth_server(
         store, keys, resource=resource, name="MCP", now=clock()
     )
     try:
-        with serve(create_app(settings, clock=clock, egress=egress), sock) as running:
+        with serve(create_app(settings, clock=clock, egress=egress or Egress()), sock) as running:
             yield AuthServer(
                 f"http://127.0.0.1:{port}", settings, store, keys, clock, resource,
                 resource_server, running,
@@ -150,7 +151,7 @@ def mcp_settings(auth: AuthServer, databases: Databases, *, cache_ttl: int = 30)
 
 @contextmanager
 def start_stack(
-    databases: Databases, *, cache_ttl: int = 30, **auth_overrides: object
+    databases: Databases, *, cache_ttl: int = 30, **auth_overrides: Any
 ) -> Iterator[Stack]:
     sock = bind_loopback()
     mcp_url = f"http://127.0.0.1:{sock.getsockname()[1]}/mcp"

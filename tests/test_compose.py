@@ -275,6 +275,7 @@ def test_the_services_believe_forwarded_headers_from_caddy_alone() -> None:
     caddy = ipaddress.ip_address(services["caddy"]["networks"]["default"]["ipv4_address"])
     # Caddy's fixed address is on the network, outside the range other containers draw from,
     # and nothing else claims an address.
+    assert isinstance(subnet, ipaddress.IPv4Network) and isinstance(dynamic, ipaddress.IPv4Network)
     assert caddy in subnet and dynamic.subnet_of(subnet) and caddy not in dynamic
     assert [name for name, service in services.items() if "networks" in service] == ["caddy"]
     for name in ("authserver", "mcpserver"):

@@ -27,7 +27,7 @@ def _start(data_dir: Path, auth_port: int, mcp_port: int) -> subprocess.Popen[st
 
 def test_dev_starts_both_services_with_demo_data_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     auth_port, mcp_port = free_port(), free_port()
-    for attempt in range(2):
+    for _attempt in range(2):
         process = _start(tmp_path, auth_port, mcp_port)
         try:
             wait_until_answering(

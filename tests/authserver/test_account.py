@@ -109,14 +109,18 @@ def test_personal_token_is_shown_once_introspects_and_revokes(auth_server: AuthS
         token = _new_token(created)
         listing = browser.get("/account").text
         assert token not in listing  # shown once, stored only as a hash
-        assert token[: len("hospiai_pat_") + 4] + "…" in listing and "My desktop assistant" in listing
+        assert token[: len("hospiai_pat_") + 4] + "…" in listing
+        assert "My desktop assistant" in listing
         info = introspect(auth_server, token).json()
         assert info["active"] is True and info["sub"] == account.id
         assert info["scope"] == "read:data read:bookings" and info["aud"] == auth_server.resource
         assert "never" not in browser.get("/account").text.split("My desktop assistant")[1]
         grant_id = re.search(  # type: ignore[union-attr]
-            r'action="/account/grants/([^/]+)/revoke"', listing).group(1)
-        assert post_form(browser, "/account", f"/account/grants/{grant_id}/revoke").status_code == 303
+            r'action="/account/grants/([^/]+)/revoke"', listing
+        ).group(1)
+        assert (
+            post_form(browser, "/account", f"/account/grants/{grant_id}/revoke").status_code == 303
+        )
     assert introspect(auth_server, token).json() == {"active": False}
     database = auth_server.settings.database_url.removeprefix("sqlite:///")
     stored = b"".join(path.read_bytes() for path in Path(database).parent.glob("auth.sqlite3*"))
@@ -152,13 +156,15 @@ def test_bad_personal_token_requests_are_refused(
     with logged_in(auth_server, auth_server.account().email) as browser:
         response = _create_token(browser, auth_server, **overrides)
         assert response.status_code == 400 and message in response.text
-        assert "hospiai_pat_" not in response.text.split("<h2 id=\"tokens\">")[1].split("<form")[0]
+        assert "hospiai_pat_" not in response.text.split('<h2 id="tokens">')[1].split("<form")[0]
 
 
 def test_account_forms_need_the_csrf_token(auth_server: AuthServer) -> None:
     with logged_in(auth_server, auth_server.account().email) as browser:
-        response = browser.post("/account/tokens", data={
-            "name": "x", "scope": "read:data", "resource": auth_server.resource, "days": "1"})
+        response = browser.post(
+            "/account/tokens",
+            data={"name": "x", "scope": "read:data", "resource": auth_server.resource, "days": "1"},
+        )
         assert response.status_code == 403
         assert "hospiai_pat_" not in response.text
 
@@ -188,10 +194,17 @@ def test_the_personal_token_client_can_never_authorize_or_get_tokens(
     assert page.status_code == 400 and "location" not in page.headers
     with auth_server.http() as client:
         for grant_type in ("authorization_code", "refresh_token"):
-            refused = client.post("/token", data={
-                "grant_type": grant_type, "client_id": "hospiai_personal_tokens",
-                "code": "x", "refresh_token": "x", "code_verifier": "x" * 43,
-                "redirect_uri": REDIRECT_URI})
+            refused = client.post(
+                "/token",
+                data={
+                    "grant_type": grant_type,
+                    "client_id": "hospiai_personal_tokens",
+                    "code": "x",
+                    "refresh_token": "x",
+                    "code_verifier": "x" * 43,
+                    "redirect_uri": REDIRECT_URI,
+                },
+            )
             assert refused.status_code in (400, 401), refused.text
             assert refused.json()["error"] in ("unauthorized_client", "invalid_client")
             assert "access_token" not in refused.json()

@@ -37,7 +37,9 @@ def test_only_recently_logged_in_admins_get_in(auth_server: AuthServer) -> None:
         assert stale.headers["location"] == "/login?next=%2Fadmin%2Faccounts"
 
 
-def test_a_blocked_client_is_refused_everywhere(auth_server: AuthServer, public_client: str) -> None:
+def test_a_blocked_client_is_refused_everywhere(
+    auth_server: AuthServer, public_client: str
+) -> None:
     tokens = tokens_for(auth_server, public_client, auth_server.account().email)
     client_page = f"/admin/clients/{public_client}"
     with logged_in(auth_server, auth_server.account("admin").email, "/admin") as admin:
@@ -57,11 +59,17 @@ def test_a_blocked_client_is_refused_everywhere(auth_server: AuthServer, public_
     assert introspect(auth_server, tokens["access_token"]).json()["active"] is True
 
 
-def test_admin_consent_means_users_are_not_asked(auth_server: AuthServer, public_client: str) -> None:
+def test_admin_consent_means_users_are_not_asked(
+    auth_server: AuthServer, public_client: str
+) -> None:
     client_page = f"/admin/clients/{public_client}"
     with logged_in(auth_server, auth_server.account("admin").email, "/admin") as admin:
-        post_form(admin, client_page, f"{client_page}/approve",
-              scope=["read:data", "read:bookings", "offline_access"])
+        post_form(
+            admin,
+            client_page,
+            f"{client_page}/approve",
+            scope=["read:data", "read:bookings", "offline_access"],
+        )
     email = auth_server.account().email
     with auth_server.http() as browser:
         interaction = begin(browser, public_client)[0].headers["location"]
@@ -76,17 +84,33 @@ def test_accounts_are_created_searched_disabled_and_promoted(
     auth_server: AuthServer, public_client: str
 ) -> None:
     with logged_in(auth_server, auth_server.account("admin").email, "/admin") as admin:
-        bad = post_form(admin, "/admin/accounts", "/admin/accounts", email="not-an-email",
-                    given_name="A", family_name="B", role="patient", password="long-enough-pw")
+        bad = post_form(
+            admin,
+            "/admin/accounts",
+            "/admin/accounts",
+            email="not-an-email",
+            given_name="A",
+            family_name="B",
+            role="patient",
+            password="long-enough-pw",
+        )
         assert bad.status_code == 400 and "not an email address" in bad.text
-        created = post_form(admin, "/admin/accounts", "/admin/accounts", email="new.nurse@hospiai.test",
-                        given_name="Nina", family_name="Durand", role="patient",
-                        password="long-enough-pw")
+        created = post_form(
+            admin,
+            "/admin/accounts",
+            "/admin/accounts",
+            email="new.nurse@hospiai.test",
+            given_name="Nina",
+            family_name="Durand",
+            role="patient",
+            password="long-enough-pw",
+        )
         assert created.status_code == 303
         page = created.headers["location"]
         assert "new.nurse@hospiai.test" in admin.get("/admin/accounts", params={"q": "durand"}).text
-        tokens = tokens_for(auth_server, public_client, "new.nurse@hospiai.test",
-                            password="long-enough-pw")
+        tokens = tokens_for(
+            auth_server, public_client, "new.nurse@hospiai.test", password="long-enough-pw"
+        )
         post_form(admin, page, f"{page}/role", role="staff")
         assert "staff" in admin.get(page).text
         assert post_form(admin, page, f"{page}/role", role="superuser").status_code == 400
@@ -107,17 +131,30 @@ def test_admin_revokes_a_grant(auth_server: AuthServer, public_client: str) -> N
     assert introspect(auth_server, tokens["access_token"]).json() == {"active": False}
 
 
-def test_resource_servers_are_created_and_rotated(auth_server: AuthServer, public_client: str) -> None:
+def test_resource_servers_are_created_and_rotated(
+    auth_server: AuthServer, public_client: str
+) -> None:
     with logged_in(auth_server, auth_server.account("admin").email, "/admin") as admin:
-        created = post_form(admin, "/admin", "/admin/resource-servers", name="Records",
-                        resource="https://records.hospiai.test/api")
+        created = post_form(
+            admin,
+            "/admin",
+            "/admin/resource-servers",
+            name="Records",
+            resource="https://records.hospiai.test/api",
+        )
         assert created.status_code == 201
         rs_id = re.search(r'id="rs-id" type="text" readonly value="([^"]+)"', created.text).group(1)  # type: ignore[union-attr]
         old = re.search(r'value="(hospiai_rs_[^"]+)"', created.text).group(1)  # type: ignore[union-attr]
         assert old not in admin.get("/admin").text
-        tokens = tokens_for(auth_server, public_client, auth_server.account().email,
-                            resource="https://records.hospiai.test/api")
-        assert introspect(auth_server, tokens["access_token"], (rs_id, old)).json()["active"] is True
+        tokens = tokens_for(
+            auth_server,
+            public_client,
+            auth_server.account().email,
+            resource="https://records.hospiai.test/api",
+        )
+        assert (
+            introspect(auth_server, tokens["access_token"], (rs_id, old)).json()["active"] is True
+        )
         rotated = post_form(admin, "/admin", f"/admin/resource-servers/{rs_id}/rotate")
         new = re.search(r'value="(hospiai_rs_[^"]+)"', rotated.text).group(1)  # type: ignore[union-attr]
     assert introspect(auth_server, tokens["access_token"], (rs_id, old)).status_code == 401
@@ -191,8 +228,12 @@ def test_withdrawn_admin_consent_asks_users_again(
     client_page = f"/admin/clients/{public_client}"
     email = auth_server.account().email
     with logged_in(auth_server, auth_server.account("admin").email, "/admin") as admin:
-        post_form(admin, client_page, f"{client_page}/approve",
-              scope=["read:data", "read:bookings", "offline_access"])
+        post_form(
+            admin,
+            client_page,
+            f"{client_page}/approve",
+            scope=["read:data", "read:bookings", "offline_access"],
+        )
         tokens_for(auth_server, public_client, email)  # silently, under the admin's consent
         with logged_in(auth_server, email) as user:
             assert "(by your hospital)" in user.get("/account").text
@@ -209,8 +250,13 @@ def test_after_a_revoke_the_admin_returns_only_to_an_admin_page(
     user = auth_server.account()
     page = f"/admin/accounts/{user.id}"
     with logged_in(auth_server, auth_server.account("admin").email, "/admin") as admin:
-        for back in ("//evil.example/admin/", "https://evil.example/admin/", "/admin/\\evil",
-                     "/account", page):
+        for back in (
+            "//evil.example/admin/",
+            "https://evil.example/admin/",
+            "/admin/\\evil",
+            "/account",
+            page,
+        ):
             tokens_for(auth_server, public_client, user.email)
             grant_id = auth_server.store.live_grants(account_id=user.id)[0][0].id
             response = post_form(admin, page, f"/admin/grants/{grant_id}/revoke?back={back}")

@@ -57,8 +57,15 @@ def test_a_connection_lifecycle_is_audited_without_secrets(auth_server: AuthServ
         assert secret not in stored
     # Filters: by event prefix, actor and client, newest first, in pages.
     token_events = auth_server.store.audit_events(event="token.")
-    assert [event.event for event in token_events] == ["token.revoked", "token.refreshed", "token.issued"]
+    assert [event.event for event in token_events] == [
+        "token.revoked",
+        "token.refreshed",
+        "token.issued",
+    ]
     assert len(auth_server.store.audit_events(actor=account.id)) == len(names) - 2
     page_one = auth_server.store.audit_events(client_id=client_id, limit=3)
     page_two = auth_server.store.audit_events(client_id=client_id, limit=3, before=page_one[-1].id)
-    assert [e.event for e in page_one + page_two] == list(reversed(names[3:])) + ["client.registered"]
+    assert [e.event for e in page_one + page_two] == [
+        *reversed(names[3:]),
+        "client.registered",
+    ]

@@ -68,7 +68,7 @@ def test_repeated_resource_is_invalid_target(auth_server: AuthServer, public_cli
     params = list(authorize_params(public_client, challenge).items())
     params += [("resource", auth_server.resource), ("resource", "https://other.example/")]
     with auth_server.http() as browser:
-        response = browser.get("/authorize", params=params)
+        response = browser.get("/authorize", params=tuple(params))
     state = dict(params)["state"]
     assert _error_redirect(response, auth_server, state)["error"] == "invalid_target"
 
@@ -91,7 +91,9 @@ def test_unregistered_redirect_uri_renders_a_page_and_never_redirects(
 ) -> None:
     _, challenge = pkce_pair()
     with auth_server.http() as browser:
-        response = start(browser, authorize_params(public_client, challenge, redirect_uri=redirect_uri))
+        response = start(
+            browser, authorize_params(public_client, challenge, redirect_uri=redirect_uri)
+        )
     _error_page(response)
 
 
@@ -123,7 +125,7 @@ def test_repeated_parameters_render_a_page(auth_server: AuthServer, public_clien
     params = list(authorize_params(public_client, challenge).items())
     params.append(("redirect_uri", "https://evil.example/callback"))
     with auth_server.http() as browser:
-        response = browser.get("/authorize", params=params)
+        response = browser.get("/authorize", params=tuple(params))
     _error_page(response)
 
 
@@ -239,7 +241,9 @@ def test_consent_without_valid_csrf_token_is_refused(
     account = auth_server.account()
     with auth_server.http() as browser:
         interaction = _interaction(browser, public_client)
-        assert login(browser, interaction, account.email, "correct-horse-battery").status_code == 303
+        assert (
+            login(browser, interaction, account.email, "correct-horse-battery").status_code == 303
+        )
         data = {"decision": "allow"}
         if token is not None:
             data["csrf_token"] = token
@@ -260,8 +264,11 @@ def test_csrf_token_of_another_browser_is_refused(
         interaction = _interaction(victim, public_client)
         response = victim.post(
             f"{interaction}/login",
-            data={"email": account.email, "password": "correct-horse-battery",
-                  "csrf_token": attacker_token},
+            data={
+                "email": account.email,
+                "password": "correct-horse-battery",
+                "csrf_token": attacker_token,
+            },
         )
     assert response.status_code == 403
 
@@ -278,8 +285,9 @@ def test_interaction_cannot_be_finished_in_another_browser(
         _interaction(second, public_client)
         page = second.get(interaction)
         assert page.status_code == 403
-        response = login(second, _interaction(second, public_client), account.email,
-                         "correct-horse-battery")
+        response = login(
+            second, _interaction(second, public_client), account.email, "correct-horse-battery"
+        )
         assert response.status_code == 303
         assert second.get(interaction).status_code == 403
 
@@ -292,8 +300,12 @@ def test_consent_is_single_use(auth_server: AuthServer, public_client: str) -> N
         login(browser, interaction, account.email, "correct-horse-battery")
         page = browser.get(interaction)
         token = csrf_token(page.text)
-        first = browser.post(f"{interaction}/consent", data={"decision": "allow", "csrf_token": token})
-        second = browser.post(f"{interaction}/consent", data={"decision": "allow", "csrf_token": token})
+        first = browser.post(
+            f"{interaction}/consent", data={"decision": "allow", "csrf_token": token}
+        )
+        second = browser.post(
+            f"{interaction}/consent", data={"decision": "allow", "csrf_token": token}
+        )
         assert first.status_code == 303
         assert second.status_code == 400
         resume = first.headers["location"]
@@ -373,8 +385,11 @@ def test_non_ascii_csrf_token_is_refused_not_a_crash(
         interaction = _interaction(browser, public_client)
         response = browser.post(
             f"{interaction}/login",
-            data={"email": account.email, "password": "correct-horse-battery",
-                  "csrf_token": "\u00e9t\u00e9"},
+            data={
+                "email": account.email,
+                "password": "correct-horse-battery",
+                "csrf_token": "\u00e9t\u00e9",
+            },
         )
     assert response.status_code == 403
 
@@ -417,8 +432,9 @@ def test_interaction_expires(auth_server: AuthServer, public_client: str) -> Non
         auth_server.clock.advance(auth_server.settings.interaction_ttl)
         page = browser.get(interaction)
         assert page.status_code == 400 and "no longer valid" in page.text
-        response = login(browser, _interaction(browser, public_client), account.email,
-                         "correct-horse-battery")
+        response = login(
+            browser, _interaction(browser, public_client), account.email, "correct-horse-battery"
+        )
         assert response.status_code == 303  # a fresh request still works
 
 
@@ -440,5 +456,7 @@ def test_prompt_login_asks_again_despite_a_session(
         interaction = forced.headers["location"]
         assert 'name="password"' in browser.get(interaction).text
         auth_server.clock.advance(1)
-        assert login(browser, interaction, account.email, "correct-horse-battery").status_code == 303
+        assert (
+            login(browser, interaction, account.email, "correct-horse-battery").status_code == 303
+        )
         assert 'name="decision"' in browser.get(interaction).text

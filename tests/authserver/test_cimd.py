@@ -214,9 +214,8 @@ def test_private_and_reserved_addresses_are_refused(
 ) -> None:
     internet.publish(DOCUMENT, client_document(DOCUMENT, [REDIRECT_URI]))
     internet.addresses["assistant.example"] = [("93.184.215.14", 443), (address, 443)]
-    with start_auth_server(databases, egress=internet.egress()) as server:
-        with server.http() as browser:
-            _refused(begin(browser, DOCUMENT)[0], "private or reserved address")
+    with start_auth_server(databases, egress=internet.egress()) as server, server.http() as browser:
+        _refused(begin(browser, DOCUMENT)[0], "private or reserved address")
     assert internet.requests == []
 
 
@@ -224,9 +223,8 @@ def test_without_the_development_setting_loopback_is_refused(
     databases: Databases, internet: Internet
 ) -> None:
     internet.publish(DOCUMENT, client_document(DOCUMENT, [REDIRECT_URI]))
-    with start_auth_server(databases, egress=internet.egress()) as server:
-        with server.http() as browser:
-            _refused(begin(browser, DOCUMENT)[0], "private or reserved address")
+    with start_auth_server(databases, egress=internet.egress()) as server, server.http() as browser:
+        _refused(begin(browser, DOCUMENT)[0], "private or reserved address")
     assert internet.requests == []
 
 

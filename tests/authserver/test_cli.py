@@ -77,32 +77,83 @@ def test_provision_then_serve_and_complete_a_flow(tmp_path: Path) -> None:
     rs = _hospiai(env, "resource-servers", "create", "--resource", "http://127.0.0.1:8000/mcp",
                   "--name", "MCP")
     assert rs.returncode == 0, rs.stderr
-    rs_id, rs_secret = _value(rs.stdout, "resource_server_id"), _value(rs.stdout, "resource_server_secret")
-    duplicate = _hospiai(env, "resource-servers", "create", "--resource",
-                         "http://127.0.0.1:8000/mcp", "--name", "MCP")
+    rs_id, rs_secret = (
+        _value(rs.stdout, "resource_server_id"),
+        _value(rs.stdout, "resource_server_secret"),
+    )
+    duplicate = _hospiai(
+        env,
+        "resource-servers",
+        "create",
+        "--resource",
+        "http://127.0.0.1:8000/mcp",
+        "--name",
+        "MCP",
+    )
     assert duplicate.returncode == 1 and "already registered" in duplicate.stderr
 
     client = _hospiai(env, "clients", "create", "--name", "CLI", "--redirect-uri", REDIRECT_URI)
     assert client.returncode == 0, client.stderr
-    client_id, client_secret = _value(client.stdout, "client_id"), _value(client.stdout, "client_secret")
-    bad_client = _hospiai(env, "clients", "create", "--name", "Bad", "--redirect-uri",
-                          "http://evil.example/cb")
+    client_id, client_secret = (
+        _value(client.stdout, "client_id"),
+        _value(client.stdout, "client_secret"),
+    )
+    bad_client = _hospiai(
+        env, "clients", "create", "--name", "Bad", "--redirect-uri", "http://evil.example/cb"
+    )
     assert bad_client.returncode == 1
 
-    account = _hospiai(env, "accounts", "create", "--email", "Nurse@HospiAI.test", "--given-name",
-                       "Nina", "--family-name", "Durand", "--role", "staff", "--password-stdin",
-                       stdin="staff-password-123\n")
+    account = _hospiai(
+        env,
+        "accounts",
+        "create",
+        "--email",
+        "Nurse@HospiAI.test",
+        "--given-name",
+        "Nina",
+        "--family-name",
+        "Durand",
+        "--role",
+        "staff",
+        "--password-stdin",
+        stdin="staff-password-123\n",
+    )
     assert account.returncode == 0, account.stderr
-    weak = _hospiai(env, "accounts", "create", "--email", "weak@hospiai.test", "--given-name",
-                    "W", "--family-name", "K", "--password-stdin", stdin="short\n")
+    weak = _hospiai(
+        env,
+        "accounts",
+        "create",
+        "--email",
+        "weak@hospiai.test",
+        "--given-name",
+        "W",
+        "--family-name",
+        "K",
+        "--password-stdin",
+        stdin="short\n",
+    )
     assert weak.returncode == 1 and "password" in weak.stderr
-    same = _hospiai(env, "accounts", "create", "--email", "nurse@hospiai.test", "--given-name",
-                    "N", "--family-name", "D", "--password-stdin", stdin="another-password-1\n")
+    same = _hospiai(
+        env,
+        "accounts",
+        "create",
+        "--email",
+        "nurse@hospiai.test",
+        "--given-name",
+        "N",
+        "--family-name",
+        "D",
+        "--password-stdin",
+        stdin="another-password-1\n",
+    )
     assert same.returncode == 1 and "already exists" in same.stderr
 
     process = subprocess.Popen(
-        [sys.executable, "-m", "hospiai.cli", "authserver"], env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, "-m", "hospiai.cli", "authserver"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         url = f"http://127.0.0.1:{port}"
@@ -112,13 +163,21 @@ def test_provision_then_serve_and_complete_a_flow(tmp_path: Path) -> None:
                 httpx.get(f"{url}/.well-known/oauth-authorization-server", timeout=1)
                 break
             except httpx.TransportError:
-                assert time.monotonic() < deadline and process.poll() is None, "server did not start"
+                assert time.monotonic() < deadline and process.poll() is None, (
+                    "server did not start"
+                )
                 time.sleep(0.1)
         server = _RemoteServer(url)
-        tokens = tokens_for(server, client_id, "nurse@hospiai.test",  # type: ignore[arg-type]
-                            password="staff-password-123", secret=client_secret)
-        info = httpx.post(f"{url}/introspect", data={"token": tokens["access_token"]},
-                          auth=(rs_id, rs_secret)).json()
+        tokens = tokens_for(
+            server,  # type: ignore[arg-type]
+            client_id,
+            "nurse@hospiai.test",
+            password="staff-password-123",
+            secret=client_secret,
+        )
+        info = httpx.post(
+            f"{url}/introspect", data={"token": tokens["access_token"]}, auth=(rs_id, rs_secret)
+        ).json()
         assert info["active"] is True and info["role"] == "staff"
     finally:
         process.terminate()
@@ -127,9 +186,11 @@ def test_provision_then_serve_and_complete_a_flow(tmp_path: Path) -> None:
         assert secret not in output
     # Structured logs: one JSON object a line; request lines name their request.
     lines = [json.loads(line) for line in output.splitlines() if line.strip()]
-    assert any("/introspect" in line["message"]
-               and re.fullmatch(r"[0-9a-f]{16}-[0-9a-f]+", line.get("request_id", ""))
-               for line in lines), output
+    assert any(
+        "/introspect" in line["message"]
+        and re.fullmatch(r"[0-9a-f]{16}-[0-9a-f]+", line.get("request_id", ""))
+        for line in lines
+    ), output
 
 
 class _RemoteServer:

@@ -123,23 +123,28 @@ def test_non_json_body_is_invalid_client_metadata(auth_server: AuthServer) -> No
         for content, content_type in ((b"{not json", "application/json"),
                                       (b"[1, 2]", "application/json"),
                                       (b"redirect_uris=x", "application/x-www-form-urlencoded")):
-            response = http.post("/register", content=content, headers={"content-type": content_type})
+            headers = {"content-type": content_type}
+            response = http.post("/register", content=content, headers=headers)
             assert response.status_code == 400, response.text
             assert response.json()["error"] in {"invalid_client_metadata", "invalid_request"}
 
 
 def test_keys_are_dropped_since_private_key_jwt_is_not_offered(auth_server: AuthServer) -> None:
     for jwks in (1, "abc", {"keys": 1}, {"keys": [1]}):
-        response = _register(auth_server, {"redirect_uris": [REDIRECT_URI], "jwks": jwks,
-                                           "jwks_uri": 5})
+        response = _register(
+            auth_server, {"redirect_uris": [REDIRECT_URI], "jwks": jwks, "jwks_uri": 5}
+        )
         assert response.status_code == 201, response.text
         assert "jwks" not in response.json() and "jwks_uri" not in response.json()
 
 
 def test_deeply_nested_json_is_refused(auth_server: AuthServer) -> None:
     with auth_server.http() as http:
-        response = http.post("/register", content=b"[" * 30_000 + b"]" * 30_000,
-                             headers={"content-type": "application/json"})
+        response = http.post(
+            "/register",
+            content=b"[" * 30_000 + b"]" * 30_000,
+            headers={"content-type": "application/json"},
+        )
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
 
@@ -150,17 +155,22 @@ def test_registration_can_be_disabled(databases: Databases) -> None:
         assert response.status_code in {400, 403}
         assert response.json()["error"] == "access_denied"
         with server.http() as http:
-            assert "registration_endpoint" not in http.get(
-                "/.well-known/oauth-authorization-server"
-            ).json()
+            assert (
+                "registration_endpoint"
+                not in http.get("/.well-known/oauth-authorization-server").json()
+            )
 
 
 @both_backends
 def test_read_update_delete_with_the_registration_access_token(auth_server: AuthServer) -> None:
     body = _register(
         auth_server,
-        {"redirect_uris": [REDIRECT_URI], "token_endpoint_auth_method": "none",
-         "client_name": "Before", "grant_types": ["authorization_code", "refresh_token"]},
+        {
+            "redirect_uris": [REDIRECT_URI],
+            "token_endpoint_auth_method": "none",
+            "client_name": "Before",
+            "grant_types": ["authorization_code", "refresh_token"],
+        },
     ).json()
     uri = body["registration_client_uri"].removeprefix(auth_server.url)
     bearer = {"Authorization": f"Bearer {body['registration_access_token']}"}
@@ -172,27 +182,42 @@ def test_read_update_delete_with_the_registration_access_token(auth_server: Auth
         assert read.headers["cache-control"] == "no-store"
 
         updated = http.put(
-            uri, headers=bearer,
-            json={"client_id": body["client_id"], "client_name": "After",
-                  "redirect_uris": [REDIRECT_URI, "https://app.example.org/cb"],
-                  "token_endpoint_auth_method": "none",
-                  "grant_types": ["authorization_code", "refresh_token"]},
+            uri,
+            headers=bearer,
+            json={
+                "client_id": body["client_id"],
+                "client_name": "After",
+                "redirect_uris": [REDIRECT_URI, "https://app.example.org/cb"],
+                "token_endpoint_auth_method": "none",
+                "grant_types": ["authorization_code", "refresh_token"],
+            },
         )
         assert updated.status_code == 200, updated.text
         assert updated.json()["client_name"] == "After"
-        assert http.get(uri, headers=bearer).json()["redirect_uris"][1] == "https://app.example.org/cb"
+        assert (
+            http.get(uri, headers=bearer).json()["redirect_uris"][1] == "https://app.example.org/cb"
+        )
 
         secret_as_number = http.put(
-            uri, headers=bearer,
-            json={"client_id": body["client_id"], "client_secret": 123,
-                  "redirect_uris": [REDIRECT_URI], "token_endpoint_auth_method": "none"},
+            uri,
+            headers=bearer,
+            json={
+                "client_id": body["client_id"],
+                "client_secret": 123,
+                "redirect_uris": [REDIRECT_URI],
+                "token_endpoint_auth_method": "none",
+            },
         )
         assert secret_as_number.status_code == 400
 
         bad_update = http.put(
-            uri, headers=bearer,
-            json={"client_id": body["client_id"], "redirect_uris": ["http://evil.example/cb"],
-                  "token_endpoint_auth_method": "none"},
+            uri,
+            headers=bearer,
+            json={
+                "client_id": body["client_id"],
+                "redirect_uris": ["http://evil.example/cb"],
+                "token_endpoint_auth_method": "none",
+            },
         )
         assert bad_update.status_code == 400
         assert bad_update.json()["error"] == "invalid_redirect_uri"
@@ -201,8 +226,14 @@ def test_read_update_delete_with_the_registration_access_token(auth_server: Auth
         assert deleted.status_code == 204
         assert http.get(uri, headers=bearer).status_code == 401
         # Its tokens went with it; the client is now unknown at /token.
-        gone = http.post("/token", data={"grant_type": "refresh_token", "client_id": body["client_id"],
-                                         "refresh_token": tokens["refresh_token"]})
+        gone = http.post(
+            "/token",
+            data={
+                "grant_type": "refresh_token",
+                "client_id": body["client_id"],
+                "refresh_token": tokens["refresh_token"],
+            },
+        )
         assert gone.status_code == 401
         assert gone.json()["error"] == "invalid_client"
 
@@ -213,9 +244,12 @@ def test_configuration_requires_the_clients_own_token(auth_server: AuthServer) -
     second = _register(auth_server, {"redirect_uris": [REDIRECT_URI]}).json()
     uri = f"/register/{first['client_id']}"
     with auth_server.http() as http:
-        for headers in ({}, {"Authorization": "Bearer hospiai_rat_forged"},
-                        {"Authorization": f"Bearer {second['registration_access_token']}"},
-                        {"Authorization": f"Basic {first['registration_access_token']}"}):
+        for headers in (
+            {},
+            {"Authorization": "Bearer hospiai_rat_forged"},
+            {"Authorization": f"Bearer {second['registration_access_token']}"},
+            {"Authorization": f"Basic {first['registration_access_token']}"},
+        ):
             # RFC 7592 section 2.1 -> RFC 6750: 401 invalid_token.
             response = http.get(uri, headers=headers)
             assert response.status_code == 401, response.text
@@ -225,8 +259,11 @@ def test_configuration_requires_the_clients_own_token(auth_server: AuthServer) -
             assert "client_secret" not in response.text
             deleted = http.delete(uri, headers=headers)
             assert deleted.status_code == 401
-            updated = http.put(uri, headers=headers, json={"client_id": first["client_id"],
-                                                           "redirect_uris": [REDIRECT_URI]})
+            updated = http.put(
+                uri,
+                headers=headers,
+                json={"client_id": first["client_id"], "redirect_uris": [REDIRECT_URI]},
+            )
             assert updated.status_code == 401
     assert auth_server.store.client(first["client_id"]) is not None
 

@@ -36,7 +36,9 @@ def test_another_client_cannot_revoke(auth_server: AuthServer) -> None:
 def test_unknown_token_revocation_is_200(auth_server: AuthServer) -> None:
     client_id = auth_server.client(public=True).id
     with auth_server.http() as http:
-        response = http.post("/revoke", data={"token": "hospiai_at_unknown", "client_id": client_id})
+        response = http.post(
+            "/revoke", data={"token": "hospiai_at_unknown", "client_id": client_id}
+        )
     assert response.status_code == 200
 
 

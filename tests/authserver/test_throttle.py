@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 import pytest
@@ -23,7 +24,7 @@ from tests.harness import PASSWORD, AuthServer, start_auth_server
 
 WINDOW = 600
 # Tighter than the defaults, so a test reaches them in a few attempts.
-LIMITS = {
+LIMITS: dict[str, Any] = {
     "login_failures_per_account": 3,
     "login_failures_per_network": 5,
     "login_failure_window": WINDOW,
@@ -59,16 +60,18 @@ def _log_in(
 
 @contextmanager
 def _replicas(
-    databases: Databases, **settings: object
+    databases: Databases, **settings: Any
 ) -> Iterator[tuple[AuthServer, AuthServer]]:
     """Two servers on one database with the same key, as replicas run, and one frozen clock."""
     shared = {**LIMITS, "secret_key": secrets.token_urlsafe(32), **settings}
-    with start_auth_server(databases, **shared) as first:
-        with start_auth_server(databases, resource="http://127.0.0.1:8001/mcp",
-                                        **shared) as second:
-            first.clock.freeze()
-            second.clock.frozen_at = first.clock.frozen_at
-            yield first, second
+    second_resource = "http://127.0.0.1:8001/mcp"
+    with (
+        start_auth_server(databases, **shared) as first,
+        start_auth_server(databases, resource=second_resource, **shared) as second,
+    ):
+        first.clock.freeze()
+        second.clock.frozen_at = first.clock.frozen_at
+        yield first, second
 
 
 def _fail(server: AuthServer, email: str, times: int) -> None:

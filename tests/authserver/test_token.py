@@ -30,7 +30,11 @@ def _error(response: object, status: int, error: str) -> None:
 def test_wrong_pkce_verifier_is_invalid_grant(auth_server: AuthServer, public_client: str) -> None:
     result = authorize(auth_server, public_client, auth_server.account().email)
     other_verifier, _ = pkce_pair()
-    _error(exchange(auth_server, public_client, result.params["code"], other_verifier), 400, "invalid_grant")
+    _error(
+        exchange(auth_server, public_client, result.params["code"], other_verifier),
+        400,
+        "invalid_grant",
+    )
 
 
 def test_missing_pkce_verifier_is_refused(auth_server: AuthServer, public_client: str) -> None:
@@ -57,13 +61,20 @@ def test_code_replay_is_refused_and_kills_the_tokens_it_bought(
 def test_code_expires_after_its_ttl(auth_server: AuthServer, public_client: str) -> None:
     result = authorize(auth_server, public_client, auth_server.account().email)
     auth_server.clock.advance(auth_server.settings.code_ttl)
-    _error(exchange(auth_server, public_client, result.params["code"], result.verifier), 400, "invalid_grant")
+    _error(
+        exchange(auth_server, public_client, result.params["code"], result.verifier),
+        400,
+        "invalid_grant",
+    )
 
 
 def test_redirect_uri_must_match_the_code(auth_server: AuthServer, public_client: str) -> None:
     result = authorize(auth_server, public_client, auth_server.account().email)
     response = exchange(
-        auth_server, public_client, result.params["code"], result.verifier,
+        auth_server,
+        public_client,
+        result.params["code"],
+        result.verifier,
         redirect_uri="http://127.0.0.1:5556/callback",
     )
     _error(response, 400, "invalid_grant")
@@ -73,21 +84,31 @@ def test_resource_must_match_the_code(auth_server: AuthServer, public_client: st
     auth_server.add_resource_server("https://other.hospiai.test/api")
     result = authorize(auth_server, public_client, auth_server.account().email)
     response = exchange(
-        auth_server, public_client, result.params["code"], result.verifier,
+        auth_server,
+        public_client,
+        result.params["code"],
+        result.verifier,
         resource="https://other.hospiai.test/api",
     )
     _error(response, 400, "invalid_target")
     matching = exchange(
-        auth_server, public_client, result.params["code"], result.verifier,
+        auth_server,
+        public_client,
+        result.params["code"],
+        result.verifier,
         resource=auth_server.resource,
     )
     assert matching.status_code == 200, matching.text
 
 
-def test_code_of_another_client_is_invalid_grant(auth_server: AuthServer, public_client: str) -> None:
+def test_code_of_another_client_is_invalid_grant(
+    auth_server: AuthServer, public_client: str
+) -> None:
     other = auth_server.client(public=True).id
     result = authorize(auth_server, public_client, auth_server.account().email)
-    _error(exchange(auth_server, other, result.params["code"], result.verifier), 400, "invalid_grant")
+    _error(
+        exchange(auth_server, other, result.params["code"], result.verifier), 400, "invalid_grant"
+    )
 
 
 @pytest.mark.parametrize("client", ["client_unknown", ""])
@@ -105,7 +126,8 @@ def test_unknown_client_at_token_is_401_invalid_client(
         _error(response, 401, "invalid_client")
     with auth_server.http() as http:
         response = http.post(
-            "/token", data={"grant_type": "authorization_code", "code": "x"},
+            "/token",
+            data={"grant_type": "authorization_code", "code": "x"},
             auth=(client or "x", "hospiai_cs_guess"),
         )
     _error(response, 401, "invalid_client")
@@ -127,15 +149,23 @@ def test_confidential_client_must_use_its_registered_method(auth_server: AuthSer
     with auth_server.http() as http:
         wrong = http.post(
             "/token",
-            data={"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
-                  "redirect_uri": "http://127.0.0.1:5555/callback"},
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "code_verifier": verifier,
+                "redirect_uri": "http://127.0.0.1:5555/callback",
+            },
             auth=(credentials.id, "hospiai_cs_wrong"),
         )
         _error(wrong, 401, "invalid_client")
         right = http.post(
             "/token",
-            data={"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
-                  "redirect_uri": "http://127.0.0.1:5555/callback"},
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "code_verifier": verifier,
+                "redirect_uri": "http://127.0.0.1:5555/callback",
+            },
             auth=(credentials.id, credentials.secret),
         )
     assert right.status_code == 200, right.text
@@ -144,7 +174,9 @@ def test_confidential_client_must_use_its_registered_method(auth_server: AuthSer
 def test_unsupported_grant_types_are_refused(auth_server: AuthServer, public_client: str) -> None:
     for grant_type in ("password", "client_credentials", "implicit", ""):
         with auth_server.http() as http:
-            response = http.post("/token", data={"grant_type": grant_type, "client_id": public_client})
+            response = http.post(
+                "/token", data={"grant_type": grant_type, "client_id": public_client}
+            )
         _error(response, 400, "unsupported_grant_type")
 
 
@@ -156,8 +188,11 @@ def test_token_parameters_in_the_query_string_are_ignored(
         response = http.post(
             "/token",
             params={"code": result.params["code"], "code_verifier": result.verifier},
-            data={"grant_type": "authorization_code", "client_id": public_client,
-                  "redirect_uri": "http://127.0.0.1:5555/callback"},
+            data={
+                "grant_type": "authorization_code",
+                "client_id": public_client,
+                "redirect_uri": "http://127.0.0.1:5555/callback",
+            },
         )
     _error(response, 400, "invalid_request")
 
@@ -186,7 +221,9 @@ def test_refresh_rotates_and_narrows_but_never_widens(
     auth_server: AuthServer, public_client: str
 ) -> None:
     tokens = tokens_for(auth_server, public_client, auth_server.account().email)
-    wider = refresh(auth_server, public_client, tokens["refresh_token"], scope="read:data read:profile")
+    wider = refresh(
+        auth_server, public_client, tokens["refresh_token"], scope="read:data read:profile"
+    )
     _error(wider, 400, "invalid_scope")
     narrower = refresh(auth_server, public_client, tokens["refresh_token"], scope="read:data")
     assert narrower.status_code == 200, narrower.text
@@ -203,11 +240,15 @@ def test_refresh_rotates_and_narrows_but_never_widens(
 
 def test_refresh_scope_is_normalised(auth_server: AuthServer, public_client: str) -> None:
     tokens = tokens_for(auth_server, public_client, auth_server.account().email)
-    response = refresh(auth_server, public_client, tokens["refresh_token"], scope=" read:data  read:data ")
+    response = refresh(
+        auth_server, public_client, tokens["refresh_token"], scope=" read:data  read:data "
+    )
     assert response.json()["scope"] == "read:data"
 
 
-def test_no_refresh_token_without_offline_access(auth_server: AuthServer, public_client: str) -> None:
+def test_no_refresh_token_without_offline_access(
+    auth_server: AuthServer, public_client: str
+) -> None:
     tokens = tokens_for(auth_server, public_client, auth_server.account().email, scope="read:data")
     assert "refresh_token" not in tokens
     assert tokens["scope"] == "read:data"
@@ -228,7 +269,10 @@ def test_repeated_parameters_are_refused(auth_server: AuthServer, public_client:
     _error(response, 400, "invalid_request")
     assert "code" in response.json()["error_description"]
     # Nothing was spent: the well-formed request still works.
-    assert exchange(auth_server, public_client, result.params["code"], result.verifier).status_code == 200
+    assert (
+        exchange(auth_server, public_client, result.params["code"], result.verifier).status_code
+        == 200
+    )
 
 
 @pytest.mark.parametrize("path", ["/token", "/introspect", "/revoke"])
@@ -237,18 +281,24 @@ def test_undecodable_basic_credentials_are_401(auth_server: AuthServer, path: st
     no_colon = base64.b64encode(auth_server.resource_server.id.encode()).decode()
     with auth_server.http() as http:
         for header in (f"Basic {bad}", "Basic %%%", "Basic ===", f"Basic {no_colon}"):
-            response = http.post(path, data={"grant_type": "authorization_code", "token": "x"},
-                                 headers={"Authorization": header})
+            response = http.post(
+                path,
+                data={"grant_type": "authorization_code", "token": "x"},
+                headers={"Authorization": header},
+            )
             _error(response, 401, "invalid_client")
 
 
 def test_nul_characters_are_invalid_request(auth_server: AuthServer, public_client: str) -> None:
     with auth_server.http() as http:
-        response = http.post("/token", data={"grant_type": "authorization_code",
-                                             "client_id": public_client, "code": "a\x00b"})
+        response = http.post(
+            "/token",
+            data={"grant_type": "authorization_code", "client_id": public_client, "code": "a\x00b"},
+        )
         _error(response, 400, "invalid_request")
-        registered = http.post("/register", json={"redirect_uris": ["http://127.0.0.1/cb"],
-                                                  "client_name": "x\u0000"})
+        registered = http.post(
+            "/register", json={"redirect_uris": ["http://127.0.0.1/cb"], "client_name": "x\u0000"}
+        )
         _error(registered, 400, "invalid_request")
 
 
@@ -256,7 +306,10 @@ def test_refresh_cannot_change_the_audience(auth_server: AuthServer, public_clie
     auth_server.add_resource_server("https://other.hospiai.test/api")
     tokens = tokens_for(auth_server, public_client, auth_server.account().email)
     response = refresh(
-        auth_server, public_client, tokens["refresh_token"], resource="https://other.hospiai.test/api"
+        auth_server,
+        public_client,
+        tokens["refresh_token"],
+        resource="https://other.hospiai.test/api",
     )
     _error(response, 400, "invalid_target")
 
@@ -316,8 +369,10 @@ def test_client_without_refresh_grant_gets_no_refresh_token(auth_server: AuthSer
     with auth_server.http() as http:
         public_client = http.post(
             "/register",
-            json={"redirect_uris": ["http://127.0.0.1:5555/callback"],
-                  "token_endpoint_auth_method": "none"},
+            json={
+                "redirect_uris": ["http://127.0.0.1:5555/callback"],
+                "token_endpoint_auth_method": "none",
+            },
         ).json()["client_id"]
     tokens = tokens_for(auth_server, public_client, auth_server.account().email)
     assert "refresh_token" not in tokens
@@ -334,11 +389,13 @@ def test_disabled_account_tokens_die(auth_server: AuthServer, public_client: str
 def test_malformed_body_is_invalid_request(auth_server: AuthServer) -> None:
     with auth_server.http() as http:
         too_large = http.post(
-            "/token", content=b"a=" + b"x" * 70_000,
+            "/token",
+            content=b"a=" + b"x" * 70_000,
             headers={"content-type": "application/x-www-form-urlencoded"},
         )
         not_utf8 = http.post(
-            "/token", content=b"grant_type=\xff\xfe",
+            "/token",
+            content=b"grant_type=\xff\xfe",
             headers={"content-type": "application/x-www-form-urlencoded"},
         )
     _error(too_large, 400, "invalid_request")

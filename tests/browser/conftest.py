@@ -89,7 +89,9 @@ def callback() -> Iterator[Callback]:
     listener.close()
 
 
-def open_authorize(page: Page, server: AuthServer, client_id: str, callback: Callback, **extra: str) -> str:
+def open_authorize(
+    page: Page, server: AuthServer, client_id: str, callback: Callback, **extra: str
+) -> str:
     verifier, challenge = pkce_pair()
     params = authorize_params(client_id, challenge, redirect_uri=callback.uri, **extra)
     page.goto(f"{server.url}/authorize?{urlencode(params)}")

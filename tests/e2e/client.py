@@ -12,6 +12,7 @@ from mcp import ClientSession
 from mcp.client.auth import AuthorizationCodeResult, OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+from pydantic import AnyUrl
 
 REDIRECT_URI = "http://127.0.0.1:5555/callback"
 
@@ -77,7 +78,9 @@ class Browser:
         assert response.status_code == 303, response.text
         back = {k: v[0] for k, v in parse_qs(urlsplit(response.headers["location"]).query).items()}
         assert "code" in back, back
-        return AuthorizationCodeResult(code=back["code"], state=back.get("state"), iss=back.get("iss"))
+        return AuthorizationCodeResult(
+            code=back["code"], state=back.get("state"), iss=back.get("iss")
+        )
 
 
 def _csrf(html: str) -> str:
@@ -105,14 +108,19 @@ async def connect(
     storage = storage or MemoryStorage()
     provider = OAuthClientProvider(
         mcp_url,
-        OAuthClientMetadata(client_name="SDK end-to-end test", redirect_uris=[REDIRECT_URI]),
+        OAuthClientMetadata(
+            client_name="SDK end-to-end test", redirect_uris=[AnyUrl(REDIRECT_URI)]
+        ),
         storage,
         redirect_handler=browser.redirect_handler,
         callback_handler=browser.callback_handler,
         client_metadata_url=client_metadata_url,
     )
-    async with httpx2.AsyncClient(auth=provider, timeout=httpx2.Timeout(30, read=60)) as http:
-        async with streamable_http_client(mcp_url, http_client=http) as (read, write):
-            async with ClientSession(read, write) as session:
-                await session.initialize()
-                yield Connection(session, storage, browser)
+    timeout = httpx2.Timeout(30, read=60)
+    async with (
+        httpx2.AsyncClient(auth=provider, timeout=timeout) as http,
+        streamable_http_client(mcp_url, http_client=http) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        yield Connection(session, storage, browser)

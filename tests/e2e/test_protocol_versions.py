@@ -22,7 +22,7 @@ def test_current_and_legacy_protocol_revisions(stack: Stack, mode: str, expected
         headers = {"Authorization": f"Bearer {token}"}
         async with httpx2.AsyncClient(headers=headers, timeout=30) as http:
             transport = streamable_http_client(stack.mcp_url, http_client=http)
-            async with Client(transport, mode=mode) as client:  # type: ignore[arg-type]
+            async with Client(transport, mode=mode) as client:
                 assert client.protocol_version == expected
                 result = await client.call_tool("get_my_profile", {})
                 assert result.structured_content is not None

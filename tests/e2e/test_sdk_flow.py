@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import httpx
+from mcp.types import TextContent, TextResourceContents
 from sqlmodel import Session, select
 
 from authserver.models import Client
@@ -25,6 +26,11 @@ CALL_PROFILE = {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
 def _headers(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", "Content-Type": "application/json",
             "Accept": "application/json, text/event-stream"}
+
+
+def _text(block: object) -> str:
+    assert isinstance(block, TextContent | TextResourceContents), block
+    return block.text
 
 
 def _json(result: Any) -> dict[str, Any]:
@@ -53,40 +59,66 @@ def test_discovery_registration_and_every_tool(stack: Stack) -> None:
             near = _json(await session.call_tool(
                 "search_hospitals", {"latitude": 48.8566, "longitude": 2.3522, "radius_km": 15}))
             assert near["hospitals"] and all(h["distance_km"] <= 15 for h in near["hospitals"])
-            assert _json(await session.call_tool("get_hospital", {"hospital_id": hospital}))["city"] == "Lyon"
-            status = _json(await session.call_tool("get_hospital_status", {"hospital_id": hospital}))
+            assert (
+                _json(await session.call_tool("get_hospital", {"hospital_id": hospital}))["city"]
+                == "Lyon"
+            )
+            status = _json(
+                await session.call_tool("get_hospital_status", {"hospital_id": hospital})
+            )
             assert status["beds_available"] >= 0
             doctors = _json(await session.call_tool("list_doctors", {"hospital_id": hospital}))
             assert doctors["doctors"]
             today = datetime.date.today()
-            slots = _json(await session.call_tool("find_available_slots", {
-                "hospital_id": hospital, "date_from": today.isoformat(),
-                "date_to": (today + datetime.timedelta(days=14)).isoformat(), "limit": 2}))
+            slots = _json(
+                await session.call_tool(
+                    "find_available_slots",
+                    {
+                        "hospital_id": hospital,
+                        "date_from": today.isoformat(),
+                        "date_to": (today + datetime.timedelta(days=14)).isoformat(),
+                        "limit": 2,
+                    },
+                )
+            )
             assert len(slots["slots"]) == 2
             assert slots["slots"][0]["starts_at"].endswith(("+01:00", "+02:00"))
-            booked = _json(await session.call_tool("book_appointment", {
-                "slot_id": slots["slots"][0]["slot_id"], "reason": "Annual check-up"}))
+            booked = _json(
+                await session.call_tool(
+                    "book_appointment",
+                    {"slot_id": slots["slots"][0]["slot_id"], "reason": "Annual check-up"},
+                )
+            )
             assert booked["status"] == "booked"
             mine = _json(await session.call_tool("list_my_appointments", {}))
             assert [a["appointment_id"] for a in mine["appointments"]] == [booked["appointment_id"]]
-            again = await session.call_tool("book_appointment", {
-                "slot_id": slots["slots"][0]["slot_id"], "reason": "Second try"})
-            assert again.is_error and "no longer available" in again.content[0].text
-            cancelled = _json(await session.call_tool(
-                "cancel_appointment", {"appointment_id": booked["appointment_id"]}))
+            again = await session.call_tool(
+                "book_appointment",
+                {"slot_id": slots["slots"][0]["slot_id"], "reason": "Second try"},
+            )
+            assert again.is_error and "no longer available" in _text(again.content[0])
+            cancelled = _json(
+                await session.call_tool(
+                    "cancel_appointment", {"appointment_id": booked["appointment_id"]}
+                )
+            )
             assert cancelled["status"] == "cancelled"
             profile = _json(await session.call_tool("get_my_profile", {}))
             assert profile["sub"] == patient.id and profile["email"] == patient.email
-            refused = await session.call_tool("update_hospital_status",
-                                              {"hospital_id": hospital, "beds_available": 3})
+            refused = await session.call_tool(
+                "update_hospital_status", {"hospital_id": hospital, "beds_available": 3}
+            )
             assert refused.is_error
             templates = await session.list_resource_templates()
-            assert [t.uri_template for t in templates.resource_templates] == ["hospital://{hospital_id}"]
+            assert [t.uri_template for t in templates.resource_templates] == [
+                "hospital://{hospital_id}"
+            ]
             resource = await session.read_resource(f"hospital://{hospital}")
-            assert hospital in resource.contents[0].text
-            prompt = await session.get_prompt("schedule_appointment",
-                                              {"need": "a cardiology consultation", "city": "Lyon"})
-            assert "find_available_slots" in prompt.messages[0].content.text
+            assert hospital in _text(resource.contents[0])
+            prompt = await session.get_prompt(
+                "schedule_appointment", {"need": "a cardiology consultation", "city": "Lyon"}
+            )
+            assert "find_available_slots" in _text(prompt.messages[0].content)
 
     asyncio.run(scenario())
     authorize_url = browser.authorize_urls[0]
@@ -107,8 +139,11 @@ def test_staff_updates_live_status(stack: Stack) -> None:
     async def scenario() -> None:
         async with connect(stack.mcp_url, Browser(staff.email, PASSWORD)) as connection:
             # The first token has the default scopes; write:data comes by step-up.
-            updated = _json(await connection.session.call_tool(
-                "update_hospital_status", {"hospital_id": "paris-1", "beds_available": 7}))
+            updated = _json(
+                await connection.session.call_tool(
+                    "update_hospital_status", {"hospital_id": "paris-1", "beds_available": 7}
+                )
+            )
             assert updated["beds_available"] == 7
             assert "write:data" in (connection.storage.tokens.scope or "")  # type: ignore[union-attr]
 
@@ -134,16 +169,28 @@ def test_step_up_when_the_token_lacks_write_bookings(stack: Stack) -> None:
             session = connection.session
             assert connection.storage.tokens is not None
             assert "write:bookings" not in (connection.storage.tokens.scope or "")
-            slot = stack.domain.free_slots(start=stack.auth.clock(), end=2**40, hospital_id="nice-1",
-                                           doctor_id=None, specialty=None, limit=1)[0].slot.id
-            booked = _json(await session.call_tool(
-                "book_appointment", {"slot_id": slot, "reason": "Step-up booking"}))
+            slot = stack.domain.free_slots(
+                start=stack.auth.clock(),
+                end=2**40,
+                hospital_id="nice-1",
+                doctor_id=None,
+                specialty=None,
+                limit=1,
+            )[0].slot.id
+            booked = _json(
+                await session.call_tool(
+                    "book_appointment", {"slot_id": slot, "reason": "Step-up booking"}
+                )
+            )
             assert booked["status"] == "booked"
             assert "write:bookings" in (connection.storage.tokens.scope or "")
 
     asyncio.run(scenario())
     assert len(browser.authorize_urls) == 2
-    assert "write%3Abookings" in browser.authorize_urls[1] or "write:bookings" in browser.authorize_urls[1]
+    assert (
+        "write%3Abookings" in browser.authorize_urls[1]
+        or "write:bookings" in browser.authorize_urls[1]
+    )
 
 
 @both_backends
@@ -178,7 +225,9 @@ def test_revoked_token_is_refused_after_the_cache_ttl(databases: Databases) -> N
                 return tokens.access_token, client.client_id or "", client.client_secret
 
         token, client_id, client_secret = asyncio.run(scenario())
-        assert httpx.post(stack.mcp_url, json=LIST_TOOLS, headers=_headers(token)).status_code == 200
+        assert (
+            httpx.post(stack.mcp_url, json=LIST_TOOLS, headers=_headers(token)).status_code == 200
+        )
         with stack.auth.http() as http:
             revoked = http.post("/revoke", data={"token": token}, auth=(client_id, client_secret))
             assert revoked.status_code == 200
@@ -192,7 +241,9 @@ def test_authorization_server_down_is_503_not_200(stack: Stack) -> None:
     client_id = stack.auth.client(public=True).id
     tokens = tokens_for(stack.auth, client_id, stack.auth.account().email, resource=stack.mcp_url)
     stack.auth.stop()
-    response = httpx.post(stack.mcp_url, json=CALL_PROFILE, headers=_headers(tokens["access_token"]))
+    response = httpx.post(
+        stack.mcp_url, json=CALL_PROFILE, headers=_headers(tokens["access_token"])
+    )
     assert response.status_code == 503
     assert response.headers["retry-after"] == "5"
     assert response.json()["error"] == "temporarily_unavailable"

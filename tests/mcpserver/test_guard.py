@@ -20,14 +20,21 @@ from tests.servers import bind_loopback, serve
 
 def test_protected_resource_metadata_at_both_paths(stack: Stack) -> None:
     base = stack.mcp_url.removesuffix("/mcp")
-    for path in ("/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource"):
+    for path in (
+        "/.well-known/oauth-protected-resource/mcp",
+        "/.well-known/oauth-protected-resource",
+    ):
         response = httpx.get(base + path)
         assert response.status_code == 200
         document = response.json()
         assert document["resource"] == stack.mcp_url
         assert document["authorization_servers"] == [stack.auth.settings.issuer]
         assert document["scopes_supported"] == [
-            "read:data", "read:bookings", "write:bookings", "read:profile", "write:data"
+            "read:data",
+            "read:bookings",
+            "write:bookings",
+            "read:profile",
+            "write:data",
         ]
 
 
@@ -45,13 +52,18 @@ def test_missing_and_invalid_tokens_get_the_challenge(stack: Stack) -> None:
 
 def test_token_in_query_string_is_never_accepted(stack: Stack) -> None:
     token, _ = token_for(stack)
-    response = httpx.post(f"{stack.mcp_url}?access_token={token}", headers=MCP_HEADERS,
-                          json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}})
+    response = httpx.post(
+        f"{stack.mcp_url}?access_token={token}",
+        headers=MCP_HEADERS,
+        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}},
+    )
     assert response.status_code == 400
     assert "Authorization header" in response.json()["error_description"]
-    with_header = httpx.post(f"{stack.mcp_url}?access_token=x",
-                             headers={**MCP_HEADERS, "Authorization": f"Bearer {token}"},
-                             json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}})
+    with_header = httpx.post(
+        f"{stack.mcp_url}?access_token=x",
+        headers={**MCP_HEADERS, "Authorization": f"Bearer {token}"},
+        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}},
+    )
     assert with_header.status_code == 400
 
 
@@ -65,12 +77,15 @@ def test_trailing_slash_is_served_not_redirected(stack: Stack) -> None:
 
 def test_missing_scope_is_a_403_step_up(stack: Stack) -> None:
     token, _ = token_for(stack, scope="read:data")
-    allowed = rpc(stack, token, "tools/call", {"name": "get_hospital",
-                                               "arguments": {"hospital_id": "lyon-1"}})
+    allowed = rpc(
+        stack, token, "tools/call", {"name": "get_hospital", "arguments": {"hospital_id": "lyon-1"}}
+    )
     assert allowed.status_code == 200
-    for tool, scope in (("book_appointment", "write:bookings"),
-                        ("list_my_appointments", "read:bookings"),
-                        ("get_my_profile", "read:profile")):
+    for tool, scope in (
+        ("book_appointment", "write:bookings"),
+        ("list_my_appointments", "read:bookings"),
+        ("get_my_profile", "read:profile"),
+    ):
         response = rpc(stack, token, "tools/call", {"name": tool, "arguments": {}})
         assert response.status_code == 403, tool
         challenge = response.headers["www-authenticate"]
@@ -92,8 +107,9 @@ def test_token_for_another_audience_is_refused(stack: Stack) -> None:
     from tests.flow import tokens_for
 
     client_id = stack.auth.client(public=True).id
-    tokens = tokens_for(stack.auth, client_id, account.email,
-                        resource="https://records.hospiai.test/api")
+    tokens = tokens_for(
+        stack.auth, client_id, account.email, resource="https://records.hospiai.test/api"
+    )
     response = rpc(stack, tokens["access_token"], "tools/list", {})
     assert response.status_code == 401
 
@@ -107,9 +123,15 @@ def test_a_foreign_host_or_origin_is_refused(stack: Stack) -> None:
         ({"Origin": "https://rebound.example"}, 403),
         ({"Origin": own_origin}, 200),
     ):
-        response = httpx.post(stack.mcp_url, headers={
-            **MCP_HEADERS, "Authorization": f"Bearer {token}", **extra,
-        }, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}})
+        response = httpx.post(
+            stack.mcp_url,
+            headers={
+                **MCP_HEADERS,
+                "Authorization": f"Bearer {token}",
+                **extra,
+            },
+            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}},
+        )
         assert response.status_code == status, (extra, response.text)
 
 
@@ -124,18 +146,25 @@ def test_behind_a_tls_proxy_only_the_public_https_origin_is_own(databases: Datab
         domain = DomainStore(create_db_engine(settings.database_url))
         domain.upgrade_schema()
         domain.dispose()
-        tokens = tokens_for(auth, auth.client(public=True).id, auth.account().email,
-                            resource=public)
+        tokens = tokens_for(
+            auth, auth.client(public=True).id, auth.account().email, resource=public
+        )
         with serve(create_mcp_app(settings), sock):
             address = f"http://127.0.0.1:{sock.getsockname()[1]}/mcp"
-            headers = {**MCP_HEADERS, "Authorization": f"Bearer {tokens['access_token']}",
-                       "Host": "mcp.hospital.example"}
+            headers = {
+                **MCP_HEADERS,
+                "Authorization": f"Bearer {tokens['access_token']}",
+                "Host": "mcp.hospital.example",
+            }
             for origin, status in (
                 ("https://mcp.hospital.example", 200),
                 ("https://rebound.example", 403),
             ):
-                response = httpx.post(address, headers={**headers, "Origin": origin}, json={
-                    "jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}})
+                response = httpx.post(
+                    address,
+                    headers={**headers, "Origin": origin},
+                    json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}},
+                )
                 assert response.status_code == status, (origin, response.text)
 
 
@@ -143,18 +172,36 @@ def test_header_values_lose_the_whitespace_around_them(stack: Stack) -> None:
     """RFC 9110 section 5.5: Mcp-Name with spaces around it still names the tool called."""
     token, _ = token_for(stack)
     parts = urlsplit(stack.mcp_url)
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                       "params": {"name": "get_my_profile", "arguments": {}, "_meta": {
-                           "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-                           "io.modelcontextprotocol/clientCapabilities": {}}}})
+    body = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {
+                "name": "get_my_profile",
+                "arguments": {},
+                "_meta": {
+                    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                    "io.modelcontextprotocol/clientCapabilities": {},
+                },
+            },
+        }
+    )
     # http.client sends the value as given (httpx refuses the spaces).
     connection = http.client.HTTPConnection(parts.netloc, timeout=30)
     try:
-        connection.request("POST", parts.path, body=body, headers={
-            **MCP_HEADERS, "Authorization": f"Bearer {token}",
-            "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call",
-            "Mcp-Name": "  get_my_profile  ",
-        })
+        connection.request(
+            "POST",
+            parts.path,
+            body=body,
+            headers={
+                **MCP_HEADERS,
+                "Authorization": f"Bearer {token}",
+                "MCP-Protocol-Version": "2026-07-28",
+                "Mcp-Method": "tools/call",
+                "Mcp-Name": "  get_my_profile  ",
+            },
+        )
         response = connection.getresponse()
         answer = json.loads(response.read())
     finally:

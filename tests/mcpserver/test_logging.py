@@ -60,4 +60,5 @@ def test_every_line_is_redacted_json_and_refusals_are_not_errors(
     assert [r["level"] for r in refused] == ["INFO"], text
     assert refused[0]["request_id"], text
     assert not [r for r in records if r["level"] in {"ERROR", "CRITICAL"}], text
+    assert credentials.secret is not None
     assert token not in text and credentials.secret not in text

@@ -34,7 +34,9 @@ def test_seed_is_deterministic_realistic_and_once(databases: Databases) -> None:
         assert len({h.city for h in hospitals}) >= 10
         assert all(41 < h.latitude < 51.5 and -5.5 < h.longitude < 10 for h in hospitals)
         assert len(set(a.exec(select(Doctor.specialty)).all())) >= 5
-        first_slot, last_slot = a.exec(select(func.min(Slot.starts_at), func.max(Slot.starts_at))).one()
+        first_slot, last_slot = a.exec(
+            select(func.min(Slot.starts_at), func.max(Slot.starts_at))
+        ).one()
     start = datetime.datetime(2026, 11, 22, tzinfo=datetime.UTC).timestamp()
     assert start - 86400 < first_slot and last_slot < start + 31 * 86400
     assert not seed_demo(first, DAY, 1_700_000_000)

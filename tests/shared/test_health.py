@@ -34,7 +34,10 @@ def test_both_services_are_live_and_ready(stack: Stack) -> None:
 
 def test_an_unreachable_database_is_not_ready() -> None:
     store = SQLStore(create_engine("sqlite:////nonexistent-directory/hospiai.sqlite3"))
-    assert asyncio.run(database_check(store)()) == "the database cannot be reached"
+    async def check() -> str | None:
+        return await database_check(store)()
+
+    assert asyncio.run(check()) == "the database cannot be reached"
 
 
 def test_the_mcp_server_checks_the_authorization_server_where_it_introspects(

@@ -38,7 +38,7 @@ def test_the_variable_itself_and_the_default_still_work() -> None:
     assert env_secret({"X": SECRET}, "X") == SECRET
     assert env_secret({}, "X", "fallback") == "fallback"
     assert env_secret({"X_FILE": ""}, "X", "fallback") == "fallback"
-    with pytest.raises(SettingsError, match="^X is required$"):
+    with pytest.raises(SettingsError, match=r"^X is required$"):
         env_secret({}, "X")
 
 
@@ -68,7 +68,7 @@ def test_an_unusable_file_is_refused_naming_the_variable(
 def test_a_file_that_is_not_text_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "binary"
     path.write_bytes(b"\xff\xfe\x00secret")
-    with pytest.raises(SettingsError, match="^X_FILE: .* is not UTF-8 text$"):
+    with pytest.raises(SettingsError, match=r"^X_FILE: .* is not UTF-8 text$"):
         env_secret({"X_FILE": str(path)}, "X")
 
 
