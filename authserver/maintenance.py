@@ -6,16 +6,25 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import Protocol
 
 from starlette.concurrency import run_in_threadpool
 
 from authserver.settings import Settings
-from authserver.store import Store
 
 log = logging.getLogger(__name__)
 
 
-def purge(settings: Settings, store: Store, now: int) -> dict[str, int]:
+class Purgeable(Protocol):
+    """What garbage collection needs of the store."""
+
+    def purge(
+        self, now: int, *, retention: int, unused_client_age: int, audit_retention: int,
+        login_window: int,
+    ) -> dict[str, int]: ...
+
+
+def purge(settings: Settings, store: Purgeable, now: int) -> dict[str, int]:
     return store.purge(
         now,
         retention=settings.purge_retention,
@@ -25,7 +34,7 @@ def purge(settings: Settings, store: Store, now: int) -> dict[str, int]:
     )
 
 
-async def purge_every(settings: Settings, store: Store, clock: Callable[[], int]) -> None:
+async def purge_every(settings: Settings, store: Purgeable, clock: Callable[[], int]) -> None:
     """On a schedule; every replica may run it (the deletes are idempotent)."""
     while True:
         await asyncio.sleep(settings.purge_interval)

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from sqlalchemy import URL, BigInteger, Engine, Integer, Select, Table, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import PoolProxiedConnection, SingletonThreadPool
+from sqlalchemy.sql.dml import UpdateBase
 from sqlmodel import Session, SQLModel, create_engine
 
 from shared import migrations
@@ -170,3 +171,28 @@ class SQLStore:
     def _session(self) -> Iterator[Session]:
         with Session(self._engine, expire_on_commit=False) as session:
             yield session
+
+    def _add(self, *rows: SQLModel) -> None:
+        with self._session() as session:
+            session.add_all(rows)
+            session.commit()
+
+    def _update_one(
+        self, update: UpdateBase, *, add: Sequence[SQLModel] = (), then: Sequence[UpdateBase] = ()
+    ) -> bool:
+        """Run a conditional UPDATE that must change exactly one row and, if it did, store
+        ``add`` and run ``then`` in the same transaction. False: no row met the condition (it
+        was already taken, spent or gone) and nothing is stored.
+
+        This is how single use stays correct with several replicas on one database: of
+        concurrent callers, the database lets exactly one change the row, and the row count
+        tells each whether it was that one."""
+        with self._session() as session:
+            if session.exec(update).rowcount != 1:
+                session.rollback()
+                return False
+            session.add_all(add)
+            for statement in then:
+                session.exec(statement)
+            session.commit()
+            return True

@@ -13,9 +13,6 @@ class SettingsError(ValueError):
     """A setting is missing or invalid; the message names the variable."""
 
 
-LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
-
-
 def is_loopback_host(host: str | None) -> bool:
     if host is None:
         return False

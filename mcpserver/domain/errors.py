@@ -7,18 +7,6 @@ class DomainError(Exception):
     """An expected failure; ``str(error)`` is safe, specific text for the user."""
 
 
-class NotFound(DomainError):
-    pass
-
-
-class InvalidInput(DomainError):
-    pass
-
-
 class SlotUnavailable(DomainError):
     def __init__(self) -> None:
         super().__init__("This slot is no longer available. Search again for another one.")
-
-
-class Forbidden(DomainError):
-    pass

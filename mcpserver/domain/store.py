@@ -98,17 +98,17 @@ class DomainStore(SQLStore):
         with self._session() as session:
             return session.get(HospitalStatus, hospital_id)
 
-    def update_status(self, hospital_id: str, values: dict[str, int | str]) -> HospitalStatus | None:
-        with self._session() as session:
-            result = session.exec(
-                update(HospitalStatus)
-                .where(col(HospitalStatus.hospital_id) == hospital_id)
-                .values(**values)
-            )
-            session.commit()
-            if result.rowcount != 1:
-                return None
-            return session.get(HospitalStatus, hospital_id, populate_existing=True)
+    def update_status(
+        self, hospital_id: str, values: dict[str, int | str]
+    ) -> HospitalStatus | None:
+        updated = self._update_one(
+            update(HospitalStatus)
+            .where(col(HospitalStatus.hospital_id) == hospital_id)
+            .values(**values)
+        )
+        if not updated:
+            return None
+        return self.status(hospital_id)
 
     def doctors(self, hospital_id: str, specialty: str | None) -> list[Doctor]:
         with self._session() as session:
@@ -116,10 +116,6 @@ class DomainStore(SQLStore):
             if specialty:
                 query = query.where(func.lower(Doctor.specialty) == specialty.strip().lower())
             return list(session.exec(query.order_by(col(Doctor.name))).all())
-
-    def doctor(self, doctor_id: str) -> Doctor | None:
-        with self._session() as session:
-            return session.get(Doctor, doctor_id)
 
     # -- slots and appointments -------------------------------------------------------------
 
@@ -155,44 +151,35 @@ class DomainStore(SQLStore):
 
     def book(self, appointment: Appointment, now: int) -> None:
         """Take the slot and record the appointment in one transaction, or SlotUnavailable."""
-        with self._session() as session:
-            taken = session.exec(
-                update(Slot)
-                .where(
-                    col(Slot.id) == appointment.slot_id,
-                    col(Slot.appointment_id).is_(None),
-                    col(Slot.starts_at) > now,
-                )
-                .values(appointment_id=appointment.id)
+        taken = self._update_one(
+            update(Slot)
+            .where(
+                col(Slot.id) == appointment.slot_id,
+                col(Slot.appointment_id).is_(None),
+                col(Slot.starts_at) > now,
             )
-            if taken.rowcount != 1:
-                session.rollback()
-                raise SlotUnavailable()
-            session.add(appointment)
-            session.commit()
+            .values(appointment_id=appointment.id),
+            add=[appointment],
+        )
+        if not taken:
+            raise SlotUnavailable()
 
     def cancel(self, appointment_id: str, account_sub: str, now: int) -> bool:
         """Cancel one of ``account_sub``'s own booked appointments and free its slot."""
-        with self._session() as session:
-            cancelled = session.exec(
-                update(Appointment)
-                .where(
-                    col(Appointment.id) == appointment_id,
-                    col(Appointment.account_sub) == account_sub,
-                    col(Appointment.status) == "booked",
-                )
-                .values(status="cancelled", cancelled_at=now)
+        return self._update_one(
+            update(Appointment)
+            .where(
+                col(Appointment.id) == appointment_id,
+                col(Appointment.account_sub) == account_sub,
+                col(Appointment.status) == "booked",
             )
-            if cancelled.rowcount != 1:
-                session.rollback()
-                return False
-            session.exec(
+            .values(status="cancelled", cancelled_at=now),
+            then=[
                 update(Slot)
                 .where(col(Slot.appointment_id) == appointment_id)
                 .values(appointment_id=None)
-            )
-            session.commit()
-            return True
+            ],
+        )
 
     def appointments(self, account_sub: str, since: int | None) -> list[AppointmentView]:
         with self._session() as session:

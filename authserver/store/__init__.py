@@ -1,0 +1,50 @@
+"""The only package that issues SQL: one module per noun, composed into one `Store`. Methods
+are named for their intent; single use is atomic.
+
+Every consuming operation (a code, a refresh token, an interaction) is a conditional UPDATE
+whose row count says who won, so it stays correct with several replicas on one database.
+"""
+
+from __future__ import annotations
+
+from authserver.models import (
+    AccessToken,
+    Account,
+    AuditEvent,
+    AuthorizationCode,
+    Client,
+    Grant,
+    Interaction,
+    LoginAttempt,
+    RefreshToken,
+    ResourceServer,
+)
+from authserver.store.accounts import AccountStore
+from authserver.store.attempts import LoginAttemptStore, RecentAttempts
+from authserver.store.audit import AuditEventStore
+from authserver.store.clients import ClientStore
+from authserver.store.grants import GrantStore
+from authserver.store.interactions import InteractionStore
+from authserver.store.purge import Purger
+from authserver.store.resource_servers import ResourceServerStore
+from authserver.store.tokens import Introspected, LiveToken, TokenStore
+
+__all__ = ["Introspected", "LiveToken", "RecentAttempts", "Store"]
+
+
+class Store(
+    AccountStore,
+    ClientStore,
+    ResourceServerStore,
+    InteractionStore,
+    GrantStore,
+    TokenStore,
+    AuditEventStore,
+    LoginAttemptStore,
+    Purger,
+):
+    SERVICE = "authserver"
+    TABLES = (
+        Account, Client, ResourceServer, Interaction, Grant, AuthorizationCode, AccessToken,
+        RefreshToken, AuditEvent, LoginAttempt,
+    )

@@ -1,0 +1,50 @@
+"""Accounts: who may log in, and with which role."""
+
+from __future__ import annotations
+
+from sqlmodel import col, func, or_, select, update
+
+from authserver.models import Account
+from shared.database import SQLStore
+
+
+class AccountStore(SQLStore):
+    def add_account(self, account: Account) -> None:
+        self._add(account)
+
+    def account(self, account_id: str) -> Account | None:
+        with self._session() as session:
+            return session.get(Account, account_id)
+
+    def account_by_email(self, email: str) -> Account | None:
+        with self._session() as session:
+            return session.exec(select(Account).where(Account.email_key == email.lower())).first()
+
+    def set_account_disabled(self, account_id: str, disabled: bool) -> bool:
+        return self._update_one(
+            update(Account).where(col(Account.id) == account_id).values(disabled=disabled)
+        )
+
+    def search_accounts(self, query: str, limit: int = 50) -> list[Account]:
+        """Accounts whose email or name contains ``query``, by email."""
+        pattern = f"%{query.lower()}%"
+        with self._session() as session:
+            return list(
+                session.exec(
+                    select(Account)
+                    .where(
+                        or_(
+                            col(Account.email_key).like(pattern),
+                            func.lower(col(Account.family_name)).like(pattern),
+                            func.lower(col(Account.given_name)).like(pattern),
+                        )
+                    )
+                    .order_by(col(Account.email_key))
+                    .limit(limit)
+                )
+            )
+
+    def set_account_role(self, account_id: str, role: str) -> bool:
+        return self._update_one(
+            update(Account).where(col(Account.id) == account_id).values(role=role)
+        )

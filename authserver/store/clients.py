@@ -1,0 +1,98 @@
+"""OAuth clients: registered, preregistered, metadata-document (CIMD) and the personal one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, delete, select, update
+
+from authserver.models import (
+    AccessToken,
+    AuthorizationCode,
+    Client,
+    Grant,
+    Interaction,
+    RefreshToken,
+)
+from shared.database import SQLStore
+
+# What a client's metadata document sets; the rest of the row is this server's own record.
+_DOCUMENT_COLUMNS = (
+    "client_name", "token_endpoint_auth_method", "redirect_uris", "grant_types",
+    "response_types", "scope", "extra_metadata", "metadata_expires_at",
+)
+
+
+class ClientStore(SQLStore):
+    def clients(self) -> list[Client]:
+        with self._session() as session:
+            return list(session.exec(select(Client).order_by(col(Client.created_at).desc())))
+
+    def set_client_blocked(self, client_id: str, blocked: bool) -> bool:
+        return self._update_one(
+            update(Client).where(col(Client.client_id) == client_id).values(blocked=blocked)
+        )
+
+    def approve_client(self, client_id: str, scope: str) -> bool:
+        """Admin consent: ``scope`` is allowed for every user of this client."""
+        return self._update_one(
+            update(Client).where(col(Client.client_id) == client_id).values(approved_scope=scope)
+        )
+
+    def add_client(self, client: Client) -> None:
+        self._add(client)
+
+    def client(self, client_id: str) -> Client | None:
+        with self._session() as session:
+            return session.get(Client, client_id)
+
+    def client_by_registration_token(self, token_hash: str) -> Client | None:
+        with self._session() as session:
+            return session.exec(
+                select(Client).where(Client.registration_access_token_hash == token_hash)
+            ).first()
+
+    def save_metadata_client(self, client: Client, now: int) -> bool:
+        """Store a metadata-document client, or refresh the stored one's metadata (its blocking
+        and history stay). When its redirect URIs changed, its admin consent and every grant
+        go: they were given for the old ones. True when it is new."""
+        values: dict[str, Any] = {name: getattr(client, name) for name in _DOCUMENT_COLUMNS}
+        with self._session() as session:
+            stored = session.get(Client, client.client_id)
+            if stored is not None and stored.kind == client.kind:
+                if stored.redirect_uris != client.redirect_uris:
+                    values["approved_scope"] = ""
+                    session.exec(
+                        update(Grant)
+                        .where(col(Grant.client_id) == client.client_id,
+                               col(Grant.revoked_at).is_(None))
+                        .values(revoked_at=now)
+                    )
+                session.exec(
+                    update(Client).where(col(Client.client_id) == client.client_id).values(**values)
+                )
+                session.commit()
+                return False
+            session.add(client)
+            try:
+                session.commit()
+            except IntegrityError:
+                # Fetched at the same moment by another request or replica: theirs is as good.
+                session.rollback()
+                return False
+        return True
+
+    def update_client_metadata(self, client_id: str, values: dict[str, Any]) -> Client | None:
+        with self._session() as session:
+            session.exec(update(Client).where(col(Client.client_id) == client_id).values(**values))
+            session.commit()
+            return session.get(Client, client_id, populate_existing=True)
+
+    def delete_client(self, client_id: str) -> None:
+        """Delete a client and everything issued to it."""
+        with self._session() as session:
+            for table in (AccessToken, RefreshToken, AuthorizationCode, Grant, Interaction):
+                session.exec(delete(table).where(col(table.client_id) == client_id))
+            session.exec(delete(Client).where(col(Client.client_id) == client_id))
+            session.commit()

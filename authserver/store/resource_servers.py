@@ -1,0 +1,31 @@
+"""Resource servers (RFC 8707 resources): the audiences tokens are issued for, and the callers
+of introspection (RFC 7662)."""
+
+from __future__ import annotations
+
+from sqlmodel import col, select, update
+
+from authserver.models import ResourceServer
+from shared.database import SQLStore
+
+
+class ResourceServerStore(SQLStore):
+    def add_resource_server(self, resource_server: ResourceServer) -> None:
+        self._add(resource_server)
+
+    def rotate_resource_server(self, resource_server_id: str, secret_hash: str) -> bool:
+        return self._update_one(
+            update(ResourceServer)
+            .where(col(ResourceServer.id) == resource_server_id)
+            .values(secret_hash=secret_hash)
+        )
+
+    def resource_servers(self) -> list[ResourceServer]:
+        with self._session() as session:
+            return list(session.exec(select(ResourceServer).order_by(col(ResourceServer.name))))
+
+    def resource_server_by_resource(self, resource: str) -> ResourceServer | None:
+        with self._session() as session:
+            return session.exec(
+                select(ResourceServer).where(ResourceServer.resource == resource)
+            ).first()
