@@ -30,7 +30,7 @@ def _redirect(response: OAuthResponse) -> RedirectResponse:
 
 async def authorize(request: Request) -> Response:
     context = get_context(request)
-    http = await read_request(request, context.oauth.settings.issuer)
+    http = await read_request(request, context.settings.issuer)
     client_id = dict(http.query).get("client_id")
     client = None
     if client_id and is_metadata_url(client_id):
@@ -42,7 +42,7 @@ async def authorize(request: Request) -> Response:
                 request, "This application could not be verified", problem.description
             )
     elif client_id:
-        client = await run_in_threadpool(context.oauth.store.client, client_id)
+        client = await run_in_threadpool(context.store.client, client_id)
     if client is not None and client.blocked:
         # Never redirected: the client is not trusted any more.
         return error_page(
@@ -79,18 +79,18 @@ async def authorize(request: Request) -> Response:
         )
     response = RedirectResponse("", status_code=303)
     bid = ensure_browser_id(context, request, response)
-    now = context.oauth.clock()
+    now = context.clock()
     interaction = Interaction(
         id=new_id("int"),
         client_id=outcome.client_id,
         params=outcome.params,
         scope=scopes.join(outcome.scope),
         resource=outcome.resource,
-        browser_binding=context.oauth.keys.browser_binding(bid),
+        browser_binding=context.keys.browser_binding(bid),
         created_at=now,
-        expires_at=now + context.oauth.settings.interaction_ttl,
+        expires_at=now + context.settings.interaction_ttl,
     )
-    await run_in_threadpool(context.oauth.store.add_interaction, interaction)
+    await run_in_threadpool(context.store.add_interaction, interaction)
     if silent:
         assert session is not None
         await allow_remembered(request, interaction, session.account)
@@ -103,10 +103,10 @@ async def authorize(request: Request) -> Response:
 async def resume(request: Request) -> Response:
     """The browser is back from the pages: issue the code or access_denied, exactly once."""
     context = get_context(request)
-    store = context.oauth.store
+    store = context.store
     interaction_id = request.path_params["interaction_id"]
     interaction = await run_in_threadpool(
-        store.open_interaction, interaction_id, context.oauth.clock()
+        store.open_interaction, interaction_id, context.clock()
     )
     if interaction is None or not bound_to_browser(context, request, interaction):
         return error_page(
@@ -115,7 +115,7 @@ async def resume(request: Request) -> Response:
             "It has expired, was already used, or was started in another browser.",
         )
     completed = await run_in_threadpool(
-        store.complete_interaction, interaction_id, context.oauth.clock()
+        store.complete_interaction, interaction_id, context.clock()
     )
     if completed is None or completed.account_id is None:
         return error_page(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from authserver.context import AppContext, get_context
+from authserver.context import Context, get_context
 from authserver.interactions.browser import client_ip
 from authserver.models import Account, Interaction
 from shared import scopes
@@ -29,11 +29,11 @@ class Consent:
 
 
 def consent_for(
-    context: AppContext, account: Account, client_id: str, resource: str, scope: str
+    context: Context, account: Account, client_id: str, resource: str, scope: str
 ) -> Consent:
     requested = scopes.parse(scope)
     granted = scopes.allowed_for_role(requested, account.role)
-    remembered = context.oauth.store.remembered_scopes(account.id, client_id, resource)
+    remembered = context.store.remembered_scopes(account.id, client_id, resource)
     return Consent(
         granted=granted,
         new=[name for name in granted if name not in remembered],
@@ -47,7 +47,7 @@ async def record_decision(
     """Audit a consent decision, with the scopes it grants this account's role."""
     granted = scopes.allowed_for_role(scopes.parse(interaction.scope), account.role)
     await run_in_threadpool(
-        get_context(request).oauth.audit.record,
+        get_context(request).audit.record,
         event,
         actor=account.id,
         client_id=interaction.client_id,
@@ -60,10 +60,10 @@ async def allow_remembered(request: Request, interaction: Interaction, account: 
     """Decide for the user what they (or an admin) allowed before; audited as such."""
     context = get_context(request)
     await run_in_threadpool(
-        context.oauth.store.decide_interaction,
+        context.store.decide_interaction,
         interaction.id,
         account.id,
         "allow",
-        context.oauth.clock(),
+        context.clock(),
     )
     await record_decision(request, interaction, account, "consent.remembered")

@@ -19,9 +19,9 @@ from authserver.interactions.browser import (
     start_session,
 )
 from authserver.interactions.pages import checked_form, form_field, login_page
-from authserver.interactions.throttle import Throttled
 from authserver.models import Account
 from authserver.security import verify_password
+from authserver.throttle import Throttled
 
 BAD_LOGIN = "The email or password is incorrect, or the account is disabled."
 ACCOUNT_INTRO = "Log in to manage your HospiAI account."
@@ -44,16 +44,16 @@ async def authenticate(request: Request, email: str, password: str) -> Account |
     ip = client_ip(request)
     # What was typed, only if it looks like an address (never a password in the wrong box).
     typed = email[:320] if "@" in email else "(not an email address)"
-    attempt = await run_in_threadpool(context.throttle.begin, email, ip, context.oauth.clock())
+    attempt = await run_in_threadpool(context.throttle.begin, email, ip, context.clock())
     if isinstance(attempt, Throttled):
         if attempt.limit == "network" and _forwarded_but_not_believed(request, ip):
             context.throttle.warn_untrusted_proxy(ip)
         await run_in_threadpool(
-            context.oauth.audit.record, "login.throttled", ip=ip, email=typed,
+            context.audit.record, "login.throttled", ip=ip, email=typed,
             limit=attempt.limit,
         )
         return attempt
-    account = await run_in_threadpool(context.oauth.store.account_by_email, email)
+    account = await run_in_threadpool(context.store.account_by_email, email)
     valid = await run_in_threadpool(
         verify_password, account.password_hash if account else None, password
     )
@@ -61,7 +61,7 @@ async def authenticate(request: Request, email: str, password: str) -> Account |
     if ok:
         await run_in_threadpool(context.throttle.succeeded, attempt)
     await run_in_threadpool(
-        context.oauth.audit.record,
+        context.audit.record,
         "login.succeeded" if ok else "login.failed",
         actor=account.id if account is not None and ok else None,
         ip=ip,
@@ -126,7 +126,7 @@ async def login(request: Request) -> Response:
     if isinstance(account, Response):
         return account
     response = RedirectResponse(next_page, status_code=303)
-    start_session(context, response, account, context.oauth.clock())
+    start_session(context, response, account, context.clock())
     return response
 
 

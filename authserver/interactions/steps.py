@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from authserver.context import AppContext, get_context
+from authserver.context import Context, get_context
 from authserver.interactions.browser import (
     LoginSession,
     bound_to_browser,
@@ -40,8 +40,8 @@ async def _open_interaction(request: Request) -> Interaction | Response:
     """The interaction named in the path, if it is open and belongs to this browser."""
     context = get_context(request)
     interaction_id = request.path_params["interaction_id"]
-    now = context.oauth.clock()
-    interaction = await run_in_threadpool(context.oauth.store.open_interaction, interaction_id, now)
+    now = context.clock()
+    interaction = await run_in_threadpool(context.store.open_interaction, interaction_id, now)
     if interaction is None or interaction.decision is not None:
         return error_page(
             request,
@@ -58,7 +58,7 @@ async def _open_interaction(request: Request) -> Interaction | Response:
     return interaction
 
 
-def _consent(context: AppContext, account: Account, interaction: Interaction) -> Consent:
+def _consent(context: Context, account: Account, interaction: Interaction) -> Consent:
     return consent_for(
         context, account, interaction.client_id, interaction.resource, interaction.scope
     )
@@ -84,9 +84,9 @@ async def show(request: Request) -> Response:
 
 
 async def _consent_page(
-    request: Request, context: AppContext, interaction: Interaction, session: LoginSession
+    request: Request, context: Context, interaction: Interaction, session: LoginSession
 ) -> Response:
-    client = await run_in_threadpool(context.oauth.store.client, interaction.client_id)
+    client = await run_in_threadpool(context.store.client, interaction.client_id)
     if client is None:
         return error_page(request, "Unknown application", "This application is not registered.")
     consent = await run_in_threadpool(_consent, context, session.account, interaction)
@@ -122,7 +122,7 @@ async def login(request: Request) -> Response:
     account = await log_in(request, form, f"/interaction/{interaction.id}/login", ASSISTANT_INTRO)
     if isinstance(account, Response):
         return account
-    now = context.oauth.clock()
+    now = context.clock()
     prompt = set(interaction.params.get("prompt", "").split())
     consent = await run_in_threadpool(_consent, context, account, interaction)
     if consent.remembered and "consent" not in prompt:
@@ -152,11 +152,11 @@ async def consent(request: Request) -> Response:
     if decision not in {"allow", "deny"}:
         return error_page(request, "Unknown choice", "Choose Allow or Deny.")
     decided = await run_in_threadpool(
-        context.oauth.store.decide_interaction,
+        context.store.decide_interaction,
         interaction.id,
         session.account.id,
         decision,
-        context.oauth.clock(),
+        context.clock(),
     )
     if not decided:
         return error_page(

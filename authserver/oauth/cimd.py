@@ -21,8 +21,8 @@ from joserfc.errors import JoseError
 from starlette.concurrency import run_in_threadpool
 
 from authserver.models import Client
-from authserver.oauth.context import OAuthContext
 from authserver.oauth.registration import ClientMetadata, client_columns
+from authserver.oauth.services import Services
 
 KIND = "metadata_document"
 # Section 8.7 suggests 5 KB; the whole fetch, name resolution included, has 5 seconds.
@@ -163,7 +163,7 @@ def _address_allowed(address: str, allow_private: bool) -> bool:
 class MetadataDocuments:
     """Resolves metadata document clients into stored Client rows, fetching when stale."""
 
-    def __init__(self, context: OAuthContext, egress: Egress) -> None:
+    def __init__(self, context: Services, egress: Egress) -> None:
         self._context = context
         self._egress = egress
         # No redirects (section 5), no proxies from the environment, and no kept connections:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from authlib.oauth2.rfc6749 import (
     InvalidGrantError,
@@ -15,8 +15,8 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 
 from authserver.models import AccessToken, Account, AuthorizationCode, Grant, RefreshToken
 from authserver.oauth.clients import AUTH_METHODS
-from authserver.oauth.context import OAuthContext
 from authserver.oauth.errors import InvalidTargetError
+from authserver.oauth.services import Services
 from authserver.security import new_id, new_secret
 from shared import scopes
 
@@ -54,8 +54,10 @@ class IssuedRefreshToken:
 class S256CodeChallenge(CodeChallenge):  # type: ignore[misc]
     """PKCE for every client, S256 only (OAuth 2.1 section 4.1.1)."""
 
-    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
-    CODE_CHALLENGE_METHODS = {"S256": CodeChallenge.CODE_CHALLENGE_METHODS["S256"]}
+    SUPPORTED_CODE_CHALLENGE_METHOD: ClassVar[list[str]] = ["S256"]
+    CODE_CHALLENGE_METHODS: ClassVar[dict[str, Any]] = {
+        "S256": CodeChallenge.CODE_CHALLENGE_METHODS["S256"]
+    }
 
     def validate_code_challenge(self, grant: Any, redirect_uri: Any) -> None:
         data = grant.request.payload.data
@@ -76,7 +78,7 @@ def _one_resource(request: BridgeRequest) -> str | None:
 class ResourceIndicator:
     """RFC 8707 at the authorization endpoint: the resource becomes the token audience."""
 
-    def __init__(self, context: OAuthContext) -> None:
+    def __init__(self, context: Services) -> None:
         self.context = context
 
     def __call__(self, grant: Any) -> None:
@@ -106,8 +108,8 @@ class _Issuing:
     request: BridgeRequest
 
     @property
-    def context(self) -> OAuthContext:
-        context: OAuthContext = self.server.context
+    def context(self) -> Services:
+        context: Services = self.server.context
         return context
 
     def _rows(

@@ -20,8 +20,8 @@ from authserver.oauth.clients import (
     OAuthClient,
     redirect_uri_problem,
 )
-from authserver.oauth.context import OAuthContext
 from authserver.oauth.errors import InvalidClientMetadataError, InvalidRedirectURIError
+from authserver.oauth.services import Services
 from authserver.security import new_id, new_secret
 from shared import scopes
 
@@ -130,7 +130,7 @@ def client_columns(metadata: dict[str, Any]) -> dict[str, Any]:
 
 
 class Registration(ClientRegistrationEndpoint):  # type: ignore[misc]
-    def __init__(self, server: Any, context: OAuthContext) -> None:
+    def __init__(self, server: Any, context: Services) -> None:
         super().__init__(server, claims_classes=[ClientMetadata])
         self.context = context
 
@@ -176,7 +176,7 @@ class Registration(ClientRegistrationEndpoint):  # type: ignore[misc]
         return None
 
 
-def registration_client_uri(context: OAuthContext, client_id: str) -> str:
+def registration_client_uri(context: Services, client_id: str) -> str:
     return f"{context.settings.issuer}/register/{client_id}"
 
 
@@ -194,7 +194,7 @@ def _bearer(request: BridgeJsonRequest) -> str | None:
 
 
 class Configuration(ClientConfigurationEndpoint):  # type: ignore[misc]
-    def __init__(self, server: Any, context: OAuthContext) -> None:
+    def __init__(self, server: Any, context: Services) -> None:
         super().__init__(server, claims_classes=[ClientMetadata])
         self.context = context
 

@@ -23,9 +23,9 @@ from authserver.oauth.bridge import (
     OAuthResponse,
 )
 from authserver.oauth.clients import OAuthClient
-from authserver.oauth.context import OAuthContext
 from authserver.oauth.grants import CodeGrant, RefreshGrant, ResourceIndicator, S256CodeChallenge
 from authserver.oauth.registration import Configuration, Registration
+from authserver.oauth.services import Services
 from authserver.oauth.tokens import Introspection, Revocation
 from authserver.security import new_secret
 from shared import scopes
@@ -59,7 +59,7 @@ _UNREADABLE = AuthorizationRejected(
 
 
 class _Server(AuthorizationServer):  # type: ignore[misc]
-    def __init__(self, context: OAuthContext) -> None:
+    def __init__(self, context: Services) -> None:
         super().__init__(scopes_supported=list(scopes.NAMES))
         self.context = context
         self.register_token_generator("default", self._generate_token)
@@ -117,7 +117,7 @@ class _Server(AuthorizationServer):  # type: ignore[misc]
 
 
 class OAuthEngine:
-    def __init__(self, context: OAuthContext) -> None:
+    def __init__(self, context: Services) -> None:
         self.context = context
         self._server = _Server(context)
         self._introspection = Introspection(context)

@@ -10,7 +10,7 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authserver.models import AccessToken, RefreshToken
 from authserver.oauth.bridge import BridgeRequest, HttpRequest, OAuthResponse
 from authserver.oauth.clients import AUTH_METHODS
-from authserver.oauth.context import OAuthContext
+from authserver.oauth.services import Services
 from authserver.store import LiveToken
 from shared import scopes
 
@@ -25,7 +25,7 @@ class Introspection:
     Authlib's request objects cost more than the single database read it needs.
     """
 
-    def __init__(self, context: OAuthContext) -> None:
+    def __init__(self, context: Services) -> None:
         self.context = context
 
     def __call__(self, http: HttpRequest) -> OAuthResponse:
@@ -103,7 +103,7 @@ class Revocation(RevocationEndpoint):  # type: ignore[misc]
 
     CLIENT_AUTH_METHODS = AUTH_METHODS
 
-    def __init__(self, server: Any, context: OAuthContext) -> None:
+    def __init__(self, server: Any, context: Services) -> None:
         super().__init__(server)
         self.context = context
 
