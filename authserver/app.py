@@ -22,7 +22,6 @@ from authserver.audit import Audit
 from authserver.context import Context
 from authserver.endpoints import OAuthEndpoint, authorize, metadata
 from authserver.interactions import login, steps
-from authserver.interactions.pages import show_time
 from authserver.maintenance import purge_every
 from authserver.oauth.bridge import HttpRequest, MalformedRequest, OAuthResponse
 from authserver.oauth.cimd import Egress
@@ -30,6 +29,7 @@ from authserver.security import Keys
 from authserver.settings import Settings
 from authserver.store import Store
 from authserver.throttle import LoginThrottle
+from authserver.web.pages import show_time
 from shared.clock import unix_now
 from shared.database import create_db_engine
 from shared.health import database_check, health_routes

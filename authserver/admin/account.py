@@ -10,11 +10,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from authserver.context import Context, get_context
-from authserver.interactions.browser import LoginSession, client_ip, current_session
-from authserver.interactions.login import login_url
-from authserver.interactions.pages import checked_form, error_page, form_field, render
 from authserver.models import PERSONAL_CLIENT_ID, AccessToken, Grant
 from authserver.security import new_id, new_secret
+from authserver.web.pages import checked_form, error_page, form_field, render
+from authserver.web.paths import login_url
+from authserver.web.session import LoginSession, client_ip, current_session
 from shared import scopes
 
 MAX_TOKEN_DAYS = 365

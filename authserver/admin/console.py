@@ -14,12 +14,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from authserver.context import Context, get_context
-from authserver.interactions.browser import LoginSession, client_ip, current_session
-from authserver.interactions.login import local_path, login_url
-from authserver.interactions.pages import checked_form, error_page, form_field, render
 from authserver.models import PERSONAL_CLIENT_ID, ROLES
 from authserver.provisioning import ProvisioningError, create_account, create_resource_server
 from authserver.security import new_secret
+from authserver.web.pages import checked_form, error_page, form_field, render
+from authserver.web.paths import local_path, login_url
+from authserver.web.session import LoginSession, client_ip, current_session
 from shared import scopes
 
 ADMIN_REAUTH_SECONDS = 15 * 60

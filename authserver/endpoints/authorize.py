@@ -8,18 +8,19 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from authserver.context import get_context
-from authserver.interactions.browser import (
-    bound_to_browser,
-    current_session,
-    ensure_browser_id,
-)
-from authserver.interactions.consent import allow_remembered, consent_for
-from authserver.interactions.pages import error_page
 from authserver.models import Interaction
 from authserver.oauth.bridge import OAuthResponse, read_request
 from authserver.oauth.cimd import MetadataDocumentError, is_metadata_url
+from authserver.oauth.consent import allow_remembered, consent_for
 from authserver.oauth.server import AuthorizationRejected
 from authserver.security import new_id
+from authserver.web.pages import error_page
+from authserver.web.session import (
+    bound_to_browser,
+    client_ip,
+    current_session,
+    ensure_browser_id,
+)
 from shared import scopes
 
 
@@ -63,7 +64,7 @@ async def authorize(request: Request) -> Response:
     if session is not None and silent:
         consent = await run_in_threadpool(
             consent_for,
-            context,
+            context.store,
             session.account,
             outcome.client_id,
             outcome.resource,
@@ -93,7 +94,10 @@ async def authorize(request: Request) -> Response:
     await run_in_threadpool(context.store.add_interaction, interaction)
     if silent:
         assert session is not None
-        await allow_remembered(request, interaction, session.account)
+        await run_in_threadpool(
+            allow_remembered, context.store, context.audit, context.clock, interaction,
+            session.account, client_ip(request),
+        )
         response.headers["location"] = f"/authorize/resume/{interaction.id}"
         return response
     response.headers["location"] = f"/interaction/{interaction.id}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from urllib.parse import urlencode, urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -11,17 +10,18 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from authserver.context import get_context
-from authserver.interactions.browser import (
+from authserver.models import Account
+from authserver.security import verify_password
+from authserver.throttle import Throttled
+from authserver.web.pages import checked_form, form_field, login_page
+from authserver.web.paths import local_path, login_url
+from authserver.web.session import (
     browser_id,
     client_ip,
     end_session,
     ensure_browser_id,
     start_session,
 )
-from authserver.interactions.pages import checked_form, form_field, login_page
-from authserver.models import Account
-from authserver.security import verify_password
-from authserver.throttle import Throttled
 
 BAD_LOGIN = "The email or password is incorrect, or the account is disabled."
 ACCOUNT_INTRO = "Log in to manage your HospiAI account."
@@ -92,18 +92,6 @@ async def log_in(request: Request, form: FormData, action: str, intro: str) -> A
     if result is None:
         return login_page(request, action, intro, error=BAD_LOGIN, email=email)
     return result
-
-
-def local_path(value: str | None, default: str = "/account") -> str:
-    """Where to go after logging in: a path on this server only, never another site."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return default
-    parts = urlsplit(value)
-    return value if not parts.scheme and not parts.netloc else default
-
-
-def login_url(next_page: str | None) -> str:
-    return f"/login?{urlencode({'next': local_path(next_page)})}"
 
 
 async def show(request: Request) -> Response:

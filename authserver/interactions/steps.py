@@ -10,27 +10,28 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from authserver.context import Context, get_context
-from authserver.interactions.browser import (
-    LoginSession,
-    bound_to_browser,
-    current_session,
-    start_session,
-)
-from authserver.interactions.consent import (
+from authserver.interactions.login import log_in
+from authserver.models import Account, Interaction
+from authserver.oauth.consent import (
     Consent,
     allow_remembered,
     consent_for,
     record_decision,
 )
-from authserver.interactions.login import log_in
-from authserver.interactions.pages import (
+from authserver.web.pages import (
     checked_form,
     error_page,
     form_field,
     login_page,
     render,
 )
-from authserver.models import Account, Interaction
+from authserver.web.session import (
+    LoginSession,
+    bound_to_browser,
+    client_ip,
+    current_session,
+    start_session,
+)
 from shared import scopes
 
 ASSISTANT_INTRO = "An assistant is asking to connect to your HospiAI account."
@@ -60,7 +61,7 @@ async def _open_interaction(request: Request) -> Interaction | Response:
 
 def _consent(context: Context, account: Account, interaction: Interaction) -> Consent:
     return consent_for(
-        context, account, interaction.client_id, interaction.resource, interaction.scope
+        context.store, account, interaction.client_id, interaction.resource, interaction.scope
     )
 
 
@@ -127,7 +128,10 @@ async def login(request: Request) -> Response:
     consent = await run_in_threadpool(_consent, context, account, interaction)
     if consent.remembered and "consent" not in prompt:
         # Everything asked for was allowed before: straight back to the client.
-        await allow_remembered(request, interaction, account)
+        await run_in_threadpool(
+            allow_remembered, context.store, context.audit, context.clock, interaction, account,
+            client_ip(request),
+        )
         next_page = f"/authorize/resume/{interaction.id}"
     else:
         next_page = f"/interaction/{interaction.id}"
@@ -163,5 +167,7 @@ async def consent(request: Request) -> Response:
             request, "This request was already answered", "Go back to your assistant."
         )
     event = "consent.given" if decision == "allow" else "consent.refused"
-    await record_decision(request, interaction, session.account, event)
+    await run_in_threadpool(
+        record_decision, context.audit, interaction, session.account, event, client_ip(request)
+    )
     return RedirectResponse(f"/authorize/resume/{interaction.id}", status_code=303)
