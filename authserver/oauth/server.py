@@ -23,10 +23,14 @@ from authserver.oauth.bridge import (
     OAuthResponse,
 )
 from authserver.oauth.clients import OAuthClient
-from authserver.oauth.grants import CodeGrant, RefreshGrant, ResourceIndicator, S256CodeChallenge
-from authserver.oauth.registration import Configuration, Registration
+from authserver.oauth.grants import CodeGrant, RefreshGrant
+from authserver.oauth.introspection import Introspection
+from authserver.oauth.pkce import S256CodeChallenge
+from authserver.oauth.registration import Registration
+from authserver.oauth.registration_management import Configuration
+from authserver.oauth.resource import ResourceIndicator
+from authserver.oauth.revocation import Revocation
 from authserver.oauth.services import Services
-from authserver.oauth.tokens import Introspection, Revocation
 from authserver.security import new_secret
 from shared import scopes
 
