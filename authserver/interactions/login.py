@@ -9,7 +9,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from authserver.context import get_context
+from authserver.context import Context, get_context
 from authserver.models import Account
 from authserver.security import verify_password
 from authserver.throttle import Throttled
@@ -53,15 +53,19 @@ async def authenticate(request: Request, email: str, password: str) -> Account |
             limit=attempt.limit,
         )
         return attempt
-    account = await run_in_threadpool(context.store.account_by_email, email)
-    valid = await run_in_threadpool(
-        verify_password, account.password_hash if account else None, password
-    )
+    return await run_in_threadpool(_check_password, context, attempt, email, password, ip, typed)
+
+
+def _check_password(
+    context: Context, attempt: int, email: str, password: str, ip: str | None, typed: str
+) -> Account | None:
+    """The password check of an attempt the throttle let through, and its audit."""
+    account = context.store.account_by_email(email)
+    valid = verify_password(account.password_hash if account else None, password)
     ok = account is not None and valid and not account.disabled
     if ok:
-        await run_in_threadpool(context.throttle.succeeded, attempt)
-    await run_in_threadpool(
-        context.audit.record,
+        context.throttle.succeeded(attempt)
+    context.audit.record(
         "login.succeeded" if ok else "login.failed",
         actor=account.id if account is not None and ok else None,
         ip=ip,
