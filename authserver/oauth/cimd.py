@@ -13,7 +13,7 @@ import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import httpx
 from authlib.oauth2.rfc6749 import OAuth2Error
@@ -84,6 +84,11 @@ def url_problem(url: str) -> str | None:
         return "The application's address must be an https URL with a host."
     if parts.username is not None or parts.password is not None:
         return "The application's address must not contain user information."
+    return _path_problem(url, parts)
+
+
+def _path_problem(url: str, parts: SplitResult) -> str | None:
+    """The rest of section 3: a path without dot segments, no query or fragment, no port."""
     if "#" in url or parts.query or "?" in url:
         return "The application's address must not contain a query or a fragment."
     segments = parts.path.split("/")[1:]
