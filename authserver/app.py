@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,28 +13,28 @@ import jinja2
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from authserver.admin import account, console
-from authserver.context import AppContext
+from authserver.audit import Audit
+from authserver.context import Context
 from authserver.endpoints import OAuthEndpoint, authorize, metadata
 from authserver.interactions import login, steps
-from authserver.interactions.pages import show_time
-from authserver.interactions.throttle import LoginThrottle
 from authserver.maintenance import purge_every
 from authserver.oauth.bridge import HttpRequest, MalformedRequest, OAuthResponse
-from authserver.oauth.cimd import Egress, MetadataDocuments
-from authserver.oauth.context import OAuthContext
-from authserver.oauth.server import OAuthEngine
+from authserver.oauth.cimd import Egress
 from authserver.security import Keys
 from authserver.settings import Settings
 from authserver.store import Store
+from authserver.throttle import LoginThrottle
+from authserver.web.pages import show_time
 from shared.clock import unix_now
 from shared.database import create_db_engine
 from shared.health import database_check, health_routes
 from shared.http import NO_STORE
+from shared.metrics import Metrics
 from shared.observe import Observe
 
 log = logging.getLogger(__name__)
@@ -71,35 +71,39 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     )
 
 
-def create_app(
-    settings: Settings, *, clock: Callable[[], int] = unix_now, egress: Egress = Egress()
-) -> Starlette:
+def build_context(settings: Settings, clock: Callable[[], int], egress: Egress) -> Context:
+    """The one application context, with its engine and metadata documents built now."""
     store = Store(create_db_engine(settings.database_url))
-    oauth = OAuthContext(settings=settings, store=store, keys=Keys(settings.secret_key), clock=clock)
+    keys, metrics = Keys(settings.secret_key), Metrics("authserver")
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True
     )
     environment.filters["datetime"] = show_time
-    oauth_engine = OAuthEngine(oauth)
-    context = AppContext(
-        oauth=oauth,
-        engine=oauth_engine,
+    context = Context(
+        settings=settings,
+        store=store,
+        keys=keys,
+        clock=clock,
+        metrics=metrics,
+        audit=Audit(store, clock, metrics),
         templates=Jinja2Templates(env=environment),
-        documents=MetadataDocuments(oauth, egress),
-        throttle=LoginThrottle(settings, store, oauth.keys),
+        throttle=LoginThrottle(settings, store, keys),
+        egress=egress,
     )
+    # Built here, not on a first request in some worker thread.
+    _ = context.engine, context.documents
+    return context
 
-    def endpoint(
-        operation: Callable[[HttpRequest], OAuthResponse], *, on_loop: bool = False
-    ) -> OAuthEndpoint:
-        return OAuthEndpoint(operation, settings.issuer, on_loop=on_loop)
+
+def _lifespan(context: Context) -> Callable[[Starlette], AbstractAsyncContextManager[Any]]:
+    settings, store = context.settings, context.store
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
         # Here rather than in the CLI, so that no way of serving the app skips it.
         store.check_schema()
         purging = (
-            asyncio.create_task(purge_every(settings, store, clock))
+            asyncio.create_task(purge_every(settings, store, context.clock))
             if settings.purge_interval
             else None
         )
@@ -111,20 +115,44 @@ def create_app(
             await context.documents.aclose()
             store.dispose()
 
+    return lifespan
+
+
+def _protocol_routes(context: Context) -> list[BaseRoute]:
+    engine, issuer = context.engine, context.settings.issuer
+
+    def endpoint(
+        operation: Callable[[HttpRequest], OAuthResponse], *, on_loop: bool = False
+    ) -> OAuthEndpoint:
+        return OAuthEndpoint(operation, issuer, on_loop=on_loop)
+
     well_known = "/.well-known"
-    routes = [
+    return [
         # First: the hottest path (routes are matched in order). On an embedded (SQLite) store
         # its one read costs less than the hop to a worker thread; on a networked database it
         # would block the event loop.
         Route(
             "/introspect",
-            endpoint(oauth_engine.introspect, on_loop=store.embedded),
+            endpoint(engine.introspect, on_loop=context.store.embedded),
             methods=["POST"],
         ),
         Route(f"{well_known}/oauth-authorization-server", metadata.authorization_server_metadata),
         Route(f"{well_known}/openid-configuration", metadata.authorization_server_metadata),
         Route("/authorize", authorize.authorize, methods=["GET"]),
         Route("/authorize/resume/{interaction_id}", authorize.resume, methods=["GET"]),
+        Route("/token", endpoint(engine.token), methods=["POST"]),
+        Route("/revoke", endpoint(engine.revoke), methods=["POST"]),
+        Route("/register", endpoint(engine.register), methods=["POST"]),
+        Route(
+            "/register/{client_id}",
+            endpoint(engine.configure_client),
+            methods=["GET", "PUT", "DELETE"],
+        ),
+    ]
+
+
+def _page_routes() -> list[BaseRoute]:
+    return [
         Route("/interaction/{interaction_id}", steps.show, methods=["GET"]),
         Route("/interaction/{interaction_id}/login", steps.login, methods=["POST"]),
         Route("/interaction/{interaction_id}/consent", steps.consent, methods=["POST"]),
@@ -134,6 +162,11 @@ def create_app(
         Route("/account", account.account, methods=["GET"]),
         Route("/account/tokens", account.create_token, methods=["POST"]),
         Route("/account/grants/{grant_id}/revoke", account.revoke, methods=["POST"]),
+    ]
+
+
+def _admin_routes() -> list[BaseRoute]:
+    return [
         Route("/admin", console.home, methods=["GET"]),
         Route("/admin/clients/{client_id:path}", console.client, methods=["GET"]),
         Route("/admin/clients/{client_id:path}/block", console.block_client, methods=["POST"]),
@@ -152,22 +185,25 @@ def create_app(
             methods=["POST"],
         ),
         Route("/admin/audit", console.audit, methods=["GET"]),
-        Route("/token", endpoint(oauth_engine.token), methods=["POST"]),
-        Route("/revoke", endpoint(oauth_engine.revoke), methods=["POST"]),
-        Route("/register", endpoint(oauth_engine.register), methods=["POST"]),
-        Route(
-            "/register/{client_id}",
-            endpoint(oauth_engine.configure_client),
-            methods=["GET", "PUT", "DELETE"],
-        ),
+    ]
+
+
+def create_app(
+    settings: Settings, *, clock: Callable[[], int] = unix_now, egress: Egress | None = None
+) -> Starlette:
+    context = build_context(settings, clock, egress or Egress())
+    routes = [
+        *_protocol_routes(context),
+        *_page_routes(),
+        *_admin_routes(),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
-        *health_routes([database_check(store)]),
-        Route("/metrics", oauth.metrics.endpoint),
+        *health_routes([database_check(context.store)]),
+        Route("/metrics", context.metrics.endpoint),
     ]
     app = Starlette(
         routes=routes,
-        lifespan=lifespan,
+        lifespan=_lifespan(context),
         exception_handlers={MalformedRequest: _malformed, Exception: _server_error},
     )
-    app.add_middleware(Observe, metrics=oauth.metrics, headers=SECURITY_HEADERS)
+    app.add_middleware(Observe, metrics=context.metrics, headers=SECURITY_HEADERS)
     return app

@@ -1,27 +1,48 @@
-"""The application context: built once per app, held in lifespan state, read through one accessor."""
+"""The application context: built once per app, held in lifespan state, read by one accessor."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 from starlette.requests import HTTPConnection
 from starlette.templating import Jinja2Templates
 
-from authserver.interactions.throttle import LoginThrottle
-from authserver.oauth.cimd import MetadataDocuments
-from authserver.oauth.context import OAuthContext
+from authserver.audit import Audit
+from authserver.oauth.cimd import Egress, MetadataDocuments
 from authserver.oauth.server import OAuthEngine
+from authserver.security import Keys
+from authserver.settings import Settings
+from authserver.store import Store
+from authserver.throttle import LoginThrottle
+from shared.metrics import Metrics
 
 
 @dataclass(frozen=True)
-class AppContext:
-    oauth: OAuthContext
-    engine: OAuthEngine
+class Context:
+    """Everything a request handler may use. It satisfies ``oauth.services.Services``, so the
+    engine and the metadata documents are built from it; create_app builds both at once."""
+
+    settings: Settings
+    store: Store
+    keys: Keys
+    clock: Callable[[], int]
+    metrics: Metrics
+    audit: Audit
     templates: Jinja2Templates
-    documents: MetadataDocuments
     throttle: LoginThrottle
+    egress: Egress
+
+    @cached_property
+    def engine(self) -> OAuthEngine:
+        return OAuthEngine(self)
+
+    @cached_property
+    def documents(self) -> MetadataDocuments:
+        return MetadataDocuments(self, self.egress)
 
 
-def get_context(connection: HTTPConnection) -> AppContext:
-    context: AppContext = connection.state.context
+def get_context(connection: HTTPConnection) -> Context:
+    context: Context = connection.state.context
     return context

@@ -9,12 +9,12 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from authserver.context import AppContext, get_context
-from authserver.interactions.browser import LoginSession, client_ip, current_session
-from authserver.interactions.login import login_url
-from authserver.interactions.pages import checked_form, error_page, form_field, render
+from authserver.context import Context, get_context
 from authserver.models import PERSONAL_CLIENT_ID, AccessToken, Grant
 from authserver.security import new_id, new_secret
+from authserver.web.pages import checked_form, error_page, form_field, render
+from authserver.web.paths import login_url
+from authserver.web.session import LoginSession, client_ip, current_session
 from shared import scopes
 
 MAX_TOKEN_DAYS = 365
@@ -22,7 +22,7 @@ MAX_TOKEN_DAYS = 365
 PREFIX_LENGTH = len("hospiai_pat_") + 4
 
 
-async def _session(request: Request) -> tuple[AppContext, LoginSession | None]:
+async def _session(request: Request) -> tuple[Context, LoginSession | None]:
     context = get_context(request)
     return context, await run_in_threadpool(current_session, context, request)
 
@@ -35,14 +35,14 @@ def _token_scopes(role: str) -> list[scopes.Scope]:
 
 async def _page(
     request: Request,
-    context: AppContext,
+    context: Context,
     session: LoginSession,
     *,
     status_code: int = 200,
     error: str | None = None,
     created: str | None = None,
 ) -> Response:
-    store, account, now = context.oauth.store, session.account, context.oauth.clock()
+    store, account, now = context.store, session.account, context.clock()
     grants = await run_in_threadpool(store.live_grants, account_id=account.id)
     apps = [(grant, client) for grant, client, _ in grants if client.kind != "personal"]
     tokens = await run_in_threadpool(store.personal_tokens, account.id, now)
@@ -73,7 +73,7 @@ async def account(request: Request) -> Response:
     return await _page(request, context, session)
 
 
-async def _posted(request: Request) -> tuple[AppContext, LoginSession, FormData] | Response:
+async def _posted(request: Request) -> tuple[Context, LoginSession, FormData] | Response:
     """A form posted from the account page: logged in, and with this browser's CSRF token."""
     context, session = await _session(request)
     if session is None:
@@ -91,15 +91,15 @@ async def revoke(request: Request) -> Response:
         return posted
     context, session, _form = posted
     revoked = await run_in_threadpool(
-        context.oauth.store.revoke_account_grant,
+        context.store.revoke_account_grant,
         session.account.id,
         request.path_params["grant_id"],
-        context.oauth.clock(),
+        context.clock(),
     )
     if not revoked:
         return error_page(request, "Nothing to revoke", "It was already revoked.", 404)
     await run_in_threadpool(
-        context.oauth.audit.record,
+        context.audit.record,
         "grant.revoked",
         actor=session.account.id,
         ip=client_ip(request),
@@ -127,11 +127,11 @@ async def create_token(request: Request) -> Response:
         problem = "Choose at least one of the permissions listed."
     elif not days.isdigit() or not 1 <= int(days) <= MAX_TOKEN_DAYS:
         problem = f"The expiry must be between 1 and {MAX_TOKEN_DAYS} days."
-    elif await run_in_threadpool(context.oauth.store.resource_server_by_resource, resource) is None:
+    elif await run_in_threadpool(context.store.resource_server_by_resource, resource) is None:
         problem = "Choose one of the services listed."
     if problem is not None:
         return await _page(request, context, session, status_code=400, error=problem)
-    now, secret = context.oauth.clock(), new_secret("pat")
+    now, secret = context.clock(), new_secret("pat")
     grant = Grant(
         id=new_id("grant"),
         account_id=session.account.id,
@@ -143,7 +143,7 @@ async def create_token(request: Request) -> Response:
         token_prefix=secret[:PREFIX_LENGTH],
     )
     token = AccessToken(
-        token_hash=context.oauth.keys.hash_secret(secret),
+        token_hash=context.keys.hash_secret(secret),
         grant_id=grant.id,
         client_id=PERSONAL_CLIENT_ID,
         account_id=session.account.id,
@@ -152,9 +152,9 @@ async def create_token(request: Request) -> Response:
         issued_at=now,
         expires_at=now + int(days) * 86400,
     )
-    await run_in_threadpool(context.oauth.store.issue_personal_token, grant, token)
+    await run_in_threadpool(context.store.issue_personal_token, grant, token)
     await run_in_threadpool(
-        context.oauth.audit.record,
+        context.audit.record,
         "token.issued",
         actor=session.account.id,
         client_id=PERSONAL_CLIENT_ID,

@@ -13,13 +13,13 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from authserver.context import AppContext, get_context
-from authserver.interactions.browser import LoginSession, client_ip, current_session
-from authserver.interactions.login import local_path, login_url
-from authserver.interactions.pages import checked_form, error_page, form_field, render
+from authserver.context import Context, get_context
 from authserver.models import PERSONAL_CLIENT_ID, ROLES
 from authserver.provisioning import ProvisioningError, create_account, create_resource_server
 from authserver.security import new_secret
+from authserver.web.pages import checked_form, error_page, form_field, render
+from authserver.web.paths import local_path, login_url
+from authserver.web.session import LoginSession, client_ip, current_session
 from shared import scopes
 
 ADMIN_REAUTH_SECONDS = 15 * 60
@@ -29,7 +29,7 @@ AUDIT_PAGE = 50
 # Audit event ids are 64 bits (shared.database.ROW_ID): a page cursor beyond means the newest.
 MAX_EVENT_ID = 2**63 - 1
 
-Admin = tuple[AppContext, LoginSession]
+Admin = tuple[Context, LoginSession]
 
 
 async def _admin(request: Request) -> Admin | Response:
@@ -41,13 +41,13 @@ async def _admin(request: Request) -> Admin | Response:
         return error_page(
             request, "Administrators only", "This page is for HospiAI administrators.", 403
         )
-    if context.oauth.clock() - session.auth_time > ADMIN_REAUTH_SECONDS:
+    if context.clock() - session.auth_time > ADMIN_REAUTH_SECONDS:
         return RedirectResponse(login_url(request.url.path), status_code=303)
     return context, session
 
 
 def _view(
-    page: Callable[[Request, AppContext], Awaitable[Response]],
+    page: Callable[[Request, Context], Awaitable[Response]],
 ) -> Callable[[Request], Awaitable[Response]]:
     """An admin page: shown only to an admin with a recent login."""
 
@@ -62,13 +62,13 @@ def _view(
 
 def _action(
     name: str, back: Callable[[Request], str]
-) -> Callable[[Callable[[Request, AppContext, FormData], Awaitable[bool | Response]]],
+) -> Callable[[Callable[[Request, Context, FormData], Awaitable[bool | Response]]],
               Callable[[Request], Awaitable[Response]]]:
     """An admin POST: access and CSRF checked, the change made, audited, then back to a page.
     The change returns False when its target does not exist (404), or a page of its own."""
 
     def wrap(
-        change: Callable[[Request, AppContext, FormData], Awaitable[bool | Response]],
+        change: Callable[[Request, Context, FormData], Awaitable[bool | Response]],
     ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             admin = await _admin(request)
@@ -89,7 +89,7 @@ def _action(
                 if given:
                     values[field] = " ".join(given)[:200]
             await run_in_threadpool(
-                context.oauth.audit.record,
+                context.audit.record,
                 f"admin.{name}",
                 actor=session.account.id,
                 ip=client_ip(request),
@@ -116,8 +116,8 @@ def _account_page(request: Request) -> str:
 
 
 @_view
-async def home(request: Request, context: AppContext) -> Response:
-    store = context.oauth.store
+async def home(request: Request, context: Context) -> Response:
+    store = context.store
     return render(
         request,
         "admin/home.html",
@@ -127,8 +127,8 @@ async def home(request: Request, context: AppContext) -> Response:
 
 
 @_view
-async def client(request: Request, context: AppContext) -> Response:
-    store, client_id = context.oauth.store, request.path_params["client_id"]
+async def client(request: Request, context: Context) -> Response:
+    store, client_id = context.store, request.path_params["client_id"]
     found = await run_in_threadpool(store.client, client_id)
     if found is None:
         return error_page(request, "Not found", "No such client.", 404)
@@ -143,15 +143,15 @@ async def client(request: Request, context: AppContext) -> Response:
 
 
 @_view
-async def accounts(request: Request, context: AppContext) -> Response:
+async def accounts(request: Request, context: Context) -> Response:
     query = (request.query_params.get("q") or "").strip()[:100]
-    found = await run_in_threadpool(context.oauth.store.search_accounts, query)
+    found = await run_in_threadpool(context.store.search_accounts, query)
     return render(request, "admin/accounts.html", accounts=found, query=query, roles=ROLES)
 
 
 @_view
-async def account(request: Request, context: AppContext) -> Response:
-    store, account_id = context.oauth.store, request.path_params["account_id"]
+async def account(request: Request, context: Context) -> Response:
+    store, account_id = context.store, request.path_params["account_id"]
     found = await run_in_threadpool(store.account, account_id)
     if found is None:
         return error_page(request, "Not found", "No such account.", 404)
@@ -165,7 +165,7 @@ async def account(request: Request, context: AppContext) -> Response:
 
 
 @_view
-async def audit(request: Request, context: AppContext) -> Response:
+async def audit(request: Request, context: Context) -> Response:
     filters = {
         key: (request.query_params.get(key) or "").strip()[:200]
         for key in ("event", "actor", "client_id")
@@ -176,7 +176,7 @@ async def audit(request: Request, context: AppContext) -> Response:
     plain = before.isascii() and before.isdigit() and len(before) <= 100
     cursor = min(int(before), MAX_EVENT_ID) if plain else None
     events = await run_in_threadpool(
-        lambda: context.oauth.store.audit_events(**filters, before=cursor, limit=AUDIT_PAGE)
+        lambda: context.store.audit_events(**filters, before=cursor, limit=AUDIT_PAGE)
     )
     following = None
     if len(events) == AUDIT_PAGE and events[-1].id is not None:
@@ -188,10 +188,10 @@ async def audit(request: Request, context: AppContext) -> Response:
 
 
 @_action("client_blocked", _client_page)
-async def block_client(request: Request, context: AppContext, form: FormData) -> bool:
+async def block_client(request: Request, context: Context, form: FormData) -> bool:
     blocked = form_field(form.get("blocked")) == "1"
     return await run_in_threadpool(
-        context.oauth.store.set_client_blocked, request.path_params["client_id"], blocked
+        context.store.set_client_blocked, request.path_params["client_id"], blocked
     )
 
 
@@ -204,39 +204,39 @@ def _built_in(request: Request) -> Response:
 
 
 @_action("client_deleted", lambda _request: "/admin")
-async def delete_client(request: Request, context: AppContext, form: FormData) -> bool | Response:
-    found = await run_in_threadpool(context.oauth.store.client, request.path_params["client_id"])
+async def delete_client(request: Request, context: Context, form: FormData) -> bool | Response:
+    found = await run_in_threadpool(context.store.client, request.path_params["client_id"])
     if found is None:
         return False
     if found.kind == "personal":
         return _built_in(request)
-    await run_in_threadpool(context.oauth.store.delete_client, found.client_id)
+    await run_in_threadpool(context.store.delete_client, found.client_id)
     return True
 
 
 @_action("client_approved", _client_page)
-async def approve_client(request: Request, context: AppContext, form: FormData) -> bool | Response:
+async def approve_client(request: Request, context: Context, form: FormData) -> bool | Response:
     if request.path_params["client_id"] == PERSONAL_CLIENT_ID:
         return _built_in(request)
     wanted = [value for value in form.getlist("scope") if isinstance(value, str)]
     approved = scopes.join(scopes.known(wanted))
     return await run_in_threadpool(
-        context.oauth.store.approve_client, request.path_params["client_id"], approved
+        context.store.approve_client, request.path_params["client_id"], approved
     )
 
 
 @_action("account_created", lambda _request: "/admin/accounts")
-async def add_account(request: Request, context: AppContext, form: FormData) -> bool | Response:
+async def add_account(request: Request, context: Context, form: FormData) -> bool | Response:
     try:
         created = await run_in_threadpool(
             lambda: create_account(
-                context.oauth.store,
+                context.store,
                 email=form_field(form.get("email")) or "",
                 password=form_field(form.get("password")) or "",
                 given_name=form_field(form.get("given_name")) or "",
                 family_name=form_field(form.get("family_name")) or "",
                 role=form_field(form.get("role")) or "",
-                now=context.oauth.clock(),
+                now=context.clock(),
             )
         )
     except ProvisioningError as error:
@@ -245,29 +245,29 @@ async def add_account(request: Request, context: AppContext, form: FormData) -> 
 
 
 @_action("account_disabled", _account_page)
-async def disable_account(request: Request, context: AppContext, form: FormData) -> bool:
+async def disable_account(request: Request, context: Context, form: FormData) -> bool:
     disabled = form_field(form.get("disabled")) == "1"
     return await run_in_threadpool(
-        context.oauth.store.set_account_disabled, request.path_params["account_id"], disabled
+        context.store.set_account_disabled, request.path_params["account_id"], disabled
     )
 
 
 @_action("account_role_changed", _account_page)
-async def change_role(request: Request, context: AppContext, form: FormData) -> bool | Response:
+async def change_role(request: Request, context: Context, form: FormData) -> bool | Response:
     role = form_field(form.get("role")) or ""
     if role not in ROLES:
         return error_page(request, "Unknown role", f"Choose one of {', '.join(ROLES)}.")
     return await run_in_threadpool(
-        context.oauth.store.set_account_role, request.path_params["account_id"], role
+        context.store.set_account_role, request.path_params["account_id"], role
     )
 
 
 @_action("grant_revoked", lambda request: _back(request))
-async def revoke_grant(request: Request, context: AppContext, form: FormData) -> bool:
-    grant = await run_in_threadpool(context.oauth.store.grant, request.path_params["grant_id"])
+async def revoke_grant(request: Request, context: Context, form: FormData) -> bool:
+    grant = await run_in_threadpool(context.store.grant, request.path_params["grant_id"])
     if grant is None:
         return False
-    await run_in_threadpool(context.oauth.store.revoke_grant, grant.id, context.oauth.clock())
+    await run_in_threadpool(context.store.revoke_grant, grant.id, context.clock())
     return True
 
 
@@ -279,16 +279,16 @@ def _back(request: Request) -> str:
 
 @_action("resource_server_created", lambda _request: "/admin")
 async def add_resource_server(
-    request: Request, context: AppContext, form: FormData
+    request: Request, context: Context, form: FormData
 ) -> bool | Response:
     try:
         created = await run_in_threadpool(
             lambda: create_resource_server(
-                context.oauth.store,
-                context.oauth.keys,
+                context.store,
+                context.keys,
                 resource=form_field(form.get("resource")) or "",
                 name=form_field(form.get("name")) or "",
-                now=context.oauth.clock(),
+                now=context.clock(),
             )
         )
     except ProvisioningError as error:
@@ -300,13 +300,13 @@ async def add_resource_server(
 
 @_action("resource_server_rotated", lambda _request: "/admin")
 async def rotate_resource_server(
-    request: Request, context: AppContext, form: FormData
+    request: Request, context: Context, form: FormData
 ) -> bool | Response:
     secret = new_secret("rs")
     rotated = await run_in_threadpool(
-        context.oauth.store.rotate_resource_server,
+        context.store.rotate_resource_server,
         request.path_params["resource_server_id"],
-        context.oauth.keys.hash_secret(secret),
+        context.keys.hash_secret(secret),
     )
     if not rotated:
         return False

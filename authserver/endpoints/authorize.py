@@ -8,18 +8,19 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from authserver.context import get_context
-from authserver.interactions.browser import (
-    bound_to_browser,
-    current_session,
-    ensure_browser_id,
-)
-from authserver.interactions.consent import allow_remembered, consent_for
-from authserver.interactions.pages import error_page
 from authserver.models import Interaction
 from authserver.oauth.bridge import OAuthResponse, read_request
 from authserver.oauth.cimd import MetadataDocumentError, is_metadata_url
+from authserver.oauth.consent import allow_remembered, consent_for
 from authserver.oauth.server import AuthorizationRejected
 from authserver.security import new_id
+from authserver.web.pages import error_page
+from authserver.web.session import (
+    bound_to_browser,
+    client_ip,
+    current_session,
+    ensure_browser_id,
+)
 from shared import scopes
 
 
@@ -30,7 +31,7 @@ def _redirect(response: OAuthResponse) -> RedirectResponse:
 
 async def authorize(request: Request) -> Response:
     context = get_context(request)
-    http = await read_request(request, context.oauth.settings.issuer)
+    http = await read_request(request, context.settings.issuer)
     client_id = dict(http.query).get("client_id")
     client = None
     if client_id and is_metadata_url(client_id):
@@ -42,7 +43,7 @@ async def authorize(request: Request) -> Response:
                 request, "This application could not be verified", problem.description
             )
     elif client_id:
-        client = await run_in_threadpool(context.oauth.store.client, client_id)
+        client = await run_in_threadpool(context.store.client, client_id)
     if client is not None and client.blocked:
         # Never redirected: the client is not trusted any more.
         return error_page(
@@ -63,7 +64,7 @@ async def authorize(request: Request) -> Response:
     if session is not None and silent:
         consent = await run_in_threadpool(
             consent_for,
-            context,
+            context.store,
             session.account,
             outcome.client_id,
             outcome.resource,
@@ -79,21 +80,24 @@ async def authorize(request: Request) -> Response:
         )
     response = RedirectResponse("", status_code=303)
     bid = ensure_browser_id(context, request, response)
-    now = context.oauth.clock()
+    now = context.clock()
     interaction = Interaction(
         id=new_id("int"),
         client_id=outcome.client_id,
         params=outcome.params,
         scope=scopes.join(outcome.scope),
         resource=outcome.resource,
-        browser_binding=context.oauth.keys.browser_binding(bid),
+        browser_binding=context.keys.browser_binding(bid),
         created_at=now,
-        expires_at=now + context.oauth.settings.interaction_ttl,
+        expires_at=now + context.settings.interaction_ttl,
     )
-    await run_in_threadpool(context.oauth.store.add_interaction, interaction)
+    await run_in_threadpool(context.store.add_interaction, interaction)
     if silent:
         assert session is not None
-        await allow_remembered(request, interaction, session.account)
+        await run_in_threadpool(
+            allow_remembered, context.store, context.audit, context.clock, interaction,
+            session.account, client_ip(request),
+        )
         response.headers["location"] = f"/authorize/resume/{interaction.id}"
         return response
     response.headers["location"] = f"/interaction/{interaction.id}"
@@ -103,10 +107,10 @@ async def authorize(request: Request) -> Response:
 async def resume(request: Request) -> Response:
     """The browser is back from the pages: issue the code or access_denied, exactly once."""
     context = get_context(request)
-    store = context.oauth.store
+    store = context.store
     interaction_id = request.path_params["interaction_id"]
     interaction = await run_in_threadpool(
-        store.open_interaction, interaction_id, context.oauth.clock()
+        store.open_interaction, interaction_id, context.clock()
     )
     if interaction is None or not bound_to_browser(context, request, interaction):
         return error_page(
@@ -115,7 +119,7 @@ async def resume(request: Request) -> Response:
             "It has expired, was already used, or was started in another browser.",
         )
     completed = await run_in_threadpool(
-        store.complete_interaction, interaction_id, context.oauth.clock()
+        store.complete_interaction, interaction_id, context.clock()
     )
     if completed is None or completed.account_id is None:
         return error_page(

@@ -39,6 +39,6 @@ def metadata_document(settings: Settings) -> dict[str, Any]:
 
 async def authorization_server_metadata(request: Request) -> Response:
     return JSONResponse(
-        metadata_document(get_context(request).oauth.settings),
+        metadata_document(get_context(request).settings),
         headers={"Cache-Control": "public, max-age=300"},
     )

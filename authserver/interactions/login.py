@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 import math
-from urllib.parse import urlencode, urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from authserver.context import get_context
-from authserver.interactions.browser import (
+from authserver.context import Context, get_context
+from authserver.models import Account
+from authserver.security import verify_password
+from authserver.throttle import Throttled
+from authserver.web.pages import checked_form, form_field, login_page
+from authserver.web.paths import local_path, login_url
+from authserver.web.session import (
     browser_id,
     client_ip,
     end_session,
     ensure_browser_id,
     start_session,
 )
-from authserver.interactions.pages import checked_form, form_field, login_page
-from authserver.interactions.throttle import Throttled
-from authserver.models import Account
-from authserver.security import verify_password
 
 BAD_LOGIN = "The email or password is incorrect, or the account is disabled."
 ACCOUNT_INTRO = "Log in to manage your HospiAI account."
@@ -44,24 +44,28 @@ async def authenticate(request: Request, email: str, password: str) -> Account |
     ip = client_ip(request)
     # What was typed, only if it looks like an address (never a password in the wrong box).
     typed = email[:320] if "@" in email else "(not an email address)"
-    attempt = await run_in_threadpool(context.throttle.begin, email, ip, context.oauth.clock())
+    attempt = await run_in_threadpool(context.throttle.begin, email, ip, context.clock())
     if isinstance(attempt, Throttled):
         if attempt.limit == "network" and _forwarded_but_not_believed(request, ip):
             context.throttle.warn_untrusted_proxy(ip)
         await run_in_threadpool(
-            context.oauth.audit.record, "login.throttled", ip=ip, email=typed,
+            context.audit.record, "login.throttled", ip=ip, email=typed,
             limit=attempt.limit,
         )
         return attempt
-    account = await run_in_threadpool(context.oauth.store.account_by_email, email)
-    valid = await run_in_threadpool(
-        verify_password, account.password_hash if account else None, password
-    )
+    return await run_in_threadpool(_check_password, context, attempt, email, password, ip, typed)
+
+
+def _check_password(
+    context: Context, attempt: int, email: str, password: str, ip: str | None, typed: str
+) -> Account | None:
+    """The password check of an attempt the throttle let through, and its audit."""
+    account = context.store.account_by_email(email)
+    valid = verify_password(account.password_hash if account else None, password)
     ok = account is not None and valid and not account.disabled
     if ok:
-        await run_in_threadpool(context.throttle.succeeded, attempt)
-    await run_in_threadpool(
-        context.oauth.audit.record,
+        context.throttle.succeeded(attempt)
+    context.audit.record(
         "login.succeeded" if ok else "login.failed",
         actor=account.id if account is not None and ok else None,
         ip=ip,
@@ -94,18 +98,6 @@ async def log_in(request: Request, form: FormData, action: str, intro: str) -> A
     return result
 
 
-def local_path(value: str | None, default: str = "/account") -> str:
-    """Where to go after logging in: a path on this server only, never another site."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return default
-    parts = urlsplit(value)
-    return value if not parts.scheme and not parts.netloc else default
-
-
-def login_url(next_page: str | None) -> str:
-    return f"/login?{urlencode({'next': local_path(next_page)})}"
-
-
 async def show(request: Request) -> Response:
     context = get_context(request)
     if browser_id(context, request) is None:
@@ -126,7 +118,7 @@ async def login(request: Request) -> Response:
     if isinstance(account, Response):
         return account
     response = RedirectResponse(next_page, status_code=303)
-    start_session(context, response, account, context.oauth.clock())
+    start_session(context, response, account, context.clock())
     return response
 
 

@@ -9,28 +9,29 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from authserver.context import AppContext, get_context
-from authserver.interactions.browser import (
-    LoginSession,
-    bound_to_browser,
-    current_session,
-    start_session,
-)
-from authserver.interactions.consent import (
+from authserver.context import Context, get_context
+from authserver.interactions.login import log_in
+from authserver.models import Account, Interaction
+from authserver.oauth.consent import (
     Consent,
     allow_remembered,
     consent_for,
     record_decision,
 )
-from authserver.interactions.login import log_in
-from authserver.interactions.pages import (
+from authserver.web.pages import (
     checked_form,
     error_page,
     form_field,
     login_page,
     render,
 )
-from authserver.models import Account, Interaction
+from authserver.web.session import (
+    LoginSession,
+    bound_to_browser,
+    client_ip,
+    current_session,
+    start_session,
+)
 from shared import scopes
 
 ASSISTANT_INTRO = "An assistant is asking to connect to your HospiAI account."
@@ -40,8 +41,8 @@ async def _open_interaction(request: Request) -> Interaction | Response:
     """The interaction named in the path, if it is open and belongs to this browser."""
     context = get_context(request)
     interaction_id = request.path_params["interaction_id"]
-    now = context.oauth.clock()
-    interaction = await run_in_threadpool(context.oauth.store.open_interaction, interaction_id, now)
+    now = context.clock()
+    interaction = await run_in_threadpool(context.store.open_interaction, interaction_id, now)
     if interaction is None or interaction.decision is not None:
         return error_page(
             request,
@@ -58,9 +59,9 @@ async def _open_interaction(request: Request) -> Interaction | Response:
     return interaction
 
 
-def _consent(context: AppContext, account: Account, interaction: Interaction) -> Consent:
+def _consent(context: Context, account: Account, interaction: Interaction) -> Consent:
     return consent_for(
-        context, account, interaction.client_id, interaction.resource, interaction.scope
+        context.store, account, interaction.client_id, interaction.resource, interaction.scope
     )
 
 
@@ -84,9 +85,9 @@ async def show(request: Request) -> Response:
 
 
 async def _consent_page(
-    request: Request, context: AppContext, interaction: Interaction, session: LoginSession
+    request: Request, context: Context, interaction: Interaction, session: LoginSession
 ) -> Response:
-    client = await run_in_threadpool(context.oauth.store.client, interaction.client_id)
+    client = await run_in_threadpool(context.store.client, interaction.client_id)
     if client is None:
         return error_page(request, "Unknown application", "This application is not registered.")
     consent = await run_in_threadpool(_consent, context, session.account, interaction)
@@ -122,12 +123,15 @@ async def login(request: Request) -> Response:
     account = await log_in(request, form, f"/interaction/{interaction.id}/login", ASSISTANT_INTRO)
     if isinstance(account, Response):
         return account
-    now = context.oauth.clock()
+    now = context.clock()
     prompt = set(interaction.params.get("prompt", "").split())
     consent = await run_in_threadpool(_consent, context, account, interaction)
     if consent.remembered and "consent" not in prompt:
         # Everything asked for was allowed before: straight back to the client.
-        await allow_remembered(request, interaction, account)
+        await run_in_threadpool(
+            allow_remembered, context.store, context.audit, context.clock, interaction, account,
+            client_ip(request),
+        )
         next_page = f"/authorize/resume/{interaction.id}"
     else:
         next_page = f"/interaction/{interaction.id}"
@@ -152,16 +156,18 @@ async def consent(request: Request) -> Response:
     if decision not in {"allow", "deny"}:
         return error_page(request, "Unknown choice", "Choose Allow or Deny.")
     decided = await run_in_threadpool(
-        context.oauth.store.decide_interaction,
+        context.store.decide_interaction,
         interaction.id,
         session.account.id,
         decision,
-        context.oauth.clock(),
+        context.clock(),
     )
     if not decided:
         return error_page(
             request, "This request was already answered", "Go back to your assistant."
         )
     event = "consent.given" if decision == "allow" else "consent.refused"
-    await record_decision(request, interaction, session.account, event)
+    await run_in_threadpool(
+        record_decision, context.audit, interaction, session.account, event, client_ip(request)
+    )
     return RedirectResponse(f"/authorize/resume/{interaction.id}", status_code=303)

@@ -13,7 +13,7 @@ import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import httpx
 from authlib.oauth2.rfc6749 import OAuth2Error
@@ -21,8 +21,8 @@ from joserfc.errors import JoseError
 from starlette.concurrency import run_in_threadpool
 
 from authserver.models import Client
-from authserver.oauth.context import OAuthContext
 from authserver.oauth.registration import ClientMetadata, client_columns
+from authserver.oauth.services import Services
 
 KIND = "metadata_document"
 # Section 8.7 suggests 5 KB; the whole fetch, name resolution included, has 5 seconds.
@@ -84,6 +84,11 @@ def url_problem(url: str) -> str | None:
         return "The application's address must be an https URL with a host."
     if parts.username is not None or parts.password is not None:
         return "The application's address must not contain user information."
+    return _path_problem(url, parts)
+
+
+def _path_problem(url: str, parts: SplitResult) -> str | None:
+    """The rest of section 3: a path without dot segments, no query or fragment, no port."""
     if "#" in url or parts.query or "?" in url:
         return "The application's address must not contain a query or a fragment."
     segments = parts.path.split("/")[1:]
@@ -163,7 +168,7 @@ def _address_allowed(address: str, allow_private: bool) -> bool:
 class MetadataDocuments:
     """Resolves metadata document clients into stored Client rows, fetching when stale."""
 
-    def __init__(self, context: OAuthContext, egress: Egress) -> None:
+    def __init__(self, context: Services, egress: Egress) -> None:
         self._context = context
         self._egress = egress
         # No redirects (section 5), no proxies from the environment, and no kept connections:

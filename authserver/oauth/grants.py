@@ -1,5 +1,5 @@
-"""The OAuth 2.1 grants: authorization code with PKCE S256 (RFC 7636) and resource indicators
-(RFC 8707), and refresh tokens rotated on every use with reuse detection (RFC 9700 4.14)."""
+"""The OAuth 2.1 grants: authorization code (RFC 6749 4.1, with PKCE and resource checks from
+pkce and resource), and refresh tokens rotated on every use with reuse detection (RFC 9700 4.14)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 from authlib.oauth2.rfc6749 import (
     InvalidGrantError,
-    InvalidRequestError,
     InvalidScopeError,
 )
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, RefreshTokenGrant
-from authlib.oauth2.rfc7636 import CodeChallenge
 
 from authserver.models import AccessToken, Account, AuthorizationCode, Grant, RefreshToken
 from authserver.oauth.clients import AUTH_METHODS
-from authserver.oauth.context import OAuthContext
-from authserver.oauth.errors import InvalidTargetError
+from authserver.oauth.resource import check_token_resource
+from authserver.oauth.services import Services
 from authserver.security import new_id, new_secret
 from shared import scopes
 
@@ -51,54 +49,6 @@ class IssuedRefreshToken:
         return self.row.scope
 
 
-class S256CodeChallenge(CodeChallenge):  # type: ignore[misc]
-    """PKCE for every client, S256 only (OAuth 2.1 section 4.1.1)."""
-
-    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
-    CODE_CHALLENGE_METHODS = {"S256": CodeChallenge.CODE_CHALLENGE_METHODS["S256"]}
-
-    def validate_code_challenge(self, grant: Any, redirect_uri: Any) -> None:
-        data = grant.request.payload.data
-        if not data.get("code_challenge"):
-            raise InvalidRequestError("PKCE is required: send code_challenge and S256.")
-        if data.get("code_challenge_method") != "S256":
-            raise InvalidRequestError("code_challenge_method must be S256.")
-        super().validate_code_challenge(grant, redirect_uri)
-
-
-def _one_resource(request: BridgeRequest) -> str | None:
-    values = request.payload.datalist.get("resource", [])
-    if len(values) > 1:
-        raise InvalidTargetError("Only one resource may be requested.")
-    return values[0] if values else None
-
-
-class ResourceIndicator:
-    """RFC 8707 at the authorization endpoint: the resource becomes the token audience."""
-
-    def __init__(self, context: OAuthContext) -> None:
-        self.context = context
-
-    def __call__(self, grant: Any) -> None:
-        grant.register_hook("after_validate_authorization_request_payload", self.validate)
-
-    def validate(self, grant: Any, _result: Any) -> None:
-        request: BridgeRequest = grant.request
-        resource = _one_resource(request) or self.context.settings.default_resource
-        if not resource:
-            raise InvalidTargetError("The resource parameter is required.")
-        if self.context.store.resource_server_by_resource(resource) is None:
-            raise InvalidTargetError("The resource is not known to this server.")
-        request.resource = resource
-
-
-def _check_token_resource(request: BridgeRequest, bound: str) -> None:
-    """RFC 8707 at the token endpoint: a resource, if sent, must be the one the grant is for."""
-    resource = _one_resource(request)
-    if resource is not None and resource != bound:
-        raise InvalidTargetError("The resource does not match the authorization grant.")
-
-
 class _Issuing:
     """Token rows for a token response, and their audit; shared by both grants."""
 
@@ -106,8 +56,8 @@ class _Issuing:
     request: BridgeRequest
 
     @property
-    def context(self) -> OAuthContext:
-        context: OAuthContext = self.server.context
+    def context(self) -> Services:
+        context: Services = self.server.context
         return context
 
     def _rows(
@@ -215,7 +165,7 @@ class CodeGrant(_Issuing, AuthorizationCodeGrant):  # type: ignore[misc]
 
     def validate_token_request(self) -> None:
         super().validate_token_request()
-        _check_token_resource(self.request, self.request.authorization_code.row.resource)
+        check_token_resource(self.request, self.request.authorization_code.row.resource)
 
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
         code: IssuedCode = self.request.authorization_code
@@ -253,7 +203,7 @@ class RefreshGrant(_Issuing, RefreshTokenGrant):  # type: ignore[misc]
 
     def validate_token_request(self) -> None:
         super().validate_token_request()
-        _check_token_resource(self.request, self.request.refresh_token.row.resource)
+        check_token_resource(self.request, self.request.refresh_token.row.resource)
 
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
         spent: IssuedRefreshToken = self.request.refresh_token

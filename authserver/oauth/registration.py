@@ -1,15 +1,12 @@
-"""Dynamic client registration (RFC 7591) and client configuration (RFC 7592)."""
+"""Dynamic client registration (RFC 7591): the metadata this server accepts, and /register."""
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import AccessDeniedError
-from authlib.oauth2.rfc6750 import InvalidTokenError
 from authlib.oauth2.rfc7591 import ClientMetadataClaims, ClientRegistrationEndpoint
-from authlib.oauth2.rfc7592 import ClientConfigurationEndpoint
 
 from authserver.models import Client
 from authserver.oauth.bridge import BridgeJsonRequest
@@ -17,11 +14,10 @@ from authserver.oauth.clients import (
     AUTH_METHODS,
     GRANT_TYPES,
     RESPONSE_TYPES,
-    OAuthClient,
     redirect_uri_problem,
 )
-from authserver.oauth.context import OAuthContext
 from authserver.oauth.errors import InvalidClientMetadataError, InvalidRedirectURIError
+from authserver.oauth.services import Services
 from authserver.security import new_id, new_secret
 from shared import scopes
 
@@ -130,7 +126,7 @@ def client_columns(metadata: dict[str, Any]) -> dict[str, Any]:
 
 
 class Registration(ClientRegistrationEndpoint):  # type: ignore[misc]
-    def __init__(self, server: Any, context: OAuthContext) -> None:
+    def __init__(self, server: Any, context: Services) -> None:
         super().__init__(server, claims_classes=[ClientMetadata])
         self.context = context
 
@@ -176,76 +172,5 @@ class Registration(ClientRegistrationEndpoint):  # type: ignore[misc]
         return None
 
 
-def registration_client_uri(context: OAuthContext, client_id: str) -> str:
+def registration_client_uri(context: Services, client_id: str) -> str:
     return f"{context.settings.issuer}/register/{client_id}"
-
-
-class _RegistrationToken:
-    def __init__(self, client_id: str) -> None:
-        self.client_id = client_id
-
-    def check_client(self, client: OAuthClient) -> bool:
-        return hmac.compare_digest(self.client_id, client.get_client_id())
-
-
-def _bearer(request: BridgeJsonRequest) -> str | None:
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
-
-
-class Configuration(ClientConfigurationEndpoint):  # type: ignore[misc]
-    def __init__(self, server: Any, context: OAuthContext) -> None:
-        super().__init__(server, claims_classes=[ClientMetadata])
-        self.context = context
-
-    def authenticate_token(self, request: BridgeJsonRequest) -> _RegistrationToken:
-        """RFC 7592 section 2: a missing, unknown or other client's token is invalid_token."""
-        token = _bearer(request)
-        client = None
-        if token is not None:
-            client = self.context.store.client_by_registration_token(
-                self.context.keys.hash_secret(token)
-            )
-        if client is None or client.client_id != request.http.path_params.get("client_id"):
-            raise InvalidTokenError(
-                description="The registration access token is not valid for this client."
-            )
-        return _RegistrationToken(client.client_id)
-
-    def authenticate_client(self, request: BridgeJsonRequest) -> OAuthClient | None:
-        row = self.context.store.client(request.http.path_params.get("client_id", ""))
-        return OAuthClient(row, self.context.keys) if row else None
-
-    def revoke_access_token(self, *_args: Any) -> None:
-        # Called when a valid registration token names a missing client. A registration token
-        # is bound to exactly one client, so there is nothing else it could be revoked from.
-        return None
-
-    def check_permission(self, client: OAuthClient, request: BridgeJsonRequest) -> bool:
-        return client.row.kind == "dynamic"
-
-    def introspect_client(self, client: OAuthClient) -> dict[str, Any]:
-        return describe(client.row)
-
-    def generate_client_registration_info(
-        self, client: OAuthClient, request: BridgeJsonRequest
-    ) -> dict[str, str]:
-        return {
-            "registration_client_uri": registration_client_uri(self.context, client.client_id),
-            "registration_access_token": _bearer(request) or "",
-        }
-
-    def delete_client(self, client: OAuthClient, request: BridgeJsonRequest) -> None:
-        self.context.store.delete_client(client.client_id)
-
-    def update_client(
-        self, client: OAuthClient, metadata: dict[str, Any], request: BridgeJsonRequest
-    ) -> OAuthClient:
-        if metadata["token_endpoint_auth_method"] != client.row.token_endpoint_auth_method:
-            raise InvalidClientMetadataError("token_endpoint_auth_method cannot be changed.")
-        row = self.context.store.update_client_metadata(client.client_id, client_columns(metadata))
-        assert row is not None
-        return OAuthClient(row, self.context.keys)
-
-    def get_server_metadata(self) -> None:
-        return None

@@ -23,10 +23,14 @@ from authserver.oauth.bridge import (
     OAuthResponse,
 )
 from authserver.oauth.clients import OAuthClient
-from authserver.oauth.context import OAuthContext
-from authserver.oauth.grants import CodeGrant, RefreshGrant, ResourceIndicator, S256CodeChallenge
-from authserver.oauth.registration import Configuration, Registration
-from authserver.oauth.tokens import Introspection, Revocation
+from authserver.oauth.grants import CodeGrant, RefreshGrant
+from authserver.oauth.introspection import Introspection
+from authserver.oauth.pkce import S256CodeChallenge
+from authserver.oauth.registration import Registration
+from authserver.oauth.registration_management import Configuration
+from authserver.oauth.resource import ResourceIndicator
+from authserver.oauth.revocation import Revocation
+from authserver.oauth.services import Services
 from authserver.security import new_secret
 from shared import scopes
 
@@ -59,7 +63,7 @@ _UNREADABLE = AuthorizationRejected(
 
 
 class _Server(AuthorizationServer):  # type: ignore[misc]
-    def __init__(self, context: OAuthContext) -> None:
+    def __init__(self, context: Services) -> None:
         super().__init__(scopes_supported=list(scopes.NAMES))
         self.context = context
         self.register_token_generator("default", self._generate_token)
@@ -117,7 +121,7 @@ class _Server(AuthorizationServer):  # type: ignore[misc]
 
 
 class OAuthEngine:
-    def __init__(self, context: OAuthContext) -> None:
+    def __init__(self, context: Services) -> None:
         self.context = context
         self._server = _Server(context)
         self._introspection = Introspection(context)

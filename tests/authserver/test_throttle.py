@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from authserver.interactions.throttle import network_of
 from authserver.maintenance import purge
+from authserver.throttle import network_of
 from tests.databases import Databases, both_backends
 from tests.flow import begin, csrf_token, login
 from tests.harness import PASSWORD, AuthServer, start_auth_server
@@ -256,7 +256,7 @@ def test_a_proxy_left_untrusted_is_named_in_the_log_when_its_network_is_throttle
     server: AuthServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Behind a proxy missing from HOSPIAI_FORWARDED_ALLOW_IPS, every user shares its limit."""
-    with caplog.at_level(logging.WARNING, logger="authserver.interactions.throttle"):
+    with caplog.at_level(logging.WARNING, logger="authserver.throttle"):
         _fail(server, "a@hospiai.test", 3)
         _fail(server, "b@hospiai.test", 2)
         _throttled(_log_in(server, "c@hospiai.test", PASSWORD), WINDOW)

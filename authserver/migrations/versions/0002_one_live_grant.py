@@ -28,7 +28,10 @@ ISSUED_UNDER_A_GRANT = ("authorizationcode", "accesstoken", "refreshtoken")
 
 grant = sa.table(
     "grant",
-    *(sa.column(name, sa.String) for name in ("id", "account_id", "client_id", "resource", "scope")),
+    *(
+        sa.column(name, sa.String)
+        for name in ("id", "account_id", "client_id", "resource", "scope")
+    ),
     *(sa.column(name, sa.Integer) for name in ("created_at", "last_used_at", "revoked_at")),
 )
 KEY = (grant.c.account_id, grant.c.client_id, grant.c.resource)

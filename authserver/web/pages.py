@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from authserver.context import get_context
-from authserver.interactions.browser import check_csrf, csrf_token
+from authserver.web.session import check_csrf, csrf_token
 from shared.clock import PARIS
 
 

@@ -1,17 +1,13 @@
-"""Token introspection (RFC 7662) for resource servers and revocation (RFC 7009) for clients."""
+"""Token introspection (RFC 7662) for resource servers."""
 
 from __future__ import annotations
 
 import hmac
 from typing import Any
 
-from authlib.oauth2.rfc7009 import RevocationEndpoint
-
-from authserver.models import AccessToken, RefreshToken
-from authserver.oauth.bridge import BridgeRequest, HttpRequest, OAuthResponse
-from authserver.oauth.clients import AUTH_METHODS
-from authserver.oauth.context import OAuthContext
-from authserver.store import LiveToken
+from authserver.oauth.bridge import HttpRequest, OAuthResponse
+from authserver.oauth.services import Services
+from authserver.store import Introspected, LiveToken
 from shared import scopes
 
 LAST_USED_PRECISION = 60
@@ -25,21 +21,26 @@ class Introspection:
     Authlib's request objects cost more than the single database read it needs.
     """
 
-    def __init__(self, context: OAuthContext) -> None:
+    def __init__(self, context: Services) -> None:
         self.context = context
 
-    def __call__(self, http: HttpRequest) -> OAuthResponse:
-        keys, token = self.context.keys, dict(http.form).get("token")
+    def _caller(self, http: HttpRequest, token: str | None, now: int) -> Introspected | None:
+        """The token as this resource server may see it, if the caller is who it says."""
+        keys = self.context.keys
         caller_id, secret = http.basic or ("", "")
-        now = self.context.clock()
-        found = (
-            self.context.store.introspection(caller_id, keys.hash_secret(token or ""), now)
-            if caller_id
-            else None
-        )
+        if not caller_id:
+            return None
+        found = self.context.store.introspection(caller_id, keys.hash_secret(token or ""), now)
         if found is None or not hmac.compare_digest(
             keys.hash_secret(secret), found.caller_secret_hash
         ):
+            return None
+        return found
+
+    def __call__(self, http: HttpRequest) -> OAuthResponse:
+        token, now = dict(http.form).get("token"), self.context.clock()
+        found = self._caller(http, token, now)
+        if found is None:
             description = "Resource server authentication failed."
             challenge = f'Basic error="invalid_client", error_description="{description}"'
             return _error(401, "invalid_client", description, [("WWW-Authenticate", challenge)])
@@ -88,47 +89,3 @@ def _error(
     status: int, error: str, description: str, headers: list[tuple[str, str]] | None = None
 ) -> OAuthResponse:
     return OAuthResponse(status, {"error": error, "error_description": description}, headers or [])
-
-
-class _Revocable:
-    def __init__(self, row: AccessToken | RefreshToken) -> None:
-        self.row = row
-
-    def check_client(self, client: Any) -> bool:
-        return bool(self.row.client_id == client.get_client_id())
-
-
-class Revocation(RevocationEndpoint):  # type: ignore[misc]
-    """Revoking a refresh token revokes its whole grant, access tokens included."""
-
-    CLIENT_AUTH_METHODS = AUTH_METHODS
-
-    def __init__(self, server: Any, context: OAuthContext) -> None:
-        super().__init__(server)
-        self.context = context
-
-    def query_token(self, token_string: str, token_type_hint: str | None) -> _Revocable | None:
-        store, token_hash = self.context.store, self.context.keys.hash_secret(token_string)
-        lookups = [store.access_token, store.refresh_token]
-        if token_type_hint == "refresh_token":
-            lookups.reverse()
-        for lookup in lookups:
-            row = lookup(token_hash)
-            if row is not None:
-                return _Revocable(row)
-        return None
-
-    def revoke_token(self, token: _Revocable, request: BridgeRequest) -> None:
-        now, row = self.context.clock(), token.row
-        if isinstance(row, RefreshToken):
-            self.context.store.revoke_grant(row.grant_id, now)
-        else:
-            self.context.store.revoke_access_token(row.token_hash, now)
-        self.context.audit.record(
-            "token.revoked",
-            actor=row.account_id,
-            client_id=row.client_id,
-            ip=request.http.client_ip,
-            grant_id=row.grant_id,
-            token_type="refresh_token" if isinstance(row, RefreshToken) else "access_token",
-        )

@@ -12,12 +12,12 @@ from __future__ import annotations
 import ipaddress
 import logging
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from authserver.models import LoginAttempt
 from authserver.security import Keys
 from authserver.settings import Settings
-from authserver.store import Store
+from authserver.store import RecentAttempts
 
 log = logging.getLogger(__name__)
 # Proxy addresses warned about, per process: enough for any real set of proxies.
@@ -49,8 +49,18 @@ def network_of(ip: str | None) -> str | None:
     return str(address)
 
 
+class AttemptStore(Protocol):
+    """The part of the store the throttle uses: login attempts only."""
+
+    def begin_login_attempt(
+        self, attempt: LoginAttempt, *, since: int, account_limit: int, network_limit: int
+    ) -> tuple[int, RecentAttempts]: ...
+
+    def end_login_attempt(self, attempt_id: int) -> None: ...
+
+
 class LoginThrottle:
-    def __init__(self, settings: Settings, store: Store, keys: Keys) -> None:
+    def __init__(self, settings: Settings, store: AttemptStore, keys: Keys) -> None:
         self._store = store
         self._keys = keys
         self._per_account = settings.login_failures_per_account

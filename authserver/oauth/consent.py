@@ -1,16 +1,25 @@
-"""Consent memory: what an authorization request would grant, and what of it is new."""
+"""Remembered consent: what an authorization request would grant, what of it is new, and the
+decision taken for the user when nothing is new (OAuth 2.1 section 4.1.1, the user's consent)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-
-from authserver.context import AppContext, get_context
-from authserver.interactions.browser import client_ip
+from authserver.audit import Audit
 from authserver.models import Account, Interaction
 from shared import scopes
+
+
+class ConsentStore(Protocol):
+    """The part of the store consent memory uses."""
+
+    def remembered_scopes(self, account_id: str, client_id: str, resource: str) -> set[str]: ...
+
+    def decide_interaction(
+        self, interaction_id: str, account_id: str, decision: str, now: int
+    ) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -29,11 +38,11 @@ class Consent:
 
 
 def consent_for(
-    context: AppContext, account: Account, client_id: str, resource: str, scope: str
+    store: ConsentStore, account: Account, client_id: str, resource: str, scope: str
 ) -> Consent:
     requested = scopes.parse(scope)
     granted = scopes.allowed_for_role(requested, account.role)
-    remembered = context.oauth.store.remembered_scopes(account.id, client_id, resource)
+    remembered = store.remembered_scopes(account.id, client_id, resource)
     return Consent(
         granted=granted,
         new=[name for name in granted if name not in remembered],
@@ -41,29 +50,28 @@ def consent_for(
     )
 
 
-async def record_decision(
-    request: Request, interaction: Interaction, account: Account, event: str
+def record_decision(
+    audit: Audit, interaction: Interaction, account: Account, event: str, ip: str | None
 ) -> None:
     """Audit a consent decision, with the scopes it grants this account's role."""
     granted = scopes.allowed_for_role(scopes.parse(interaction.scope), account.role)
-    await run_in_threadpool(
-        get_context(request).oauth.audit.record,
+    audit.record(
         event,
         actor=account.id,
         client_id=interaction.client_id,
-        ip=client_ip(request),
+        ip=ip,
         scope=scopes.join(granted),
     )
 
 
-async def allow_remembered(request: Request, interaction: Interaction, account: Account) -> None:
+def allow_remembered(
+    store: ConsentStore,
+    audit: Audit,
+    clock: Callable[[], int],
+    interaction: Interaction,
+    account: Account,
+    ip: str | None,
+) -> None:
     """Decide for the user what they (or an admin) allowed before; audited as such."""
-    context = get_context(request)
-    await run_in_threadpool(
-        context.oauth.store.decide_interaction,
-        interaction.id,
-        account.id,
-        "allow",
-        context.oauth.clock(),
-    )
-    await record_decision(request, interaction, account, "consent.remembered")
+    store.decide_interaction(interaction.id, account.id, "allow", clock())
+    record_decision(audit, interaction, account, "consent.remembered", ip)

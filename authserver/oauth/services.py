@@ -1,0 +1,35 @@
+"""What the OAuth engine needs from the application: settings, store, keys, clock, audit, metrics.
+
+A Protocol, so that the engine names its needs without importing the application context
+(which also holds the pages' templates and throttle): the context satisfies it structurally."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from authserver.audit import Audit
+from authserver.security import Keys
+from authserver.settings import Settings
+from authserver.store import Store
+from shared.metrics import Metrics
+
+
+class Services(Protocol):
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def keys(self) -> Keys: ...
+
+    @property
+    def clock(self) -> Callable[[], int]: ...
+
+    @property
+    def audit(self) -> Audit: ...
+
+    @property
+    def metrics(self) -> Metrics: ...

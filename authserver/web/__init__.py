@@ -1,0 +1,1 @@
+"""What every page needs: browser id and login session, CSRF, rendering, error pages, paths."""

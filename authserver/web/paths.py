@@ -1,0 +1,17 @@
+"""Local paths: where a page may send the browser next, on this server only."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode, urlsplit
+
+
+def local_path(value: str | None, default: str = "/account") -> str:
+    """Where to go after logging in: a path on this server only, never another site."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return default
+    parts = urlsplit(value)
+    return value if not parts.scheme and not parts.netloc else default
+
+
+def login_url(next_page: str | None) -> str:
+    return f"/login?{urlencode({'next': local_path(next_page)})}"
