@@ -29,7 +29,7 @@ from authserver.security import Keys
 from authserver.settings import Settings
 from authserver.store import Store
 from authserver.throttle import LoginThrottle
-from authserver.web.pages import show_time
+from authserver.web.pages import PageError, show_page_error, show_time
 from shared.clock import unix_now
 from shared.database import create_db_engine
 from shared.health import database_check, health_routes
@@ -203,7 +203,9 @@ def create_app(
     app = Starlette(
         routes=routes,
         lifespan=_lifespan(context),
-        exception_handlers={MalformedRequest: _malformed, Exception: _server_error},
+        exception_handlers={
+            MalformedRequest: _malformed, PageError: show_page_error, Exception: _server_error
+        },
     )
     app.add_middleware(Observe, metrics=context.metrics, headers=SECURITY_HEADERS)
     return app

@@ -6,7 +6,7 @@ PostgreSQL.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, text
+from sqlalchemy import JSON, Column, Index, LargeBinary, false, text
 from sqlmodel import Field, SQLModel
 
 from shared.database import ROW_ID, UNIX_TIME
@@ -85,6 +85,10 @@ class Interaction(SQLModel, table=True):
     browser_binding: str
     created_at: int = Field(sa_type=UNIX_TIME)
     expires_at: int = Field(sa_type=UNIX_TIME)
+    # What oauth.prompt decided the pages must do whatever the session or remembered consent
+    # say: log in again (prompt=login), ask for consent again (prompt=consent).
+    force_login: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    force_consent: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     # The pages' result: who decided, and "allow" or "deny".
     account_id: str | None = None
     decision: str | None = None

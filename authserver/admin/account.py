@@ -79,8 +79,6 @@ async def _posted(request: Request) -> tuple[Context, LoginSession, FormData] | 
     if session is None:
         return RedirectResponse(login_url("/account"), status_code=303)
     form = await checked_form(request)
-    if isinstance(form, Response):
-        return form
     return context, session, form
 
 

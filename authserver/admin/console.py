@@ -76,8 +76,6 @@ def _action(
                 return admin
             context, session = admin
             form = await checked_form(request)
-            if isinstance(form, Response):
-                return form
             outcome = await change(request, context, form)
             if outcome is False:
                 return error_page(request, "Not found", "It no longer exists.", 404)

@@ -19,6 +19,7 @@ from authserver.oauth.consent import (
     record_decision,
 )
 from authserver.web.pages import (
+    PageError,
     checked_form,
     error_page,
     form_field,
@@ -37,24 +38,22 @@ from shared import scopes
 ASSISTANT_INTRO = "An assistant is asking to connect to your HospiAI account."
 
 
-async def _open_interaction(request: Request) -> Interaction | Response:
+async def _open_interaction(request: Request) -> Interaction:
     """The interaction named in the path, if it is open and belongs to this browser."""
     context = get_context(request)
     interaction_id = request.path_params["interaction_id"]
     now = context.clock()
     interaction = await run_in_threadpool(context.store.open_interaction, interaction_id, now)
     if interaction is None or interaction.decision is not None:
-        return error_page(
-            request,
+        raise PageError(
             "This sign-in request is no longer valid",
             "It has expired or was already answered. Go back to your assistant and connect again.",
         )
     if not bound_to_browser(context, request, interaction):
-        return error_page(
-            request,
+        raise PageError(
             "This sign-in request was started in another browser",
             "For your safety it can only be finished where it started. Connect again from here.",
-            status_code=403,
+            403,
         )
     return interaction
 
@@ -68,14 +67,13 @@ def _consent(context: Context, account: Account, interaction: Interaction) -> Co
 def _needs_login(interaction: Interaction, session: LoginSession | None) -> bool:
     if session is None:
         return True
-    prompt = set(interaction.params.get("prompt", "").split())
-    return "login" in prompt and session.auth_time < interaction.created_at
+    # oauth.prompt decided it when the request arrived (prompt=login): a login from before then
+    # does not count.
+    return interaction.force_login and session.auth_time < interaction.created_at
 
 
 async def show(request: Request) -> Response:
     interaction = await _open_interaction(request)
-    if isinstance(interaction, Response):
-        return interaction
     context = get_context(request)
     session = await run_in_threadpool(current_session, context, request)
     if _needs_login(interaction, session):
@@ -114,19 +112,14 @@ async def _consent_page(
 
 async def login(request: Request) -> Response:
     interaction = await _open_interaction(request)
-    if isinstance(interaction, Response):
-        return interaction
     context = get_context(request)
     form = await checked_form(request)
-    if isinstance(form, Response):
-        return form
     account = await log_in(request, form, f"/interaction/{interaction.id}/login", ASSISTANT_INTRO)
     if isinstance(account, Response):
         return account
     now = context.clock()
-    prompt = set(interaction.params.get("prompt", "").split())
     consent = await run_in_threadpool(_consent, context, account, interaction)
-    if consent.remembered and "consent" not in prompt:
+    if consent.remembered and not interaction.force_consent:
         # Everything asked for was allowed before: straight back to the client.
         await run_in_threadpool(
             allow_remembered, context.store, context.audit, context.clock, interaction, account,
@@ -142,12 +135,8 @@ async def login(request: Request) -> Response:
 
 async def consent(request: Request) -> Response:
     interaction = await _open_interaction(request)
-    if isinstance(interaction, Response):
-        return interaction
     context = get_context(request)
     form = await checked_form(request)
-    if isinstance(form, Response):
-        return form
     session = await run_in_threadpool(current_session, context, request)
     if _needs_login(interaction, session):
         return RedirectResponse(f"/interaction/{interaction.id}", status_code=303)

@@ -3,6 +3,7 @@ behind a small synchronous API that the Starlette endpoints run in the thread po
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -15,7 +16,7 @@ from authlib.oauth2.rfc6749 import (
     OAuth2Error,
 )
 
-from authserver.models import Account
+from authserver.models import Account, Client
 from authserver.oauth.bridge import (
     BridgeJsonRequest,
     BridgeRequest,
@@ -62,6 +63,16 @@ _UNREADABLE = AuthorizationRejected(
 )
 
 
+# The client row /authorize already read (and checked), so that validating the request does not
+# read it again; set only around that one validation, in the thread that runs it.
+_LOADED: ContextVar[Client | None] = ContextVar("loaded_client", default=None)
+
+
+def usable(row: Client | None) -> bool:
+    """Whether a client may use any endpoint: it exists and no administrator blocked it."""
+    return row is not None and not row.blocked
+
+
 class _Server(AuthorizationServer):  # type: ignore[misc]
     def __init__(self, context: Services) -> None:
         super().__init__(scopes_supported=list(scopes.NAMES))
@@ -74,9 +85,12 @@ class _Server(AuthorizationServer):  # type: ignore[misc]
         self.configuration = Configuration(self, context)
 
     def query_client(self, client_id: str) -> OAuthClient | None:
-        row = self.context.store.client(client_id)
-        if row is None or row.blocked:
+        loaded = _LOADED.get()
+        row = loaded if loaded is not None and loaded.client_id == client_id else None
+        row = row or self.context.store.client(client_id)
+        if not usable(row):
             return None
+        assert row is not None
         return OAuthClient(row, self.context.keys)
 
     def authenticate_client(self, request: Any, methods: list[str], endpoint: str = "token") -> Any:
@@ -129,15 +143,19 @@ class OAuthEngine:
     # -- authorization endpoint -------------------------------------------------------------
 
     def validate_authorization(
-        self, http: HttpRequest
+        self, http: HttpRequest, client: Client | None
     ) -> PendingAuthorization | AuthorizationRejected | OAuthResponse:
-        """Check an authorization request; an OAuthResponse is an error redirect to the client."""
+        """Check an authorization request; an OAuthResponse is an error redirect to the client.
+        ``client``: the row of the request's client_id, as the endpoint already read it."""
+        loading = _LOADED.set(client)
         try:
             grant = self._server.get_consent_grant(http)
         except OAuth2Error as error:
             return self._authorization_error(error)
         except ValueError:
             return _UNREADABLE
+        finally:
+            _LOADED.reset(loading)
         request: BridgeRequest = grant.request
         assert request.resource is not None  # set by ResourceIndicator during validation
         return PendingAuthorization(

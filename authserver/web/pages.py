@@ -29,6 +29,22 @@ def error_page(request: Request, title: str, message: str, status_code: int = 40
     return render(request, "error.html", status_code, title=title, message=message)
 
 
+class PageError(Exception):
+    """Raised by a page or the authorization endpoint: the app's one handler shows the error
+    page (never a redirect, so never to an unverified redirect URI)."""
+
+    def __init__(self, title: str, message: str, status_code: int = 400) -> None:
+        super().__init__(title)
+        self.title = title
+        self.message = message
+        self.status_code = status_code
+
+
+async def show_page_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PageError)
+    return error_page(request, exc.title, exc.message, exc.status_code)
+
+
 def form_field(value: object) -> str | None:
     """A text form field; uploads and NUL characters (refused by PostgreSQL) count as absent."""
     return value if isinstance(value, str) and "\x00" not in value else None
@@ -44,14 +60,12 @@ def show_time(unix_time: int | None) -> str:
     return moment.strftime("%d %b %Y, %H:%M")
 
 
-async def checked_form(request: Request) -> FormData | Response:
-    """The posted form if its CSRF token is this browser's; else the page that says so."""
+async def checked_form(request: Request) -> FormData:
+    """The posted form, read once, if its CSRF token is this browser's; else PageError."""
     form = await request.form()
     if check_csrf(get_context(request), request, form_field(form.get("csrf_token"))):
         return form
-    return error_page(
-        request, "This form has expired", "Reload the page and try again.", status_code=403
-    )
+    raise PageError("This form has expired", "Reload the page and try again.", 403)
 
 
 def login_page(

@@ -1,0 +1,71 @@
+"""What an authorization request needs before a code can be issued: nothing, a login, or the
+user's consent. One rule per check; `prompt` is parsed here and nowhere else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Need = Literal["none", "login", "consent"]
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """The request's `prompt` values (OpenID Connect Core 1.0 section 3.1.2.1)."""
+
+    values: frozenset[str]
+
+    @classmethod
+    def parse(cls, raw: str | None) -> Prompt:
+        return cls(frozenset((raw or "").split()))
+
+    @property
+    def login(self) -> bool:
+        """prompt=login: authenticate again, even with a live session."""
+        return "login" in self.values
+
+    @property
+    def consent(self) -> bool:
+        """prompt=consent: ask, even if everything was allowed before."""
+        return "consent" in self.values
+
+    @property
+    def none(self) -> bool:
+        """prompt=none: show no page at all; an error if one would be needed (3.1.2.6)."""
+        return "none" in self.values
+
+
+@dataclass(frozen=True)
+class Decision:
+    need: Need
+    reason: str
+    # Stored on the interaction row, so that the pages never read `prompt` again.
+    force_login: bool
+    force_consent: bool
+
+    @property
+    def error(self) -> str:
+        """The OpenID Connect Core 3.1.2.6 error for prompt=none when a page is needed."""
+        return "login_required" if self.need == "login" else "consent_required"
+
+
+def decide(prompt: Prompt, *, logged_in: bool, remembered: bool) -> Decision:
+    """``remembered``: this account allowed everything asked before (or an admin did)."""
+    need, reason = _need(prompt, logged_in=logged_in, remembered=remembered)
+    return Decision(need, reason, force_login=prompt.login, force_consent=prompt.consent)
+
+
+def _need(prompt: Prompt, *, logged_in: bool, remembered: bool) -> tuple[Need, str]:
+    # OAuth 2.1 section 4.1.1: the authorization server authenticates the resource owner.
+    if not logged_in:
+        return "login", "nobody is logged in in this browser"
+    # OpenID Connect Core 1.0 section 3.1.2.1: prompt=login asks for a fresh login.
+    if prompt.login:
+        return "login", "the client asked for a fresh login (prompt=login)"
+    # OpenID Connect Core 1.0 section 3.1.2.1: prompt=consent asks again.
+    if prompt.consent:
+        return "consent", "the client asked for consent again (prompt=consent)"
+    # OAuth 2.1 section 4.1.1 and RFC 9700 section 4.15: the user approves what is new.
+    if not remembered:
+        return "consent", "this access was not allowed before"
+    return "none", "logged in, and everything asked for was allowed before"
