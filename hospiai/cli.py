@@ -7,21 +7,16 @@ import getpass
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from authserver.provisioning import (
-    ProvisioningError,
-    create_account,
-    create_client,
-    create_resource_server,
-)
-from authserver.security import Keys
-from authserver.settings import Settings
-from authserver.store import Store
 from shared import logs
 from shared.clock import unix_now
 from shared.database import SQLStore, create_db_engine
 from shared.migrations import SchemaError
 from shared.settings import SettingsError, environ
+
+if TYPE_CHECKING:
+    from authserver.settings import Settings as AuthSettings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
 
+    _add_registrations(commands)
+    _add_maintenance(commands)
+    return parser
+
+
+def _add_registrations(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     clients = commands.add_parser("clients", help="manage clients").add_subparsers(
         dest="action", required=True
     )
@@ -64,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     server = servers.add_parser("create", help="register a resource; prints its secret once")
     server.add_argument("--resource", required=True, help="the resource URI (token audience)")
     server.add_argument("--name", required=True)
+
+
+def _add_maintenance(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     maintenance = commands.add_parser(
         "maintenance", help="database maintenance"
     ).add_subparsers(dest="action", required=True)
@@ -78,10 +82,13 @@ def _parser() -> argparse.ArgumentParser:
         help="migrate both services' databases (HOSPIAI_AUTH_DATABASE_URL, "
         "HOSPIAI_MCP_DATABASE_URL) to this version's schema",
     )
-    return parser
 
 
 def _upgrade_databases() -> int:
+    # Each service is imported only by the subcommands that need it (the MCP server process
+    # never loads Authlib or the authorization server's tables).
+    from authserver.settings import Settings
+    from authserver.store import Store
     from mcpserver.domain.store import DomainStore
     from mcpserver.settings import Settings as McpSettings
 
@@ -114,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logs.configure(structured=args.command != "dev")
     # Each service is imported only by its own subcommand: the MCP server's process never
-    # loads the authorization server or Authlib.
+    # loads the authorization server or Authlib, and neither service imports this module.
     if args.command == "mcpserver":
         from mcpserver.__main__ import main as serve_mcpserver
 
@@ -137,11 +144,26 @@ def _run(args: argparse.Namespace) -> int:
         return run_dev(Path(args.data_dir), auth_port=args.auth_port, mcp_port=args.mcp_port)
     if args.command == "db":
         return _upgrade_databases()
+    from authserver.settings import Settings
+
     try:
         settings = Settings.from_env(environ())
     except SettingsError as error:
         print(f"hospiai: configuration error: {error}", file=sys.stderr)
         return 2
+    return _provision(args, settings)
+
+
+def _provision(args: argparse.Namespace, settings: AuthSettings) -> int:
+    from authserver.provisioning import (
+        ProvisioningError,
+        create_account,
+        create_client,
+        create_resource_server,
+    )
+    from authserver.security import Keys
+    from authserver.store import Store
+
     store = Store(create_db_engine(settings.database_url))
     store.check_schema()
     keys = Keys(settings.secret_key)

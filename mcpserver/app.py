@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
 import httpx
 from fastmcp import FastMCP
+from fastmcp.server.http import StarletteWithLifespan
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from mcpserver.auth import IntrospectionVerifier
+from mcpserver.auth import IntrospectionVerifier, TokenVerifier
 from mcpserver.context import Services
 from mcpserver.domain.store import DomainStore
 from mcpserver.guard import BearerGuard
@@ -22,7 +23,7 @@ from mcpserver.settings import MCP_PATH, Settings
 from mcpserver.tools import bookings, hospitals, profile
 from shared import logs, scopes
 from shared.database import create_db_engine
-from shared.health import database_check, health_routes
+from shared.health import Check, database_check, health_routes
 from shared.metrics import Metrics
 from shared.observe import Observe
 
@@ -60,40 +61,14 @@ def create_app(
     # records must go through the process's redacting handler like every other.
     logs.adopt("fastmcp")
     store = DomainStore(create_db_engine(settings.database_url))
-    services = Services(store=store, clock=clock)
-    public = urlsplit(settings.resource)
-    # DNS rebinding (MCP transports, security warning): only the public host may be named in
-    # Host, and a browser Origin must be this server's own.
-    mcp_app = build_mcp().http_app(
-        path=MCP_PATH,
-        stateless_http=True,
-        json_response=True,
-        host_origin_protection=True,
-        allowed_hosts=[public.hostname or ""],
-        # Named, since behind a TLS proxy the request itself looks like plain http.
-        allowed_origins=[f"{public.scheme}://{public.netloc}"],
-    )
+    mcp_app = _mcp_http_app(settings)
     # One pooled client for every introspection call of this process.
     http_client = httpx.AsyncClient(
         timeout=httpx.Timeout(5.0),
         limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
         transport=transport,
     )
-    verifier = IntrospectionVerifier(
-        http_client,
-        introspection_url=settings.introspection_url,
-        client_id=settings.client_id,
-        client_secret=settings.client_secret,
-        resource=settings.resource,
-        issuer=settings.issuer,
-        cache_ttl=settings.cache_ttl,
-        cache_size=settings.cache_size,
-        clock=clock,
-    )
-    document = protected_resource_metadata(settings)
-
-    async def metadata(_request: Request) -> Response:
-        return JSONResponse(document, headers={"Cache-Control": "public, max-age=300"})
+    metadata = _metadata_endpoint(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -105,31 +80,81 @@ def create_app(
             await http_client.aclose()
             store.dispose()
 
+    metrics = Metrics("mcpserver")
+    app = Starlette(
+        routes=[
+            Route(f"/.well-known/oauth-protected-resource{MCP_PATH}", metadata),
+            Route("/.well-known/oauth-protected-resource", metadata),
+            *health_routes([database_check(store), _authorization_server_check(
+                settings, http_client)]),
+            Route("/metrics", metrics.endpoint),
+            Mount("/", app=mcp_app),
+        ],
+        lifespan=lifespan,
+    )
+    app.add_middleware(
+        BearerGuard, verifier=_verifier(settings, http_client, clock),
+        services=Services(store=store, clock=clock), settings=settings,
+    )
+    app.add_middleware(Observe, metrics=metrics, fixed_paths={MCP_PATH})
+    return app
+
+
+def _mcp_http_app(settings: Settings) -> StarletteWithLifespan:
+    public = urlsplit(settings.resource)
+    # DNS rebinding (MCP transports, security warning): only the public host may be named in
+    # Host, and a browser Origin must be this server's own.
+    return build_mcp().http_app(
+        path=MCP_PATH,
+        stateless_http=True,
+        json_response=True,
+        host_origin_protection=True,
+        allowed_hosts=[public.hostname or ""],
+        # Named, since behind a TLS proxy the request itself looks like plain http.
+        allowed_origins=[f"{public.scheme}://{public.netloc}"],
+    )
+
+
+def _verifier(
+    settings: Settings, client: httpx.AsyncClient, clock: Callable[[], float]
+) -> TokenVerifier:
+    return IntrospectionVerifier(
+        client,
+        introspection_url=settings.introspection_url,
+        client_id=settings.client_id,
+        client_secret=settings.client_secret,
+        resource=settings.resource,
+        issuer=settings.issuer,
+        cache_ttl=settings.cache_ttl,
+        cache_size=settings.cache_size,
+        clock=clock,
+    )
+
+
+def _metadata_endpoint(settings: Settings) -> Callable[[Request], Awaitable[Response]]:
+    document = protected_resource_metadata(settings)
+
+    async def metadata(_request: Request) -> Response:
+        return JSONResponse(document, headers={"Cache-Control": "public, max-age=300"})
+
+    return metadata
+
+
+def _authorization_server_check(
+    settings: Settings, client: httpx.AsyncClient
+) -> Check:
     # Readiness asks the authorization server where introspection reaches it (in compose, its
     # private service name): the public issuer URL may only resolve outside, through the proxy.
     introspection = urlsplit(settings.introspection_url)
     authorization_server = (
         f"{introspection.scheme}://{introspection.netloc}/.well-known/oauth-authorization-server"
     )
-    metrics = Metrics("mcpserver")
 
     async def authorization_server_check() -> str | None:
         try:
-            answer = await http_client.get(authorization_server, timeout=2)
+            answer = await client.get(authorization_server, timeout=2)
         except httpx.HTTPError:
             return "the authorization server cannot be reached"
         return None if answer.status_code == 200 else "the authorization server is not answering"
 
-    app = Starlette(
-        routes=[
-            Route(f"/.well-known/oauth-protected-resource{MCP_PATH}", metadata),
-            Route("/.well-known/oauth-protected-resource", metadata),
-            *health_routes([database_check(store), authorization_server_check]),
-            Route("/metrics", metrics.endpoint),
-            Mount("/", app=mcp_app),
-        ],
-        lifespan=lifespan,
-    )
-    app.add_middleware(BearerGuard, verifier=verifier, services=services, settings=settings)
-    app.add_middleware(Observe, metrics=metrics, fixed_paths={MCP_PATH})
-    return app
+    return authorization_server_check

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mcpserver.auth import AuthServerUnavailable, Identity, TokenVerifier
 from mcpserver.context import Call, Services, enter, leave
 from mcpserver.settings import MCP_PATH, Settings
-from mcpserver.step_up import missing_scopes, step_up
+from mcpserver.step_up import missing_scopes, parse, step_up
 from shared import scopes
 from shared.http import read_body
 
@@ -101,7 +101,7 @@ class BearerGuard:
     def _authorize(self, body: bytes | None, identity: Identity) -> Response | None:
         if body is None:
             return _error(413, "invalid_request", "The request body is too large.")
-        missing = missing_scopes(body, identity)
+        missing = missing_scopes(parse(body), identity)
         return step_up(missing, self.metadata_url) if missing else None
 
     def _challenge(self, error: str | None) -> Response:

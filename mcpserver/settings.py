@@ -42,22 +42,10 @@ class Settings:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "issuer", public_base_url("HOSPIAI_ISSUER", self.issuer))
-        parts = urlsplit(self.resource)
-        base = public_base_url("HOSPIAI_MCP_URL", f"{parts.scheme}://{parts.netloc}")
-        if parts.path != MCP_PATH or parts.query or parts.fragment:
-            raise SettingsError(f"HOSPIAI_MCP_URL must be {base}{MCP_PATH}, got {self.resource!r}")
+        _check_resource(self.resource)
         if not self.introspection_url:
             object.__setattr__(self, "introspection_url", f"{self.issuer}/introspect")
-        target = urlsplit(self.introspection_url)
-        # Plain http only where the traffic cannot leave the host or a private service network
-        # (a single-label name such as "authserver" in compose).
-        host = target.hostname or ""
-        private = is_loopback_host(host) or (bool(host) and "." not in host)
-        if target.scheme != "https" and not (target.scheme == "http" and private):
-            raise SettingsError(
-                "HOSPIAI_INTROSPECTION_URL must use https, or http on loopback or a private "
-                "service name"
-            )
+        _check_introspection_url(self.introspection_url)
 
     @property
     def base_url(self) -> str:
@@ -89,4 +77,24 @@ class Settings:
                 env, "HOSPIAI_SHUTDOWN_TIMEOUT", cls.shutdown_timeout, minimum=1, maximum=300
             ),
             forwarded_allow_ips=env_proxies(env, "HOSPIAI_FORWARDED_ALLOW_IPS"),
+        )
+
+
+def _check_resource(resource: str) -> None:
+    parts = urlsplit(resource)
+    base = public_base_url("HOSPIAI_MCP_URL", f"{parts.scheme}://{parts.netloc}")
+    if parts.path != MCP_PATH or parts.query or parts.fragment:
+        raise SettingsError(f"HOSPIAI_MCP_URL must be {base}{MCP_PATH}, got {resource!r}")
+
+
+def _check_introspection_url(url: str) -> None:
+    target = urlsplit(url)
+    # Plain http only where the traffic cannot leave the host or a private service network
+    # (a single-label name such as "authserver" in compose).
+    host = target.hostname or ""
+    private = is_loopback_host(host) or (bool(host) and "." not in host)
+    if target.scheme != "https" and not (target.scheme == "http" and private):
+        raise SettingsError(
+            "HOSPIAI_INTROSPECTION_URL must use https, or http on loopback or a private "
+            "service name"
         )

@@ -31,14 +31,18 @@ def required_scopes(messages: object) -> list[str]:
     return [name for name in scopes.NAMES if name in needed]
 
 
-def missing_scopes(body: bytes, identity: Identity) -> list[str]:
-    """What the body needs that the token lacks. Step-up only for scopes this user could be
-    granted; for the others (write:data for a patient) re-authorizing cannot help, so the tool
-    answers with its own error."""
+def parse(body: bytes) -> object:
+    """The JSON-RPC message(s) of a POST body; None when malformed (FastMCP answers those)."""
     try:
-        messages = json.loads(body) if body else None
+        return json.loads(body) if body else None
     except ValueError:
-        return []  # the MCP server answers malformed JSON-RPC itself
+        return None
+
+
+def missing_scopes(messages: object, identity: Identity) -> list[str]:
+    """What the message(s) need that the token lacks. Step-up only for scopes this user could
+    be granted; for the others (write:data for a patient) re-authorizing cannot help, so the
+    tool answers with its own error."""
     return [
         name for name in required_scopes(messages)
         if name not in identity.scopes and scopes.allowed_for_role([name], identity.role)

@@ -208,3 +208,16 @@ def test_header_values_lose_the_whitespace_around_them(stack: Stack) -> None:
         connection.close()
     assert response.status == 200, answer
     assert "error" not in answer and not answer["result"].get("isError"), answer
+
+
+def test_a_body_over_a_mebibyte_is_413_once_the_caller_is_known(stack: Stack) -> None:
+    token, _ = token_for(stack)
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list",
+                       "params": {"padding": "x" * (1024 * 1024)}})
+    headers = {**MCP_HEADERS, "Authorization": f"Bearer {token}"}
+    response = httpx.post(stack.mcp_url, content=body, headers=headers, timeout=30)
+    assert response.status_code == 413
+    assert response.json() == {"error": "invalid_request",
+                               "error_description": "The request body is too large."}
+    anonymous = httpx.post(stack.mcp_url, content=body, headers=MCP_HEADERS, timeout=30)
+    assert anonymous.status_code == 401

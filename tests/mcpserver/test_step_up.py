@@ -1,0 +1,45 @@
+"""Which scopes a JSON-RPC body needs, and which of them a step-up can still obtain."""
+
+from __future__ import annotations
+
+from mcpserver.auth import Identity
+from mcpserver.step_up import missing_scopes, required_scopes
+
+
+def _identity(role: str, granted: str) -> Identity:
+    return Identity(sub="u", client_id="c", scopes=frozenset(granted.split()), email="",
+                    given_name="", family_name="", role=role, expires_at=2**40)
+
+
+def _tool(name: object) -> dict[str, object]:
+    return {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name}}
+
+
+def test_a_tool_call_needs_its_catalogue_scope() -> None:
+    assert required_scopes(_tool("book_appointment")) == ["write:bookings"]
+    assert required_scopes(_tool("get_my_profile")) == ["read:profile"]
+    assert required_scopes(_tool("no_such_tool")) == []
+
+
+def test_resources_read_needs_read_data_and_other_methods_nothing() -> None:
+    assert required_scopes({"method": "resources/read", "params": {}}) == ["read:data"]
+    assert required_scopes({"method": "tools/list"}) == []
+    assert required_scopes({"method": "tools/call", "params": "book_appointment"}) == []
+
+
+def test_a_batch_needs_the_union_in_catalogue_order_and_junk_needs_nothing() -> None:
+    batch = [_tool("get_my_profile"), "junk", _tool("book_appointment"),
+             {"method": "resources/read"}, _tool("get_my_profile")]
+    assert required_scopes(batch) == ["read:data", "write:bookings", "read:profile"]
+    junk: tuple[object, ...] = (None, 3, "tools/call", [], {"method": 7})
+    for message in junk:
+        assert required_scopes(message) == []
+
+
+def test_only_scopes_the_role_could_be_granted_are_missing() -> None:
+    patient = _identity("patient", "read:data")
+    assert missing_scopes(_tool("book_appointment"), patient) == ["write:bookings"]
+    assert missing_scopes({"method": "resources/read"}, patient) == []
+    staff = _identity("staff", "read:data")
+    assert missing_scopes(_tool("update_hospital_status"), patient) == []
+    assert missing_scopes(_tool("update_hospital_status"), staff) == ["write:data"]
