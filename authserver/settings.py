@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from shared.settings import (
@@ -93,79 +94,50 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
+        bounded: dict[str, Any] = {
+            field: env_int(env, name, getattr(cls, field), minimum=low, maximum=high)
+            for field, (name, low, high) in _INTEGERS.items()
+        }
+        flags: dict[str, Any] = {
+            field: env_bool(env, name, getattr(cls, field)) for field, name in _FLAGS.items()
+        }
         return cls(
             issuer=env_str(env, "HOSPIAI_ISSUER"),
             secret_key=env_secret(env, "HOSPIAI_SECRET_KEY"),
             database_url=cls.database_url_from_env(env),
             default_resource=env.get("HOSPIAI_DEFAULT_RESOURCE") or None,
-            access_token_ttl=env_int(
-                env, "HOSPIAI_ACCESS_TOKEN_TTL", cls.access_token_ttl, minimum=1, maximum=86400
-            ),
-            refresh_token_ttl=env_int(
-                env,
-                "HOSPIAI_REFRESH_TOKEN_TTL",
-                cls.refresh_token_ttl,
-                minimum=60,
-                maximum=365 * 86400,
-            ),
-            code_ttl=env_int(env, "HOSPIAI_CODE_TTL", cls.code_ttl, minimum=1, maximum=60),
-            refresh_grace_seconds=env_int(
-                env,
-                "HOSPIAI_REFRESH_GRACE_SECONDS",
-                cls.refresh_grace_seconds,
-                minimum=0,
-                maximum=60,
-            ),
-            session_ttl=env_int(
-                env, "HOSPIAI_SESSION_TTL", cls.session_ttl, minimum=60, maximum=7 * 86400
-            ),
-            registration_enabled=env_bool(
-                env, "HOSPIAI_REGISTRATION_ENABLED", cls.registration_enabled
-            ),
-            metadata_documents_enabled=env_bool(
-                env, "HOSPIAI_METADATA_DOCUMENTS_ENABLED", cls.metadata_documents_enabled
-            ),
             metadata_document_hosts=frozenset(
                 host.strip().lower()
                 for host in env.get("HOSPIAI_METADATA_DOCUMENT_HOSTS", "").split(",")
                 if host.strip()
             ),
-            metadata_documents_allow_private=env_bool(
-                env,
-                "HOSPIAI_METADATA_DOCUMENTS_ALLOW_PRIVATE",
-                cls.metadata_documents_allow_private,
-            ),
-            purge_interval=env_int(
-                env, "HOSPIAI_PURGE_INTERVAL", cls.purge_interval, minimum=0, maximum=7 * 86400
-            ),
-            purge_retention=env_int(
-                env, "HOSPIAI_PURGE_RETENTION", cls.purge_retention, minimum=60,
-                maximum=365 * 86400,
-            ),
-            unused_client_age=env_int(
-                env, "HOSPIAI_UNUSED_CLIENT_AGE", cls.unused_client_age, minimum=3600,
-                maximum=365 * 86400,
-            ),
-            audit_retention=env_int(
-                env, "HOSPIAI_AUDIT_RETENTION", cls.audit_retention, minimum=86400,
-                maximum=10 * 365 * 86400,
-            ),
-            login_failures_per_account=env_int(
-                env, "HOSPIAI_LOGIN_FAILURES_PER_ACCOUNT", cls.login_failures_per_account,
-                minimum=1, maximum=100,
-            ),
-            login_failures_per_network=env_int(
-                env, "HOSPIAI_LOGIN_FAILURES_PER_NETWORK", cls.login_failures_per_network,
-                minimum=1, maximum=10_000,
-            ),
-            login_failure_window=env_int(
-                env, "HOSPIAI_LOGIN_FAILURE_WINDOW", cls.login_failure_window, minimum=60,
-                maximum=86400,
-            ),
             host=env_str(env, "HOSPIAI_AUTH_HOST", cls.host),
-            port=env_int(env, "HOSPIAI_AUTH_PORT", cls.port, minimum=1, maximum=65535),
-            shutdown_timeout=env_int(
-                env, "HOSPIAI_SHUTDOWN_TIMEOUT", cls.shutdown_timeout, minimum=1, maximum=300
-            ),
             forwarded_allow_ips=env_proxies(env, "HOSPIAI_FORWARDED_ALLOW_IPS"),
+            **bounded,
+            **flags,
         )
+
+
+_DAY = 86400
+# Every integer setting: its variable, and the bounds outside which start-up refuses it.
+_INTEGERS: dict[str, tuple[str, int, int]] = {
+    "access_token_ttl": ("HOSPIAI_ACCESS_TOKEN_TTL", 1, _DAY),
+    "refresh_token_ttl": ("HOSPIAI_REFRESH_TOKEN_TTL", 60, 365 * _DAY),
+    "code_ttl": ("HOSPIAI_CODE_TTL", 1, 60),
+    "refresh_grace_seconds": ("HOSPIAI_REFRESH_GRACE_SECONDS", 0, 60),
+    "session_ttl": ("HOSPIAI_SESSION_TTL", 60, 7 * _DAY),
+    "purge_interval": ("HOSPIAI_PURGE_INTERVAL", 0, 7 * _DAY),
+    "purge_retention": ("HOSPIAI_PURGE_RETENTION", 60, 365 * _DAY),
+    "unused_client_age": ("HOSPIAI_UNUSED_CLIENT_AGE", 3600, 365 * _DAY),
+    "audit_retention": ("HOSPIAI_AUDIT_RETENTION", _DAY, 10 * 365 * _DAY),
+    "login_failures_per_account": ("HOSPIAI_LOGIN_FAILURES_PER_ACCOUNT", 1, 100),
+    "login_failures_per_network": ("HOSPIAI_LOGIN_FAILURES_PER_NETWORK", 1, 10_000),
+    "login_failure_window": ("HOSPIAI_LOGIN_FAILURE_WINDOW", 60, _DAY),
+    "port": ("HOSPIAI_AUTH_PORT", 1, 65535),
+    "shutdown_timeout": ("HOSPIAI_SHUTDOWN_TIMEOUT", 1, 300),
+}
+_FLAGS = {
+    "registration_enabled": "HOSPIAI_REGISTRATION_ENABLED",
+    "metadata_documents_enabled": "HOSPIAI_METADATA_DOCUMENTS_ENABLED",
+    "metadata_documents_allow_private": "HOSPIAI_METADATA_DOCUMENTS_ALLOW_PRIVATE",
+}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
@@ -107,50 +108,73 @@ async def revoke(request: Request) -> Response:
     return RedirectResponse("/account", status_code=303)
 
 
-async def create_token(request: Request) -> Response:
-    """Issue a personal access token; the page that answers is the only place it is shown."""
-    posted = await _posted(request)
-    if isinstance(posted, Response):
-        return posted
-    context, session, form = posted
-    name = (form_field(form.get("name")) or "").strip()
-    wanted = [value for value in form.getlist("scope") if isinstance(value, str)]
-    allowed = {scope.name for scope in _token_scopes(session.account.role)}
-    resource = form_field(form.get("resource")) or ""
-    days = form_field(form.get("days")) or ""
-    problem = None
-    if not name or len(name) > 100:
-        problem = "Give the token a name of 1 to 100 characters."
-    elif not wanted or not set(wanted) <= allowed:
-        problem = "Choose at least one of the permissions listed."
-    elif not days.isdigit() or not 1 <= int(days) <= MAX_TOKEN_DAYS:
-        problem = f"The expiry must be between 1 and {MAX_TOKEN_DAYS} days."
-    elif await run_in_threadpool(context.store.resource_server_by_resource, resource) is None:
-        problem = "Choose one of the services listed."
-    if problem is not None:
-        return await _page(request, context, session, status_code=400, error=problem)
+@dataclass(frozen=True)
+class _TokenRequest:
+    name: str
+    scope: list[str]
+    resource: str
+    days: str
+
+
+def _token_problem(wanted: _TokenRequest, role: str) -> str | None:
+    """What is wrong with the form, in the user's words (the resource is checked apart)."""
+    allowed = {scope.name for scope in _token_scopes(role)}
+    if not wanted.name or len(wanted.name) > 100:
+        return "Give the token a name of 1 to 100 characters."
+    if not wanted.scope or not set(wanted.scope) <= allowed:
+        return "Choose at least one of the permissions listed."
+    if not wanted.days.isdigit() or not 1 <= int(wanted.days) <= MAX_TOKEN_DAYS:
+        return f"The expiry must be between 1 and {MAX_TOKEN_DAYS} days."
+    return None
+
+
+def _issue_token(context: Context, account_id: str, wanted: _TokenRequest) -> tuple[str, Grant]:
+    """Store a personal grant and its one access token (by hash); returns the secret."""
     now, secret = context.clock(), new_secret("pat")
     grant = Grant(
         id=new_id("grant"),
-        account_id=session.account.id,
+        account_id=account_id,
         client_id=PERSONAL_CLIENT_ID,
-        scope=scopes.join(wanted),
-        resource=resource,
+        scope=scopes.join(wanted.scope),
+        resource=wanted.resource,
         created_at=now,
-        name=name,
+        name=wanted.name,
         token_prefix=secret[:PREFIX_LENGTH],
     )
     token = AccessToken(
         token_hash=context.keys.hash_secret(secret),
         grant_id=grant.id,
         client_id=PERSONAL_CLIENT_ID,
-        account_id=session.account.id,
+        account_id=account_id,
         scope=grant.scope,
-        resource=resource,
+        resource=wanted.resource,
         issued_at=now,
-        expires_at=now + int(days) * 86400,
+        expires_at=now + int(wanted.days) * 86400,
     )
-    await run_in_threadpool(context.store.issue_personal_token, grant, token)
+    context.store.issue_personal_token(grant, token)
+    return secret, grant
+
+
+async def create_token(request: Request) -> Response:
+    """Issue a personal access token; the page that answers is the only place it is shown."""
+    posted = await _posted(request)
+    if isinstance(posted, Response):
+        return posted
+    context, session, form = posted
+    wanted = _TokenRequest(
+        name=(form_field(form.get("name")) or "").strip(),
+        scope=[value for value in form.getlist("scope") if isinstance(value, str)],
+        resource=form_field(form.get("resource")) or "",
+        days=form_field(form.get("days")) or "",
+    )
+    problem = _token_problem(wanted, session.account.role)
+    if problem is None and await run_in_threadpool(
+        context.store.resource_server_by_resource, wanted.resource
+    ) is None:
+        problem = "Choose one of the services listed."
+    if problem is not None:
+        return await _page(request, context, session, status_code=400, error=problem)
+    secret, grant = await run_in_threadpool(_issue_token, context, session.account.id, wanted)
     await run_in_threadpool(
         context.audit.record,
         "token.issued",

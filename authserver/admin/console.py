@@ -1,11 +1,9 @@
 """The admin console: clients, accounts, grants, resource servers and the audit log.
 
-Role admin only, and a recent login: an admin whose login is older than ADMIN_REAUTH_SECONDS
-logs in again. Every change is a CSRF-checked POST and is audited as "admin.<action>"."""
+Access, CSRF and the audit of every change are admin.access's."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -13,93 +11,18 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from authserver.context import Context, get_context
+from authserver.admin.access import action, view
+from authserver.context import Context
 from authserver.models import PERSONAL_CLIENT_ID, ROLES
 from authserver.provisioning import ProvisioningError, create_account, create_resource_server
 from authserver.security import new_secret
-from authserver.web.pages import checked_form, error_page, form_field, render
-from authserver.web.paths import local_path, login_url
-from authserver.web.session import LoginSession, client_ip, current_session
+from authserver.web.pages import error_page, form_field, render
+from authserver.web.paths import local_path
 from shared import scopes
 
-ADMIN_REAUTH_SECONDS = 15 * 60
-# Form fields an admin action's audit event records (never a password).
-AUDITED_FIELDS = ("blocked", "disabled", "role", "scope", "email", "resource", "name")
 AUDIT_PAGE = 50
 # Audit event ids are 64 bits (shared.database.ROW_ID): a page cursor beyond means the newest.
 MAX_EVENT_ID = 2**63 - 1
-
-Admin = tuple[Context, LoginSession]
-
-
-async def _admin(request: Request) -> Admin | Response:
-    context = get_context(request)
-    session = await run_in_threadpool(current_session, context, request)
-    if session is None:
-        return RedirectResponse(login_url(request.url.path), status_code=303)
-    if session.account.role != "admin":
-        return error_page(
-            request, "Administrators only", "This page is for HospiAI administrators.", 403
-        )
-    if context.clock() - session.auth_time > ADMIN_REAUTH_SECONDS:
-        return RedirectResponse(login_url(request.url.path), status_code=303)
-    return context, session
-
-
-def _view(
-    page: Callable[[Request, Context], Awaitable[Response]],
-) -> Callable[[Request], Awaitable[Response]]:
-    """An admin page: shown only to an admin with a recent login."""
-
-    async def endpoint(request: Request) -> Response:
-        admin = await _admin(request)
-        if isinstance(admin, Response):
-            return admin
-        return await page(request, admin[0])
-
-    return endpoint
-
-
-def _action(
-    name: str, back: Callable[[Request], str]
-) -> Callable[[Callable[[Request, Context, FormData], Awaitable[bool | Response]]],
-              Callable[[Request], Awaitable[Response]]]:
-    """An admin POST: access and CSRF checked, the change made, audited, then back to a page.
-    The change returns False when its target does not exist (404), or a page of its own."""
-
-    def wrap(
-        change: Callable[[Request, Context, FormData], Awaitable[bool | Response]],
-    ) -> Callable[[Request], Awaitable[Response]]:
-        async def endpoint(request: Request) -> Response:
-            admin = await _admin(request)
-            if isinstance(admin, Response):
-                return admin
-            context, session = admin
-            form = await checked_form(request)
-            outcome = await change(request, context, form)
-            if outcome is False:
-                return error_page(request, "Not found", "It no longer exists.", 404)
-            if isinstance(outcome, Response) and outcome.status_code >= 400:
-                return outcome  # nothing changed, nothing to audit
-            values = {key: str(value) for key, value in request.path_params.items()}
-            for field in AUDITED_FIELDS:
-                given = [value for value in form.getlist(field) if isinstance(value, str)]
-                if given:
-                    values[field] = " ".join(given)[:200]
-            await run_in_threadpool(
-                context.audit.record,
-                f"admin.{name}",
-                actor=session.account.id,
-                ip=client_ip(request),
-                **values,
-            )
-            if isinstance(outcome, Response):
-                return outcome
-            return RedirectResponse(back(request), status_code=303)
-
-        return endpoint
-
-    return wrap
 
 
 def _client_page(request: Request) -> str:
@@ -113,7 +36,7 @@ def _account_page(request: Request) -> str:
 # -- pages ------------------------------------------------------------------------------------
 
 
-@_view
+@view
 async def home(request: Request, context: Context) -> Response:
     store = context.store
     return render(
@@ -124,7 +47,7 @@ async def home(request: Request, context: Context) -> Response:
     )
 
 
-@_view
+@view
 async def client(request: Request, context: Context) -> Response:
     store, client_id = context.store, request.path_params["client_id"]
     found = await run_in_threadpool(store.client, client_id)
@@ -140,14 +63,14 @@ async def client(request: Request, context: Context) -> Response:
     )
 
 
-@_view
+@view
 async def accounts(request: Request, context: Context) -> Response:
     query = (request.query_params.get("q") or "").strip()[:100]
     found = await run_in_threadpool(context.store.search_accounts, query)
     return render(request, "admin/accounts.html", accounts=found, query=query, roles=ROLES)
 
 
-@_view
+@view
 async def account(request: Request, context: Context) -> Response:
     store, account_id = context.store, request.path_params["account_id"]
     found = await run_in_threadpool(store.account, account_id)
@@ -162,7 +85,7 @@ async def account(request: Request, context: Context) -> Response:
     )
 
 
-@_view
+@view
 async def audit(request: Request, context: Context) -> Response:
     filters = {
         key: (request.query_params.get(key) or "").strip()[:200]
@@ -185,7 +108,7 @@ async def audit(request: Request, context: Context) -> Response:
 # -- changes ----------------------------------------------------------------------------------
 
 
-@_action("client_blocked", _client_page)
+@action("client_blocked", _client_page)
 async def block_client(request: Request, context: Context, form: FormData) -> bool:
     blocked = form_field(form.get("blocked")) == "1"
     return await run_in_threadpool(
@@ -201,7 +124,7 @@ def _built_in(request: Request) -> Response:
     )
 
 
-@_action("client_deleted", lambda _request: "/admin")
+@action("client_deleted", lambda _request: "/admin")
 async def delete_client(request: Request, context: Context, form: FormData) -> bool | Response:
     found = await run_in_threadpool(context.store.client, request.path_params["client_id"])
     if found is None:
@@ -212,7 +135,7 @@ async def delete_client(request: Request, context: Context, form: FormData) -> b
     return True
 
 
-@_action("client_approved", _client_page)
+@action("client_approved", _client_page)
 async def approve_client(request: Request, context: Context, form: FormData) -> bool | Response:
     if request.path_params["client_id"] == PERSONAL_CLIENT_ID:
         return _built_in(request)
@@ -223,7 +146,7 @@ async def approve_client(request: Request, context: Context, form: FormData) -> 
     )
 
 
-@_action("account_created", lambda _request: "/admin/accounts")
+@action("account_created", lambda _request: "/admin/accounts")
 async def add_account(request: Request, context: Context, form: FormData) -> bool | Response:
     try:
         created = await run_in_threadpool(
@@ -242,7 +165,7 @@ async def add_account(request: Request, context: Context, form: FormData) -> boo
     return RedirectResponse(f"/admin/accounts/{created.id}", status_code=303)
 
 
-@_action("account_disabled", _account_page)
+@action("account_disabled", _account_page)
 async def disable_account(request: Request, context: Context, form: FormData) -> bool:
     disabled = form_field(form.get("disabled")) == "1"
     return await run_in_threadpool(
@@ -250,7 +173,7 @@ async def disable_account(request: Request, context: Context, form: FormData) ->
     )
 
 
-@_action("account_role_changed", _account_page)
+@action("account_role_changed", _account_page)
 async def change_role(request: Request, context: Context, form: FormData) -> bool | Response:
     role = form_field(form.get("role")) or ""
     if role not in ROLES:
@@ -260,7 +183,7 @@ async def change_role(request: Request, context: Context, form: FormData) -> boo
     )
 
 
-@_action("grant_revoked", lambda request: _back(request))
+@action("grant_revoked", lambda request: _back(request))
 async def revoke_grant(request: Request, context: Context, form: FormData) -> bool:
     grant = await run_in_threadpool(context.store.grant, request.path_params["grant_id"])
     if grant is None:
@@ -275,7 +198,7 @@ def _back(request: Request) -> str:
     return back if back.startswith("/admin/") else "/admin"
 
 
-@_action("resource_server_created", lambda _request: "/admin")
+@action("resource_server_created", lambda _request: "/admin")
 async def add_resource_server(
     request: Request, context: Context, form: FormData
 ) -> bool | Response:
@@ -296,7 +219,7 @@ async def add_resource_server(
     )
 
 
-@_action("resource_server_rotated", lambda _request: "/admin")
+@action("resource_server_rotated", lambda _request: "/admin")
 async def rotate_resource_server(
     request: Request, context: Context, form: FormData
 ) -> bool | Response:

@@ -82,6 +82,24 @@ def parse_request(scope: Scope, body: bytes, issuer: str) -> HttpRequest:
     headers = Headers(scope=scope)
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()
     query = scope["query_string"].decode("latin-1")
+    query_items, form, parsed_json = _parse_parameters(query, content_type, body)
+    return HttpRequest(
+        method=scope["method"],
+        url=issuer + scope["path"] + (f"?{query}" if query else ""),
+        headers=headers,
+        query=query_items,
+        form=form,
+        json=parsed_json,
+        path_params={key: str(value) for key, value in scope.get("path_params", {}).items()},
+        basic=_basic_credentials(headers.get("authorization")),
+        client_ip=(scope.get("client") or (None,))[0],
+    )
+
+
+def _parse_parameters(
+    query: str, content_type: str, body: bytes
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]], object]:
+    """The query, the form and the JSON body; MalformedRequest for what cannot be read."""
     form: list[tuple[str, str]] = []
     parsed_json: object = None
     try:
@@ -95,17 +113,7 @@ def parse_request(scope: Scope, body: bytes, issuer: str) -> HttpRequest:
     # NUL is valid in no OAuth parameter, and PostgreSQL refuses it in text columns.
     if b"\\u0000" in body or any("\x00" in k + v for k, v in query_items + form):
         raise MalformedRequest("The request contains a NUL character.")
-    return HttpRequest(
-        method=scope["method"],
-        url=issuer + scope["path"] + (f"?{query}" if query else ""),
-        headers=headers,
-        query=query_items,
-        form=form,
-        json=parsed_json,
-        path_params={key: str(value) for key, value in scope.get("path_params", {}).items()},
-        basic=_basic_credentials(headers.get("authorization")),
-        client_ip=(scope.get("client") or (None,))[0],
-    )
+    return query_items, form, parsed_json
 
 
 async def read_request(request: Request, issuer: str) -> HttpRequest:

@@ -125,6 +125,19 @@ def document_columns(url: str, body: bytes) -> dict[str, Any]:
         raise MetadataDocumentError("The application's metadata document is not JSON.") from None
     if not isinstance(document, dict):
         raise MetadataDocumentError("The application's metadata document is not a JSON object.")
+    _check_identity(url, document)
+    claims = ClientMetadata(document, {}, {}, None)
+    try:
+        claims.validate()
+    except (OAuth2Error, JoseError) as error:
+        raise MetadataDocumentError(
+            f"The application's metadata document is invalid: {error.description or error.error}"
+        ) from None
+    return client_columns(claims.get_registered_claims())
+
+
+def _check_identity(url: str, document: dict[str, Any]) -> None:
+    """The document names itself, has a name, and holds no secret (sections 4.1 and 8.4)."""
     if document.pop("client_id", None) != url:
         raise MetadataDocumentError(
             "The application's metadata document does not name itself as its client_id."
@@ -139,14 +152,6 @@ def document_columns(url: str, body: bytes) -> dict[str, Any]:
         raise MetadataDocumentError(
             "The application's metadata document must use token_endpoint_auth_method none."
         )
-    claims = ClientMetadata(document, {}, {}, None)
-    try:
-        claims.validate()
-    except (OAuth2Error, JoseError) as error:
-        raise MetadataDocumentError(
-            f"The application's metadata document is invalid: {error.description or error.error}"
-        ) from None
-    return client_columns(claims.get_registered_claims())
 
 
 def _address_allowed(address: str, allow_private: bool) -> bool:
@@ -187,19 +192,7 @@ class MetadataDocuments:
     async def client(self, url: str, ip: str | None) -> Client:
         """The client named by ``url``, its document fetched again once the cached copy is
         stale. A blocked client is returned as stored, without fetching."""
-        settings = self._context.settings
-        if not settings.metadata_documents_enabled:
-            raise MetadataDocumentError(
-                "This server does not accept applications that name themselves by a URL."
-            )
-        problem = url_problem(url)
-        if problem is not None:
-            raise MetadataDocumentError(problem)
-        host = urlsplit(url).hostname
-        if settings.metadata_document_hosts and host not in settings.metadata_document_hosts:
-            raise MetadataDocumentError(
-                f"Applications from {host} are not allowed by this hospital's administrator."
-            )
+        self._check_policy(url)
         store, now = self._context.store, self._context.clock()
         row = await run_in_threadpool(store.client, url)
         if row is not None and (row.blocked or (row.metadata_expires_at or 0) > now):
@@ -225,6 +218,22 @@ class MetadataDocuments:
         saved = await run_in_threadpool(store.client, url)
         assert saved is not None
         return saved
+
+    def _check_policy(self, url: str) -> None:
+        """This server takes documents at all, the URL is well-formed, and its host allowed."""
+        settings = self._context.settings
+        if not settings.metadata_documents_enabled:
+            raise MetadataDocumentError(
+                "This server does not accept applications that name themselves by a URL."
+            )
+        problem = url_problem(url)
+        if problem is not None:
+            raise MetadataDocumentError(problem)
+        host = urlsplit(url).hostname
+        if settings.metadata_document_hosts and host not in settings.metadata_document_hosts:
+            raise MetadataDocumentError(
+                f"Applications from {host} are not allowed by this hospital's administrator."
+            )
 
     async def _fetch(self, url: str) -> tuple[bytes, str | None]:
         parts = urlsplit(url)

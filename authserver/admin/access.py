@@ -1,0 +1,93 @@
+"""Who may use the admin console, and how an admin change is made: role admin only, with a
+recent login (an admin whose login is older than ADMIN_REAUTH_SECONDS logs in again); every
+change is a CSRF-checked POST, audited as "admin.<action>"."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from authserver.context import Context, get_context
+from authserver.web.pages import checked_form, error_page
+from authserver.web.paths import login_url
+from authserver.web.session import LoginSession, client_ip, current_session
+
+ADMIN_REAUTH_SECONDS = 15 * 60
+# Form fields an admin action's audit event records (never a password).
+AUDITED_FIELDS = ("blocked", "disabled", "role", "scope", "email", "resource", "name")
+
+Admin = tuple[Context, LoginSession]
+
+
+async def admin_of(request: Request) -> Admin | Response:
+    context = get_context(request)
+    session = await run_in_threadpool(current_session, context, request)
+    if session is None:
+        return RedirectResponse(login_url(request.url.path), status_code=303)
+    if session.account.role != "admin":
+        return error_page(
+            request, "Administrators only", "This page is for HospiAI administrators.", 403
+        )
+    if context.clock() - session.auth_time > ADMIN_REAUTH_SECONDS:
+        return RedirectResponse(login_url(request.url.path), status_code=303)
+    return context, session
+
+
+def view(
+    page: Callable[[Request, Context], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """An admin page: shown only to an admin with a recent login."""
+
+    async def endpoint(request: Request) -> Response:
+        admin = await admin_of(request)
+        if isinstance(admin, Response):
+            return admin
+        return await page(request, admin[0])
+
+    return endpoint
+
+
+def action(
+    name: str, back: Callable[[Request], str]
+) -> Callable[[Callable[[Request, Context, FormData], Awaitable[bool | Response]]],
+              Callable[[Request], Awaitable[Response]]]:
+    """An admin POST: access and CSRF checked, the change made, audited, then back to a page.
+    The change returns False when its target does not exist (404), or a page of its own."""
+
+    def wrap(
+        change: Callable[[Request, Context, FormData], Awaitable[bool | Response]],
+    ) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            admin = await admin_of(request)
+            if isinstance(admin, Response):
+                return admin
+            context, session = admin
+            form = await checked_form(request)
+            outcome = await change(request, context, form)
+            if outcome is False:
+                return error_page(request, "Not found", "It no longer exists.", 404)
+            if isinstance(outcome, Response) and outcome.status_code >= 400:
+                return outcome  # nothing changed, nothing to audit
+            values = {key: str(value) for key, value in request.path_params.items()}
+            for field in AUDITED_FIELDS:
+                given = [value for value in form.getlist(field) if isinstance(value, str)]
+                if given:
+                    values[field] = " ".join(given)[:200]
+            await run_in_threadpool(
+                context.audit.record,
+                f"admin.{name}",
+                actor=session.account.id,
+                ip=client_ip(request),
+                **values,
+            )
+            if isinstance(outcome, Response):
+                return outcome
+            return RedirectResponse(back(request), status_code=303)
+
+        return endpoint
+
+    return wrap
