@@ -6,25 +6,11 @@ import sys
 
 from mcpserver.app import create_app
 from mcpserver.settings import Settings
-from shared import logs
-from shared.migrations import SchemaError
-from shared.serving import serve
-from shared.settings import SettingsError, environ
+from shared.serving import run
 
 
 def main() -> int:
-    logs.configure(structured=True)
-    try:
-        settings = Settings.from_env(environ())
-    except SettingsError as error:
-        print(f"hospiai: configuration error: {error}", file=sys.stderr)
-        return 2
-    try:
-        serve(create_app(settings), settings)
-    except SchemaError as error:
-        print(f"hospiai: {error}", file=sys.stderr)
-        return 1
-    return 0
+    return run(create_app, Settings.from_env)
 
 
 if __name__ == "__main__":

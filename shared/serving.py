@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import signal
-from collections.abc import Iterator
-from typing import Protocol
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from typing import Protocol, TypeVar
 
 import uvicorn
 from starlette.types import ASGIApp
+
+from shared import logs
+from shared.migrations import SchemaError
+from shared.settings import SettingsError, environ
 
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -65,3 +70,27 @@ def serve(app: ASGIApp, settings: Listening) -> None:
         proxy_headers=bool(proxies), forwarded_allow_ips=list(proxies) if proxies else None,
     )
     Server(config).run()
+
+
+Configured = TypeVar("Configured", bound=Listening)
+
+
+def run(
+    create_app: Callable[[Configured], ASGIApp],
+    from_env: Callable[[Mapping[str, str]], Configured],
+) -> int:
+    """A service's production entry point: settings from the environment, validated at
+    start-up (exit 2 with the reason), then served until stopped (exit 1 if the schema is
+    behind the code)."""
+    logs.configure(structured=True)
+    try:
+        settings = from_env(environ())
+    except SettingsError as error:
+        print(f"hospiai: configuration error: {error}", file=sys.stderr)
+        return 2
+    try:
+        serve(create_app(settings), settings)
+    except SchemaError as error:
+        print(f"hospiai: {error}", file=sys.stderr)
+        return 1
+    return 0

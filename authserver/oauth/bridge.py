@@ -14,9 +14,10 @@ from urllib.parse import parse_qsl, unquote
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.requests import JsonRequest, OAuth2Payload
 from starlette.datastructures import Headers
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
+from shared import http
 from shared.http import NO_STORE
 
 MAX_BODY_BYTES = 64 * 1024
@@ -64,17 +65,10 @@ class OAuthResponse:
 
 
 async def read_body(receive: Receive) -> bytes:
-    body = b""
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect()
-        chunk: bytes = message.get("body", b"")
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise MalformedRequest("The request body is too large.")
-        if not message.get("more_body", False):
-            return body
+    body = await http.read_body(receive, MAX_BODY_BYTES)
+    if body is None:
+        raise MalformedRequest("The request body is too large.")
+    return body
 
 
 def parse_request(scope: Scope, body: bytes, issuer: str) -> HttpRequest:

@@ -149,13 +149,11 @@ class OAuthEngine:
         ``client``: the row of the request's client_id, as the endpoint already read it."""
         loading = _LOADED.set(client)
         try:
-            grant = self._server.get_consent_grant(http)
-        except OAuth2Error as error:
-            return self._authorization_error(error)
-        except ValueError:
-            return _UNREADABLE
+            grant = self._consent_grant(http)
         finally:
             _LOADED.reset(loading)
+        if isinstance(grant, AuthorizationRejected | OAuthResponse):
+            return grant
         request: BridgeRequest = grant.request
         assert request.resource is not None  # set by ResourceIndicator during validation
         return PendingAuthorization(
@@ -175,16 +173,26 @@ class OAuthEngine:
             headers={},
             query=list(params.items()),
         )
+        grant = self._consent_grant(http)
+        if isinstance(grant, AuthorizationRejected | OAuthResponse):
+            return grant
+        response = self._server.create_authorization_response(
+            grant.request, grant_user=account, grant=grant
+        )
+        return self._with_issuer(response)
+
+    def _consent_grant(
+        self, http: HttpRequest
+    ) -> Any:
+        """Authlib's validated code grant for an authorization request, or how it was refused
+        (an AuthorizationRejected page, or an OAuthResponse error redirect)."""
         try:
             grant = self._server.get_consent_grant(http)
         except OAuth2Error as error:
             return self._authorization_error(error)
         except ValueError:
             return _UNREADABLE
-        response = self._server.create_authorization_response(
-            grant.request, grant_user=account, grant=grant
-        )
-        return self._with_issuer(response)
+        return grant
 
     def reject_authorization(
         self, params: dict[str, str], error: str, description: str
