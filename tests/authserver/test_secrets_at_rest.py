@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from authserver.provisioning import create_account
 from tests.flow import REDIRECT_URI, authorize, exchange, refresh
 from tests.harness import PASSWORD, AuthServer
 
@@ -52,6 +53,10 @@ def test_no_secret_is_stored_by_value(auth_server: AuthServer) -> None:
 
 
 def test_passwords_are_argon2id_at_the_owasp_minimum(auth_server: AuthServer) -> None:
-    account = auth_server.account()
+    # As every account is created (the CLI, the admin console, hospiai dev): no test hasher.
+    account = create_account(
+        auth_server.store, email="owasp@hospiai.test", password=PASSWORD, given_name="A",
+        family_name="B", now=auth_server.clock(),
+    )
     assert account.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     assert PASSWORD not in account.password_hash
