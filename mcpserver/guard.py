@@ -72,12 +72,16 @@ class BearerGuard:
                 body = await read_body(receive, MAX_BODY_BYTES)
             except ClientDisconnect:
                 return  # nobody to answer, and half a request is never run
-            refused = self._authorize(body, identity)
+            if body is None:
+                refused: Response | None = _error(
+                    413, "invalid_request", "The request body is too large."
+                )
+            else:
+                refused = self._step_up(body, identity)
+                receive = _replay(body, receive)
             if refused is not None:
                 await refused(scope, receive, send)
                 return
-            assert body is not None
-            receive = _replay(body, receive)
         context = enter(Call(identity, self.services))
         try:
             await self.app(scope, receive, send)
@@ -98,9 +102,7 @@ class BearerGuard:
             return _unavailable()
         return identity if identity is not None else self._challenge("invalid_token")
 
-    def _authorize(self, body: bytes | None, identity: Identity) -> Response | None:
-        if body is None:
-            return _error(413, "invalid_request", "The request body is too large.")
+    def _step_up(self, body: bytes, identity: Identity) -> Response | None:
         missing = missing_scopes(parse(body), identity)
         return step_up(missing, self.metadata_url) if missing else None
 

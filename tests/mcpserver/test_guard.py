@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
+import time
 from urllib.parse import urlsplit
 
 import httpx
@@ -221,3 +223,31 @@ def test_a_body_over_a_mebibyte_is_413_once_the_caller_is_known(stack: Stack) ->
                                "error_description": "The request body is too large."}
     anonymous = httpx.post(stack.mcp_url, content=body, headers=MCP_HEADERS, timeout=30)
     assert anonymous.status_code == 401
+
+
+def test_a_body_cut_off_by_a_disconnect_is_never_run(stack: Stack) -> None:
+    """A whole tools/call arrives but not the length the request declared: the client went
+    away, so the call must not run (before, the partial body was replayed and it booked)."""
+    token, account_id = token_for(stack)
+    slot = stack.domain.free_slots(start=stack.auth.clock(), end=2**40, hospital_id="nice-1",
+                                   doctor_id=None, specialty=None, limit=1)[0].slot.id
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": "book_appointment",
+        "arguments": {"slot_id": slot, "reason": "Annual check-up"},
+    }}).encode()
+    parts = urlsplit(stack.mcp_url)
+    head = (
+        f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+        f"Accept: application/json, text/event-stream\r\nContent-Length: {len(body) + 100}\r\n"
+        "\r\n"
+    )
+    assert parts.hostname is not None and parts.port is not None
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(head.encode() + body)
+        time.sleep(0.5)  # the server has read all of it and waits for the rest
+    time.sleep(1)  # and then learns that the client is gone
+    assert stack.domain.appointments(account_id, None) == []
+    booked = rpc(stack, token, "tools/call", {
+        "name": "book_appointment", "arguments": {"slot_id": slot, "reason": "Annual check-up"}})
+    assert booked.status_code == 200 and "booked" in booked.text
