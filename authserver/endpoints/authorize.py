@@ -60,11 +60,14 @@ async def _client(context: Context, http: HttpRequest) -> Client | None:
 def _decide(
     context: Context, pending: PendingAuthorization, session: LoginSession | None
 ) -> Decision:
+    def remembered() -> bool:
+        assert session is not None  # asked only once someone is logged in
+        return consent_for(
+            context.store, session.account, pending.client_id, pending.resource,
+            scopes.join(pending.scope),
+        ).remembered
+
     prompt = Prompt.parse(pending.params.get("prompt"))
-    remembered = session is not None and consent_for(
-        context.store, session.account, pending.client_id, pending.resource,
-        scopes.join(pending.scope),
-    ).remembered
     return decide(prompt, logged_in=session is not None, remembered=remembered)
 
 
@@ -79,7 +82,7 @@ async def authorize(request: Request) -> Response:
         return _redirect(outcome)
     session = await run_in_threadpool(current_session, context, request)
     decision = await run_in_threadpool(_decide, context, outcome, session)
-    if decision.need != "none" and Prompt.parse(outcome.params.get("prompt")).none:
+    if decision.error is not None:
         return _redirect(context.engine.reject_authorization(
             outcome.params, decision.error, "The user must log in and consent."
         ))

@@ -3,6 +3,7 @@ user's consent. One rule per check; `prompt` is parsed here and nowhere else."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -42,20 +43,25 @@ class Decision:
     # Stored on the interaction row, so that the pages never read `prompt` again.
     force_login: bool
     force_consent: bool
-
-    @property
-    def error(self) -> str:
-        """The OpenID Connect Core 3.1.2.6 error for prompt=none when a page is needed."""
-        return "login_required" if self.need == "login" else "consent_required"
+    # prompt=none and a page is needed: the OpenID Connect Core 3.1.2.6 error to redirect with.
+    error: str | None
 
 
-def decide(prompt: Prompt, *, logged_in: bool, remembered: bool) -> Decision:
-    """``remembered``: this account allowed everything asked before (or an admin did)."""
+def decide(prompt: Prompt, *, logged_in: bool, remembered: Callable[[], bool]) -> Decision:
+    """``remembered``: whether this account allowed everything asked before (or an admin did);
+    asked only when no earlier rule decides, since it reads the store."""
     need, reason = _need(prompt, logged_in=logged_in, remembered=remembered)
-    return Decision(need, reason, force_login=prompt.login, force_consent=prompt.consent)
+    error = None
+    if prompt.none and need != "none":
+        error = "login_required" if need == "login" else "consent_required"
+    return Decision(
+        need, reason, force_login=prompt.login, force_consent=prompt.consent, error=error
+    )
 
 
-def _need(prompt: Prompt, *, logged_in: bool, remembered: bool) -> tuple[Need, str]:
+def _need(
+    prompt: Prompt, *, logged_in: bool, remembered: Callable[[], bool]
+) -> tuple[Need, str]:
     # OAuth 2.1 section 4.1.1: the authorization server authenticates the resource owner.
     if not logged_in:
         return "login", "nobody is logged in in this browser"
@@ -66,6 +72,6 @@ def _need(prompt: Prompt, *, logged_in: bool, remembered: bool) -> tuple[Need, s
     if prompt.consent:
         return "consent", "the client asked for consent again (prompt=consent)"
     # OAuth 2.1 section 4.1.1 and RFC 9700 section 4.15: the user approves what is new.
-    if not remembered:
+    if not remembered():
         return "consent", "this access was not allowed before"
     return "none", "logged in, and everything asked for was allowed before"
