@@ -68,11 +68,6 @@ _UNREADABLE = AuthorizationRejected(
 _LOADED: ContextVar[Client | None] = ContextVar("loaded_client", default=None)
 
 
-def usable(row: Client | None) -> bool:
-    """Whether a client may use any endpoint: it exists and no administrator blocked it."""
-    return row is not None and not row.blocked
-
-
 class _Server(AuthorizationServer):  # type: ignore[misc]
     def __init__(self, context: Services) -> None:
         super().__init__(scopes_supported=list(scopes.NAMES))
@@ -86,11 +81,13 @@ class _Server(AuthorizationServer):  # type: ignore[misc]
 
     def query_client(self, client_id: str) -> OAuthClient | None:
         loaded = _LOADED.get()
-        row = loaded if loaded is not None and loaded.client_id == client_id else None
-        row = row or self.context.store.client(client_id)
-        if not usable(row):
+        if loaded is not None and loaded.client_id == client_id:
+            row: Client | None = loaded
+        else:
+            row = self.context.store.client(client_id)
+        # A blocked client is unknown to every endpoint (/authorize says so on a page first).
+        if row is None or row.blocked:
             return None
-        assert row is not None
         return OAuthClient(row, self.context.keys)
 
     def authenticate_client(self, request: Any, methods: list[str], endpoint: str = "token") -> Any:

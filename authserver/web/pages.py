@@ -50,8 +50,6 @@ def form_field(value: object) -> str | None:
     return value if isinstance(value, str) and "\x00" not in value else None
 
 
-
-
 def show_time(unix_time: int | None) -> str:
     """A stored unix time as the hospital's users read it (Europe/Paris)."""
     if unix_time is None:
