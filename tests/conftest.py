@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.databases import Databases
+from tests.databases import Databases, Templates
 from tests.harness import AuthServer, Stack, start_auth_server, start_stack
 from tests.internet import Internet, stand_in_internet
 
@@ -19,9 +19,15 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(getattr(request, "param", "sqlite"))
 
 
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> Templates:
+    """Each service's newest schema in SQLite, migrated once per test process."""
+    return Templates(tmp_path_factory.mktemp("templates"))
+
+
 @pytest.fixture
-def databases(backend: str, tmp_path: Path) -> Iterator[Databases]:
-    found = Databases(backend, tmp_path)
+def databases(backend: str, tmp_path: Path, templates: Templates) -> Iterator[Databases]:
+    found = Databases(backend, tmp_path, templates)
     yield found
     found.drop()
 

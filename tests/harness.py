@@ -113,14 +113,13 @@ def start_auth_server(
     values: dict[str, object] = {
         "issuer": issuer,
         "secret_key": secrets.token_urlsafe(32),
-        "database_url": databases.url("auth"),
+        "database_url": databases.url("auth", "authserver"),
         "default_resource": resource,
     }
     values.update(overrides)
     settings = Settings(**values)  # type: ignore[arg-type]
     clock = Clock()
     store = Store(create_db_engine(settings.database_url))
-    store.upgrade_schema()
     keys = Keys(settings.secret_key)
     resource_server = create_resource_server(
         store, keys, resource=resource, name="MCP", now=clock()
@@ -150,7 +149,7 @@ def mcp_settings(auth: AuthServer, databases: Databases, *, cache_ttl: int = 30)
         issuer=auth.settings.issuer,
         client_id=auth.resource_server.id,
         client_secret=auth.resource_server.secret or "",
-        database_url=databases.url("mcp"),
+        database_url=databases.url("mcp", "mcpserver"),
         cache_ttl=cache_ttl,
     )
 
@@ -164,7 +163,6 @@ def start_stack(
     with start_auth_server(databases, resource=mcp_url, **auth_overrides) as auth:
         settings = mcp_settings(auth, databases, cache_ttl=cache_ttl)
         domain = DomainStore(create_db_engine(settings.database_url))
-        domain.upgrade_schema()
         try:
             seed_demo(domain, datetime.date.today(), auth.clock())
             with serve(create_mcp_app(settings, clock=auth.clock), sock):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import sys
@@ -62,14 +63,33 @@ def hospiai(
             process.wait(timeout=30)
 
 
+class _Server(uvicorn.Server):
+    """uvicorn that stops as soon as it is told: its own main loop looks every 0.1 s, which
+    added up to a minute of the suite's time."""
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        await super().serve(sockets)
+
+    async def main_loop(self) -> None:
+        await self.on_tick(0)
+        await self._stopping.wait()
+
+    def stop(self) -> None:
+        self.should_exit = True
+        self._loop.call_soon_threadsafe(self._stopping.set)
+
+
 class Running:
     """A server running in a thread; ``stop`` ends it (for tests of a server going away)."""
 
-    def __init__(self, server: uvicorn.Server, thread: threading.Thread, sock: socket.socket):
+    def __init__(self, server: _Server, thread: threading.Thread, sock: socket.socket):
         self._server, self._thread, self._sock = server, thread, sock
 
     def stop(self) -> None:
-        self._server.should_exit = True
+        if self._thread.is_alive():
+            self._server.stop()
         self._thread.join(timeout=10)
         self._sock.close()
 
@@ -81,7 +101,7 @@ def serve(app: Any, sock: socket.socket, **options: Any) -> Iterator[Running]:
     no forwarded header is read (uvicorn's own default believes them from 127.0.0.1)."""
     options = {"proxy_headers": False, **options}
     config = uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False, **options)
-    server = uvicorn.Server(config)
+    server = _Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

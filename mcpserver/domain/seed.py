@@ -58,6 +58,7 @@ def seed_demo(store: DomainStore, today: date, now: int) -> bool:
     statuses: list[dict[str, object]] = []
     doctors: list[dict[str, object]] = []
     slots: list[dict[str, object]] = []
+    starts = _slot_starts(today)
     for city, lat, lon, dept in CITIES:
         for index in range(HOSPITALS_PER_CITY):
             hospital_id = f"{city.lower()}-{index + 1}"
@@ -92,7 +93,7 @@ def seed_demo(store: DomainStore, today: date, now: int) -> bool:
                     "specialty": SPECIALTIES[(index + number) % len(SPECIALTIES)],
                     "hospital_id": hospital_id,
                 })
-                slots.extend(_slots(doctor_id, hospital_id, today))
+                slots.extend(_slots(doctor_id, hospital_id, starts))
     store.bulk_insert(Hospital, hospitals)
     store.bulk_insert(HospitalStatus, statuses)
     store.bulk_insert(Doctor, doctors)
@@ -100,21 +101,24 @@ def seed_demo(store: DomainStore, today: date, now: int) -> bool:
     return True
 
 
-def _slots(doctor_id: str, hospital_id: str, today: date) -> list[dict[str, object]]:
-    """Weekday consultations at fixed Paris hours, stored in UTC."""
-    rows: list[dict[str, object]] = []
+def _slot_starts(today: date) -> list[tuple[str, int]]:
+    """Weekday consultation times at fixed Paris hours: (label, start in UTC seconds)."""
+    starts: list[tuple[str, int]] = []
     for offset in range(1, DAYS + 1):
         day = today + timedelta(days=offset)
         if day.weekday() >= 5:
             continue
         for hour in SLOT_HOURS:
             local = datetime.combine(day, time(hour), tzinfo=PARIS)
-            rows.append({
-                "id": f"{doctor_id}-{day:%Y%m%d}-{hour:02d}",
-                "doctor_id": doctor_id,
-                "hospital_id": hospital_id,
-                "starts_at": int(local.astimezone(UTC).timestamp()),
-                "duration_minutes": 30,
-                "appointment_id": None,
-            })
-    return rows
+            starts.append((f"{day:%Y%m%d}-{hour:02d}", int(local.astimezone(UTC).timestamp())))
+    return starts
+
+
+def _slots(
+    doctor_id: str, hospital_id: str, starts: list[tuple[str, int]]
+) -> list[dict[str, object]]:
+    return [
+        {"id": f"{doctor_id}-{label}", "doctor_id": doctor_id, "hospital_id": hospital_id,
+         "starts_at": starts_at, "duration_minutes": 30, "appointment_id": None}
+        for label, starts_at in starts
+    ]
