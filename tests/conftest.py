@@ -20,9 +20,11 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def templates(tmp_path_factory: pytest.TempPathFactory) -> Templates:
-    """Each service's newest schema in SQLite, migrated once per test process."""
-    return Templates(tmp_path_factory.mktemp("templates"))
+def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
+    """Each service's newest schema, migrated once per test process and copied per test."""
+    made = Templates(tmp_path_factory.mktemp("templates"))
+    yield made
+    made.drop()
 
 
 @pytest.fixture

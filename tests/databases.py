@@ -1,8 +1,8 @@
 """Throwaway databases for tests: SQLite files, or fresh databases on the PostgreSQL server that
-HOSPIAI_TEST_POSTGRES_URL names (each created for one test and dropped after it). A SQLite
-database asked for at a service's newest schema is a copy of a file migrated once per test
-process. On PostgreSQL, CREATE DATABASE ... TEMPLATE measured slower than migrating the new
-database (1.1 s against 0.9 s here), so each is migrated."""
+HOSPIAI_TEST_POSTGRES_URL names (each created for one test and dropped after it). A database
+asked for at a service's newest schema is a copy of a template migrated once per test process:
+a file copy, or CREATE DATABASE ... TEMPLATE (0.06 s with its drop, against 0.37 s to create,
+migrate and drop; the FILE_COPY strategy's checkpoints made it slower while other tests ran)."""
 
 from __future__ import annotations
 
@@ -51,16 +51,32 @@ def _migrate(url: str, service: str) -> None:
 
 
 class Templates:
-    """One SQLite file per service at the newest schema, migrated on first use."""
+    """One database per backend and service at the newest schema, migrated on first use and
+    kept until ``drop`` (the end of the test session)."""
 
     def __init__(self, folder: Path) -> None:
         self._folder = folder
+        self._postgres: dict[str, str] = {}
 
     def sqlite(self, service: str) -> Path:
         path = self._folder / f"{service}.sqlite3"
         if not path.exists():
             _migrate(f"sqlite:///{path}", service)
         return path
+
+    def postgres(self, server: URL, service: str) -> str:
+        """The template database's name; nothing stays connected to it, as a copy requires."""
+        if service not in self._postgres:
+            name = f"hospiai_template_{service}_{secrets.token_hex(4)}"
+            _admin(server, f'CREATE DATABASE "{name}"')
+            self._postgres[service] = name
+            _migrate(server.set(database=name).render_as_string(hide_password=False), service)
+        return self._postgres[service]
+
+    def drop(self) -> None:
+        for name in self._postgres.values():
+            _admin(postgres_server(), f'DROP DATABASE "{name}" WITH (FORCE)')
+        self._postgres.clear()
 
 
 class Databases:
@@ -80,10 +96,15 @@ class Databases:
             return self._sqlite(name, migrated_for)
         if name not in self._created:
             database = f"hospiai_test_{name}_{secrets.token_hex(4)}"
-            _admin(self._server, f'CREATE DATABASE "{database}"')
+            template = (
+                self._templates.postgres(self._server, migrated_for)
+                if self._templates is not None and migrated_for is not None else None
+            )
+            copy = f' TEMPLATE "{template}"' if template else ""
+            _admin(self._server, f'CREATE DATABASE "{database}"{copy}')
             url = self._server.set(database=database).render_as_string(hide_password=False)
             self._created[name] = url
-            if migrated_for is not None:
+            if migrated_for is not None and template is None:
                 _migrate(url, migrated_for)
         return self._created[name]
 
