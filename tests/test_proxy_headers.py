@@ -151,8 +151,9 @@ def test_the_mcp_server_logs_the_forwarded_address_and_keeps_its_own_urls(
     assert not any(FORGED in m for m in messages)
 
 
-@pytest.mark.parametrize("command", ["authserver", "mcpserver"])
-@pytest.mark.parametrize("value", ["caddy", "*", "172.30.53.10/24"])
+# Every kind of bad value is refused by each service's settings in
+# tests/shared/test_settings.py; here, one per service shows the start stops on it.
+@pytest.mark.parametrize(("command", "value"), [("authserver", "*"), ("mcpserver", "caddy")])
 def test_a_bad_proxy_list_stops_the_start_naming_the_variable(
     tmp_path: Path, command: str, value: str
 ) -> None:

@@ -120,6 +120,17 @@ def test_a_proxy_that_is_not_an_address_or_network_is_refused_naming_the_variabl
         env_proxies({"P": f"127.0.0.1,{value}"}, "P")
 
 
+@pytest.mark.parametrize("value", ["caddy", "*", "172.30.53.10/24"])
+@pytest.mark.parametrize(("settings", "base"), [(AuthSettings, AUTH_BASE), (McpSettings, MCP_BASE)])
+def test_both_services_refuse_a_bad_proxy_list_naming_the_variable(
+    settings: type[AuthSettings | McpSettings], base: dict[str, str], value: str
+) -> None:
+    """What `hospiai` turns into exit status 2 (tests/test_proxy_headers.py, one value per
+    service, since each start is a process)."""
+    with pytest.raises(SettingsError, match="^HOSPIAI_FORWARDED_ALLOW_IPS: "):
+        settings.from_env({**base, "HOSPIAI_FORWARDED_ALLOW_IPS": f"127.0.0.2,{value}"})
+
+
 @pytest.mark.parametrize(("settings", "base"), [(AuthSettings, AUTH_BASE), (McpSettings, MCP_BASE)])
 def test_both_services_trust_no_proxy_unless_told(
     settings: type[AuthSettings | McpSettings], base: dict[str, str]
