@@ -10,7 +10,8 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,23 +45,48 @@ def wait_until_answering(url: str, process: subprocess.Popen[Any]) -> None:
             time.sleep(0.1)
 
 
+@dataclass(frozen=True)
+class Process:
+    """A ``hospiai <command>`` to run: ready once ``ready_url`` answers; output to ``log``."""
+
+    command: str
+    env: Mapping[str, str]
+    ready_url: str
+    log: Path
+
+
+@contextmanager
+def hospiai_all(*processes: Process) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Serve each process until the block exits; all start at once, and the block begins when
+    every one answers."""
+    with ExitStack() as stack:
+        started = []
+        for process in processes:
+            output = stack.enter_context(process.log.open("wb"))
+            popen = subprocess.Popen(
+                [sys.executable, "-m", "hospiai.cli", process.command], env=dict(process.env),
+                stdout=output, stderr=subprocess.STDOUT,
+            )
+            stack.callback(_stop, popen)
+            started.append(popen)
+        for process, popen in zip(processes, started, strict=True):
+            wait_until_answering(process.ready_url, popen)
+        yield started
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    process.wait(timeout=30)
+
+
 @contextmanager
 def hospiai(
     command: str, env: Mapping[str, str], ready_url: str, log: Path
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Serve ``hospiai <command>`` until the block exits, once ``ready_url`` answers; its output
     goes to ``log``."""
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "hospiai.cli", command], env=dict(env), stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_until_answering(ready_url, process)
-            yield process
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+    with hospiai_all(Process(command, env, ready_url, log)) as (process,):
+        yield process
 
 
 class _Server(uvicorn.Server):

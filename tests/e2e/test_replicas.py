@@ -50,7 +50,7 @@ from tests.flow import (
 )
 from tests.harness import PASSWORD
 from tests.mcpserver.helpers import MCP_HEADERS
-from tests.servers import free_port, hospiai
+from tests.servers import Process, free_port, hospiai_all
 
 ATTEMPTS = 50
 GRACE_SECONDS = 2
@@ -122,20 +122,19 @@ def _cluster(url: str, folder: Path) -> Iterator[Cluster]:
             rs = create_resource_server(store, keys, resource=resource, name="MCP", now=now)
             seed_demo(domain, datetime.date.today(), now)
             auth = [Replica(f"http://127.0.0.1:{port}", rs) for port in auth_ports]
-            for index, port in enumerate(auth_ports):
-                running.enter_context(hospiai(
-                    "authserver", {**env, "HOSPIAI_AUTH_PORT": str(port)},
-                    f"{auth[index].url}/healthz", folder / f"authserver-{index}.log",
-                ))
-            for index, port in enumerate(mcp_ports):
-                running.enter_context(hospiai(
-                    "mcpserver",
-                    {**env, "HOSPIAI_MCP_URL": resource, "HOSPIAI_MCP_PORT": str(port),
-                     "HOSPIAI_MCP_CLIENT_ID": rs.id, "HOSPIAI_MCP_CLIENT_SECRET": rs.secret or "",
-                     # Each MCP replica asks its own authorization server replica.
-                     "HOSPIAI_INTROSPECTION_URL": f"{auth[index].url}/introspect"},
-                    f"http://127.0.0.1:{port}/healthz", folder / f"mcpserver-{index}.log",
-                ))
+            running.enter_context(hospiai_all(
+                *(Process("authserver", {**env, "HOSPIAI_AUTH_PORT": str(port)},
+                          f"{auth[index].url}/healthz", folder / f"authserver-{index}.log")
+                  for index, port in enumerate(auth_ports)),
+                *(Process("mcpserver",
+                          {**env, "HOSPIAI_MCP_URL": resource, "HOSPIAI_MCP_PORT": str(port),
+                           "HOSPIAI_MCP_CLIENT_ID": rs.id,
+                           "HOSPIAI_MCP_CLIENT_SECRET": rs.secret or "",
+                           # Each MCP replica asks its own authorization server replica.
+                           "HOSPIAI_INTROSPECTION_URL": f"{auth[index].url}/introspect"},
+                          f"http://127.0.0.1:{port}/healthz", folder / f"mcpserver-{index}.log")
+                  for index, port in enumerate(mcp_ports)),
+            ))
             mcp = [f"http://127.0.0.1:{port}/mcp" for port in mcp_ports]
             yield Cluster(issuer, resource, (auth[0], auth[1]), (mcp[0], mcp[1]), store, domain,
                           keys)

@@ -127,7 +127,7 @@ def test_both_services_refuse_a_bad_proxy_list_naming_the_variable(
 ) -> None:
     """What `hospiai` turns into exit status 2 (tests/test_proxy_headers.py, one value per
     service, since each start is a process)."""
-    with pytest.raises(SettingsError, match="^HOSPIAI_FORWARDED_ALLOW_IPS: "):
+    with pytest.raises(SettingsError, match=r"^HOSPIAI_FORWARDED_ALLOW_IPS: "):
         settings.from_env({**base, "HOSPIAI_FORWARDED_ALLOW_IPS": f"127.0.0.2,{value}"})
 
 
