@@ -18,20 +18,9 @@ from authserver.settings import Settings
 from tests.databases import Databases, both_backends
 from tests.flow import authorize, authorize_params, exchange, login, pkce_pair, query_of, start
 from tests.harness import PASSWORD, AuthServer, start_auth_server
+from tests.internet import Internet, client_document
+from tests.native import CURSOR_CALLBACK, CURSOR_REGISTRATION
 
-CURSOR_CALLBACK = "cursor://anysphere.cursor-mcp/oauth/callback"
-# What Cursor sends to /register, as it sends it.
-CURSOR_REGISTRATION = {
-    "client_name": "Cursor",
-    "redirect_uris": [
-        CURSOR_CALLBACK,
-        "https://www.cursor.com/agents/mcp/oauth/callback",
-        "http://localhost:8787/callback",
-    ],
-    "grant_types": ["authorization_code", "refresh_token"],
-    "response_types": ["code"],
-    "token_endpoint_auth_method": "none",
-}
 DEFAULT_SCHEMES = Settings.private_use_schemes
 
 ACCEPTED_FOR_PUBLIC = [
@@ -259,3 +248,26 @@ def test_the_consent_page_says_the_answer_goes_to_an_application_on_this_device(
     ).split())
     assert "you will be sent to" in hosted and "www.cursor.com" in hosted
     assert "on this device" not in hosted and "runs on your own computer" not in hosted
+
+
+def test_metadata_documents_follow_the_same_redirect_rules(
+    databases: Databases, internet: Internet
+) -> None:
+    native = "https://assistant.example/desk/client.json"
+    unknown = "https://tools.example/desk/client.json"
+    internet.publish(native, client_document(native, [CURSOR_CALLBACK, "com.example.desk:/cb"]))
+    internet.publish(unknown, client_document(unknown, ["myapp://callback"]))
+    with start_auth_server(
+        databases, egress=internet.egress(), metadata_documents_allow_private=True
+    ) as server:
+        result = authorize(
+            server, native, server.account().email, redirect_uri="com.example.desk:/cb"
+        )
+        assert result.location.startswith("com.example.desk:/cb?code="), result.location
+        _, challenge = pkce_pair()
+        with server.http() as browser:
+            page = start(
+                browser, authorize_params(unknown, challenge, redirect_uri="myapp://callback")
+            )
+        assert page.status_code == 400 and "location" not in page.headers
+        assert "could not be verified" in page.text and "reverse domain" in page.text
