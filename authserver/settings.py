@@ -82,10 +82,7 @@ class Settings:
                 "HOSPIAI_METADATA_DOCUMENTS_ALLOW_PRIVATE is for development: the issuer must be"
                 " loopback"
             )
-        for scheme in sorted(self.private_use_schemes):
-            problem = private_use_scheme_problem(scheme)
-            if problem is not None:
-                raise SettingsError(f"HOSPIAI_PRIVATE_USE_SCHEMES: {problem}")
+        _check_private_use(self.private_use_schemes)
         if self.default_resource is not None:
             parts = urlsplit(self.default_resource)
             if not parts.scheme or not parts.netloc or parts.fragment:
@@ -124,6 +121,13 @@ class Settings:
             **bounded,
             **flags,
         )
+
+
+def _check_private_use(schemes: frozenset[str]) -> None:
+    for scheme in sorted(schemes):
+        problem = private_use_scheme_problem(scheme)
+        if problem is not None:
+            raise SettingsError(f"HOSPIAI_PRIVATE_USE_SCHEMES: {problem}")
 
 
 def _names(env: Mapping[str, str], name: str, default: frozenset[str]) -> frozenset[str]:

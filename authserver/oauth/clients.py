@@ -23,7 +23,7 @@ _SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
 # RFC 8252 section 7.1: a domain name the app's publisher controls, reversed (com.example.app).
 _REVERSE_DOMAIN = re.compile(r"[a-z][a-z0-9-]*(\.[a-z0-9-]+)+")
 # Never an application's private-use scheme, whatever the settings say: they run script, read
-# local files or memory, are not navigations (ws), or are the web's own (their rules are above).
+# local files or memory, are not navigations (ws), or are the web's own (see _web_problem).
 NEVER_PRIVATE_USE = frozenset(
     {"http", "https", "javascript", "data", "file", "vbscript", "blob", "about", "ws", "wss"}
 )
@@ -45,7 +45,7 @@ def private_use_scheme(uri: str) -> str | None:
 
 
 def _is_private_use(scheme: str) -> bool:
-    return bool(_SCHEME.fullmatch(scheme)) and scheme not in NEVER_PRIVATE_USE
+    return private_use_scheme_problem(scheme) is None
 
 
 def redirect_uri_problem(uri: str, private_use: frozenset[str] | None = None) -> str | None:
@@ -60,14 +60,12 @@ def redirect_uri_problem(uri: str, private_use: frozenset[str] | None = None) ->
     if parts.fragment or "#" in uri:
         return f"{uri!r} must not contain a fragment"
     if _is_private_use(parts.scheme):
-        if private_use is None:
-            # RFC 8252 section 8.4: any application can claim a scheme, so none can keep a
-            # secret there; a confidential client (or a resource) has no use for one.
-            return (
-                f"{uri!r} must use https, or http on a loopback address (a private-use scheme"
-                " is for public clients only)"
-            )
-        return _private_use_problem(uri, parts, parts.scheme in private_use)
+        return _private_use_problem(uri, parts, private_use)
+    return _web_problem(uri, parts)
+
+
+def _web_problem(uri: str, parts: SplitResult) -> str | None:
+    """OAuth 2.1 section 2.3.1 and RFC 8252 section 7.3: https, or http on a loopback host."""
     if not parts.hostname or parts.username is not None or parts.password is not None:
         return f"{uri!r} must be an absolute URI with a host and no user information"
     if parts.scheme == "https":
@@ -77,9 +75,18 @@ def redirect_uri_problem(uri: str, private_use: frozenset[str] | None = None) ->
     return f"{uri!r} must use https, or http on a loopback address"
 
 
-def _private_use_problem(uri: str, parts: SplitResult, allowed: bool) -> str | None:
+def _private_use_problem(
+    uri: str, parts: SplitResult, private_use: frozenset[str] | None
+) -> str | None:
     """RFC 8252 section 7.1: a reverse-domain scheme, or one of a known native application."""
-    if not allowed and not _REVERSE_DOMAIN.fullmatch(parts.scheme):
+    if private_use is None:
+        # RFC 8252 sections 8.5 and 8.6: a native app keeps no secret, and any app can claim a
+        # scheme; a confidential client (or a resource) has no use for one.
+        return (
+            f"{uri!r} must use https, or http on a loopback address (a private-use scheme is"
+            " for public clients only)"
+        )
+    if parts.scheme not in private_use and not _REVERSE_DOMAIN.fullmatch(parts.scheme):
         return (
             f"{uri!r} must use a reverse domain name as its scheme (such as com.example.app)"
             " or a known application's scheme"

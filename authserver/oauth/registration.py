@@ -69,8 +69,8 @@ class ClientMetadata(ClientMetadataClaims):  # type: ignore[misc]
         uris = self.get("redirect_uris")
         if not uris:
             raise InvalidRedirectURIError("redirect_uris must be a non-empty array of strings.")
-        # RFC 8252 section 8.4: private-use schemes only for a public client (PKCE is always
-        # required here). Without the field the method is client_secret_basic, not none.
+        # RFC 8252 sections 8.5 and 8.6: private-use schemes only for a public client (PKCE is
+        # always required here). Without the field the method is client_secret_basic, not none.
         public = self.get("token_endpoint_auth_method") == "none"
         for uri in uris:
             problem = redirect_uri_problem(uri, self.private_use if public else None)
