@@ -271,3 +271,26 @@ def test_metadata_documents_follow_the_same_redirect_rules(
             )
         assert page.status_code == 400 and "location" not in page.headers
         assert "could not be verified" in page.text and "reverse domain" in page.text
+
+
+def test_a_registration_update_follows_the_same_rules(auth_server: AuthServer) -> None:
+    """RFC 7592: a public client may move to a private-use redirect; a confidential one not."""
+    public = _register(auth_server, {"redirect_uris": ["http://127.0.0.1:5555/callback"],
+                                     "token_endpoint_auth_method": "none"}).json()
+    confidential = _register(auth_server, {"redirect_uris": ["https://app.example.org/cb"]}).json()
+    with auth_server.http() as http:
+        for body, expected in ((public, 200), (confidential, 400)):
+            updated = http.put(
+                body["registration_client_uri"],
+                headers={"Authorization": f"Bearer {body['registration_access_token']}"},
+                json={
+                    "client_id": body["client_id"],
+                    "redirect_uris": [CURSOR_CALLBACK],
+                    "token_endpoint_auth_method": body["token_endpoint_auth_method"],
+                },
+            )
+            assert updated.status_code == expected, updated.text
+    moved = auth_server.store.client(public["client_id"])
+    kept = auth_server.store.client(confidential["client_id"])
+    assert moved is not None and moved.redirect_uris == [CURSOR_CALLBACK]
+    assert kept is not None and kept.redirect_uris == ["https://app.example.org/cb"]
