@@ -271,6 +271,18 @@ def test_cursor_registers_its_private_use_callback_and_gets_the_answer_there(
         "client_id": client["client_id"]})
     assert refreshed.status_code == 200, refreshed.text
     _call_profile(world, refreshed.json()["access_token"])
+    # Signing out: Cursor revokes its refresh token, which ends the grant (RFC 7009 2.1).
+    revoked = httpx.post(server["revocation_endpoint"], data={
+        "token": refreshed.json()["refresh_token"], "client_id": client["client_id"]})
+    assert revoked.status_code == 200, revoked.text
+    again = httpx.post(server["token_endpoint"], data={
+        "grant_type": "refresh_token", "refresh_token": refreshed.json()["refresh_token"],
+        "client_id": client["client_id"]})
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    rs = world.auth.resource_server
+    seen = httpx.post(server["introspection_endpoint"], auth=(rs.id, rs.secret or ""),
+                      data={"token": refreshed.json()["access_token"]})
+    assert seen.json() == {"active": False}
 
 
 def test_vscode_registers_then_uses_a_random_loopback_port_or_vscode_dev(world: Stack) -> None:
