@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from authserver.oauth.clients import private_use_scheme_problem
 from shared.settings import (
     SettingsError,
     env_bool,
@@ -40,6 +41,12 @@ class Settings:
     # Development only (refused unless the issuer is loopback): fetch client metadata documents
     # from private and loopback addresses too.
     metadata_documents_allow_private: bool = False
+    # RFC 8252 section 7.1: the private-use redirect schemes of known native MCP clients that a
+    # public client may register, besides reverse-domain schemes (com.example.app), which any
+    # public client may.
+    private_use_schemes: frozenset[str] = frozenset(
+        {"cursor", "vscode", "vscode-insiders", "windsurf"}
+    )
     # Garbage collection: how often (0: only `hospiai maintenance purge`), how long dead rows
     # are kept, and after how long an unused dynamic client with no live grant goes.
     purge_interval: int = 3600
@@ -75,6 +82,7 @@ class Settings:
                 "HOSPIAI_METADATA_DOCUMENTS_ALLOW_PRIVATE is for development: the issuer must be"
                 " loopback"
             )
+        _check_private_use(self.private_use_schemes)
         if self.default_resource is not None:
             parts = urlsplit(self.default_resource)
             if not parts.scheme or not parts.netloc or parts.fragment:
@@ -106,16 +114,27 @@ class Settings:
             secret_key=env_secret(env, "HOSPIAI_SECRET_KEY"),
             database_url=cls.database_url_from_env(env),
             default_resource=env.get("HOSPIAI_DEFAULT_RESOURCE") or None,
-            metadata_document_hosts=frozenset(
-                host.strip().lower()
-                for host in env.get("HOSPIAI_METADATA_DOCUMENT_HOSTS", "").split(",")
-                if host.strip()
-            ),
+            metadata_document_hosts=_names(env, "HOSPIAI_METADATA_DOCUMENT_HOSTS", frozenset()),
+            private_use_schemes=_names(env, "HOSPIAI_PRIVATE_USE_SCHEMES", cls.private_use_schemes),
             host=env_str(env, "HOSPIAI_AUTH_HOST", cls.host),
             forwarded_allow_ips=env_proxies(env, "HOSPIAI_FORWARDED_ALLOW_IPS"),
             **bounded,
             **flags,
         )
+
+
+def _check_private_use(schemes: frozenset[str]) -> None:
+    for scheme in sorted(schemes):
+        problem = private_use_scheme_problem(scheme)
+        if problem is not None:
+            raise SettingsError(f"HOSPIAI_PRIVATE_USE_SCHEMES: {problem}")
+
+
+def _names(env: Mapping[str, str], name: str, default: frozenset[str]) -> frozenset[str]:
+    """A comma-separated list, in lower case; set and empty, it is empty."""
+    if name not in env:
+        return default
+    return frozenset(item.strip().lower() for item in env[name].split(",") if item.strip())
 
 
 _DAY = 86400

@@ -12,6 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from authserver.context import Context, get_context
 from authserver.interactions.login import log_in
 from authserver.models import Account, Interaction
+from authserver.oauth.clients import private_use_scheme
 from authserver.oauth.consent import (
     Consent,
     allow_remembered,
@@ -91,6 +92,8 @@ async def _consent_page(
     consent = await run_in_threadpool(_consent, context, session.account, interaction)
     # Marks are only useful when something was allowed before.
     marked = set(consent.new) if len(consent.new) < len(consent.granted) else set()
+    redirect = urlsplit(interaction.params["redirect_uri"])
+    private_use = private_use_scheme(interaction.params["redirect_uri"])
     return render(
         request,
         "consent.html",
@@ -102,9 +105,11 @@ async def _consent_page(
         verified_host=(
             urlsplit(client.client_id).hostname if client.kind == "metadata_document" else None
         ),
-        redirect_host=urlsplit(interaction.params["redirect_uri"]).netloc,
-        # The redirect this request uses: any program on the computer could claim a local one.
-        loopback_only=urlsplit(interaction.params["redirect_uri"]).scheme == "http",
+        redirect_host=redirect.netloc,
+        # The redirect this request uses goes to an application on this device, by a local
+        # address or a private-use scheme (RFC 8252): any program on it could claim either.
+        private_use_scheme=private_use,
+        on_device=redirect.scheme == "http" or private_use is not None,
         granted=[(scopes.BY_NAME[name], name in marked) for name in consent.granted],
         unavailable=[scopes.BY_NAME[name] for name in consent.unavailable],
     )

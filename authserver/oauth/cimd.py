@@ -117,7 +117,7 @@ def cache_seconds(cache_control: str | None) -> int:
     return max(MIN_CACHE_SECONDS, min(MAX_CACHE_SECONDS, max_age))
 
 
-def document_columns(url: str, body: bytes) -> dict[str, Any]:
+def document_columns(url: str, body: bytes, private_use: frozenset[str]) -> dict[str, Any]:
     """The stored client's columns from a fetched document, validated (sections 4 and 8)."""
     try:
         document = json.loads(body)
@@ -126,7 +126,7 @@ def document_columns(url: str, body: bytes) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise MetadataDocumentError("The application's metadata document is not a JSON object.")
     _check_identity(url, document)
-    claims = ClientMetadata(document, {}, {}, None)
+    claims = ClientMetadata(document, {}, {}, None, private_use=private_use)
     try:
         claims.validate()
     except (OAuth2Error, JoseError) as error:
@@ -209,7 +209,7 @@ class MetadataDocuments:
             kind=KIND,
             created_at=now,
             metadata_expires_at=now + cache_seconds(cache_control),
-            **document_columns(url, body),
+            **document_columns(url, body, self._context.settings.private_use_schemes),
         )
         if await run_in_threadpool(store.save_metadata_client, fresh, now):
             self._context.audit.record(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hmac
-from urllib.parse import SplitResult, urlsplit
+import re
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from authlib.oauth2.rfc6749 import ClientMixin
 
@@ -17,8 +18,40 @@ GRANT_TYPES = ["authorization_code", "refresh_token"]
 RESPONSE_TYPES = ["code"]
 
 
-def redirect_uri_problem(uri: str) -> str | None:
-    """Why a redirect URI cannot be registered, or None: https, or http on a loopback host."""
+# RFC 3986 section 3.1, in the lower case it calls canonical (section 6.2.2.1).
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
+# RFC 8252 section 7.1: a domain name the app's publisher controls, reversed (com.example.app).
+_REVERSE_DOMAIN = re.compile(r"[a-z][a-z0-9-]*(\.[a-z0-9-]+)+")
+# Never an application's private-use scheme, whatever the settings say: they run script, read
+# local files or memory, are not navigations (ws), or are the web's own (see _web_problem).
+NEVER_PRIVATE_USE = frozenset(
+    {"http", "https", "javascript", "data", "file", "vbscript", "blob", "about", "ws", "wss"}
+)
+
+
+def private_use_scheme_problem(scheme: str) -> str | None:
+    """Why ``scheme`` cannot be on the allow-list of native applications' schemes, or None."""
+    if not _SCHEME.fullmatch(scheme):
+        return f"{scheme!r} is not a URI scheme in lower case (RFC 3986 section 3.1)"
+    if scheme in NEVER_PRIVATE_USE:
+        return f"{scheme!r} is never a native application's scheme"
+    return None
+
+
+def private_use_scheme(uri: str) -> str | None:
+    """The scheme of a valid redirect URI if it is a private-use one (RFC 8252 section 7.1)."""
+    scheme = urlsplit(uri).scheme
+    return scheme if _is_private_use(scheme) else None
+
+
+def _is_private_use(scheme: str) -> bool:
+    return private_use_scheme_problem(scheme) is None
+
+
+def redirect_uri_problem(uri: str, private_use: frozenset[str] | None = None) -> str | None:
+    """Why a redirect URI cannot be registered, or None: https, or http on a loopback host.
+    ``private_use``, for a public client only: the schemes, besides reverse-domain ones, that
+    native applications may receive the answer on (RFC 8252 section 7.1)."""
     try:
         parts = urlsplit(uri)
         parts.port  # noqa: B018 - raises ValueError on a malformed port
@@ -26,6 +59,13 @@ def redirect_uri_problem(uri: str) -> str | None:
         return f"{uri!r} is not a valid URI"
     if parts.fragment or "#" in uri:
         return f"{uri!r} must not contain a fragment"
+    if _is_private_use(parts.scheme):
+        return _private_use_problem(uri, parts, private_use)
+    return _web_problem(uri, parts)
+
+
+def _web_problem(uri: str, parts: SplitResult) -> str | None:
+    """OAuth 2.1 section 2.3.1 and RFC 8252 section 7.3: https, or http on a loopback host."""
     if not parts.hostname or parts.username is not None or parts.password is not None:
         return f"{uri!r} must be an absolute URI with a host and no user information"
     if parts.scheme == "https":
@@ -33,6 +73,31 @@ def redirect_uri_problem(uri: str) -> str | None:
     if parts.scheme == "http" and is_loopback_host(parts.hostname):
         return None
     return f"{uri!r} must use https, or http on a loopback address"
+
+
+def _private_use_problem(
+    uri: str, parts: SplitResult, private_use: frozenset[str] | None
+) -> str | None:
+    """RFC 8252 section 7.1: a reverse-domain scheme, or one of a known native application."""
+    if private_use is None:
+        # RFC 8252 sections 8.5 and 8.6: a native app keeps no secret, and any app can claim a
+        # scheme; a confidential client (or a resource) has no use for one.
+        return (
+            f"{uri!r} must use https, or http on a loopback address (a private-use scheme is"
+            " for public clients only)"
+        )
+    if parts.scheme not in private_use and not _REVERSE_DOMAIN.fullmatch(parts.scheme):
+        return (
+            f"{uri!r} must use a reverse domain name as its scheme (such as com.example.app)"
+            " or a known application's scheme"
+        )
+    if parts.username is not None or parts.password is not None:
+        return f"{uri!r} must not contain user information"
+    # The redirect is this very string with the answer added: it must read the same once parsed
+    # (no upper case, spaces or control characters, no empty authority) and lead somewhere.
+    if urlunsplit(parts) != uri or not (parts.netloc or parts.path):
+        return f"{uri!r} must be a plain URI that reads the same once parsed"
+    return None
 
 
 def redirect_uri_matches(registered: list[str], requested: str) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,7 +35,20 @@ _STRING_LISTS = ("redirect_uris", "grant_types", "response_types", "contacts")
 
 
 class ClientMetadata(ClientMetadataClaims):  # type: ignore[misc]
-    """RFC 7591 section 2 metadata, validated to this server's OAuth 2.1 profile."""
+    """RFC 7591 section 2 metadata, validated to this server's OAuth 2.1 profile.
+    ``private_use``: the native applications' redirect schemes a public client may register."""
+
+    def __init__(
+        self,
+        claims: dict[str, Any],
+        header: dict[str, Any],
+        options: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        *,
+        private_use: frozenset[str],
+    ) -> None:
+        super().__init__(claims, header, options, params)
+        self.private_use = private_use
 
     def validate(self, now: Any = None, leeway: int = 0) -> None:
         # Types first, so no validator below ever sees a value of the wrong shape.
@@ -54,8 +69,11 @@ class ClientMetadata(ClientMetadataClaims):  # type: ignore[misc]
         uris = self.get("redirect_uris")
         if not uris:
             raise InvalidRedirectURIError("redirect_uris must be a non-empty array of strings.")
+        # RFC 8252 sections 8.5 and 8.6: private-use schemes only for a public client (PKCE is
+        # always required here). Without the field the method is client_secret_basic, not none.
+        public = self.get("token_endpoint_auth_method") == "none"
         for uri in uris:
-            problem = redirect_uri_problem(uri)
+            problem = redirect_uri_problem(uri, self.private_use if public else None)
             if problem is not None:
                 raise InvalidRedirectURIError(_ascii(f"redirect_uris: {problem}."))
 
@@ -85,6 +103,11 @@ class ClientMetadata(ClientMetadataClaims):  # type: ignore[misc]
         values = self.setdefault(name, default)
         if not values or not set(values) <= set(allowed):
             raise InvalidClientMetadataError(f"{name} must be a non-empty subset of {allowed}.")
+
+
+def metadata_claims(context: Services) -> Callable[..., ClientMetadata]:
+    """ClientMetadata as Authlib's endpoints build it, with this server's redirect policy."""
+    return partial(ClientMetadata, private_use=context.settings.private_use_schemes)
 
 
 def _ascii(text: str) -> str:
@@ -127,7 +150,7 @@ def client_columns(metadata: dict[str, Any]) -> dict[str, Any]:
 
 class Registration(ClientRegistrationEndpoint):  # type: ignore[misc]
     def __init__(self, server: Any, context: Services) -> None:
-        super().__init__(server, claims_classes=[ClientMetadata])
+        super().__init__(server, claims_classes=[metadata_claims(context)])
         self.context = context
 
     def create_registration_response(

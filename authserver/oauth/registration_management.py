@@ -12,9 +12,9 @@ from authserver.oauth.bridge import BridgeJsonRequest
 from authserver.oauth.clients import OAuthClient
 from authserver.oauth.errors import InvalidClientMetadataError
 from authserver.oauth.registration import (
-    ClientMetadata,
     client_columns,
     describe,
+    metadata_claims,
     registration_client_uri,
 )
 from authserver.oauth.services import Services
@@ -35,7 +35,7 @@ def _bearer(request: BridgeJsonRequest) -> str | None:
 
 class Configuration(ClientConfigurationEndpoint):  # type: ignore[misc]
     def __init__(self, server: Any, context: Services) -> None:
-        super().__init__(server, claims_classes=[ClientMetadata])
+        super().__init__(server, claims_classes=[metadata_claims(context)])
         self.context = context
 
     def authenticate_token(self, request: BridgeJsonRequest) -> _RegistrationToken:

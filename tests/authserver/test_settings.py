@@ -106,3 +106,27 @@ def test_login_throttling_from_the_environment() -> None:
     })
     assert (settings.login_failures_per_account, settings.login_failures_per_network,
             settings.login_failure_window) == (5, 200, 3600)
+
+
+def test_private_use_schemes_from_the_environment() -> None:
+    assert Settings.from_env(BASE).private_use_schemes >= {
+        "cursor", "vscode", "vscode-insiders", "windsurf"
+    }
+    name = "HOSPIAI_PRIVATE_USE_SCHEMES"
+    assert Settings.from_env({**BASE, name: " Zed, ,cursor "}).private_use_schemes == {
+        "zed", "cursor"
+    }
+    # Set and empty: reverse-domain schemes only.
+    assert Settings.from_env({**BASE, name: ""}).private_use_schemes == frozenset()
+
+
+@pytest.mark.parametrize(
+    "value", ["javascript", "cursor,data", "file", "vbscript", "blob", "about", "ws", "wss",
+              "https", "http", "my app", "1app", "cursor:"],
+)
+def test_unsafe_private_use_schemes_are_refused_at_start_up(value: str) -> None:
+    with pytest.raises(SettingsError, match="HOSPIAI_PRIVATE_USE_SCHEMES"):
+        Settings.from_env({**BASE, "HOSPIAI_PRIVATE_USE_SCHEMES": value})
+    with pytest.raises(SettingsError, match="HOSPIAI_PRIVATE_USE_SCHEMES"):
+        Settings(issuer=BASE["HOSPIAI_ISSUER"], secret_key=KEY,
+                 private_use_schemes=frozenset(value.split(",")))

@@ -18,6 +18,12 @@ from tests.e2e.client import REDIRECT_URI, Browser, connect
 from tests.flow import authorize
 from tests.harness import PASSWORD, Stack, start_stack
 from tests.internet import CLAUDE_CODE_METADATA, Internet, client_document
+from tests.native import (
+    CURSOR_CALLBACK,
+    CURSOR_REGISTRATION,
+    VSCODE_WEB_CALLBACK,
+    vscode_registration,
+)
 
 CLAUDE_CALLBACKS = [
     "https://claude.ai/api/mcp/auth_callback",
@@ -237,3 +243,67 @@ def test_sdk_client_with_a_metadata_document_never_registers(
     assert 'route="/authorize"' in requests and 'route="/register"' not in requests
     stored = world.auth.store.client(url)
     assert stored is not None and stored.kind == "metadata_document"
+
+
+def test_cursor_registers_its_private_use_callback_and_gets_the_answer_there(
+    world: Stack,
+) -> None:
+    scope, server = _discover(world)
+    # One request with all three of Cursor's callbacks; the desktop app uses cursor://.
+    client = _register(server, CURSOR_REGISTRATION)
+    assert client["redirect_uris"] == CURSOR_REGISTRATION["redirect_uris"]
+    assert "client_secret" not in client
+    email = world.auth.account().email
+    result = authorize(
+        world.auth, client["client_id"], email, redirect_uri=CURSOR_CALLBACK, scope=scope,
+        resource=world.mcp_url,
+    )
+    assert result.location.startswith(CURSOR_CALLBACK + "?"), result.location
+    assert result.params["iss"] == server["issuer"]
+    tokens = _code_grant(
+        server, client["client_id"], result.params["code"], result.verifier, CURSOR_CALLBACK
+    )
+    assert tokens.status_code == 200, tokens.text
+    profile = _call_profile(world, tokens.json()["access_token"])
+    assert profile["structuredContent"]["email"] == email
+    refreshed = httpx.post(server["token_endpoint"], data={
+        "grant_type": "refresh_token", "refresh_token": tokens.json()["refresh_token"],
+        "client_id": client["client_id"]})
+    assert refreshed.status_code == 200, refreshed.text
+    _call_profile(world, refreshed.json()["access_token"])
+    # Signing out: Cursor revokes its refresh token, which ends the grant (RFC 7009 2.1).
+    revoked = httpx.post(server["revocation_endpoint"], data={
+        "token": refreshed.json()["refresh_token"], "client_id": client["client_id"]})
+    assert revoked.status_code == 200, revoked.text
+    again = httpx.post(server["token_endpoint"], data={
+        "grant_type": "refresh_token", "refresh_token": refreshed.json()["refresh_token"],
+        "client_id": client["client_id"]})
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    rs = world.auth.resource_server
+    seen = httpx.post(server["introspection_endpoint"], auth=(rs.id, rs.secret or ""),
+                      data={"token": refreshed.json()["access_token"]})
+    assert seen.json() == {"active": False}
+
+
+def test_vscode_registers_then_uses_a_random_loopback_port_or_vscode_dev(world: Stack) -> None:
+    scope, server = _discover(world)
+    # VS Code asks for the challenge's scopes, at /register and at /authorize.
+    challenge_scope = " ".join(name for name in scope.split() if name != "offline_access")
+    client = _register(server, vscode_registration(server, challenge_scope))
+    assert client["grant_types"] == ["authorization_code", "refresh_token"]
+    assert "client_secret" not in client
+    email = world.auth.account().email
+    # The desktop app listens on whatever port it gets, at the root path; the web build uses
+    # vscode.dev's redirect page.
+    for redirect_uri in ("http://127.0.0.1:52417/", VSCODE_WEB_CALLBACK):
+        result = authorize(
+            world.auth, client["client_id"], email, redirect_uri=redirect_uri,
+            scope=challenge_scope, resource=world.mcp_url,
+        )
+        assert result.location.startswith(redirect_uri + "?"), result.location
+        tokens = _code_grant(
+            server, client["client_id"], result.params["code"], result.verifier, redirect_uri
+        )
+        assert tokens.status_code == 200, tokens.text
+        profile = _call_profile(world, tokens.json()["access_token"])
+        assert profile["structuredContent"]["email"] == email
