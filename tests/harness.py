@@ -18,7 +18,7 @@ from argon2.low_level import Type
 
 from authserver.app import create_app
 from authserver.models import Account
-from authserver.oauth.cimd import Egress
+from authserver.oauth.egress import Egress
 from authserver.provisioning import (
     Credentials,
     create_account,
