@@ -47,7 +47,11 @@ class ClientMetadata(ClientMetadataClaims):  # type: ignore[misc]
         if self.get("token_endpoint_auth_method") != "private_key_jwt":
             for name in _KEY_CLAIMS:
                 self.pop(name, None)
-        # Types first, so no validator below ever sees a value of the wrong shape.
+        self._check_types()
+        super().validate(now, leeway)
+
+    def _check_types(self) -> None:
+        """Types first, so that no validator after it ever sees a value of the wrong shape."""
         for name in _STRINGS:
             if name in self and not isinstance(self[name], str):
                 raise InvalidClientMetadataError(f"{name} must be a string.")
@@ -56,7 +60,6 @@ class ClientMetadata(ClientMetadataClaims):  # type: ignore[misc]
                 not isinstance(self[name], list) or not all(isinstance(v, str) for v in self[name])
             ):
                 raise InvalidClientMetadataError(f"{name} must be an array of strings.")
-        super().validate(now, leeway)
 
     def validate_redirect_uris(self) -> None:
         uris = self.get("redirect_uris")

@@ -13,79 +13,35 @@ from typing import Any
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
-from joserfc import jwk, jwt
+from joserfc import jwk
 
 from authserver.maintenance import purge
 from authserver.models import Client
 from authserver.oauth.cimd import KIND, document_columns
 from authserver.store import Store
 from shared.database import create_db_engine
+from tests.chatgpt import (
+    ASSERTION_TYPE,
+    CALLBACK,
+    CHATGPT,
+    JWKS_URI,
+    KEY,
+    KID,
+    chatgpt_document,
+    key_set,
+    publish,
+    short_rsa_key,
+    signed,
+)
 from tests.databases import Databases, both_backends
 from tests.flow import authorize, begin, introspect
 from tests.harness import AuthServer, start_auth_server
 from tests.internet import Internet
 
-ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-# ChatGPT's document and keys, as it publishes them (one document per connector).
-CONNECTOR = "kDmjx77UnKOM"
-CHATGPT = f"https://chatgpt.com/oauth/{CONNECTOR}/client.json"
-CALLBACK = f"https://chatgpt.com/connector/oauth/{CONNECTOR}"
-JWKS_URI = "https://chatgpt.com/oauth/jwks.json"
-KID = "cimd-20260428030119"
 OTHER_CONNECTOR = "https://chatgpt.com/oauth/zQ81bYtR0aVw/client.json"
-KEY = jwk.RSAKey.generate_key(2048, {"kid": KID})
 # Another key under the same kid: what a forger without ChatGPT's private key holds.
 FORGED = jwk.RSAKey.generate_key(2048, {"kid": KID})
 ROTATED = jwk.RSAKey.generate_key(2048, {"kid": "cimd-20260901000000"})
-
-
-def _short_rsa_key() -> dict[str, str]:
-    """A 1024-bit RSA key, built without joserfc (which warns about one)."""
-    numbers = rsa.generate_private_key(65537, 1024).public_key().public_numbers()
-
-    def encode(value: int) -> str:
-        raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
-        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-    return {"kty": "RSA", "kid": "short", "n": encode(numbers.n), "e": encode(numbers.e)}
-
-
-def chatgpt_document(**changes: object) -> dict[str, object]:
-    document: dict[str, object] = {
-        "client_id": CHATGPT,
-        "client_uri": "https://chatgpt.com/",
-        "redirect_uris": [CALLBACK],
-        "token_endpoint_auth_method": "private_key_jwt",
-        "token_endpoint_auth_methods_supported": ["none", "private_key_jwt"],
-        "grant_types": ["authorization_code", "refresh_token"],
-        "response_types": ["code"],
-        "client_name": "ChatGPT",
-        "logo_uri": "https://persistent.oaistatic.com/sonic/misc/openai-logo.png",
-        "token_endpoint_auth_signing_alg": "RS256",
-        "jwks_uri": JWKS_URI,
-    }
-    document.update(changes)
-    return {key: value for key, value in document.items() if value is not None}
-
-
-def key_set(*keys: jwk.Key) -> dict[str, Any]:
-    return {"keys": [key.as_dict(private=False) for key in keys]}
-
-
-def signed(
-    server: AuthServer, key: jwk.Key = KEY, *, alg: str = "RS256", **claims: object
-) -> dict[str, str]:
-    """The form fields of a client assertion; a claim set to None is left out."""
-    now = server.clock()
-    payload: dict[str, object] = {
-        "iss": CHATGPT, "sub": CHATGPT, "aud": f"{server.settings.issuer}/token",
-        "iat": now, "exp": now + 60, "jti": secrets.token_urlsafe(16),
-    }
-    payload.update(claims)
-    payload = {name: value for name, value in payload.items() if value is not None}
-    assertion = jwt.encode({"alg": alg, "kid": key.kid}, payload, key, algorithms=[alg])
-    return {"client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion}
 
 
 def _unsigned(server: AuthServer) -> str:
@@ -133,8 +89,7 @@ def server(databases: Databases, internet: Internet) -> Iterator[AuthServer]:
 def chatgpt(server: AuthServer, internet: Internet) -> AuthServer:
     """The server, with ChatGPT's document and keys published and its client known (as after
     a first /authorize)."""
-    internet.publish(CHATGPT, chatgpt_document())
-    internet.publish(JWKS_URI, key_set(KEY))
+    publish(internet)
     with server.http() as browser:
         assert begin(browser, CHATGPT, redirect_uri=CALLBACK)[0].status_code == 303
     return server
@@ -342,7 +297,7 @@ def test_the_key_set_is_kept_as_cache_control_says(
         ({"keys": [KEY.as_dict(private=False)], "padding": "x" * 33_000}, {}, "32 KB"),
         ({"keys": [jwk.OctKey.generate_key(256).as_dict()]}, {}, "no usable public"),
         ({"keys": [{**KEY.as_dict(private=False), "use": "enc"}]}, {}, "no usable public"),
-        ({"keys": [_short_rsa_key()]}, {}, "no usable public"),
+        ({"keys": [short_rsa_key()]}, {}, "no usable public"),
         ([1, 2], {}, "not a JWK Set"),
         (key_set(KEY), {"delay": 6.0}, "took too long"),
     ],
