@@ -24,7 +24,7 @@ from authserver.endpoints import OAuthEndpoint, authorize, metadata
 from authserver.interactions import login, steps
 from authserver.maintenance import purge_every
 from authserver.oauth.bridge import HttpRequest, MalformedRequest, OAuthResponse
-from authserver.oauth.cimd import Egress
+from authserver.oauth.egress import Egress
 from authserver.security import Keys
 from authserver.settings import Settings
 from authserver.store import Store
@@ -112,7 +112,7 @@ def _lifespan(context: Context) -> Callable[[Starlette], AbstractAsyncContextMan
         finally:
             if purging is not None:
                 purging.cancel()
-            await context.documents.aclose()
+            await context.fetcher.aclose()
             store.dispose()
 
     return lifespan
@@ -122,9 +122,11 @@ def _protocol_routes(context: Context) -> list[BaseRoute]:
     engine, issuer = context.engine, context.settings.issuer
 
     def endpoint(
-        operation: Callable[[HttpRequest], OAuthResponse], *, on_loop: bool = False
+        operation: Callable[[HttpRequest], OAuthResponse], *, on_loop: bool = False,
+        authenticates: bool = False,
     ) -> OAuthEndpoint:
-        return OAuthEndpoint(operation, issuer, on_loop=on_loop)
+        prepare = engine.prepare_client_authentication if authenticates else None
+        return OAuthEndpoint(operation, issuer, on_loop=on_loop, prepare=prepare)
 
     well_known = "/.well-known"
     return [
@@ -140,8 +142,9 @@ def _protocol_routes(context: Context) -> list[BaseRoute]:
         Route(f"{well_known}/openid-configuration", metadata.authorization_server_metadata),
         Route("/authorize", authorize.authorize, methods=["GET"]),
         Route("/authorize/resume/{interaction_id}", authorize.resume, methods=["GET"]),
-        Route("/token", endpoint(engine.token), methods=["POST"]),
-        Route("/revoke", endpoint(engine.revoke), methods=["POST"]),
+        # Where clients authenticate, private_key_jwt included (its keys are fetched first).
+        Route("/token", endpoint(engine.token, authenticates=True), methods=["POST"]),
+        Route("/revoke", endpoint(engine.revoke, authenticates=True), methods=["POST"]),
         Route("/register", endpoint(engine.register), methods=["POST"]),
         Route(
             "/register/{client_id}",

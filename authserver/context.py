@@ -10,7 +10,9 @@ from starlette.requests import HTTPConnection
 from starlette.templating import Jinja2Templates
 
 from authserver.audit import Audit
-from authserver.oauth.cimd import Egress, MetadataDocuments
+from authserver.oauth.cimd import MetadataDocuments
+from authserver.oauth.egress import Egress, Fetcher
+from authserver.oauth.jwks import ClientKeys
 from authserver.oauth.server import OAuthEngine
 from authserver.security import Keys
 from authserver.settings import Settings
@@ -35,12 +37,17 @@ class Context:
     egress: Egress
 
     @cached_property
+    def fetcher(self) -> Fetcher:
+        """The one client for other sites' documents: metadata documents and client keys."""
+        return Fetcher(self.egress, allow_private=self.settings.metadata_documents_allow_private)
+
+    @cached_property
     def engine(self) -> OAuthEngine:
-        return OAuthEngine(self)
+        return OAuthEngine(self, ClientKeys(self.clock, self.fetcher))
 
     @cached_property
     def documents(self) -> MetadataDocuments:
-        return MetadataDocuments(self, self.egress)
+        return MetadataDocuments(self, self.fetcher)
 
 
 def get_context(connection: HTTPConnection) -> Context:

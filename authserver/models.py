@@ -194,3 +194,14 @@ class LoginAttempt(SQLModel, table=True):
     account_key: str
     # The client's IPv4 address or IPv6 /64 network; none without a client address.
     network: str | None = None
+
+
+class UsedAssertion(SQLModel, table=True):
+    """A private_key_jwt client assertion already accepted (RFC 7523 section 3, item 7): its
+    jti is refused again until the assertion could no longer be accepted anyway. The primary
+    key makes the insert itself the single-use check, on any number of replicas."""
+
+    client_id: str = Field(primary_key=True)
+    jti: str = Field(primary_key=True)
+    # For the purge: past this time the assertion is refused by its exp, jti or not.
+    expires_at: int = Field(index=True, sa_type=UNIX_TIME)

@@ -18,7 +18,7 @@ from argon2.low_level import Type
 
 from authserver.app import create_app
 from authserver.models import Account
-from authserver.oauth.cimd import Egress
+from authserver.oauth.egress import Egress
 from authserver.provisioning import (
     Credentials,
     create_account,
@@ -113,13 +113,16 @@ def start_auth_server(
     values: dict[str, object] = {
         "issuer": issuer,
         "secret_key": secrets.token_urlsafe(32),
-        "database_url": databases.url("auth", "authserver"),
         "default_resource": resource,
+        **overrides,
     }
-    values.update(overrides)
+    if "database_url" not in values:
+        values["database_url"] = databases.url("auth", "authserver")
     settings = Settings(**values)  # type: ignore[arg-type]
     clock = Clock()
     store = Store(create_db_engine(settings.database_url))
+    if "database_url" in overrides:
+        store.upgrade_schema()  # a database the test made itself
     keys = Keys(settings.secret_key)
     resource_server = create_resource_server(
         store, keys, resource=resource, name="MCP", now=clock()

@@ -19,10 +19,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from authserver.oauth.cimd import Egress
+from authserver.oauth.egress import Egress
 from tests.servers import bind_loopback, serve
 
-HOSTS = ("claude.ai", "assistant.example", "tools.example")
+HOSTS = ("claude.ai", "assistant.example", "tools.example", "chatgpt.com")
 CLAUDE_CODE_METADATA = "https://claude.ai/oauth/claude-code-client-metadata"
 
 

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from authserver.context import get_context
-from authserver.oauth.clients import AUTH_METHODS, GRANT_TYPES, RESPONSE_TYPES
+from authserver.oauth.clients import ASSERTION_ALGS, AUTH_METHODS, GRANT_TYPES, RESPONSE_TYPES
 from authserver.settings import Settings
 from shared import scopes
 
@@ -27,8 +27,10 @@ def metadata_document(settings: Settings) -> dict[str, Any]:
         "grant_types_supported": GRANT_TYPES,
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic"],
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        "revocation_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
         "authorization_response_iss_parameter_supported": True,
         "client_id_metadata_document_supported": settings.metadata_documents_enabled,
     }

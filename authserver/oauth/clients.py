@@ -13,7 +13,15 @@ from authserver.security import Keys
 from shared import scopes
 from shared.settings import is_loopback_host
 
-AUTH_METHODS = ["none", "client_secret_basic", "client_secret_post"]
+# How a client authenticates at /token and /revoke. A dynamic registration picks one of the
+# first three. A metadata document is public, so it can hold no shared secret (CIMD section
+# 8.4): its client is public, or signs an assertion with keys it publishes (RFC 7523 2.2).
+REGISTRATION_AUTH_METHODS = ["none", "client_secret_basic", "client_secret_post"]
+DOCUMENT_AUTH_METHODS = ["none", "private_key_jwt"]
+AUTH_METHODS = [*REGISTRATION_AUTH_METHODS, "private_key_jwt"]
+# What a private_key_jwt assertion may be signed with: asymmetric only, so never "none" nor an
+# HMAC whose secret would have to be shared (RFC 7518 section 3.1).
+ASSERTION_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
 GRANT_TYPES = ["authorization_code", "refresh_token"]
 RESPONSE_TYPES = ["code"]
 

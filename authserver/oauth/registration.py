@@ -1,10 +1,11 @@
-"""Dynamic client registration (RFC 7591): the metadata this server accepts, and /register."""
+"""Dynamic client registration (RFC 7591): the metadata this server accepts, from a registration
+or a client metadata document, and /register."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import AccessDeniedError
@@ -13,12 +14,16 @@ from authlib.oauth2.rfc7591 import ClientMetadataClaims, ClientRegistrationEndpo
 from authserver.models import Client
 from authserver.oauth.bridge import BridgeJsonRequest
 from authserver.oauth.clients import (
-    AUTH_METHODS,
+    ASSERTION_ALGS,
+    DOCUMENT_AUTH_METHODS,
     GRANT_TYPES,
+    REGISTRATION_AUTH_METHODS,
     RESPONSE_TYPES,
     redirect_uri_problem,
 )
+from authserver.oauth.egress import url_problem
 from authserver.oauth.errors import InvalidClientMetadataError, InvalidRedirectURIError
+from authserver.oauth.jwks import public_keys
 from authserver.oauth.services import Services
 from authserver.security import new_id, new_secret
 from shared import scopes
@@ -32,6 +37,8 @@ _STRINGS = (
     "software_id", "software_version", "token_endpoint_auth_method",
 )
 _STRING_LISTS = ("redirect_uris", "grant_types", "response_types", "contacts")
+# What only private_key_jwt uses: the client's keys and the one algorithm it signs with.
+_KEY_CLAIMS = ("jwks", "jwks_uri", "token_endpoint_auth_signing_alg")
 
 
 class ClientMetadata(ClientMetadataClaims):  # type: ignore[misc]
@@ -51,7 +58,15 @@ class ClientMetadata(ClientMetadataClaims):  # type: ignore[misc]
         self.private_use = private_use
 
     def validate(self, now: Any = None, leeway: int = 0) -> None:
-        # Types first, so no validator below ever sees a value of the wrong shape.
+        # Keys serve only private_key_jwt: without it they are dropped, whatever they hold.
+        if self.get("token_endpoint_auth_method") != "private_key_jwt":
+            for name in _KEY_CLAIMS:
+                self.pop(name, None)
+        self._check_types()
+        super().validate(now, leeway)
+
+    def _check_types(self) -> None:
+        """Types first, so that no validator after it ever sees a value of the wrong shape."""
         for name in _STRINGS:
             if name in self and not isinstance(self[name], str):
                 raise InvalidClientMetadataError(f"{name} must be a string.")
@@ -60,10 +75,6 @@ class ClientMetadata(ClientMetadataClaims):  # type: ignore[misc]
                 not isinstance(self[name], list) or not all(isinstance(v, str) for v in self[name])
             ):
                 raise InvalidClientMetadataError(f"{name} must be an array of strings.")
-        # Keys serve only private_key_jwt, which this server does not offer: drop them.
-        self.pop("jwks", None)
-        self.pop("jwks_uri", None)
-        super().validate(now, leeway)
 
     def validate_redirect_uris(self) -> None:
         uris = self.get("redirect_uris")
@@ -80,9 +91,10 @@ class ClientMetadata(ClientMetadataClaims):  # type: ignore[misc]
     def validate_token_endpoint_auth_method(self) -> None:
         # RFC 7591 section 2: the default is client_secret_basic.
         method = self.setdefault("token_endpoint_auth_method", "client_secret_basic")
-        if method not in AUTH_METHODS:
+        if method not in REGISTRATION_AUTH_METHODS:
             raise InvalidClientMetadataError(
-                "token_endpoint_auth_method must be one of: " + ", ".join(AUTH_METHODS) + "."
+                "token_endpoint_auth_method must be one of: "
+                + ", ".join(REGISTRATION_AUTH_METHODS) + "."
             )
 
     def validate_grant_types(self) -> None:
@@ -108,6 +120,55 @@ class ClientMetadata(ClientMetadataClaims):  # type: ignore[misc]
 def metadata_claims(context: Services) -> Callable[..., ClientMetadata]:
     """ClientMetadata as Authlib's endpoints build it, with this server's redirect policy."""
     return partial(ClientMetadata, private_use=context.settings.private_use_schemes)
+
+
+class DocumentMetadata(ClientMetadata):
+    """The metadata of a client metadata document (CIMD section 4). A document is public, so it
+    holds no shared secret (section 8.4): its client is public (none, the default), or proves
+    itself with private_key_jwt (RFC 7523 section 2.2) by keys in jwks or at jwks_uri."""
+
+    REGISTERED_CLAIMS: ClassVar[list[str]] = [
+        *ClientMetadata.REGISTERED_CLAIMS, "token_endpoint_auth_signing_alg"
+    ]
+
+    def validate(self, now: Any = None, leeway: int = 0) -> None:
+        # Before the redirect URIs are checked, which depend on whether the client is public.
+        self.setdefault("token_endpoint_auth_method", "none")
+        super().validate(now, leeway)
+
+    def validate_token_endpoint_auth_method(self) -> None:
+        if self["token_endpoint_auth_method"] not in DOCUMENT_AUTH_METHODS:
+            raise InvalidClientMetadataError(
+                "a document holds no secret: it uses token_endpoint_auth_method none, or"
+                " private_key_jwt with the client's keys."
+            )
+        if self["token_endpoint_auth_method"] != "private_key_jwt":
+            return
+        if ("jwks" in self) == ("jwks_uri" in self):
+            raise InvalidClientMetadataError(
+                "private_key_jwt needs the client's keys: exactly one of jwks_uri and jwks."
+            )
+        alg = self.get("token_endpoint_auth_signing_alg")
+        if alg is not None and alg not in ASSERTION_ALGS:
+            raise InvalidClientMetadataError(
+                "token_endpoint_auth_signing_alg must be one of: " + ", ".join(ASSERTION_ALGS) + "."
+            )
+
+    def validate_jwks_uri(self) -> None:
+        uri = self.get("jwks_uri")
+        if uri is None:
+            return
+        problem = url_problem(uri, "jwks_uri") if isinstance(uri, str) else "jwks_uri is no URL."
+        if problem is not None:
+            raise InvalidClientMetadataError(problem)
+
+    def validate_jwks(self) -> None:
+        if "jwks" not in self:
+            return
+        try:
+            public_keys(self["jwks"])
+        except ValueError as error:
+            raise InvalidClientMetadataError(f"jwks cannot be used: {error}.") from None
 
 
 def _ascii(text: str) -> str:

@@ -17,6 +17,7 @@ from authlib.oauth2.rfc6749 import (
 )
 
 from authserver.models import Account, Client
+from authserver.oauth.assertion import ClientAssertion
 from authserver.oauth.bridge import (
     BridgeJsonRequest,
     BridgeRequest,
@@ -26,6 +27,7 @@ from authserver.oauth.bridge import (
 from authserver.oauth.clients import OAuthClient
 from authserver.oauth.grants import CodeGrant, RefreshGrant
 from authserver.oauth.introspection import Introspection
+from authserver.oauth.jwks import ClientKeys
 from authserver.oauth.pkce import S256CodeChallenge
 from authserver.oauth.registration import Registration
 from authserver.oauth.registration_management import Configuration
@@ -69,9 +71,10 @@ _LOADED: ContextVar[Client | None] = ContextVar("loaded_client", default=None)
 
 
 class _Server(AuthorizationServer):  # type: ignore[misc]
-    def __init__(self, context: Services) -> None:
+    def __init__(self, context: Services, assertion: ClientAssertion) -> None:
         super().__init__(scopes_supported=list(scopes.NAMES))
         self.context = context
+        self.register_client_auth_method(assertion.CLIENT_AUTH_METHOD, assertion)
         self.register_token_generator("default", self._generate_token)
         self.register_grant(CodeGrant, [S256CodeChallenge(), ResourceIndicator(context)])
         self.register_grant(RefreshGrant)
@@ -132,10 +135,16 @@ class _Server(AuthorizationServer):  # type: ignore[misc]
 
 
 class OAuthEngine:
-    def __init__(self, context: Services) -> None:
+    def __init__(self, context: Services, client_keys: ClientKeys) -> None:
         self.context = context
-        self._server = _Server(context)
+        self._assertion = ClientAssertion(context, client_keys)
+        self._server = _Server(context, self._assertion)
         self._introspection = Introspection(context)
+
+    async def prepare_client_authentication(self, http: HttpRequest) -> None:
+        """What /token and /revoke need from the network before the engine runs in the thread
+        pool: the keys of a private_key_jwt client (RFC 7523), fetched on the event loop."""
+        await self._assertion.prepare(http)
 
     # -- authorization endpoint -------------------------------------------------------------
 

@@ -18,8 +18,10 @@ from authserver.models import (
     LoginAttempt,
     RefreshToken,
     ResourceServer,
+    UsedAssertion,
 )
 from authserver.store.accounts import AccountStore
+from authserver.store.assertions import AssertionStore
 from authserver.store.attempts import LoginAttemptStore, RecentAttempts
 from authserver.store.audit import AuditEventStore
 from authserver.store.clients import ClientStore
@@ -41,10 +43,11 @@ class Store(
     TokenStore,
     AuditEventStore,
     LoginAttemptStore,
+    AssertionStore,
     Purger,
 ):
     SERVICE = "authserver"
     TABLES = (
         Account, Client, ResourceServer, Interaction, Grant, AuthorizationCode, AccessToken,
-        RefreshToken, AuditEvent, LoginAttempt,
+        RefreshToken, AuditEvent, LoginAttempt, UsedAssertion,
     )

@@ -15,6 +15,7 @@ from authserver.models import (
     Interaction,
     LoginAttempt,
     RefreshToken,
+    UsedAssertion,
 )
 from shared.database import SQLStore
 
@@ -32,12 +33,13 @@ class Purger(SQLStore):
         tokens; refresh tokens expired or spent; dynamic and metadata-document clients unused
         for ``unused_client_age`` seconds with nothing live (never one whose grant still has a
         working token, nor a blocked or approved document client); audit events older than
-        ``audit_retention``; login attempts past the throttling window, which no longer count.
+        ``audit_retention``; login attempts past the throttling window, which no longer count;
+        client assertion jtis once expired (the assertion's exp refuses it from then on).
         Returns the number of rows deleted per kind."""
         with self._session() as session:
             counts = _delete_ended(
                 session, now - retention, audit_before=now - audit_retention,
-                attempts_until=now - login_window,
+                attempts_until=now - login_window, assertions_before=now,
             )
             counts["clients"] = _delete_unused_clients(session, now, now - unused_client_age)
             _delete_orphans(session)
@@ -46,10 +48,12 @@ class Purger(SQLStore):
 
 
 def _delete_ended(
-    session: Session, horizon: int, *, audit_before: int, attempts_until: int
+    session: Session, horizon: int, *, audit_before: int, attempts_until: int,
+    assertions_before: int,
 ) -> dict[str, int]:
-    """Rows that ended before ``horizon``, audit events before ``audit_before`` and login
-    attempts until ``attempts_until``: the count deleted per kind."""
+    """Rows that ended before ``horizon``, audit events before ``audit_before``, login
+    attempts until ``attempts_until`` and assertion jtis expired before ``assertions_before``:
+    the count deleted per kind."""
     statements = {
         "interactions": delete(Interaction).where(col(Interaction.expires_at) < horizon),
         "codes": delete(AuthorizationCode).where(col(AuthorizationCode.expires_at) < horizon),
@@ -59,6 +63,9 @@ def _delete_ended(
         ),
         "audit_events": delete(AuditEvent).where(col(AuditEvent.at) < audit_before),
         "login_attempts": delete(LoginAttempt).where(col(LoginAttempt.at) <= attempts_until),
+        "assertions": delete(UsedAssertion).where(
+            col(UsedAssertion.expires_at) < assertions_before
+        ),
     }
     return {name: session.exec(statement).rowcount for name, statement in statements.items()}
 

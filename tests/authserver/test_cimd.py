@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from authserver.maintenance import purge
-from authserver.oauth.cimd import MAX_CACHE_SECONDS, MIN_CACHE_SECONDS, Egress
+from authserver.oauth.egress import MAX_CACHE_SECONDS, MIN_CACHE_SECONDS, Egress
 from tests.databases import Databases, both_backends
 from tests.flow import REDIRECT_URI, authorize, begin, exchange, introspect, logged_in, post_form
 from tests.harness import AuthServer, start_auth_server

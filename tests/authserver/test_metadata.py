@@ -25,8 +25,17 @@ def test_metadata_is_served_at_both_paths(auth_server: AuthServer) -> None:
     assert document["grant_types_supported"] == ["authorization_code", "refresh_token"]
     assert document["code_challenge_methods_supported"] == ["S256"]
     assert document["token_endpoint_auth_methods_supported"] == [
-        "none", "client_secret_basic", "client_secret_post"
+        "none", "client_secret_basic", "client_secret_post", "private_key_jwt"
     ]
+    assert document["revocation_endpoint_auth_methods_supported"] == [
+        "none", "client_secret_basic", "client_secret_post", "private_key_jwt"
+    ]
+    # RFC 7523 assertions: asymmetric algorithms only, never none nor HMAC.
+    for name in ("token_endpoint_auth_signing_alg_values_supported",
+                 "revocation_endpoint_auth_signing_alg_values_supported"):
+        algs = document[name]
+        assert {"RS256", "PS256", "ES256"} <= set(algs)
+        assert not [alg for alg in algs if alg == "none" or alg.startswith("HS")]
     assert document["authorization_response_iss_parameter_supported"] is True
 
 

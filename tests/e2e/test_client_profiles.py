@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from authserver.maintenance import purge
+from tests import chatgpt
 from tests.databases import Databases
 from tests.e2e.client import REDIRECT_URI, Browser, connect
 from tests.flow import authorize
@@ -307,3 +308,43 @@ def test_vscode_registers_then_uses_a_random_loopback_port_or_vscode_dev(world: 
         assert tokens.status_code == 200, tokens.text
         profile = _call_profile(world, tokens.json()["access_token"])
         assert profile["structuredContent"]["email"] == email
+
+
+def test_chatgpt_with_its_metadata_document_and_private_key_jwt(
+    world: Stack, internet: Internet
+) -> None:
+    # ChatGPT names itself by its document, declares private_key_jwt with RS256 and a jwks_uri,
+    # and signs an assertion at every token request; it never registers nor falls back to none.
+    chatgpt.publish(internet)
+    scope, server = _discover(world)
+    assert server["client_id_metadata_document_supported"] is True
+    assert "private_key_jwt" in server["token_endpoint_auth_methods_supported"]
+    assert "RS256" in server["token_endpoint_auth_signing_alg_values_supported"]
+    email = world.auth.account().email
+    result = authorize(
+        world.auth, chatgpt.CHATGPT, email, redirect_uri=chatgpt.CALLBACK, scope=scope,
+        resource=world.mcp_url,
+    )
+    assert result.location.startswith(chatgpt.CALLBACK + "?")
+    assert result.params["iss"] == server["issuer"]
+    tokens = _code_grant(
+        server, chatgpt.CHATGPT, result.params["code"], result.verifier, chatgpt.CALLBACK,
+        form={"client_id": chatgpt.CHATGPT, **chatgpt.signed(world.auth)},
+    )
+    assert tokens.status_code == 200, tokens.text
+    profile = _call_profile(world, tokens.json()["access_token"])
+    assert profile["structuredContent"]["email"] == email
+    refreshed = httpx.post(server["token_endpoint"], data={
+        "grant_type": "refresh_token", "refresh_token": tokens.json()["refresh_token"],
+        "client_id": chatgpt.CHATGPT, **chatgpt.signed(world.auth)})
+    assert refreshed.status_code == 200, refreshed.text
+    _call_profile(world, refreshed.json()["access_token"])
+    # Without its assertion the same refresh is refused: the document's keys are the client's
+    # credentials, not a decoration.
+    unsigned = httpx.post(server["token_endpoint"], data={
+        "grant_type": "refresh_token", "refresh_token": refreshed.json()["refresh_token"],
+        "client_id": chatgpt.CHATGPT})
+    assert unsigned.status_code == 401 and unsigned.json()["error"] == "invalid_client"
+    requests = httpx.get(f"{world.auth.url}/metrics").text
+    assert 'route="/register"' not in requests
+    assert internet.fetches(chatgpt.JWKS_URI) == 1

@@ -1,0 +1,199 @@
+"""Reaching other sites for their documents (client metadata documents, client key sets): https
+URLs that read the same to every parser, SSRF guards on the resolved addresses, size and time
+limits, no redirects, and Cache-Control followed within bounds."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import re
+import socket
+import ssl
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import NamedTuple
+from urllib.parse import SplitResult, urlsplit, urlunsplit
+
+import httpx
+
+# The whole fetch, name resolution included, has 5 seconds.
+FETCH_SECONDS = 5.0
+# Cache-Control is followed within these bounds; without it a document is kept an hour.
+MIN_CACHE_SECONDS = 60
+MAX_CACHE_SECONDS = 24 * 3600
+DEFAULT_CACHE_SECONDS = 3600
+
+# Host and port to the addresses (with ports) to connect to, as getaddrinfo gives them.
+Resolver = Callable[[str, int], Awaitable[list[tuple[str, int]]]]
+
+# ASCII only, no percent-encoding, no whitespace or backslash, on the default https port: a URL
+# that names a client (or its keys) must read the same to every parser, browser and admin.
+_URL = re.compile(r"https://[a-z0-9.-]+/[A-Za-z0-9._~!$&'()*+,;=:@/-]*", re.IGNORECASE)
+# IPv6 prefixes that carry an IPv4 address or are deprecated local ranges: NAT64 (RFC 6052,
+# RFC 8215), 6to4, Teredo, IPv4-compatible and site-local. Their IPv4 could be anything.
+_TUNNELS = [ipaddress.ip_network(net) for net in (
+    "64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "2001::/32", "::/96", "fec0::/10",
+)]
+
+
+class FetchError(Exception):
+    """The document cannot be fetched or used; the description is safe to show to the user."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
+
+
+async def resolve_host(host: str, port: int) -> list[tuple[str, int]]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [(str(info[4][0]), int(info[4][1])) for info in infos]
+
+
+@dataclass(frozen=True)
+class Egress:
+    """How the server reaches other hosts: name resolution and the TLS trust store. Tests stand
+    in for the internet through these two, on loopback."""
+
+    resolve: Resolver = resolve_host
+    verify: ssl.SSLContext | bool = True
+
+
+class Fetched(NamedTuple):
+    body: bytes
+    cache_control: str | None
+
+
+def url_problem(url: str, name: str = "The application's address") -> str | None:
+    """Why ``url`` cannot be fetched as a client's document (CIMD section 3), or None."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return f"{name} is not a valid URL."
+    if parts.scheme != "https" or not parts.hostname:
+        return f"{name} must be an https URL with a host."
+    if parts.username is not None or parts.password is not None:
+        return f"{name} must not contain user information."
+    return _path_problem(url, parts, name)
+
+
+def _path_problem(url: str, parts: SplitResult, name: str) -> str | None:
+    """The rest of section 3: a path without dot segments, no query or fragment, no port."""
+    if "#" in url or parts.query or "?" in url:
+        return f"{name} must not contain a query or a fragment."
+    segments = parts.path.split("/")[1:]
+    if not parts.path or parts.path == "/" or {".", ".."} & set(segments):
+        return f"{name} must have a path without dot segments."
+    if parts.port is not None or not _URL.fullmatch(url):
+        return f"{name} must be plain ASCII on the default https port, without percent-encoding."
+    return None
+
+
+def cache_seconds(cache_control: str | None) -> int:
+    """How long to keep a document: its Cache-Control max-age, within bounds (CIMD 5.2)."""
+    max_age = DEFAULT_CACHE_SECONDS
+    for directive in (cache_control or "").lower().split(","):
+        name, _, value = directive.strip().partition("=")
+        if name in {"no-store", "no-cache"}:
+            return MIN_CACHE_SECONDS
+        if name == "max-age":
+            try:
+                max_age = int(value.strip().strip('"'))
+            except ValueError:
+                return MIN_CACHE_SECONDS
+    return max(MIN_CACHE_SECONDS, min(MAX_CACHE_SECONDS, max_age))
+
+
+def _address_allowed(address: str, allow_private: bool) -> bool:
+    if allow_private:
+        return True
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif any(ip in network for network in _TUNNELS):
+            return False
+    # is_global is False for private, loopback, link-local, shared and reserved ranges.
+    return ip.is_global and not ip.is_multicast
+
+
+class Fetcher:
+    """GETs JSON documents from other sites, each checked by ``url_problem`` beforehand."""
+
+    def __init__(self, egress: Egress, *, allow_private: bool) -> None:
+        self._egress = egress
+        self._allow_private = allow_private
+        # No redirects (CIMD section 5), no proxies from the environment, and no kept
+        # connections: every fetch connects to the address just checked.
+        self._http = httpx.AsyncClient(
+            verify=egress.verify,
+            timeout=FETCH_SECONDS,
+            follow_redirects=False,
+            trust_env=False,
+            limits=httpx.Limits(max_keepalive_connections=0),
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def json(self, url: str, *, what: str, max_bytes: int) -> Fetched:
+        """The body and Cache-Control of ``url``, named ``what`` in every FetchError."""
+        try:
+            async with asyncio.timeout(FETCH_SECONDS):
+                return await self._fetch(url, what, max_bytes)
+        except TimeoutError:
+            raise FetchError(f"{what} took too long to fetch.") from None
+
+    async def _fetch(self, url: str, what: str, max_bytes: int) -> Fetched:
+        parts = urlsplit(url)
+        host, port = parts.hostname or "", parts.port or 443
+        try:
+            addresses = await self._egress.resolve(host, port)
+        except OSError:
+            addresses = []
+        if not addresses:
+            raise FetchError(f"The application's host {host} could not be found.")
+        if not all(_address_allowed(address, self._allow_private) for address, _ in addresses):
+            raise FetchError(f"The application's host {host} has a private or reserved address.")
+        # Connect to the address that was checked (no second lookup an attacker could change),
+        # while TLS still verifies the certificate for the host name.
+        address, address_port = addresses[0]
+        pinned = f"[{address}]" if ":" in address else address
+        request = self._http.build_request(
+            "GET",
+            urlunsplit(("https", f"{pinned}:{address_port}", parts.path, "", "")),
+            # Uncompressed only: the size cap counts the bytes that arrive.
+            headers={"Host": host, "Accept": "application/json", "Accept-Encoding": "identity"},
+            extensions={"sni_hostname": host},
+        )
+        try:
+            response = await self._http.send(request, stream=True)
+        except httpx.HTTPError:
+            raise FetchError(f"{what} could not be fetched from {host}.") from None
+        try:
+            body = await _read(response, what, max_bytes)
+            return Fetched(body, response.headers.get("cache-control"))
+        finally:
+            await response.aclose()
+
+
+async def _read(response: httpx.Response, what: str, max_bytes: int) -> bytes:
+    if response.status_code != 200:
+        raise FetchError(f"{what} answered HTTP {response.status_code}.")
+    media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise FetchError(f"{what} is not JSON.")
+    if response.headers.get("content-encoding", "identity").strip().lower() != "identity":
+        raise FetchError(f"{what} is compressed.")
+    body = b""
+    try:
+        async for chunk in response.aiter_raw():
+            body += chunk
+            if len(body) > max_bytes:
+                raise FetchError(f"{what} is larger than {max_bytes // 1024} KB.")
+    except httpx.HTTPError:
+        raise FetchError(f"{what} could not be read.") from None
+    return body
