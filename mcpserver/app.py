@@ -120,8 +120,9 @@ def _browser_origins(settings: Settings) -> tuple[str, ...]:
 
 def _cors_routes(settings: Settings) -> dict[str, Cors]:
     # DNS rebinding (MCP transports, security warning): a browser Origin must be this server's
-    # own or one the operator allowed, checked before the token; FastMCP's own check below
-    # lets any loopback page through to a loopback server.
+    # own (its public one, or that of the Host named) or one the operator allowed, checked
+    # before the token; FastMCP's own check below lets any loopback page through to a
+    # loopback server.
     mcp = Cors(
         ("GET", "POST", "DELETE"), headers=MCP_REQUEST_HEADERS, expose=MCP_RESPONSE_HEADERS,
         origins=_browser_origins(settings), refuse_other_origins=True,

@@ -24,8 +24,9 @@ class Cors:
     headers: tuple[str, ...] = ()
     expose: tuple[str, ...] = ()
     origins: tuple[str, ...] = ANY_ORIGIN
-    # The MCP transport's DNS-rebinding rule: a request whose Origin is not allowed is refused
-    # with 403 rather than run and its answer hidden from the page.
+    # The MCP transport's DNS-rebinding rule: a request whose Origin is neither allowed nor
+    # its own (same scheme and Host, the Host being checked further in) is refused with 403,
+    # rather than run and its answer hidden from the page.
     refuse_other_origins: bool = False
 
 
@@ -47,7 +48,10 @@ class _RouteCors(CORSMiddleware):
         self, scope: Scope, receive: Receive, send: Send, request_headers: Headers
     ) -> None:
         origin = request_headers.get("origin")
-        if self.refuse_other_origins and origin is not None and not self.is_allowed_origin(origin):
+        if self.refuse_other_origins and origin is not None and not (
+            self.is_allowed_origin(origin)
+            or origin.lower() == f"{scope['scheme']}://{request_headers.get('host', '')}".lower()
+        ):
             await PlainTextResponse("Forbidden Origin", status_code=403)(scope, receive, send)
             return
         await super().simple_response(scope, receive, send, request_headers)
@@ -61,23 +65,26 @@ class RouteCors:
 
     def __init__(self, app: ASGIApp, routes: Mapping[str, Cors]) -> None:
         self.app = app
-        # Plain paths by a dict lookup: this layer is paid on every request, introspection too.
+        # Plain paths by a dict lookup, templates only past their fixed prefix: this layer is
+        # paid on every request, introspection too.
         self.paths: dict[str, ASGIApp] = {}
-        self.patterns: list[tuple[re.Pattern[str], ASGIApp]] = []
+        self.templates: list[tuple[str, re.Pattern[str], ASGIApp]] = []
         for path, cors in routes.items():
             wrapped = _RouteCors(app, cors)
             if "{" in path:
-                self.patterns.append((compile_path(path)[0], wrapped))
+                prefix = path.partition("{")[0]
+                self.templates.append((prefix, compile_path(path)[0], wrapped))
             else:
                 self.paths[path] = wrapped
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            path = scope["path"]
-            cors = self.paths.get(path) or next(
-                (wrapped for pattern, wrapped in self.patterns if pattern.match(path)), None
-            )
-            if cors is not None:
-                await cors(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        cors = self._cors(scope["path"]) if scope["type"] == "http" else None
+        await (cors or self.app)(scope, receive, send)
+
+    def _cors(self, path: str) -> ASGIApp | None:
+        found = self.paths.get(path)
+        if found is None:
+            for prefix, pattern, wrapped in self.templates:
+                if path.startswith(prefix) and pattern.match(path):
+                    return wrapped
+        return found

@@ -5,6 +5,7 @@ protected-resource metadata for any origin; never with credentials."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -92,6 +93,20 @@ def test_any_other_origin_is_refused_before_the_token_is_read(
             **MCP_HEADERS, "Origin": origin, **headers})
         assert response.status_code == 403, (headers, response.text)
         assert "access-control-allow-origin" not in _cors(response)
+
+
+def test_a_page_of_the_host_the_request_names_is_same_origin(allowing: Stack) -> None:
+    """The same server under another loopback name: its own page, not another site's (the
+    Host itself is checked by FastMCP, as the rebound host shows)."""
+    token, _ = token_for(allowing)
+    port = urlsplit(allowing.mcp_url).port
+    for host, origin, status in (
+        (f"localhost:{port}", f"http://localhost:{port}", 200),
+        ("rebound.example", "http://rebound.example", 421),
+    ):
+        response = httpx.post(allowing.mcp_url, json=TOOLS_LIST, headers={
+            **MCP_HEADERS, "Host": host, "Origin": origin, "Authorization": f"Bearer {token}"})
+        assert response.status_code == status, (host, response.text)
 
 
 def test_without_the_setting_only_the_own_origin_passes(stack: Stack) -> None:
