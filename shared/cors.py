@@ -48,13 +48,16 @@ class _RouteCors(CORSMiddleware):
         self, scope: Scope, receive: Receive, send: Send, request_headers: Headers
     ) -> None:
         origin = request_headers.get("origin")
-        if self.refuse_other_origins and origin is not None and not (
-            self.is_allowed_origin(origin)
-            or origin.lower() == f"{scope['scheme']}://{request_headers.get('host', '')}".lower()
-        ):
+        if self.refuse_other_origins and origin is not None and not self._accepted(scope, origin):
             await PlainTextResponse("Forbidden Origin", status_code=403)(scope, receive, send)
             return
         await super().simple_response(scope, receive, send, request_headers)
+
+    def _accepted(self, scope: Scope, origin: str) -> bool:
+        if self.is_allowed_origin(origin):
+            return True
+        host = Headers(scope=scope).get("host", "")
+        return origin.lower() == f"{scope.get('scheme', 'http')}://{host}".lower()
 
 
 class RouteCors:
