@@ -31,6 +31,7 @@ from authserver.store import Store
 from authserver.throttle import LoginThrottle
 from authserver.web.pages import PageError, show_page_error, show_time
 from shared.clock import unix_now
+from shared.cors import Cors, RouteCors
 from shared.database import create_db_engine
 from shared.health import database_check, health_routes
 from shared.http import NO_STORE
@@ -52,6 +53,25 @@ SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
 ]
+
+# Browser-based clients (MCP Inspector, vscode.dev, web apps) call these from their own origin.
+# Any origin, because each is a public-client endpoint whose safety rests on what the request
+# carries (PKCE verifier, registration or client credentials), never on who the page is; and
+# never with credentials, so the login cookie never acts cross-origin. /authorize, the pages
+# and /introspect (resource servers only) get none.
+_WITH_TOKEN = ("Authorization", "Content-Type")
+_DOCUMENT = Cors(("GET",), headers=("MCP-Protocol-Version",))  # the TS SDK's discovery header
+CORS_ROUTES = {
+    "/.well-known/oauth-authorization-server": _DOCUMENT,
+    "/.well-known/openid-configuration": _DOCUMENT,
+    "/register": Cors(("POST",), headers=_WITH_TOKEN),
+    # RFC 7592: the registration response hands a browser client this URI and its token.
+    "/register/{client_id}": Cors(
+        ("GET", "PUT", "DELETE"), headers=_WITH_TOKEN, expose=("WWW-Authenticate",)
+    ),
+    "/token": Cors(("POST",), headers=_WITH_TOKEN, expose=("WWW-Authenticate",)),
+    "/revoke": Cors(("POST",), headers=_WITH_TOKEN, expose=("WWW-Authenticate",)),
+}
 
 
 async def _malformed(request: Request, exc: Exception) -> Response:
@@ -210,5 +230,6 @@ def create_app(
             MalformedRequest: _malformed, PageError: show_page_error, Exception: _server_error
         },
     )
+    app.add_middleware(RouteCors, routes=CORS_ROUTES)
     app.add_middleware(Observe, metrics=context.metrics, headers=SECURITY_HEADERS)
     return app

@@ -31,6 +31,10 @@ from shared.clock import unix_now
 from shared.database import create_db_engine
 from shared.serving import Server
 
+# The MCP Inspector's web page (`npx @modelcontextprotocol/inspector`), which calls /mcp from
+# the browser in its direct connection mode.
+INSPECTOR_ORIGINS = ("http://localhost:6274", "http://127.0.0.1:6274")
+
 DEMO_ACCOUNTS = (
     ("patient@hospiai.test", "patient-demo-pass", "Paula", "Petit", "patient"),
     ("patient2@hospiai.test", "patient2-demo-pass", "Pierre", "Moreau", "patient"),
@@ -87,6 +91,7 @@ def prepare(data_dir: Path, *, auth_port: int, mcp_port: int) -> tuple[AuthSetti
         client_secret=credentials["secret"],
         database_url=f"sqlite:///{data_dir / 'mcpserver.sqlite3'}",
         port=mcp_port,
+        browser_origins=INSPECTOR_ORIGINS,
     )
     domain = DomainStore(create_db_engine(mcp.database_url))
     domain.upgrade_schema()

@@ -22,10 +22,21 @@ from mcpserver.guard import BearerGuard
 from mcpserver.settings import MCP_PATH, Settings
 from mcpserver.tools import bookings, hospitals, profile
 from shared import logs, scopes
+from shared.cors import Cors, RouteCors
 from shared.database import create_db_engine
 from shared.health import Check, database_check, health_routes
 from shared.metrics import Metrics
 from shared.observe import Observe
+
+# What a browser page sends on /mcp (Streamable HTTP, with the current revision's routing
+# headers) and must be able to read back (the 401 challenge, the session and revision).
+MCP_REQUEST_HEADERS = (
+    "Authorization", "Content-Type", "Accept", "Mcp-Session-Id", "Mcp-Protocol-Version",
+    "Last-Event-ID", "Mcp-Method", "Mcp-Name",
+)
+MCP_RESPONSE_HEADERS = ("WWW-Authenticate", "Mcp-Session-Id", "Mcp-Protocol-Version")
+# The metadata is public: any origin may read it, as the authorization server's.
+_DOCUMENT = Cors(("GET",), headers=("MCP-Protocol-Version",))
 
 INSTRUCTIONS = (
     "HospiAI: find French hospitals, their live status, doctors and free slots, and book or "
@@ -96,22 +107,43 @@ def create_app(
         BearerGuard, verifier=_verifier(settings, http_client, clock),
         services=Services(store=store, clock=clock), settings=settings,
     )
+    # Outside the guard, so that its 401 challenge is readable by an allowed page.
+    app.add_middleware(RouteCors, routes=_cors_routes(settings))
     app.add_middleware(Observe, metrics=metrics, fixed_paths={MCP_PATH})
     return app
 
 
+def _browser_origins(settings: Settings) -> tuple[str, ...]:
+    # Named, since behind a TLS proxy the request itself looks like plain http.
+    return (settings.origin, *settings.browser_origins)
+
+
+def _cors_routes(settings: Settings) -> dict[str, Cors]:
+    # DNS rebinding (MCP transports, security warning): a browser Origin must be this server's
+    # own (its public one, or that of the Host named) or one the operator allowed, checked
+    # before the token; FastMCP's own check below lets any loopback page through to a
+    # loopback server.
+    mcp = Cors(
+        ("GET", "POST", "DELETE"), headers=MCP_REQUEST_HEADERS, expose=MCP_RESPONSE_HEADERS,
+        origins=_browser_origins(settings), refuse_other_origins=True,
+    )
+    return {
+        MCP_PATH: mcp,
+        f"{MCP_PATH}/": mcp,
+        f"/.well-known/oauth-protected-resource{MCP_PATH}": _DOCUMENT,
+        "/.well-known/oauth-protected-resource": _DOCUMENT,
+    }
+
+
 def _mcp_http_app(settings: Settings) -> StarletteWithLifespan:
-    public = urlsplit(settings.resource)
-    # DNS rebinding (MCP transports, security warning): only the public host may be named in
-    # Host, and a browser Origin must be this server's own.
+    # DNS rebinding: only the public host may be named in Host, and the Origin rule again.
     return build_mcp().http_app(
         path=MCP_PATH,
         stateless_http=True,
         json_response=True,
         host_origin_protection=True,
-        allowed_hosts=[public.hostname or ""],
-        # Named, since behind a TLS proxy the request itself looks like plain http.
-        allowed_origins=[f"{public.scheme}://{public.netloc}"],
+        allowed_hosts=[urlsplit(settings.resource).hostname or ""],
+        allowed_origins=list(_browser_origins(settings)),
     )
 
 

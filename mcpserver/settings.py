@@ -9,11 +9,13 @@ from urllib.parse import urlsplit
 from shared.settings import (
     SettingsError,
     env_int,
+    env_list,
     env_proxies,
     env_secret,
     env_str,
     is_loopback_host,
     public_base_url,
+    public_origin,
 )
 
 MCP_PATH = "/mcp"
@@ -39,10 +41,16 @@ class Settings:
     # Reverse proxies whose X-Forwarded-For/-Proto are believed (addresses, networks); none by
     # default, so a caller can never choose the address the audit log and the logs record.
     forwarded_allow_ips: tuple[str, ...] = ()
+    # Web pages on other origins that may call /mcp from the browser (MCP Inspector, a web
+    # app); none by default, so only this server's own origin passes the DNS-rebinding rule.
+    browser_origins: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "issuer", public_base_url("HOSPIAI_ISSUER", self.issuer))
         _check_resource(self.resource)
+        object.__setattr__(self, "browser_origins", tuple(
+            public_origin("HOSPIAI_MCP_BROWSER_ORIGINS", origin) for origin in self.browser_origins
+        ))
         if not self.introspection_url:
             object.__setattr__(self, "introspection_url", f"{self.issuer}/introspect")
         _check_introspection_url(self.introspection_url)
@@ -50,6 +58,11 @@ class Settings:
     @property
     def base_url(self) -> str:
         return self.resource.removesuffix(MCP_PATH)
+
+    @property
+    def origin(self) -> str:
+        """This server's own origin, as a browser on its public site sends it."""
+        return public_origin("HOSPIAI_MCP_URL", self.base_url)
 
     @property
     def resource_metadata_url(self) -> str:
@@ -77,6 +90,7 @@ class Settings:
                 env, "HOSPIAI_SHUTDOWN_TIMEOUT", cls.shutdown_timeout, minimum=1, maximum=300
             ),
             forwarded_allow_ips=env_proxies(env, "HOSPIAI_FORWARDED_ALLOW_IPS"),
+            browser_origins=env_list(env, "HOSPIAI_MCP_BROWSER_ORIGINS"),
         )
 
 

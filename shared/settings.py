@@ -77,14 +77,17 @@ def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{name} must be true or false, got {raw!r}")
 
 
+def env_list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list; blank items are left out."""
+    return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
+
+
 def env_proxies(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     """Reverse proxies trusted to say who the client is (X-Forwarded-For, X-Forwarded-Proto): a
     comma-separated list of addresses and networks; empty means none. Each is checked here,
     because uvicorn takes a malformed entry as a literal that never matches, silently."""
     proxies: list[str] = []
-    for item in (part.strip() for part in env.get(name, "").split(",")):
-        if not item:
-            continue
+    for item in env_list(env, name):
         try:
             proxy = (
                 None if item == "*"
@@ -117,6 +120,22 @@ def public_base_url(name: str, value: str) -> str:
     if parts.path not in {"", "/"} or parts.query or parts.fragment:
         raise SettingsError(f"{name} must have no path, query or fragment, got {value!r}")
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def public_origin(name: str, value: str) -> str:
+    """A web origin checked as a public base URL, written as browsers send it in ``Origin``
+    (RFC 6454 section 6.2): lower-case scheme and host, no default port, no user info."""
+    parts = urlsplit(public_base_url(name, value))
+    try:
+        port = parts.port
+    except ValueError:
+        raise SettingsError(f"{name}: {value!r} has an invalid port") from None
+    if parts.username is not None or parts.password is not None:
+        raise SettingsError(f"{name}: {value!r} must not contain a user name or password")
+    host = parts.hostname or ""
+    origin = f"{parts.scheme}://[{host}]" if ":" in host else f"{parts.scheme}://{host}"
+    default = 443 if parts.scheme == "https" else 80
+    return origin if port in (None, default) else f"{origin}:{port}"
 
 
 def environ() -> Mapping[str, str]:

@@ -145,7 +145,10 @@ class Stack:
     domain: DomainStore
 
 
-def mcp_settings(auth: AuthServer, databases: Databases, *, cache_ttl: int = 30) -> McpSettings:
+def mcp_settings(
+    auth: AuthServer, databases: Databases, *, cache_ttl: int = 30,
+    browser_origins: tuple[str, ...] = (),
+) -> McpSettings:
     """The MCP server for the authorization server's resource, with its credentials there."""
     return McpSettings(
         resource=auth.resource,
@@ -154,17 +157,21 @@ def mcp_settings(auth: AuthServer, databases: Databases, *, cache_ttl: int = 30)
         client_secret=auth.resource_server.secret or "",
         database_url=databases.url("mcp", "mcpserver"),
         cache_ttl=cache_ttl,
+        browser_origins=browser_origins,
     )
 
 
 @contextmanager
 def start_stack(
-    databases: Databases, *, cache_ttl: int = 30, **auth_overrides: Any
+    databases: Databases, *, cache_ttl: int = 30, browser_origins: tuple[str, ...] = (),
+    **auth_overrides: Any
 ) -> Iterator[Stack]:
     sock = bind_loopback()
     mcp_url = f"http://127.0.0.1:{sock.getsockname()[1]}/mcp"
     with start_auth_server(databases, resource=mcp_url, **auth_overrides) as auth:
-        settings = mcp_settings(auth, databases, cache_ttl=cache_ttl)
+        settings = mcp_settings(
+            auth, databases, cache_ttl=cache_ttl, browser_origins=browser_origins
+        )
         domain = DomainStore(create_db_engine(settings.database_url))
         try:
             seed_demo(domain, datetime.date.today(), auth.clock())

@@ -39,6 +39,7 @@ def test_dev_starts_both_services_with_demo_data_and_stops_on_ctrl_c(tmp_path: P
             prm = httpx.get(f"http://localhost:{mcp_port}/.well-known/oauth-protected-resource").json()
             assert prm["resource"] == f"http://localhost:{mcp_port}/mcp"
             assert prm["authorization_servers"] == [f"http://localhost:{auth_port}"]
+            _inspector_may_call_mcp(f"http://localhost:{mcp_port}/mcp")
             _log_in(f"http://localhost:{auth_port}", "patient2@hospiai.test", "patient2-demo-pass")
         finally:
             process.send_signal(signal.SIGINT)
@@ -82,3 +83,17 @@ def _log_in(issuer: str, email: str, password: str) -> None:
         logged_in = http.post(f"{interaction}/login", data={
             "email": email, "password": password, "csrf_token": csrf_token(page.text)})
         assert logged_in.status_code == 303, logged_in.text
+
+
+def _inspector_may_call_mcp(mcp_url: str) -> None:
+    """The MCP Inspector's page (both of its local origins) passes CORS and the Origin rule."""
+    for origin in ("http://localhost:6274", "http://127.0.0.1:6274"):
+        preflight = httpx.options(mcp_url, headers={
+            "Origin": origin, "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type,mcp-protocol-version",
+        })
+        assert preflight.status_code == 200, preflight.text
+        assert preflight.headers["access-control-allow-origin"] == origin
+        challenge = httpx.post(mcp_url, json={}, headers={"Origin": origin})
+        assert challenge.status_code == 401
+        assert challenge.headers["access-control-allow-origin"] == origin

@@ -44,3 +44,34 @@ def test_bad_values_are_refused(name: str, value: str) -> None:
 def test_private_service_name_may_use_http_for_introspection() -> None:
     settings = Settings.from_env({**BASE, "HOSPIAI_INTROSPECTION_URL": "http://authserver:9000/introspect"})
     assert settings.introspection_url == "http://authserver:9000/introspect"
+
+
+def test_browser_origins_are_written_as_browsers_send_them() -> None:
+    settings = Settings.from_env({
+        **BASE,
+        "HOSPIAI_MCP_BROWSER_ORIGINS": "http://LOCALHOST:6274/, https://App.Example:443,,"
+                                       " http://[::1]:6274",
+    })
+    assert settings.browser_origins == (
+        "http://localhost:6274", "https://app.example", "http://[::1]:6274"
+    )
+    assert settings.origin == "https://mcp.hospiai.example"
+    assert Settings.from_env(BASE).browser_origins == ()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "*",  # every page on the web: the DNS-rebinding rule would mean nothing
+        "null",
+        "http://app.example",
+        "https://app.example/inspector",
+        "https://app.example?x=1",
+        "https://user@app.example",
+        "https://app.example:99999",
+        "chrome-extension://abcdef",
+    ],
+)
+def test_a_browser_origin_that_is_not_a_public_web_origin_is_refused(value: str) -> None:
+    with pytest.raises(SettingsError, match="HOSPIAI_MCP_BROWSER_ORIGINS"):
+        Settings.from_env({**BASE, "HOSPIAI_MCP_BROWSER_ORIGINS": f"http://localhost:6274,{value}"})
