@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from authserver.oauth.egress import Egress
+from authserver.oauth.egress import FETCH_SECONDS, Egress
 from tests.servers import bind_loopback, serve
 
 HOSTS = ("claude.ai", "assistant.example", "tools.example", "chatgpt.com")
@@ -56,10 +56,10 @@ class Internet:
     async def resolve(self, host: str, port: int) -> list[tuple[str, int]]:
         return self.addresses.get(host, [])
 
-    def egress(self) -> Egress:
+    def egress(self, timeout: float = FETCH_SECONDS) -> Egress:
         verify = ssl.create_default_context()
         self.ca.configure_trust(verify)
-        return Egress(resolve=self.resolve, verify=verify)
+        return Egress(resolve=self.resolve, verify=verify, timeout=timeout)
 
     async def _page(self, request: Request) -> Response:
         host, path = request.headers.get("host", ""), request.url.path

@@ -51,11 +51,12 @@ async def resolve_host(host: str, port: int) -> list[tuple[str, int]]:
 
 @dataclass(frozen=True)
 class Egress:
-    """How the server reaches other hosts: name resolution and the TLS trust store. Tests stand
-    in for the internet through these two, on loopback."""
+    """How the server reaches other hosts: name resolution, the TLS trust store and the time a
+    whole fetch may take. Tests stand in for the internet through these, on loopback."""
 
     resolve: Resolver = resolve_host
     verify: ssl.SSLContext | bool = True
+    timeout: float = FETCH_SECONDS
 
 
 class Fetched(NamedTuple):
@@ -104,7 +105,8 @@ def cache_seconds(cache_control: str | None) -> int:
     return max(MIN_CACHE_SECONDS, min(MAX_CACHE_SECONDS, max_age))
 
 
-def _address_allowed(address: str, allow_private: bool) -> bool:
+def address_allowed(address: str, allow_private: bool) -> bool:
+    """Whether a fetch may connect to ``address``: public unicast only, unless told."""
     if allow_private:
         return True
     try:
@@ -130,7 +132,7 @@ class Fetcher:
         # connections: every fetch connects to the address just checked.
         self._http = httpx.AsyncClient(
             verify=egress.verify,
-            timeout=FETCH_SECONDS,
+            timeout=egress.timeout,
             follow_redirects=False,
             trust_env=False,
             limits=httpx.Limits(max_keepalive_connections=0),
@@ -142,7 +144,7 @@ class Fetcher:
     async def json(self, url: str, *, what: str, max_bytes: int) -> Fetched:
         """The body and Cache-Control of ``url``, named ``what`` in every FetchError."""
         try:
-            async with asyncio.timeout(FETCH_SECONDS):
+            async with asyncio.timeout(self._egress.timeout):
                 return await self._fetch(url, what, max_bytes)
         except TimeoutError:
             raise FetchError(f"{what} took too long to fetch.") from None
@@ -156,7 +158,7 @@ class Fetcher:
             addresses = []
         if not addresses:
             raise FetchError(f"The application's host {host} could not be found.")
-        if not all(_address_allowed(address, self._allow_private) for address, _ in addresses):
+        if not all(address_allowed(address, self._allow_private) for address, _ in addresses):
             raise FetchError(f"The application's host {host} has a private or reserved address.")
         # Connect to the address that was checked (no second lookup an attacker could change),
         # while TLS still verifies the certificate for the host name.
