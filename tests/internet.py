@@ -22,7 +22,7 @@ from starlette.routing import Route
 from authserver.oauth.egress import FETCH_SECONDS, Egress
 from tests.servers import bind_loopback, serve
 
-HOSTS = ("claude.ai", "assistant.example", "tools.example", "chatgpt.com")
+HOSTS = ("claude.ai", "assistant.example", "tools.example", "chatgpt.com", "opencode.ai")
 CLAUDE_CODE_METADATA = "https://claude.ai/oauth/claude-code-client-metadata"
 
 

@@ -169,6 +169,82 @@ def test_claude_code_with_its_metadata_document(world: Stack, internet: Internet
     assert internet.fetches(CLAUDE_CODE_METADATA) == 1
 
 
+CLAUDE_METADATA = "https://claude.ai/oauth/mcp-oauth-client-metadata"
+OPENCODE_METADATA = "https://opencode.ai/oauth/opencode/client.json"
+
+
+def test_claude_hosted_with_its_metadata_document(world: Stack, internet: Internet) -> None:
+    # Where the authorization server supports documents, Claude's connector names itself by
+    # its published document instead of registering on each connection.
+    internet.publish(CLAUDE_METADATA, {
+        "client_id": CLAUDE_METADATA,
+        "client_name": "Claude",
+        "client_uri": "https://claude.ai",
+        "redirect_uris": CLAUDE_CALLBACKS,
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "token_endpoint_auth_method": "none",
+    })
+    scope, server = _discover(world)
+    email = world.auth.account().email
+    result = authorize(
+        world.auth, CLAUDE_METADATA, email, redirect_uri=CLAUDE_CALLBACKS[0], scope=scope,
+        resource=world.mcp_url,
+    )
+    assert result.location.startswith(CLAUDE_CALLBACKS[0] + "?")
+    assert result.params["iss"] == server["issuer"]
+    tokens = _code_grant(
+        server, CLAUDE_METADATA, result.params["code"], result.verifier, CLAUDE_CALLBACKS[0]
+    )
+    assert tokens.status_code == 200, tokens.text
+    profile = _call_profile(world, tokens.json()["access_token"])
+    assert profile["structuredContent"]["email"] == email
+    refreshed = httpx.post(server["token_endpoint"], data={
+        "grant_type": "refresh_token", "refresh_token": tokens.json()["refresh_token"],
+        "client_id": CLAUDE_METADATA})
+    assert refreshed.status_code == 200, refreshed.text
+    _call_profile(world, refreshed.json()["access_token"])
+    assert 'route="/register"' not in httpx.get(f"{world.auth.url}/metrics").text
+    assert internet.fetches(CLAUDE_METADATA) == 1
+
+
+def test_opencode_with_its_metadata_document(world: Stack, internet: Internet) -> None:
+    # The document opencode publishes (anomalyco/opencode pull request 47737): a native app on
+    # port-less loopback URIs, public, with a member no registration defines.
+    internet.publish(OPENCODE_METADATA, {
+        "client_id": OPENCODE_METADATA,
+        "client_name": "opencode",
+        "client_uri": "https://opencode.ai",
+        "logo_uri": "https://opencode.ai/web-app-manifest-512x512.png",
+        "application_type": "native",
+        "redirect_uris": ["http://127.0.0.1/callback", "http://localhost/callback"],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "token_endpoint_auth_method": "none",
+        "token_endpoint_auth_methods_supported": ["none"],
+    })
+    scope, server = _discover(world)
+    redirect_uri = "http://127.0.0.1:19876/callback"
+    result = authorize(
+        world.auth, OPENCODE_METADATA, world.auth.account().email, redirect_uri=redirect_uri,
+        scope=scope, resource=world.mcp_url,
+    )
+    assert result.location.startswith(redirect_uri + "?")
+    tokens = _code_grant(
+        server, OPENCODE_METADATA, result.params["code"], result.verifier, redirect_uri
+    )
+    assert tokens.status_code == 200, tokens.text
+    _call_profile(world, tokens.json()["access_token"])
+    revoked = httpx.post(server["revocation_endpoint"], data={
+        "token": tokens.json()["refresh_token"], "client_id": OPENCODE_METADATA})
+    assert revoked.status_code == 200, revoked.text
+    # Revoking the refresh token ends the grant, its access token with it (RFC 7009 2.1).
+    rs = world.auth.resource_server
+    seen = httpx.post(server["introspection_endpoint"], auth=(rs.id, rs.secret or ""),
+                      data={"token": tokens.json()["access_token"]})
+    assert seen.json() == {"active": False}
+
+
 def test_mistral_le_chat(world: Stack) -> None:
     scope, server = _discover(world)
     client = _register(server, {
