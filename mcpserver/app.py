@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from mcpserver.auth import IntrospectionVerifier, TokenVerifier
+from mcpserver.capabilities import StatelessCapabilities
 from mcpserver.context import Services
 from mcpserver.domain.store import DomainStore
 from mcpserver.guard import BearerGuard
@@ -46,7 +47,10 @@ INSTRUCTIONS = (
 
 def build_mcp() -> FastMCP:
     """The MCP server with every tool, resource template and prompt; no transport, no auth."""
-    mcp = FastMCP("HospiAI", instructions=INSTRUCTIONS, mask_error_details=True)
+    mcp = FastMCP(
+        "HospiAI", instructions=INSTRUCTIONS, mask_error_details=True,
+        middleware=[StatelessCapabilities()],
+    )
     for area in (hospitals, bookings, profile):
         area.register(mcp)
     return mcp

@@ -104,7 +104,7 @@ class BearerGuard:
 
     def _step_up(self, body: bytes, identity: Identity) -> Response | None:
         missing = missing_scopes(parse(body), identity)
-        return step_up(missing, self.metadata_url) if missing else None
+        return step_up(missing, identity, self.metadata_url) if missing else None
 
     def _challenge(self, error: str | None) -> Response:
         fields = [f'resource_metadata="{self.metadata_url}"',

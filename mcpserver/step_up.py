@@ -1,5 +1,6 @@
 """Scope authorization in front of /mcp: a call lacking a scope the user could be granted gets
-the 403 insufficient_scope step-up challenge (RFC 6750 section 3.1, MCP "Scope challenge")."""
+the 403 insufficient_scope step-up challenge (RFC 6750 section 3.1, MCP "Scope challenge"),
+naming the token's scopes with the missing ones."""
 
 from __future__ import annotations
 
@@ -49,14 +50,23 @@ def missing_scopes(messages: object, identity: Identity) -> list[str]:
     ]
 
 
-def step_up(missing: list[str], metadata_url: str) -> Response:
-    needed = " ".join(missing)
+def challenge_scopes(missing: list[str], identity: Identity) -> list[str]:
+    """The scopes a 403 names: what the token holds and what the call still needs, in
+    catalogue order. The MCP spec lets a server name more than the missing scopes; naming the
+    union keeps earlier permissions for clients that re-authorize with exactly the challenge
+    (the TypeScript SDK). offline_access is the authorization server's own, never named here."""
+    wanted = identity.scopes | set(missing)
+    return [name for name in scopes.RESOURCE_NAMES if name in wanted]
+
+
+def step_up(missing: list[str], identity: Identity, metadata_url: str) -> Response:
     return JSONResponse(
         {"error": "insufficient_scope",
-         "error_description": f"This call needs the scope: {needed}."},
+         "error_description": f"This call needs the scope: {' '.join(missing)}."},
         status_code=403,
         headers={"WWW-Authenticate": (
-            f'Bearer error="insufficient_scope", scope="{needed}", '
+            f'Bearer error="insufficient_scope", '
+            f'scope="{" ".join(challenge_scopes(missing, identity))}", '
             f'resource_metadata="{metadata_url}"'
         )},
     )

@@ -18,6 +18,9 @@ class Scope:
     tools: tuple[str, ...] = ()
 
 
+# The authorization server's own scope: a refresh token, never asked for by a resource server.
+OFFLINE_ACCESS = "offline_access"
+
 CATALOGUE: tuple[Scope, ...] = (
     Scope(
         "read:data",
@@ -61,7 +64,7 @@ CATALOGUE: tuple[Scope, ...] = (
         tools=("update_hospital_status",),
     ),
     Scope(
-        "offline_access",
+        OFFLINE_ACCESS,
         "Stay connected",
         "Get a refresh token so the assistant stays connected.",
     ),
@@ -71,7 +74,7 @@ BY_NAME: dict[str, Scope] = {scope.name: scope for scope in CATALOGUE}
 NAMES: tuple[str, ...] = tuple(scope.name for scope in CATALOGUE)
 DEFAULT_NAMES: tuple[str, ...] = tuple(scope.name for scope in CATALOGUE if scope.default)
 # Scopes a resource server can ask for (offline_access concerns only the authorization server).
-RESOURCE_NAMES: tuple[str, ...] = tuple(name for name in NAMES if name != "offline_access")
+RESOURCE_NAMES: tuple[str, ...] = tuple(name for name in NAMES if name != OFFLINE_ACCESS)
 TOOL_SCOPES: dict[str, str] = {tool: scope.name for scope in CATALOGUE for tool in scope.tools}
 
 

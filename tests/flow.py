@@ -167,6 +167,18 @@ def exchange(
         )
 
 
+def code_only_client(server: Server) -> str:
+    """A dynamic public client registered without grant_types: RFC 7591's default, the code
+    grant alone, so never a refresh token."""
+    with server.http() as client:
+        response = client.post("/register", json={
+            "client_name": "Code only", "redirect_uris": [REDIRECT_URI],
+            "token_endpoint_auth_method": "none"})
+    assert response.status_code == 201, response.text
+    assert response.json()["grant_types"] == ["authorization_code"]
+    return str(response.json()["client_id"])
+
+
 def refresh(server: Server, client_id: str, refresh_token: str, **extra: str) -> httpx.Response:
     data = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client_id}
     data.update(extra)

@@ -26,6 +26,10 @@ GRANT_TYPES = ["authorization_code", "refresh_token"]
 RESPONSE_TYPES = ["code"]
 
 
+def _resource_scopes(scope: str | None) -> list[str]:
+    return [name for name in scopes.parse(scope) if name != scopes.OFFLINE_ACCESS]
+
+
 # RFC 3986 section 3.1, in the lower case it calls canonical (section 6.2.2.1).
 _SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
 # RFC 8252 section 7.1: a domain name the app's publisher controls, reversed (com.example.app).
@@ -156,15 +160,27 @@ class OAuthClient(ClientMixin):  # type: ignore[misc]
 
         A pre-registered client is limited to its configured scopes. For a dynamically
         registered one the registered scope only sets the defaults: MCP clients ask for more
-        by step-up without registering again, and the user's consent is the control."""
-        registered = scopes.parse(self.row.scope)
-        requested = scopes.parse(scope)
+        by step-up without registering again, and the user's consent is the control.
+
+        offline_access follows the client's registered grant types, not the request: MCP
+        clients ask for what the resource's challenge names, which never includes it (MCP
+        spec, refresh tokens), so a client registered for refresh_token holds it ("Stay
+        connected" on the consent page) whether or not it asked, and any other client never
+        does, since it will not get a refresh token."""
+        registered = _resource_scopes(self.row.scope)
+        requested = _resource_scopes(scope)
         if not requested:
-            return scopes.join(registered or list(scopes.DEFAULT_NAMES))
-        permitted = registered if registered and self.row.kind == "preregistered" else scopes.NAMES
-        if not set(requested) <= set(permitted):
-            return None
-        return scopes.join(requested)
+            granted = registered or list(scopes.DEFAULT_NAMES)
+        else:
+            permitted = (
+                registered if registered and self.row.kind == "preregistered" else scopes.NAMES
+            )
+            if not set(requested) <= set(permitted):
+                return None
+            granted = requested
+        if self.check_grant_type("refresh_token"):
+            granted = [*granted, scopes.OFFLINE_ACCESS]
+        return scopes.join(granted)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         return redirect_uri_matches(self.row.redirect_uris, redirect_uri)

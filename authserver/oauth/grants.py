@@ -172,11 +172,12 @@ class CodeGrant(_Issuing, AuthorizationCodeGrant):  # type: ignore[misc]
         self._live_account(code.row.account_id)
         now = self.context.clock()
         # A refresh token needs both the client's refresh_token grant and the user's consent
-        # to offline_access ("Stay connected").
+        # to offline_access ("Stay connected"), which every request of such a client carries
+        # (OAuthClient.get_allowed_scope).
         token = self.generate_token(
             scope=code.row.scope,
             include_refresh_token=self.request.client.check_grant_type("refresh_token")
-            and "offline_access" in scopes.parse(code.row.scope),
+            and scopes.OFFLINE_ACCESS in scopes.parse(code.row.scope),
         )
         access, refresh = self._rows(token, code.row, now)
         if not self.context.store.exchange_code(code.row.code_hash, now, access, refresh):

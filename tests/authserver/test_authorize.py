@@ -14,6 +14,7 @@ from tests.flow import (
     authorize,
     authorize_params,
     begin,
+    code_only_client,
     csrf_token,
     decide,
     login,
@@ -150,19 +151,21 @@ def test_omitted_resource_uses_the_default_and_omitted_scope_the_defaults(
     row = auth_server.store.code(auth_server.keys.hash_secret(result.params["code"]))
     assert row is not None
     assert row.resource == auth_server.resource
-    assert row.scope == "read:data read:bookings write:bookings read:profile"
+    # The defaults, and offline_access: the client registered the refresh_token grant (issue 12).
+    assert row.scope == "read:data read:bookings write:bookings read:profile offline_access"
 
 
 @both_backends
 def test_patient_is_not_granted_staff_scope(auth_server: AuthServer, public_client: str) -> None:
     patient = auth_server.account("patient")
+    # offline_access in both: the client registered the refresh_token grant (issue 12).
     result = authorize(auth_server, public_client, patient.email, scope="read:data write:data")
     row = auth_server.store.code(auth_server.keys.hash_secret(result.params["code"]))
-    assert row is not None and row.scope == "read:data"
+    assert row is not None and row.scope == "read:data offline_access"
     staff = auth_server.account("staff")
     result = authorize(auth_server, public_client, staff.email, scope="read:data write:data")
     row = auth_server.store.code(auth_server.keys.hash_secret(result.params["code"]))
-    assert row is not None and row.scope == "read:data write:data"
+    assert row is not None and row.scope == "read:data write:data offline_access"
 
 
 def test_prompt_none_without_session_is_login_required(
@@ -422,6 +425,27 @@ def test_consent_page_shows_client_redirect_host_scopes_and_loopback_warning(
     assert 'name="decision" value="allow"' in page and 'name="decision" value="deny"' in page
     assert "runs on your own computer" not in pages["hosted"]
     assert "runs on your own computer" in pages["hosted, local redirect"]
+
+
+def test_consent_page_says_stay_connected_exactly_when_a_refresh_token_follows(
+    auth_server: AuthServer, public_client: str
+) -> None:
+    """Issue 12: the pre-registered client has the refresh_token grant and asks only for
+    read:data; the code-only client asks for offline_access but will get no refresh token."""
+    account = auth_server.account()
+    pages = {}
+    for name, client_id, scope in (
+        ("refreshing", public_client, "read:data"),
+        ("code only", code_only_client(auth_server), "read:data offline_access"),
+    ):
+        with auth_server.http() as browser:
+            interaction = _interaction(browser, client_id, scope=scope)
+            login(browser, interaction, account.email, "correct-horse-battery")
+            pages[name] = browser.get(interaction).text
+    assert "Stay connected" in pages["refreshing"]
+    assert "Stay connected" not in pages["code only"]
+    for page in pages.values():
+        assert "See hospitals and availability" in page
 
 
 @both_backends

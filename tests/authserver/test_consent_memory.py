@@ -46,6 +46,22 @@ def test_remembered_consent_skips_the_page(auth_server: AuthServer, public_clien
     assert len(remembered) == 2 and remembered[0].client_id == public_client
 
 
+def test_stay_connected_is_remembered_like_any_scope(
+    auth_server: AuthServer, public_client: str
+) -> None:
+    """Issue 12: the user allowed "Stay connected" without the client naming offline_access,
+    and the grant says so; a later request naming it (or not) asks nothing new."""
+    email = auth_server.account().email
+    tokens_for(auth_server, public_client, email, scope="read:data")
+    [(grant, _, _)] = auth_server.store.live_grants(client_id=public_client)
+    assert grant.scope == "read:data offline_access"
+    for scope in ("read:data offline_access", "read:data"):
+        with auth_server.http() as browser:
+            response, _ = begin(browser, public_client, scope=scope)
+            logged_in = login(browser, response.headers["location"], email, PASSWORD)
+            assert logged_in.headers["location"].startswith("/authorize/resume/"), scope
+
+
 def test_prompt_consent_shows_the_page_again(auth_server: AuthServer, public_client: str) -> None:
     email = auth_server.account().email
     tokens_for(auth_server, public_client, email)
@@ -144,9 +160,10 @@ def test_the_code_carries_exactly_the_consented_scope(auth_server: AuthServer) -
         back = decide(browser, interaction, "allow")
     code = query_of(back.headers["location"])["code"]
     tokens = exchange(auth_server, body["client_id"], code, verifier).json()
-    assert tokens["scope"] == "read:data"
+    # With offline_access: the client registered the refresh_token grant (issue 12).
+    assert tokens["scope"] == "read:data offline_access"
     grants = auth_server.store.live_grants(client_id=body["client_id"])
-    assert [grant.scope for grant, _, _ in grants] == ["read:data"]
+    assert [grant.scope for grant, _, _ in grants] == ["read:data offline_access"]
 
 
 def test_a_demoted_account_loses_what_its_new_role_cannot_hold(

@@ -14,12 +14,13 @@ from tests.harness import AuthServer, start_auth_server
 DAY = 86400
 
 
-def _register(server: AuthServer) -> str:
+def _register(
+    server: AuthServer, grant_types: tuple[str, ...] = ("authorization_code", "refresh_token")
+) -> str:
     with server.http() as client:
         response = client.post("/register", json={
             "client_name": "Claude", "redirect_uris": [REDIRECT_URI],
-            "token_endpoint_auth_method": "none",
-            "grant_types": ["authorization_code", "refresh_token"]})
+            "token_endpoint_auth_method": "none", "grant_types": list(grant_types)})
     assert response.status_code == 201, response.text
     return str(response.json()["client_id"])
 
@@ -27,8 +28,10 @@ def _register(server: AuthServer) -> str:
 @both_backends
 def test_purge_removes_only_what_can_no_longer_be_used(auth_server: AuthServer) -> None:
     email = auth_server.account().email
-    forgotten, connected, disconnected, lapsed = (_register(auth_server) for _ in range(4))
-    tokens_for(auth_server, lapsed, email, scope="read:data")  # no refresh token: it lapses
+    forgotten, connected, disconnected = (_register(auth_server) for _ in range(3))
+    # Registered without the refresh_token grant, so its grant has no refresh token: it lapses.
+    lapsed = _register(auth_server, grant_types=("authorization_code",))
+    assert "refresh_token" not in tokens_for(auth_server, lapsed, email, scope="read:data")
     preregistered = auth_server.client(public=True).id
     kept = tokens_for(auth_server, connected, email)
     spent = kept["refresh_token"]

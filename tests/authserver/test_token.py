@@ -10,6 +10,7 @@ import pytest
 from tests.databases import Databases, both_backends
 from tests.flow import (
     authorize,
+    code_only_client,
     exchange,
     introspect,
     pkce_pair,
@@ -246,10 +247,23 @@ def test_refresh_scope_is_normalised(auth_server: AuthServer, public_client: str
     assert response.json()["scope"] == "read:data"
 
 
-def test_no_refresh_token_without_offline_access(
+def test_the_refresh_token_follows_the_clients_grant_types(
     auth_server: AuthServer, public_client: str
 ) -> None:
-    tokens = tokens_for(auth_server, public_client, auth_server.account().email, scope="read:data")
+    """Issue 12: MCP clients ask for the challenge's scopes, never offline_access. A client
+    registered for refresh_token gets a refresh token anyway, and its grant says so with
+    offline_access; a client that is not gets neither, even when it asks."""
+    email = auth_server.account().email
+    tokens = tokens_for(auth_server, public_client, email, scope="read:data")
+    assert tokens["scope"] == "read:data offline_access"
+    assert tokens["refresh_token"]
+    info = introspect(auth_server, tokens["access_token"]).json()
+    assert info["scope"] == "read:data offline_access"
+    renewed = refresh(auth_server, public_client, tokens["refresh_token"])
+    assert renewed.status_code == 200, renewed.text
+    assert renewed.json()["scope"] == "read:data offline_access"
+    code_only = code_only_client(auth_server)
+    tokens = tokens_for(auth_server, code_only, email, scope="read:data offline_access")
     assert "refresh_token" not in tokens
     assert tokens["scope"] == "read:data"
 

@@ -83,10 +83,13 @@ def test_missing_scope_is_a_403_step_up(stack: Stack) -> None:
         stack, token, "tools/call", {"name": "get_hospital", "arguments": {"hospital_id": "lyon-1"}}
     )
     assert allowed.status_code == 200
+    # The challenge names the token's scopes with the missing one, in catalogue order, so that
+    # a client asking for exactly the challenge keeps read:data (and never offline_access,
+    # which the token holds too: its client registered the refresh_token grant).
     for tool, scope in (
-        ("book_appointment", "write:bookings"),
-        ("list_my_appointments", "read:bookings"),
-        ("get_my_profile", "read:profile"),
+        ("book_appointment", "read:data write:bookings"),
+        ("list_my_appointments", "read:data read:bookings"),
+        ("get_my_profile", "read:data read:profile"),
     ):
         response = rpc(stack, token, "tools/call", {"name": tool, "arguments": {}})
         assert response.status_code == 403, tool
@@ -94,13 +97,35 @@ def test_missing_scope_is_a_403_step_up(stack: Stack) -> None:
         assert 'error="insufficient_scope"' in challenge
         assert f'scope="{scope}"' in challenge
         assert f'resource_metadata="{stack.mcp_settings.resource_metadata_url}"' in challenge
+        missing = scope.split()[1]
+        assert response.json()["error_description"] == f"This call needs the scope: {missing}."
+
+
+def test_step_up_keeps_every_scope_the_token_holds(stack: Stack) -> None:
+    """A token with two scopes, a batch needing two more: one challenge naming all four in
+    catalogue order, whatever the order of the token's or the batch's scopes."""
+    token, _ = token_for(stack, scope="read:profile read:data")
+    body = [
+        {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+         "params": {"name": "list_my_appointments", "arguments": {}}},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+         "params": {"name": "book_appointment", "arguments": {}}},
+    ]
+    response = httpx.post(
+        stack.mcp_url, json=body, headers={**MCP_HEADERS, "Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 403
+    assert (
+        'scope="read:data read:bookings write:bookings read:profile"'
+        in response.headers["www-authenticate"]
+    )
 
 
 def test_resource_read_needs_read_data(stack: Stack) -> None:
     token, _ = token_for(stack, scope="read:profile")
     response = rpc(stack, token, "resources/read", {"uri": "hospital://lyon-1"})
     assert response.status_code == 403
-    assert 'scope="read:data"' in response.headers["www-authenticate"]
+    assert 'scope="read:data read:profile"' in response.headers["www-authenticate"]
 
 
 def test_token_for_another_audience_is_refused(stack: Stack) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mcpserver.auth import Identity
-from mcpserver.step_up import missing_scopes, required_scopes
+from mcpserver.step_up import challenge_scopes, missing_scopes, required_scopes
 
 
 def _identity(role: str, granted: str) -> Identity:
@@ -43,3 +43,15 @@ def test_only_scopes_the_role_could_be_granted_are_missing() -> None:
     staff = _identity("staff", "read:data")
     assert missing_scopes(_tool("update_hospital_status"), patient) == []
     assert missing_scopes(_tool("update_hospital_status"), staff) == ["write:data"]
+
+
+def test_the_challenge_names_the_token_scopes_with_the_missing_ones() -> None:
+    holder = _identity("patient", "read:profile offline_access read:data")
+    assert challenge_scopes(["write:bookings"], holder) == [
+        "read:data", "write:bookings", "read:profile"]
+    # Never offline_access (a resource server does not ask for it), nor a name it does not know.
+    assert challenge_scopes(["read:bookings"], _identity("patient", "offline_access x:y")) == [
+        "read:bookings"]
+    staff = _identity("staff", "write:data")
+    assert challenge_scopes(["read:data", "write:bookings"], staff) == [
+        "read:data", "write:bookings", "write:data"]
