@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import URL, BigInteger, Engine, Integer, Select, Table, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import PoolProxiedConnection, SingletonThreadPool
 from sqlalchemy.sql.dml import UpdateBase
 from sqlmodel import Session, SQLModel, create_engine
@@ -176,6 +177,18 @@ class SQLStore:
         with self._session() as session:
             session.add_all(rows)
             session.commit()
+
+    @staticmethod
+    def _commit_new(session: Session) -> bool:
+        """Commit a session that inserts a row; False, with nothing stored, when a unique key
+        says the row exists already: of concurrent inserts, on one replica or several, the
+        database lets exactly one succeed."""
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            return False
+        return True
 
     def _update_one(
         self, update: UpdateBase, *, add: Sequence[SQLModel] = (), then: Sequence[UpdateBase] = ()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete
 
 from authserver.models import UsedAssertion
@@ -23,9 +22,4 @@ class AssertionStore(SQLStore):
                 )
             )
             session.add(UsedAssertion(client_id=client_id, jti=jti, expires_at=expires_at))
-            try:
-                session.commit()
-            except IntegrityError:
-                session.rollback()
-                return False
-        return True
+            return self._commit_new(session)

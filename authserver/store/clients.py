@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select, update
 
 from authserver.models import (
@@ -75,13 +74,8 @@ class ClientStore(SQLStore):
                 session.commit()
                 return False
             session.add(client)
-            try:
-                session.commit()
-            except IntegrityError:
-                # Fetched at the same moment by another request or replica: theirs is as good.
-                session.rollback()
-                return False
-        return True
+            # Fetched at the same moment by another request or replica: theirs is as good.
+            return self._commit_new(session)
 
     def update_client_metadata(self, client_id: str, values: dict[str, Any]) -> Client | None:
         with self._session() as session:
