@@ -1,6 +1,7 @@
 """The protocol endpoints. The OAuth JSON endpoints (token, introspection, revocation,
 registration) are one plain ASGI app each: read the request once, run the engine operation,
-write its answer."""
+write its answer. What each endpoint does is its RFC's module in oauth/; a module per endpoint
+here would only repeat this adapter."""
 
 from __future__ import annotations
 
