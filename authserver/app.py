@@ -29,7 +29,13 @@ from authserver.security import Keys
 from authserver.settings import Settings
 from authserver.store import Store
 from authserver.throttle import LoginThrottle
-from authserver.web.pages import PageError, show_page_error, show_time
+from authserver.web.pages import (
+    LoginRequired,
+    PageError,
+    send_to_login,
+    show_page_error,
+    show_time,
+)
 from shared.clock import unix_now
 from shared.cors import Cors, RouteCors
 from shared.database import create_db_engine
@@ -227,7 +233,8 @@ def create_app(
         routes=routes,
         lifespan=_lifespan(context),
         exception_handlers={
-            MalformedRequest: _malformed, PageError: show_page_error, Exception: _server_error
+            MalformedRequest: _malformed, PageError: show_page_error, LoginRequired: send_to_login,
+            Exception: _server_error
         },
     )
     app.add_middleware(RouteCors, routes=CORS_ROUTES)

@@ -12,8 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from authserver.context import Context, get_context
-from authserver.web.pages import checked_form, error_page
-from authserver.web.paths import login_url
+from authserver.web.pages import LoginRequired, PageError, checked_form, error_page
 from authserver.web.session import LoginSession, client_ip, current_session
 
 ADMIN_REAUTH_SECONDS = 15 * 60
@@ -23,17 +22,16 @@ AUDITED_FIELDS = ("blocked", "disabled", "role", "scope", "email", "resource", "
 Admin = tuple[Context, LoginSession]
 
 
-async def admin_of(request: Request) -> Admin | Response:
+async def admin_of(request: Request) -> Admin:
     context = get_context(request)
     session = await run_in_threadpool(current_session, context, request)
-    if session is None:
-        return RedirectResponse(login_url(request.url.path), status_code=303)
+    if session is None or (
+        session.account.role == "admin"
+        and context.clock() - session.auth_time > ADMIN_REAUTH_SECONDS
+    ):
+        raise LoginRequired(request.url.path)
     if session.account.role != "admin":
-        return error_page(
-            request, "Administrators only", "This page is for HospiAI administrators.", 403
-        )
-    if context.clock() - session.auth_time > ADMIN_REAUTH_SECONDS:
-        return RedirectResponse(login_url(request.url.path), status_code=303)
+        raise PageError("Administrators only", "This page is for HospiAI administrators.", 403)
     return context, session
 
 
@@ -43,10 +41,8 @@ def view(
     """An admin page: shown only to an admin with a recent login."""
 
     async def endpoint(request: Request) -> Response:
-        admin = await admin_of(request)
-        if isinstance(admin, Response):
-            return admin
-        return await page(request, admin[0])
+        context, _session = await admin_of(request)
+        return await page(request, context)
 
     return endpoint
 
@@ -62,10 +58,7 @@ def action(
         change: Callable[[Request, Context, FormData], Awaitable[bool | Response]],
     ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            admin = await admin_of(request)
-            if isinstance(admin, Response):
-                return admin
-            context, session = admin
+            context, session = await admin_of(request)
             form = await checked_form(request)
             outcome = await change(request, context, form)
             if outcome is False:

@@ -13,8 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from authserver.context import Context, get_context
 from authserver.models import PERSONAL_CLIENT_ID, AccessToken, Grant
 from authserver.security import new_id, new_secret
-from authserver.web.pages import checked_form, error_page, form_field, render
-from authserver.web.paths import login_url
+from authserver.web.pages import LoginRequired, checked_form, error_page, form_field, render
 from authserver.web.session import LoginSession, client_ip, current_session
 from shared import scopes
 
@@ -70,25 +69,22 @@ async def _page(
 async def account(request: Request) -> Response:
     context, session = await _session(request)
     if session is None:
-        return RedirectResponse(login_url(request.url.path), status_code=303)
+        raise LoginRequired(request.url.path)
     return await _page(request, context, session)
 
 
-async def _posted(request: Request) -> tuple[Context, LoginSession, FormData] | Response:
+async def _posted(request: Request) -> tuple[Context, LoginSession, FormData]:
     """A form posted from the account page: logged in, and with this browser's CSRF token."""
     context, session = await _session(request)
     if session is None:
-        return RedirectResponse(login_url("/account"), status_code=303)
+        raise LoginRequired("/account")
     form = await checked_form(request)
     return context, session, form
 
 
 async def revoke(request: Request) -> Response:
     """Disconnect an app or revoke a personal token: the grant, and every token under it."""
-    posted = await _posted(request)
-    if isinstance(posted, Response):
-        return posted
-    context, session, _form = posted
+    context, session, _form = await _posted(request)
     revoked = await run_in_threadpool(
         context.store.revoke_account_grant,
         session.account.id,
@@ -157,10 +153,7 @@ def _issue_token(context: Context, account_id: str, wanted: _TokenRequest) -> tu
 
 async def create_token(request: Request) -> Response:
     """Issue a personal access token; the page that answers is the only place it is shown."""
-    posted = await _posted(request)
-    if isinstance(posted, Response):
-        return posted
-    context, session, form = posted
+    context, session, form = await _posted(request)
     wanted = _TokenRequest(
         name=(form_field(form.get("name")) or "").strip(),
         scope=[value for value in form.getlist("scope") if isinstance(value, str)],

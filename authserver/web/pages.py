@@ -1,4 +1,5 @@
-"""Rendering pages: every page gets the CSRF token; errors are pages that never redirect."""
+"""Rendering pages: every page gets the CSRF token; errors are pages that never redirect, and a
+page that needs a login raises LoginRequired."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from typing import Any
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from authserver.context import get_context
+from authserver.web.paths import login_url
 from authserver.web.session import check_csrf, csrf_token
 from shared.clock import PARIS
 
@@ -43,6 +45,20 @@ class PageError(Exception):
 async def show_page_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PageError)
     return error_page(request, exc.title, exc.message, exc.status_code)
+
+
+class LoginRequired(Exception):
+    """Raised by a page that needs a (recent) login: the one handler sends the browser to the
+    login page, which brings it back to ``next_page``."""
+
+    def __init__(self, next_page: str) -> None:
+        super().__init__(next_page)
+        self.next_page = next_page
+
+
+async def send_to_login(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LoginRequired)
+    return RedirectResponse(login_url(exc.next_page), status_code=303)
 
 
 def form_field(value: object) -> str | None:
