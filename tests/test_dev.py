@@ -11,9 +11,13 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.flow import REDIRECT_URI, authorize_params, csrf_token, pkce_pair
 from tests.servers import free_port, wait_until_answering
+
+# It starts processes: handed out first, so that it never ends the run (tests/conftest.py).
+pytestmark = pytest.mark.processes
 
 
 def _start(data_dir: Path, auth_port: int, mcp_port: int) -> subprocess.Popen[str]:

@@ -9,6 +9,11 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
+# It starts processes: handed out first, so that it never ends the run (tests/conftest.py).
+pytestmark = pytest.mark.processes
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("authserver", "mcpserver", "shared", "hospiai")
 

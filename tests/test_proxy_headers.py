@@ -22,6 +22,9 @@ from shared.database import create_db_engine
 from tests.flow import csrf_token
 from tests.servers import free_port, hospiai
 
+# It starts processes: handed out first, so that it never ends the run (tests/conftest.py).
+pytestmark = pytest.mark.processes
+
 PROXY, STRANGER = "127.0.0.2", "127.0.0.3"
 BROWSER, FORGED = "198.51.100.7", "203.0.113.9"
 EMAIL, PASSWORD = "nurse@hospiai.test", "nurse-password-123"

@@ -17,7 +17,12 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
+import pytest
+
 from tests.servers import free_port, wait_until_answering
+
+# It starts processes: handed out first, so that it never ends the run (tests/conftest.py).
+pytestmark = pytest.mark.processes
 
 
 def _migrated(tmp_path: Path, **env: str) -> dict[str, str]:

@@ -11,10 +11,14 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.databases import HEADS
 from tests.flow import REDIRECT_URI, tokens_for
 from tests.servers import bind_loopback
+
+# It starts processes: handed out first, so that it never ends the run (tests/conftest.py).
+pytestmark = pytest.mark.processes
 
 
 def _env(tmp_path: Path, port: int) -> dict[str, str]:

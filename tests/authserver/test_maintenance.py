@@ -5,11 +5,16 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from authserver.maintenance import purge
 from tests.authserver.test_cli import _env, _hospiai
 from tests.databases import Databases, both_backends
 from tests.flow import REDIRECT_URI, authorize, exchange, refresh, tokens_for
 from tests.harness import AuthServer, start_auth_server
+
+# It starts processes: handed out first, so that it never ends the run (tests/conftest.py).
+pytestmark = pytest.mark.processes
 
 DAY = 86400
 

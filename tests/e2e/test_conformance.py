@@ -26,6 +26,9 @@ from tests.flow import decide, login, tokens_for
 from tests.harness import PASSWORD, AuthServer, Stack
 from tests.servers import bind_loopback, serve
 
+# It starts processes: handed out first, so that it never ends the run (tests/conftest.py).
+pytestmark = pytest.mark.processes
+
 # The pinned suite, in one place: .ci/run fetches the same one ahead of the tests.
 SUITE = Path(__file__).with_name("conformance-suite.txt").read_text().strip()
 # Scenarios of server mode that cannot apply to HospiAI, each with its reason.

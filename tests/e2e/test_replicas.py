@@ -52,6 +52,9 @@ from tests.harness import PASSWORD
 from tests.mcpserver.helpers import MCP_HEADERS
 from tests.servers import Process, free_port, hospiai_all
 
+# It starts processes: handed out first, so that it never ends the run (tests/conftest.py).
+pytestmark = pytest.mark.processes
+
 ATTEMPTS = 50
 GRACE_SECONDS = 2
 T = TypeVar("T")

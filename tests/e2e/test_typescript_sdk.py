@@ -23,6 +23,9 @@ from tests.databases import Databases
 from tests.flow import decide, login, query_of
 from tests.harness import PASSWORD, Stack, start_stack
 
+# It starts processes: handed out first, so that it never ends the run (tests/conftest.py).
+pytestmark = pytest.mark.processes
+
 SCRIPT_DIR = Path(__file__).with_name("ts-sdk")
 # A cold npx downloads Node 22 first, a cold npm ci the SDK.
 TIMEOUT = 300

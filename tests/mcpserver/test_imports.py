@@ -12,6 +12,9 @@ import pytest
 
 from tests.servers import free_port
 
+# It starts processes: handed out first, so that it never ends the run (tests/conftest.py).
+pytestmark = pytest.mark.processes
+
 # Builds the app exactly as `hospiai mcpserver` does, then lists every loaded module instead
 # of serving.
 _WRAPPER = """

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import httpx
+import pytest
 
 from mcpserver.domain.seed import seed_demo
 from mcpserver.domain.store import DomainStore
@@ -17,6 +18,9 @@ from tests.flow import tokens_for
 from tests.harness import AuthServer
 from tests.mcpserver.helpers import MCP_HEADERS
 from tests.servers import free_port, hospiai
+
+# It starts processes: handed out first, so that it never ends the run (tests/conftest.py).
+pytestmark = pytest.mark.processes
 
 
 def test_every_line_is_redacted_json_and_refusals_are_not_errors(
