@@ -28,7 +28,7 @@ from authserver.oauth.egress import Egress
 from authserver.security import Keys
 from authserver.settings import Settings
 from authserver.store import Store
-from authserver.throttle import LoginThrottle
+from authserver.throttle import LoginThrottle, RegistrationThrottle
 from authserver.web.pages import (
     LoginRequired,
     PageError,
@@ -114,6 +114,7 @@ def build_context(settings: Settings, clock: Callable[[], int], egress: Egress) 
         audit=Audit(store, clock, metrics),
         templates=Jinja2Templates(env=environment),
         throttle=LoginThrottle(settings, store, keys),
+        registrations=RegistrationThrottle(settings, store),
         egress=egress,
     )
     # Built here, not on a first request in some worker thread.

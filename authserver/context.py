@@ -17,7 +17,7 @@ from authserver.oauth.server import OAuthEngine
 from authserver.security import Keys
 from authserver.settings import Settings
 from authserver.store import Store
-from authserver.throttle import LoginThrottle
+from authserver.throttle import LoginThrottle, RegistrationThrottle
 from shared.metrics import Metrics
 
 
@@ -34,6 +34,7 @@ class Context:
     audit: Audit
     templates: Jinja2Templates
     throttle: LoginThrottle
+    registrations: RegistrationThrottle
     egress: Egress
 
     @cached_property

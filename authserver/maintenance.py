@@ -1,5 +1,5 @@
-"""Garbage collection: expired and spent rows, and forgotten dynamic clients (Claude's hosted
-connector registers a new client on every connection)."""
+"""Garbage collection: expired and spent rows, forgotten dynamic clients (Claude's hosted
+connector registers a new client on every connection), and registrations never used."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ class Purgeable(Protocol):
     """What garbage collection needs of the store."""
 
     def purge(
-        self, now: int, *, retention: int, unused_client_age: int, audit_retention: int,
-        login_window: int,
+        self, now: int, *, retention: int, unused_client_age: int, unused_registration_age: int,
+        audit_retention: int, attempt_window: int,
     ) -> dict[str, int]: ...
 
 
@@ -29,8 +29,10 @@ def purge(settings: Settings, store: Purgeable, now: int) -> dict[str, int]:
         now,
         retention=settings.purge_retention,
         unused_client_age=settings.unused_client_age,
+        unused_registration_age=settings.unused_registration_age,
         audit_retention=settings.audit_retention,
-        login_window=settings.login_failure_window,
+        # Attempts of either kind count for their own window; kept until both have passed.
+        attempt_window=max(settings.login_failure_window, settings.registration_window),
     )
 
 

@@ -175,23 +175,26 @@ class AuditEvent(SQLModel, table=True):
     detail: dict[str, object] = Field(sa_column=Column(JSON, nullable=False))
 
 
-class LoginAttempt(SQLModel, table=True):
-    """A login that failed, or whose password check is still running, kept for the throttling
-    window: the count of recent ones per email and per network decides whether the next
-    password is checked at all. A successful login deletes its own row, and only that one."""
+class Attempt(SQLModel, table=True):
+    """An attempt counted against a throttling limit, kept for its window: a login that failed,
+    or whose password check is still running (kind "login": counted per email and per
+    network, a successful login deletes its own row and only that one), or a dynamic client
+    registration (kind "registration": counted per network, kept whatever its outcome)."""
 
     # Each throttling question reads the newest rows of one key: a backward index range scan,
-    # cut off at the limit, however many failures an attack piles up.
+    # cut off at the limit, however many attempts an attack piles up.
     __table_args__ = (
-        Index("ix_loginattempt_account_key_at", "account_key", "at"),
-        Index("ix_loginattempt_network_at", "network", "at"),
+        Index("ix_attempt_account_key_at", "account_key", "at"),
+        Index("ix_attempt_kind_network_at", "kind", "network", "at"),
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=ROW_ID)
     # For the purge of rows past the window.
     at: int = Field(index=True, sa_type=UNIX_TIME)
-    # A keyed hash of the email as typed, lower-cased as accounts are looked up; known or not.
-    account_key: str
+    kind: str
+    # Logins: a keyed hash of the email as typed, lower-cased as accounts are looked up; known
+    # or not. None for a registration.
+    account_key: str | None = None
     # The client's IPv4 address or IPv6 /64 network; none without a client address.
     network: str | None = None
 

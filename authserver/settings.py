@@ -48,7 +48,7 @@ class Settings:
         {"cursor", "vscode", "vscode-insiders", "windsurf"}
     )
     # Garbage collection: how often (0: only `hospiai maintenance purge`), how long dead rows
-    # are kept, and after how long an unused dynamic client with no live grant goes.
+    # are kept, and after how long an unused dynamic or document client with no live grant goes.
     purge_interval: int = 3600
     purge_retention: int = 86400
     unused_client_age: int = 7 * 86400
@@ -59,6 +59,13 @@ class Settings:
     login_failures_per_account: int = 10
     login_failures_per_network: int = 50
     login_failure_window: int = 900
+    # Registration throttling: after this many dynamic client registrations from one network
+    # within the window, the next ones are refused (429) until the oldest is a window old.
+    registrations_per_network: int = 20
+    registration_window: int = 600
+    # A dynamic client that has not been used for a code this long after it registered goes
+    # (a flood of registrations leaves nothing behind for long).
+    unused_registration_age: int = 86400
     host: str = "127.0.0.1"
     port: int = 9000
     # On SIGTERM, how long requests in flight may take to finish before they are cancelled.
@@ -152,6 +159,9 @@ _INTEGERS: dict[str, tuple[str, int, int]] = {
     "login_failures_per_account": ("HOSPIAI_LOGIN_FAILURES_PER_ACCOUNT", 1, 100),
     "login_failures_per_network": ("HOSPIAI_LOGIN_FAILURES_PER_NETWORK", 1, 10_000),
     "login_failure_window": ("HOSPIAI_LOGIN_FAILURE_WINDOW", 60, _DAY),
+    "registrations_per_network": ("HOSPIAI_REGISTRATIONS_PER_NETWORK", 1, 10_000),
+    "registration_window": ("HOSPIAI_REGISTRATION_WINDOW", 60, _DAY),
+    "unused_registration_age": ("HOSPIAI_UNUSED_REGISTRATION_AGE", 600, 30 * _DAY),
     "port": ("HOSPIAI_AUTH_PORT", 1, 65535),
     "shutdown_timeout": ("HOSPIAI_SHUTDOWN_TIMEOUT", 1, 300),
 }

@@ -1,6 +1,9 @@
-"""Login throttling: too many failed logins for one email, or from one network, within the
-window, and the next attempts are refused before any password is checked (OWASP
-Authentication Cheat Sheet, "Protect Against Automated Attacks"; NIST SP 800-63B 5.2.2).
+"""Throttling of what anyone may try without an account. Logins: too many failed logins for
+one email, or from one network, within the window, and the next attempts are refused before
+any password is checked (OWASP Authentication Cheat Sheet, "Protect Against Automated
+Attacks"; NIST SP 800-63B 5.2.2). Dynamic client registrations (RFC 7591 section 5 leaves
+rate limiting to the server): too many from one network within the window, and the next are
+refused before any is stored.
 
 The state is rows in the database, so every replica counts the same attempts. The limit on an
 email applies whether or not an account has it, so the answer never tells which exist. A
@@ -14,7 +17,7 @@ import logging
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from authserver.models import LoginAttempt
+from authserver.models import Attempt
 from authserver.security import Keys
 from authserver.settings import Settings
 from authserver.store import RecentAttempts
@@ -50,13 +53,18 @@ def network_of(ip: str | None) -> str | None:
 
 
 class AttemptStore(Protocol):
-    """The part of the store the throttle uses: login attempts only."""
+    """The part of the store the throttles use: attempts only."""
 
-    def begin_login_attempt(
-        self, attempt: LoginAttempt, *, since: int, account_limit: int, network_limit: int
+    def begin_attempt(
+        self, attempt: Attempt, *, since: int, account_limit: int, network_limit: int
     ) -> tuple[int, RecentAttempts]: ...
 
-    def end_login_attempt(self, attempt_id: int) -> None: ...
+    def end_attempt(self, attempt_id: int) -> None: ...
+
+
+def _until(limit: Literal["account", "network"], oldest: int, window: int, now: int) -> Throttled:
+    """The wait lasts until the oldest of the attempts that fill the limit leaves the window."""
+    return Throttled(limit, max(1, oldest + window - now))
 
 
 class LoginThrottle:
@@ -72,28 +80,32 @@ class LoginThrottle:
         """The attempt's id, if its password may be checked; otherwise why not and how long
         to wait. The attempt counts as a failure unless ``succeeded`` is called."""
         # Lower-cased as accounts are looked up: every spelling that could match one is one key.
-        attempt = LoginAttempt(
-            at=now, account_key=self._keys.login_key(email.lower()), network=network_of(ip)
+        attempt = Attempt(
+            at=now, kind="login", account_key=self._keys.login_key(email.lower()),
+            network=network_of(ip),
         )
-        attempt_id, recent = self._store.begin_login_attempt(
+        attempt_id, recent = self._store.begin_attempt(
             attempt, since=now - self._window, account_limit=self._per_account + 1,
             network_limit=self._per_network + 1,
         )
         # Over a limit with this attempt: it is not checked, and not kept, so hammering a
-        # throttled email does not stretch its cool-down. The wait lasts until the oldest of
-        # the attempts that fill the limit leaves the window.
+        # throttled email does not stretch its cool-down.
         reached: list[Throttled] = []
         if len(recent.account) > self._per_account:
-            reached.append(self._until("account", recent.account[self._per_account], now))
+            reached.append(
+                _until("account", recent.account[self._per_account], self._window, now)
+            )
         if len(recent.network) > self._per_network:
-            reached.append(self._until("network", recent.network[self._per_network], now))
+            reached.append(
+                _until("network", recent.network[self._per_network], self._window, now)
+            )
         if not reached:
             return attempt_id
-        self._store.end_login_attempt(attempt_id)
+        self._store.end_attempt(attempt_id)
         return max(reached, key=lambda throttled: throttled.retry_after)
 
     def succeeded(self, attempt_id: int) -> None:
-        self._store.end_login_attempt(attempt_id)
+        self._store.end_attempt(attempt_id)
 
     def warn_untrusted_proxy(self, ip: str | None) -> None:
         """Once per address: a proxy that is not trusted makes every client behind it share one
@@ -107,5 +119,26 @@ class LoginThrottle:
             " HOSPIAI_FORWARDED_ALLOW_IPS, or every client behind it shares one limit", ip,
         )
 
-    def _until(self, limit: Literal["account", "network"], oldest: int, now: int) -> Throttled:
-        return Throttled(limit, max(1, oldest + self._window - now))
+
+class RegistrationThrottle:
+    """Every registration counts, accepted or refused, so that neither a flood of clients nor
+    one of invalid bodies costs more than the limit allows; without a client address there is
+    no network to count under, as for logins."""
+
+    def __init__(self, settings: Settings, store: AttemptStore) -> None:
+        self._store = store
+        self._per_network = settings.registrations_per_network
+        self._window = settings.registration_window
+
+    def begin(self, ip: str | None, now: int) -> Throttled | None:
+        """None if the registration may go on; otherwise how long to wait."""
+        attempt = Attempt(at=now, kind="registration", network=network_of(ip))
+        attempt_id, recent = self._store.begin_attempt(
+            attempt, since=now - self._window, account_limit=0,
+            network_limit=self._per_network + 1,
+        )
+        if len(recent.network) <= self._per_network:
+            return None
+        # Refused, and not kept: hammering does not stretch the cool-down.
+        self._store.end_attempt(attempt_id)
+        return _until("network", recent.network[self._per_network], self._window, now)

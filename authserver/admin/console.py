@@ -23,6 +23,9 @@ from shared import scopes
 AUDIT_PAGE = 50
 # Audit event ids are 64 bits (shared.database.ROW_ID): a page cursor beyond means the newest.
 MAX_EVENT_ID = 2**63 - 1
+CLIENT_PAGE = 50
+# Far past any real number of clients, and an offset every database takes.
+MAX_CLIENT_PAGE = 1_000_000
 
 
 def _client_page(request: Request) -> str:
@@ -36,13 +39,28 @@ def _account_page(request: Request) -> str:
 # -- pages ------------------------------------------------------------------------------------
 
 
+def _number(raw: str, maximum: int) -> int | None:
+    """A query's whole number: ASCII digits only ("²" is a digit to str.isdigit, not to int),
+    and not so many that int() refuses them; past ``maximum`` it is ``maximum``."""
+    plain = raw.isascii() and raw.isdigit() and len(raw) <= 100
+    return min(int(raw), maximum) if plain else None
+
+
 @view
 async def home(request: Request, context: Context) -> Response:
     store = context.store
+    page = max(1, _number(request.query_params.get("page", ""), MAX_CLIENT_PAGE) or 1)
+    # One more than a page: whether there is a next one.
+    clients = await run_in_threadpool(
+        lambda: store.clients(offset=(page - 1) * CLIENT_PAGE, limit=CLIENT_PAGE + 1)
+    )
     return render(
         request,
         "admin/home.html",
-        clients=await run_in_threadpool(store.clients),
+        clients=clients[:CLIENT_PAGE],
+        page=page,
+        previous=f"/admin?page={page - 1}" if page > 1 else None,
+        following=f"/admin?page={page + 1}" if len(clients) > CLIENT_PAGE else None,
         resource_servers=await run_in_threadpool(store.resource_servers),
     )
 
@@ -92,10 +110,8 @@ async def audit(request: Request, context: Context) -> Response:
         for key in ("event", "actor", "client_id")
     }
     before = request.query_params.get("before", "")
-    # ASCII digits only ("²" is a digit to str.isdigit, not to int), and not so many that int()
-    # refuses them; beyond any event id means "from the newest", not a database error.
-    plain = before.isascii() and before.isdigit() and len(before) <= 100
-    cursor = min(int(before), MAX_EVENT_ID) if plain else None
+    # Beyond any event id means "from the newest", not a database error.
+    cursor = _number(before, MAX_EVENT_ID)
     events = await run_in_threadpool(
         lambda: context.store.audit_events(**filters, before=cursor, limit=AUDIT_PAGE)
     )

@@ -12,6 +12,7 @@ from authlib.oauth2.rfc6749 import AccessDeniedError
 from authlib.oauth2.rfc7591 import ClientMetadataClaims, ClientRegistrationEndpoint
 
 from authserver.models import Client
+from authserver.oauth.bounds import check_lengths, check_name, check_size
 from authserver.oauth.bridge import BridgeJsonRequest
 from authserver.oauth.clients import (
     ASSERTION_ALGS,
@@ -22,7 +23,11 @@ from authserver.oauth.clients import (
     redirect_uri_problem,
 )
 from authserver.oauth.egress import url_problem
-from authserver.oauth.errors import InvalidClientMetadataError, InvalidRedirectURIError
+from authserver.oauth.errors import (
+    InvalidClientMetadataError,
+    InvalidRedirectURIError,
+    TemporarilyUnavailableError,
+)
 from authserver.oauth.jwks import public_keys
 from authserver.oauth.services import Services
 from authserver.security import new_id, new_secret
@@ -39,7 +44,6 @@ _STRINGS = (
 _STRING_LISTS = ("redirect_uris", "grant_types", "response_types", "contacts")
 # What only private_key_jwt uses: the client's keys and the one algorithm it signs with.
 _KEY_CLAIMS = ("jwks", "jwks_uri", "token_endpoint_auth_signing_alg")
-
 
 class ClientMetadata(ClientMetadataClaims):  # type: ignore[misc]
     """RFC 7591 section 2 metadata, validated to this server's OAuth 2.1 profile.
@@ -58,11 +62,15 @@ class ClientMetadata(ClientMetadataClaims):  # type: ignore[misc]
         self.private_use = private_use
 
     def validate(self, now: Any = None, leeway: int = 0) -> None:
+        check_size(self)
         # Keys serve only private_key_jwt: without it they are dropped, whatever they hold.
         if self.get("token_endpoint_auth_method") != "private_key_jwt":
             for name in _KEY_CLAIMS:
                 self.pop(name, None)
         self._check_types()
+        check_lengths(self)
+        if "client_name" in self:
+            check_name(self["client_name"])
         super().validate(now, leeway)
 
     def _check_types(self) -> None:
@@ -219,6 +227,12 @@ class Registration(ClientRegistrationEndpoint):  # type: ignore[misc]
     ) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
         if not self.context.settings.registration_enabled:
             raise AccessDeniedError("Dynamic client registration is disabled.")
+        throttled = self.context.registrations.begin(request.http.client_ip, self.context.clock())
+        if throttled is not None:
+            raise TemporarilyUnavailableError(
+                "Too many client registrations from this network; try again later.",
+                throttled.retry_after,
+            )
         if not isinstance(request.http.json, dict) or not request.http.json:
             raise InvalidClientMetadataError("The body must be a JSON object of client metadata.")
         metadata = self.extract_client_metadata(request)

@@ -1,7 +1,8 @@
 """What the OAuth engine needs from the application: settings, store, keys, clock, audit, metrics.
 
 A Protocol, so that the engine names its needs without importing the application context
-(which also holds the pages' templates and throttle): the context satisfies it structurally."""
+(which also holds the pages' templates and login throttle): the context satisfies it
+structurally."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from authserver.audit import Audit
 from authserver.security import Keys
 from authserver.settings import Settings
 from authserver.store import Store
+from authserver.throttle import RegistrationThrottle
 from shared.metrics import Metrics
 
 
@@ -33,3 +35,6 @@ class Services(Protocol):
 
     @property
     def metrics(self) -> Metrics: ...
+
+    @property
+    def registrations(self) -> RegistrationThrottle: ...

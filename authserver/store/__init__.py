@@ -10,19 +10,19 @@ from __future__ import annotations
 from authserver.models import (
     AccessToken,
     Account,
+    Attempt,
     AuditEvent,
     AuthorizationCode,
     Client,
     Grant,
     Interaction,
-    LoginAttempt,
     RefreshToken,
     ResourceServer,
     UsedAssertion,
 )
 from authserver.store.accounts import AccountStore
 from authserver.store.assertions import AssertionStore
-from authserver.store.attempts import LoginAttemptStore, RecentAttempts
+from authserver.store.attempts import AttemptStore, RecentAttempts
 from authserver.store.audit import AuditEventStore
 from authserver.store.clients import ClientStore
 from authserver.store.grants import GrantStore
@@ -42,12 +42,12 @@ class Store(
     GrantStore,
     TokenStore,
     AuditEventStore,
-    LoginAttemptStore,
+    AttemptStore,
     AssertionStore,
     Purger,
 ):
     SERVICE = "authserver"
     TABLES = (
         Account, Client, ResourceServer, Interaction, Grant, AuthorizationCode, AccessToken,
-        RefreshToken, AuditEvent, LoginAttempt, UsedAssertion,
+        RefreshToken, AuditEvent, Attempt, UsedAssertion,
     )

@@ -24,9 +24,16 @@ _DOCUMENT_COLUMNS = (
 
 
 class ClientStore(SQLStore):
-    def clients(self) -> list[Client]:
+    def clients(self, *, offset: int, limit: int) -> list[Client]:
+        """One page of clients, newest first; the id breaks ties, so pages never overlap."""
         with self._session() as session:
-            return list(session.exec(select(Client).order_by(col(Client.created_at).desc())))
+            query = (
+                select(Client)
+                .order_by(col(Client.created_at).desc(), col(Client.client_id))
+                .offset(offset)
+                .limit(limit)
+            )
+            return list(session.exec(query))
 
     def set_client_blocked(self, client_id: str, blocked: bool) -> bool:
         return self._update_one(

@@ -8,12 +8,12 @@ from sqlmodel import Session, and_, col, delete, func, or_, select
 
 from authserver.models import (
     AccessToken,
+    Attempt,
     AuditEvent,
     AuthorizationCode,
     Client,
     Grant,
     Interaction,
-    LoginAttempt,
     RefreshToken,
     UsedAssertion,
 )
@@ -25,23 +25,27 @@ _OWNED = (AccessToken, RefreshToken, AuthorizationCode, Grant, Interaction)
 
 class Purger(SQLStore):
     def purge(
-        self, now: int, *, retention: int, unused_client_age: int, audit_retention: int,
-        login_window: int,
+        self, now: int, *, retention: int, unused_client_age: int, unused_registration_age: int,
+        audit_retention: int, attempt_window: int,
     ) -> dict[str, int]:
         """Delete what can no longer be used, kept ``retention`` seconds past its end so a
         late replay is still caught and audited: expired interactions, codes and access
         tokens; refresh tokens expired or spent; dynamic and metadata-document clients unused
         for ``unused_client_age`` seconds with nothing live (never one whose grant still has a
-        working token, nor a blocked or approved document client); audit events older than
-        ``audit_retention``; login attempts past the throttling window, which no longer count;
+        working token, nor a blocked or approved document client); dynamic clients never used
+        for a code ``unused_registration_age`` after they registered; audit events older than
+        ``audit_retention``; attempts past the throttling window, which no longer count;
         client assertion jtis once expired (the assertion's exp refuses it from then on).
         Returns the number of rows deleted per kind."""
         with self._session() as session:
             counts = _delete_ended(
                 session, now - retention, audit_before=now - audit_retention,
-                attempts_until=now - login_window, assertions_before=now,
+                attempts_until=now - attempt_window, assertions_before=now,
             )
             counts["clients"] = _delete_unused_clients(session, now, now - unused_client_age)
+            counts["registrations"] = _delete_unused_registrations(
+                session, now, now - unused_registration_age
+            )
             _delete_orphans(session)
             session.commit()
         return counts
@@ -51,7 +55,7 @@ def _delete_ended(
     session: Session, horizon: int, *, audit_before: int, attempts_until: int,
     assertions_before: int,
 ) -> dict[str, int]:
-    """Rows that ended before ``horizon``, audit events before ``audit_before``, login
+    """Rows that ended before ``horizon``, audit events before ``audit_before``,
     attempts until ``attempts_until`` and assertion jtis expired before ``assertions_before``:
     the count deleted per kind."""
     statements = {
@@ -62,7 +66,7 @@ def _delete_ended(
             or_(col(RefreshToken.expires_at) < horizon, col(RefreshToken.spent_at) < horizon)
         ),
         "audit_events": delete(AuditEvent).where(col(AuditEvent.at) < audit_before),
-        "login_attempts": delete(LoginAttempt).where(col(LoginAttempt.at) <= attempts_until),
+        "attempts": delete(Attempt).where(col(Attempt.at) <= attempts_until),
         "assertions": delete(UsedAssertion).where(
             col(UsedAssertion.expires_at) < assertions_before
         ),
@@ -105,6 +109,31 @@ def _delete_unused_clients(session: Session, now: int, idle_since: int) -> int:
             ),
         )
     ).rowcount
+
+
+def _delete_unused_registrations(session: Session, now: int, registered_before: int) -> int:
+    """A dynamic client registered before ``registered_before`` and never used for a code: no
+    grant (live or revoked), no code, no open interaction, and never used. Pre-registered
+    clients and metadata documents are not registrations; documents have the rule above."""
+    return session.exec(
+        delete(Client).where(
+            col(Client.kind) == "dynamic",
+            col(Client.created_at) < registered_before,
+            col(Client.last_used_at).is_(None),
+            ~_owns(Grant),
+            ~_owns(AuthorizationCode),
+            ~_owns(Interaction, col(Interaction.expires_at) > now),
+        )
+    ).rowcount
+
+
+def _owns(table: type[Grant | AuthorizationCode | Interaction], *where: Any) -> Any:
+    """Whether the client being considered has a row of ``table`` (that matches ``where``)."""
+    return (
+        select(col(table.client_id))
+        .where(col(table.client_id) == col(Client.client_id), *where)
+        .exists()
+    )
 
 
 def _delete_orphans(session: Session) -> None:

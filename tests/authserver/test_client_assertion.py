@@ -224,12 +224,14 @@ def test_a_jti_is_used_once_across_replicas_and_purged_once_expired(
         assert store.use_assertion(CHATGPT, "jti-2", 1000, 1120)
         # Another client's jti is its own.
         assert store.use_assertion("https://tools.example/client.json", "jti-1", 1000, 1120)
-        counts = store.purge(1100, retention=60, unused_client_age=3600, audit_retention=86400,
-                             login_window=900)
+        counts = store.purge(1100, retention=60, unused_client_age=3600,
+                             unused_registration_age=86400, audit_retention=86400,
+                             attempt_window=900)
         assert counts["assertions"] == 0
         assert not store.use_assertion(CHATGPT, "jti-1", 1100, 1220)
-        assert store.purge(1121, retention=60, unused_client_age=3600, audit_retention=86400,
-                           login_window=900)["assertions"] == 3
+        assert store.purge(1121, retention=60, unused_client_age=3600,
+                           unused_registration_age=86400, audit_retention=86400,
+                           attempt_window=900)["assertions"] == 3
         assert store.use_assertion(CHATGPT, "jti-1", 1121, 1241)
         # Past its time a jti may come back even before a purge: the assertion's exp decides.
         assert store.use_assertion(CHATGPT, "jti-2", 1121, 1241)

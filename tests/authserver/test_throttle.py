@@ -233,9 +233,9 @@ def _submit(form: tuple[httpx.Client, dict[str, str]]) -> int:
 def test_attempts_past_the_window_are_purged(server: AuthServer) -> None:
     _fail(server, "a@hospiai.test", 2)
     server.clock.advance(WINDOW - 1)
-    assert purge(server.settings, server.store, server.clock())["login_attempts"] == 0
+    assert purge(server.settings, server.store, server.clock())["attempts"] == 0
     server.clock.advance(1)
-    assert purge(server.settings, server.store, server.clock())["login_attempts"] == 2
+    assert purge(server.settings, server.store, server.clock())["attempts"] == 2
 
 
 @pytest.mark.parametrize(
