@@ -16,7 +16,7 @@ from authserver.context import Context
 from authserver.models import PERSONAL_CLIENT_ID, ROLES
 from authserver.provisioning import ProvisioningError, create_account, create_resource_server
 from authserver.security import new_secret
-from authserver.web.pages import error_page, form_field, render
+from authserver.web.pages import error_page, form_field, render, whole_number
 from authserver.web.paths import local_path
 from shared import scopes
 
@@ -91,11 +91,9 @@ async def audit(request: Request, context: Context) -> Response:
         key: (request.query_params.get(key) or "").strip()[:200]
         for key in ("event", "actor", "client_id")
     }
-    before = request.query_params.get("before", "")
-    # ASCII digits only ("²" is a digit to str.isdigit, not to int), and not so many that int()
-    # refuses them; beyond any event id means "from the newest", not a database error.
-    plain = before.isascii() and before.isdigit() and len(before) <= 100
-    cursor = min(int(before), MAX_EVENT_ID) if plain else None
+    before = whole_number(request.query_params.get("before"))
+    # Beyond any event id means "from the newest", not a database error.
+    cursor = None if before is None else min(before, MAX_EVENT_ID)
     events = await run_in_threadpool(
         lambda: context.store.audit_events(**filters, before=cursor, limit=AUDIT_PAGE)
     )
