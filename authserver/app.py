@@ -23,12 +23,18 @@ from authserver.context import Context
 from authserver.endpoints import OAuthEndpoint, authorize, metadata
 from authserver.interactions import login, steps
 from authserver.maintenance import purge_every
-from authserver.oauth.bridge import HttpRequest, MalformedRequest, OAuthResponse
+from authserver.oauth.bridge import (
+    HttpRequest,
+    MalformedRequest,
+    OAuthResponse,
+    malformed_response,
+)
 from authserver.oauth.egress import Egress
 from authserver.security import Keys
 from authserver.settings import Settings
 from authserver.store import Store
 from authserver.throttle import LoginThrottle, RegistrationThrottle
+from authserver.web.edge import RefuseNul
 from authserver.web.pages import (
     LoginRequired,
     PageError,
@@ -80,11 +86,13 @@ CORS_ROUTES = {
 }
 
 
+# The endpoints that answer in OAuth JSON, and what lies under them; the rest are pages.
+OAUTH_PATHS = ("/token", "/introspect", "/revoke", "/register", "/.well-known")
+
+
 async def _malformed(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, MalformedRequest)
-    return JSONResponse(
-        {"error": exc.error, "error_description": exc.description}, exc.status, headers=NO_STORE
-    )
+    return malformed_response(exc)
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
@@ -238,6 +246,7 @@ def create_app(
             Exception: _server_error
         },
     )
+    app.add_middleware(RefuseNul, oauth_paths=OAUTH_PATHS)
     app.add_middleware(RouteCors, routes=CORS_ROUTES)
     app.add_middleware(Observe, metrics=context.metrics, headers=SECURITY_HEADERS)
     return app

@@ -13,7 +13,14 @@ from starlette.responses import RedirectResponse, Response
 from authserver.context import Context, get_context
 from authserver.models import PERSONAL_CLIENT_ID, AccessToken, Grant
 from authserver.security import new_id, new_secret
-from authserver.web.pages import LoginRequired, checked_form, error_page, form_field, render
+from authserver.web.pages import (
+    LoginRequired,
+    checked_form,
+    error_page,
+    form_field,
+    render,
+    whole_number,
+)
 from authserver.web.session import LoginSession, client_ip, current_session
 from shared import scopes
 
@@ -109,7 +116,7 @@ class _TokenRequest:
     name: str
     scope: list[str]
     resource: str
-    days: str
+    days: int | None
 
 
 def _token_problem(wanted: _TokenRequest, role: str) -> str | None:
@@ -119,7 +126,7 @@ def _token_problem(wanted: _TokenRequest, role: str) -> str | None:
         return "Give the token a name of 1 to 100 characters."
     if not wanted.scope or not set(wanted.scope) <= allowed:
         return "Choose at least one of the permissions listed."
-    if not wanted.days.isdigit() or not 1 <= int(wanted.days) <= MAX_TOKEN_DAYS:
+    if wanted.days is None or not 1 <= wanted.days <= MAX_TOKEN_DAYS:
         return f"The expiry must be between 1 and {MAX_TOKEN_DAYS} days."
     return None
 
@@ -127,6 +134,7 @@ def _token_problem(wanted: _TokenRequest, role: str) -> str | None:
 def _issue_token(context: Context, account_id: str, wanted: _TokenRequest) -> tuple[str, Grant]:
     """Store a personal grant and its one access token (by hash); returns the secret."""
     now, secret = context.clock(), new_secret("pat")
+    assert wanted.days is not None  # checked by _token_problem
     grant = Grant(
         id=new_id("grant"),
         account_id=account_id,
@@ -145,7 +153,7 @@ def _issue_token(context: Context, account_id: str, wanted: _TokenRequest) -> tu
         scope=grant.scope,
         resource=wanted.resource,
         issued_at=now,
-        expires_at=now + int(wanted.days) * 86400,
+        expires_at=now + wanted.days * 86400,
     )
     context.store.issue_personal_token(grant, token)
     return secret, grant
@@ -158,7 +166,7 @@ async def create_token(request: Request) -> Response:
         name=(form_field(form.get("name")) or "").strip(),
         scope=[value for value in form.getlist("scope") if isinstance(value, str)],
         resource=form_field(form.get("resource")) or "",
-        days=form_field(form.get("days")) or "",
+        days=whole_number(form.get("days")),
     )
     problem = _token_problem(wanted, session.account.role)
     if problem is None and await run_in_threadpool(

@@ -16,7 +16,7 @@ from authserver.context import Context
 from authserver.models import PERSONAL_CLIENT_ID, ROLES
 from authserver.provisioning import ProvisioningError, create_account, create_resource_server
 from authserver.security import new_secret
-from authserver.web.pages import error_page, form_field, render
+from authserver.web.pages import error_page, form_field, render, whole_number
 from authserver.web.paths import local_path
 from shared import scopes
 
@@ -39,17 +39,10 @@ def _account_page(request: Request) -> str:
 # -- pages ------------------------------------------------------------------------------------
 
 
-def _number(raw: str, maximum: int) -> int | None:
-    """A query's whole number: ASCII digits only ("²" is a digit to str.isdigit, not to int),
-    and not so many that int() refuses them; past ``maximum`` it is ``maximum``."""
-    plain = raw.isascii() and raw.isdigit() and len(raw) <= 100
-    return min(int(raw), maximum) if plain else None
-
-
 @view
 async def home(request: Request, context: Context) -> Response:
     store = context.store
-    page = max(1, _number(request.query_params.get("page", ""), MAX_CLIENT_PAGE) or 1)
+    page = max(1, min(whole_number(request.query_params.get("page")) or 1, MAX_CLIENT_PAGE))
     # One more than a page: whether there is a next one.
     clients = await run_in_threadpool(
         lambda: store.clients(offset=(page - 1) * CLIENT_PAGE, limit=CLIENT_PAGE + 1)
@@ -109,9 +102,9 @@ async def audit(request: Request, context: Context) -> Response:
         key: (request.query_params.get(key) or "").strip()[:200]
         for key in ("event", "actor", "client_id")
     }
-    before = request.query_params.get("before", "")
+    before = whole_number(request.query_params.get("before"))
     # Beyond any event id means "from the newest", not a database error.
-    cursor = _number(before, MAX_EVENT_ID)
+    cursor = None if before is None else min(before, MAX_EVENT_ID)
     events = await run_in_threadpool(
         lambda: context.store.audit_events(**filters, before=cursor, limit=AUDIT_PAGE)
     )

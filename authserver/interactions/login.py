@@ -82,19 +82,25 @@ def _forwarded_but_not_believed(request: Request, ip: str | None) -> bool:
     return ip not in {entry.strip() for entry in forwarded.split(",")}
 
 
-async def log_in(request: Request, form: FormData, action: str, intro: str) -> Account | Response:
+async def log_in(
+    request: Request, form: FormData, action: str, intro: str, redirect_uri: str | None = None
+) -> Account | Response:
     """The account a login form names, or the form again saying why not: 401 for a wrong
-    email or password, 429 with Retry-After while throttled (never a redirect)."""
+    email or password, 429 with Retry-After while throttled (never a redirect).
+    ``redirect_uri``: where the login may end up (render)."""
     email = form_field(form.get("email")) or ""
     result = await authenticate(request, email, form_field(form.get("password")) or "")
     if isinstance(result, Throttled):
         page = login_page(
-            request, action, intro, error=too_many_attempts(result), email=email, status_code=429
+            request, action, intro, error=too_many_attempts(result), email=email, status_code=429,
+            redirect_uri=redirect_uri,
         )
         page.headers["Retry-After"] = str(result.retry_after)
         return page
     if result is None:
-        return login_page(request, action, intro, error=BAD_LOGIN, email=email)
+        return login_page(
+            request, action, intro, error=BAD_LOGIN, email=email, redirect_uri=redirect_uri
+        )
     return result
 
 

@@ -78,7 +78,10 @@ async def show(request: Request) -> Response:
     context = get_context(request)
     session = await run_in_threadpool(current_session, context, request)
     if _needs_login(interaction, session):
-        return login_page(request, f"/interaction/{interaction.id}/login", ASSISTANT_INTRO)
+        return login_page(
+            request, f"/interaction/{interaction.id}/login", ASSISTANT_INTRO,
+            redirect_uri=interaction.params["redirect_uri"],
+        )
     assert session is not None
     return await _consent_page(request, context, interaction, session)
 
@@ -97,6 +100,7 @@ async def _consent_page(
     return render(
         request,
         "consent.html",
+        redirect_uri=interaction.params["redirect_uri"],
         interaction_id=interaction.id,
         account=session.account,
         client_name=client.client_name,
@@ -119,7 +123,10 @@ async def login(request: Request) -> Response:
     interaction = await _open_interaction(request)
     context = get_context(request)
     form = await checked_form(request)
-    account = await log_in(request, form, f"/interaction/{interaction.id}/login", ASSISTANT_INTRO)
+    account = await log_in(
+        request, form, f"/interaction/{interaction.id}/login", ASSISTANT_INTRO,
+        interaction.params["redirect_uri"],
+    )
     if isinstance(account, Response):
         return account
     now = context.clock()

@@ -15,12 +15,14 @@ from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.requests import JsonRequest, OAuth2Payload
 from starlette.datastructures import Headers
 from starlette.requests import Request
+from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
 from shared import http
 from shared.http import NO_STORE
 
 MAX_BODY_BYTES = 64 * 1024
+NUL_DESCRIPTION = "The request contains a NUL character."
 
 
 class MalformedRequest(Exception):
@@ -31,6 +33,14 @@ class MalformedRequest(Exception):
         self.description = description
         self.error = error
         self.status = status
+
+
+def malformed_response(error: MalformedRequest) -> JSONResponse:
+    return JSONResponse(
+        {"error": error.error, "error_description": error.description},
+        error.status,
+        headers=NO_STORE,
+    )
 
 
 @dataclass(frozen=True)
@@ -104,10 +114,17 @@ def _parse_parameters(
             parsed_json = json.loads(body)
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise MalformedRequest("The request could not be parsed.") from None
-    # NUL is valid in no OAuth parameter, and PostgreSQL refuses it in text columns.
-    if b"\\u0000" in body or any("\x00" in k + v for k, v in query_items + form):
-        raise MalformedRequest("The request contains a NUL character.")
+    # NUL is valid in no OAuth parameter, and PostgreSQL refuses it in text columns (the path
+    # and the query were checked at the edge, web.edge).
+    if has_nul(body) or any("\x00" in k + v for k, v in form):
+        raise MalformedRequest(NUL_DESCRIPTION)
     return query_items, form, parsed_json
+
+
+def has_nul(body: bytes) -> bool:
+    """A body (a form, a JSON text) holds a NUL, raw or JSON-escaped (``\\u0000``). A JSON text
+    that only quotes the escape (``\\\\u0000``) is refused too, which no client needs."""
+    return b"\x00" in body or b"\\u0000" in body
 
 
 async def read_request(request: Request, issuer: str) -> HttpRequest:

@@ -4,7 +4,6 @@ and size and time limits, validated like a registration, and cached within bound
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,7 +12,13 @@ from joserfc.errors import JoseError
 from starlette.concurrency import run_in_threadpool
 
 from authserver.models import Client
-from authserver.oauth.egress import Fetcher, FetchError, cache_seconds, url_problem
+from authserver.oauth.egress import (
+    Fetcher,
+    FetchError,
+    cache_seconds,
+    parse_json,
+    url_problem,
+)
 from authserver.oauth.registration import DocumentMetadata, client_columns
 from authserver.oauth.services import Services
 
@@ -35,9 +40,9 @@ def is_metadata_url(client_id: str) -> bool:
 def document_columns(url: str, body: bytes, private_use: frozenset[str]) -> dict[str, Any]:
     """The stored client's columns from a fetched document, validated (sections 4 and 8)."""
     try:
-        document = json.loads(body)
-    except ValueError:
-        raise MetadataDocumentError(f"{_WHAT} is not JSON.") from None
+        document = parse_json(body, _WHAT)
+    except FetchError as error:
+        raise MetadataDocumentError(error.description) from None
     if not isinstance(document, dict):
         raise MetadataDocumentError(f"{_WHAT} is not a JSON object.")
     _check_identity(url, document)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
 import re
 import socket
 import ssl
@@ -15,6 +16,8 @@ from typing import NamedTuple
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import httpx
+
+from authserver.oauth.bridge import has_nul
 
 # The whole fetch, name resolution included, has 5 seconds.
 FETCH_SECONDS = 5.0
@@ -103,6 +106,18 @@ def cache_seconds(cache_control: str | None) -> int:
             except ValueError:
                 return MIN_CACHE_SECONDS
     return max(MIN_CACHE_SECONDS, min(MAX_CACHE_SECONDS, max_age))
+
+
+def parse_json(body: bytes, what: str) -> object:
+    """A fetched document's JSON: FetchError when it is not JSON, nests deeper than the parser
+    goes (RecursionError), or holds a NUL (PostgreSQL refuses it in text; valid in no metadata)."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        raise FetchError(f"{what} is not JSON.") from None
+    if has_nul(body):
+        raise FetchError(f"{what} contains a NUL character.")
+    return document
 
 
 def address_allowed(address: str, allow_private: bool) -> bool:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -15,7 +14,7 @@ from joserfc import jwk
 from joserfc.errors import JoseError
 
 from authserver.models import Client
-from authserver.oauth.egress import Fetcher, FetchError, cache_seconds
+from authserver.oauth.egress import Fetcher, FetchError, cache_seconds, parse_json
 
 # A few keys of a few KB each, with room for a rotation in progress.
 MAX_KEY_SET_BYTES = 32 * 1024
@@ -67,10 +66,7 @@ def _modulus_bits(n: object) -> int:
 
 
 def _parse(body: bytes) -> jwk.KeySet:
-    try:
-        document = json.loads(body)
-    except (ValueError, RecursionError):
-        raise FetchError(f"{_WHAT} is not JSON.") from None
+    document = parse_json(body, _WHAT)
     try:
         return public_keys(document)
     except ValueError as error:

@@ -3,6 +3,7 @@ behind a small synchronous API that the Starlette endpoints run in the thread po
 
 from __future__ import annotations
 
+import re
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +64,10 @@ class AuthorizationRejected:
 _UNREADABLE = AuthorizationRejected(
     "invalid_request", "The request contains characters that are not allowed."
 )
+
+
+# The shape of every OAuth parameter name (RFC 6749 appendix A and its extensions).
+_PARAMETER_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
 # The client row /authorize already read (and checked), so that validating the request does not
@@ -246,7 +251,11 @@ class OAuthEngine:
         repeated = sorted({name for name in names if names.count(name) > 1})
         if not repeated:
             return None
-        error = InvalidRequestError(f"Repeated parameter: {', '.join(repeated)}."[:200])
+        # Only names shaped like an OAuth parameter are quoted back: any other is the caller's
+        # raw input (Authlib refuses quotes, backslashes and non-ASCII in a description).
+        named = [name for name in repeated if _PARAMETER_NAME.fullmatch(name)]
+        listed = f"Repeated parameter: {', '.join(named)}." if named else "A parameter is repeated."
+        error = InvalidRequestError(listed[:200])
         response: OAuthResponse = self._server.handle_error_response(None, error)
         return response
 

@@ -4,7 +4,9 @@ page that needs a login raises LoginRequired."""
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -15,16 +17,50 @@ from authserver.web.paths import login_url
 from authserver.web.session import check_csrf, csrf_token
 from shared.clock import PARIS
 
+# Sources a form-action may name: an http(s) origin by host name or IPv4 address, or a scheme.
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*:")
+# Up to 100 ASCII digits ("²" and "①" are digits to str.isdigit, not to int): int() reads them all.
+_NUMBER = re.compile(r"[0-9]{1,100}")
 
-def render(request: Request, template: str, status_code: int = 200, **values: Any) -> Response:
+
+def render(
+    request: Request,
+    template: str,
+    status_code: int = 200,
+    *,
+    redirect_uri: str | None = None,
+    **values: Any,
+) -> Response:
+    """``redirect_uri``: where a form of the page may end up, through this server's redirects
+    (the client's, on the interaction pages)."""
     context = get_context(request)
     return context.templates.TemplateResponse(
         request,
         template,
         {"csrf_token": csrf_token(context, request), **values},
         status_code=status_code,
-        headers={"Cache-Control": "no-store"},
+        # A second policy beside the fixed one every response gets (web browsers enforce both):
+        # only the page knows where its forms go.
+        headers={"Cache-Control": "no-store", "Content-Security-Policy": form_action(redirect_uri)},
     )
+
+
+def form_action(redirect_uri: str | None) -> str:
+    """CSP form-action: forms post to this server, and to the client's redirect URI when the
+    answer to a form is a redirect there (Chromium checks form-action on every redirect after
+    a form is submitted). An origin, or a private-use scheme (RFC 8252 section 7.1); IPv6 has
+    no host-source in CSP, so a ``http://[::1]`` redirect allows http, which only the
+    interaction pages (two forms of this server's own) ever need."""
+    sources = ["'self'"]
+    if redirect_uri:
+        parts = urlsplit(redirect_uri)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if parts.scheme in {"http", "https"} and _ORIGIN.fullmatch(origin):
+            sources.append(origin)
+        elif _SCHEME.fullmatch(f"{parts.scheme}:"):
+            sources.append(f"{parts.scheme}:")
+    return "form-action " + " ".join(sources)
 
 
 def error_page(request: Request, title: str, message: str, status_code: int = 400) -> Response:
@@ -62,8 +98,15 @@ async def send_to_login(_request: Request, exc: Exception) -> Response:
 
 
 def form_field(value: object) -> str | None:
-    """A text form field; uploads and NUL characters (refused by PostgreSQL) count as absent."""
-    return value if isinstance(value, str) and "\x00" not in value else None
+    """A text form field (checked_form refused NUL); an upload counts as absent."""
+    return value if isinstance(value, str) else None
+
+
+def whole_number(value: object) -> int | None:
+    """A form or query field of ASCII digits as a number; anything else is None. The one
+    parser of numbers in forms and queries: the caller checks the range."""
+    text = form_field(value)
+    return int(text) if text is not None and _NUMBER.fullmatch(text) else None
 
 
 def show_time(unix_time: int | None) -> str:
@@ -75,8 +118,12 @@ def show_time(unix_time: int | None) -> str:
 
 
 async def checked_form(request: Request) -> FormData:
-    """The posted form, read once, if its CSRF token is this browser's; else PageError."""
+    """The posted form, read once, if its CSRF token is this browser's; else PageError. A NUL
+    in any field (PostgreSQL refuses it in text) refuses the form (the path and the query were
+    checked at the edge, web.edge)."""
     form = await request.form()
+    if any(isinstance(value, str) and "\x00" in key + value for key, value in form.multi_items()):
+        raise PageError("This form cannot be read", "It contains a character not allowed.")
     if check_csrf(get_context(request), request, form_field(form.get("csrf_token"))):
         return form
     raise PageError("This form has expired", "Reload the page and try again.", 403)
@@ -90,11 +137,13 @@ def login_page(
     error: str | None = None,
     email: str = "",
     status_code: int | None = None,
+    redirect_uri: str | None = None,
 ) -> Response:
     return render(
         request,
         "login.html",
         status_code=status_code or (401 if error else 200),
+        redirect_uri=redirect_uri,
         action=action,
         intro=intro,
         error=error,
