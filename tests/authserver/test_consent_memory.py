@@ -205,3 +205,47 @@ def test_consent_is_remembered_per_resource(auth_server: AuthServer, public_clie
         response, _ = begin(browser, public_client, resource="https://records.hospiai.test/api")
         interaction = response.headers["location"]
         assert login(browser, interaction, email, PASSWORD).headers["location"] == interaction
+
+
+def test_new_redirect_uris_withdraw_remembered_and_admin_consent(auth_server: AuthServer) -> None:
+    """Issue 13 item 11: whoever holds the registration access token cannot point the codes
+    users allowed (or an admin allowed for them) at another site. A change that keeps the
+    redirect URIs keeps the consent."""
+    with auth_server.http() as http:
+        body = http.post("/register", json={
+            "redirect_uris": [REDIRECT_URI], "token_endpoint_auth_method": "client_secret_basic",
+            "client_name": "Before", "grant_types": ["authorization_code", "refresh_token"],
+        }).json()
+    client_id, email = body["client_id"], auth_server.account().email
+    tokens = tokens_for(auth_server, client_id, email, secret=body["client_secret"])
+    assert auth_server.store.approve_client(client_id, "read:profile")
+
+    def put(redirect_uris: list[str]) -> None:
+        with auth_server.http() as http:
+            response = http.put(
+                body["registration_client_uri"].removeprefix(auth_server.url),
+                headers={"Authorization": f"Bearer {body['registration_access_token']}"},
+                json={"client_id": client_id, "client_name": "After",
+                      "redirect_uris": redirect_uris,
+                      "token_endpoint_auth_method": "client_secret_basic",
+                      "grant_types": ["authorization_code", "refresh_token"]},
+            )
+        assert response.status_code == 200, response.text
+
+    def remembered() -> bool:
+        with auth_server.http() as browser:
+            response, _ = begin(browser, client_id)
+            logged_in = login(browser, response.headers["location"], email, PASSWORD)
+            return bool(logged_in.headers["location"].startswith("/authorize/resume/"))
+
+    put([REDIRECT_URI])
+    assert introspect(auth_server, tokens["access_token"]).json()["active"] is True
+    client = auth_server.store.client(client_id)
+    assert client is not None and client.approved_scope == "read:profile"
+    assert remembered()
+    put([REDIRECT_URI, "https://elsewhere.example.org/cb"])
+    assert introspect(auth_server, tokens["access_token"]).json() == {"active": False}
+    assert auth_server.store.live_grants(client_id=client_id) == []
+    client = auth_server.store.client(client_id)
+    assert client is not None and client.approved_scope == ""
+    assert not remembered()
