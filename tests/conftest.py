@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from authserver.provisioning import Credentials
 from tests.databases import Databases, Templates
 from tests.harness import AuthServer, Stack, start_auth_server, start_stack
 from tests.internet import Internet, stand_in_internet
@@ -50,6 +51,14 @@ def auth_server(databases: Databases) -> Iterator[AuthServer]:
 def public_client(auth_server: AuthServer) -> str:
     """A pre-registered public client (token_endpoint_auth_method "none")."""
     return auth_server.client(public=True).id
+
+
+@pytest.fixture
+def confidential_client(auth_server: AuthServer) -> Credentials:
+    """A pre-registered confidential client (client_secret_basic) on the loopback redirect:
+    remembered and admin consent apply to it, unlike to a public one answered on this device
+    (RFC 8252 section 8.6)."""
+    return auth_server.client()
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from authserver.models import Client
 from authserver.oauth import handoff
 from authserver.oauth.bridge import HttpRequest, OAuthResponse, read_request
 from authserver.oauth.cimd import MetadataDocumentError, is_metadata_url
+from authserver.oauth.clients import impersonable
 from authserver.oauth.consent import allow_remembered, consent_for
 from authserver.oauth.prompt import Decision, Prompt, decide
 from authserver.oauth.server import AuthorizationRejected, PendingAuthorization
@@ -58,7 +59,7 @@ async def _client(context: Context, http: HttpRequest) -> Client | None:
 
 
 def _decide(
-    context: Context, pending: PendingAuthorization, session: LoginSession | None
+    context: Context, client: Client, pending: PendingAuthorization, session: LoginSession | None
 ) -> Decision:
     def remembered() -> bool:
         assert session is not None  # asked only once someone is logged in
@@ -68,7 +69,12 @@ def _decide(
         ).remembered
 
     prompt = Prompt.parse(pending.params.get("prompt"))
-    return decide(prompt, logged_in=session is not None, remembered=remembered)
+    return decide(
+        prompt,
+        logged_in=session is not None,
+        on_device=impersonable(client, pending.params["redirect_uri"]),
+        remembered=remembered,
+    )
 
 
 async def authorize(request: Request) -> Response:
@@ -81,7 +87,8 @@ async def authorize(request: Request) -> Response:
     if isinstance(outcome, OAuthResponse):
         return _redirect(outcome)
     session = await run_in_threadpool(current_session, context, request)
-    decision = await run_in_threadpool(_decide, context, outcome, session)
+    assert client is not None  # validation refuses a request without a known client
+    decision = await run_in_threadpool(_decide, context, client, outcome, session)
     if decision.error is not None:
         return _redirect(context.engine.reject_authorization(
             outcome.params, decision.error, "The user must log in and consent."

@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from authserver.context import Context, get_context
 from authserver.interactions.login import log_in
 from authserver.models import Account, Interaction
-from authserver.oauth.clients import private_use_scheme
+from authserver.oauth.clients import on_device, private_use_scheme
 from authserver.oauth.consent import (
     Consent,
     allow_remembered,
@@ -113,7 +113,7 @@ async def _consent_page(
         # The redirect this request uses goes to an application on this device, by a local
         # address or a private-use scheme (RFC 8252): any program on it could claim either.
         private_use_scheme=private_use,
-        on_device=redirect.scheme == "http" or private_use is not None,
+        on_device=on_device(interaction.params["redirect_uri"]),
         granted=[(scopes.BY_NAME[name], name in marked) for name in consent.granted],
         unavailable=[scopes.BY_NAME[name] for name in consent.unavailable],
     )

@@ -130,6 +130,18 @@ def redirect_uri_matches(registered: list[str], requested: str) -> bool:
     return False
 
 
+def on_device(uri: str) -> bool:
+    """Whether a valid redirect URI goes to an application on the user's own device: http on a
+    loopback host (RFC 8252 section 7.3) or a private-use scheme (section 7.1)."""
+    return _loopback(uri) is not None or private_use_scheme(uri) is not None
+
+
+def impersonable(client: Client, redirect_uri: str) -> bool:
+    """RFC 8252 section 8.6: a public client answered on this device may be any program on it,
+    since any of them can listen on a loopback port or claim a scheme, and none has a secret."""
+    return client.token_endpoint_auth_method == "none" and on_device(redirect_uri)
+
+
 def _loopback(uri: str) -> SplitResult | None:
     if redirect_uri_problem(uri) is not None:
         return None

@@ -167,6 +167,12 @@ class CodeGrant(_Issuing, AuthorizationCodeGrant):  # type: ignore[misc]
         super().validate_token_request()
         check_token_resource(self.request, self.request.authorization_code.row.resource)
 
+    def burn_code(self) -> None:
+        """The code of this request failed its PKCE check: nobody may redeem it any more."""
+        code: IssuedCode = self.request.authorization_code
+        if self.context.store.burn_code(code.row.code_hash, self.context.clock()):
+            self._record("code.pkce_failed", code.row)
+
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
         code: IssuedCode = self.request.authorization_code
         self._live_account(code.row.account_id)

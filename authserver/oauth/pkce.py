@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from authlib.oauth2.rfc6749 import InvalidRequestError
+from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Error
 from authlib.oauth2.rfc7636 import CodeChallenge
 
 
@@ -23,3 +23,12 @@ class S256CodeChallenge(CodeChallenge):  # type: ignore[misc]
         if data.get("code_challenge_method") != "S256":
             raise InvalidRequestError("code_challenge_method must be S256.")
         super().validate_code_challenge(grant, redirect_uri)
+
+    def validate_code_verifier(self, grant: Any, result: Any) -> None:
+        try:
+            super().validate_code_verifier(grant, result)
+        except OAuth2Error:
+            # Whoever shows a code without its verifier is not the client that asked for it
+            # (RFC 7636 section 1): the code is spent, so each guess costs a new authorization.
+            grant.burn_code()
+            raise

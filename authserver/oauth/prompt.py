@@ -47,20 +47,29 @@ class Decision:
     error: str | None
 
 
-def decide(prompt: Prompt, *, logged_in: bool, remembered: Callable[[], bool]) -> Decision:
-    """``remembered``: whether this account allowed everything asked before (or an admin did);
+def decide(
+    prompt: Prompt, *, logged_in: bool, on_device: bool, remembered: Callable[[], bool]
+) -> Decision:
+    """``on_device``: the client is public and this request's redirect URI goes to an
+    application on the user's device (a loopback address or a private-use scheme).
+    ``remembered``: whether this account allowed everything asked before (or an admin did);
     asked only when no earlier rule decides, since it reads the store."""
-    need, reason = _need(prompt, logged_in=logged_in, remembered=remembered)
+    need, reason = _need(prompt, logged_in=logged_in, on_device=on_device, remembered=remembered)
     error = None
     if prompt.none and need != "none":
         error = "login_required" if need == "login" else "consent_required"
     return Decision(
-        need, reason, force_login=prompt.login, force_consent=prompt.consent, error=error
+        need,
+        reason,
+        force_login=prompt.login,
+        # The login page decides again once the user is known: it must not skip the click.
+        force_consent=prompt.consent or on_device,
+        error=error,
     )
 
 
 def _need(
-    prompt: Prompt, *, logged_in: bool, remembered: Callable[[], bool]
+    prompt: Prompt, *, logged_in: bool, on_device: bool, remembered: Callable[[], bool]
 ) -> tuple[Need, str]:
     # OAuth 2.1 section 4.1.1: the authorization server authenticates the resource owner.
     if not logged_in:
@@ -71,6 +80,11 @@ def _need(
     # OpenID Connect Core 1.0 section 3.1.2.1: prompt=consent asks again.
     if prompt.consent:
         return "consent", "the client asked for consent again (prompt=consent)"
+    # RFC 8252 section 8.6: any program on the device can send a native public client's id with
+    # its own loopback port or private-use scheme, and no secret tells them apart; only the
+    # user, who knows whether they started this, can. Remembered and admin consent do not apply.
+    if on_device:
+        return "consent", "a public client's answer goes to this device (RFC 8252 8.6)"
     # OAuth 2.1 section 4.1.1 and RFC 9700 section 4.15: the user approves what is new.
     if not remembered():
         return "consent", "this access was not allowed before"

@@ -83,7 +83,9 @@ class Configuration(ClientConfigurationEndpoint):  # type: ignore[misc]
     ) -> OAuthClient:
         if metadata["token_endpoint_auth_method"] != client.row.token_endpoint_auth_method:
             raise InvalidClientMetadataError("token_endpoint_auth_method cannot be changed.")
-        row = self.context.store.update_client_metadata(client.client_id, client_columns(metadata))
+        row = self.context.store.update_client_metadata(
+            client.client_id, client_columns(metadata), self.context.clock()
+        )
         assert row is not None
         return OAuthClient(row, self.context.keys)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import col, delete, select, update
+from sqlmodel import Session, col, delete, select, update
 
 from authserver.models import (
     AccessToken,
@@ -68,13 +68,7 @@ class ClientStore(SQLStore):
             stored = session.get(Client, client.client_id)
             if stored is not None and stored.kind == client.kind:
                 if stored.redirect_uris != client.redirect_uris:
-                    values["approved_scope"] = ""
-                    session.exec(
-                        update(Grant)
-                        .where(col(Grant.client_id) == client.client_id,
-                               col(Grant.revoked_at).is_(None))
-                        .values(revoked_at=now)
-                    )
+                    values.update(_withdraw_consent(session, client.client_id, now))
                 session.exec(
                     update(Client).where(col(Client.client_id) == client.client_id).values(**values)
                 )
@@ -84,8 +78,21 @@ class ClientStore(SQLStore):
             # Fetched at the same moment by another request or replica: theirs is as good.
             return self._commit_new(session)
 
-    def update_client_metadata(self, client_id: str, values: dict[str, Any]) -> Client | None:
+    def update_client_metadata(
+        self, client_id: str, values: dict[str, Any], now: int
+    ) -> Client | None:
+        """Replace a registration's metadata (RFC 7592 section 2.2). When its redirect URIs
+        change, its admin consent and every grant go, as for a metadata document. The row is
+        read FOR UPDATE, so that on PostgreSQL concurrent updates each compare with the URIs
+        they replace (SQLite has no row locks and ignores it)."""
         with self._session() as session:
+            stored = session.exec(
+                select(Client).where(col(Client.client_id) == client_id).with_for_update()
+            ).first()
+            if stored is None:
+                return None
+            if "redirect_uris" in values and values["redirect_uris"] != stored.redirect_uris:
+                values = {**values, **_withdraw_consent(session, client_id, now)}
             session.exec(update(Client).where(col(Client.client_id) == client_id).values(**values))
             session.commit()
             return session.get(Client, client_id, populate_existing=True)
@@ -97,3 +104,14 @@ class ClientStore(SQLStore):
                 session.exec(delete(table).where(col(table.client_id) == client_id))
             session.exec(delete(Client).where(col(Client.client_id) == client_id))
             session.commit()
+
+
+def _withdraw_consent(session: Session, client_id: str, now: int) -> dict[str, Any]:
+    """Revoke every live grant of a client whose redirect URIs change: the users and the admin
+    allowed it for the old ones. Returns the client columns that go with it (no admin consent)."""
+    session.exec(
+        update(Grant)
+        .where(col(Grant.client_id) == client_id, col(Grant.revoked_at).is_(None))
+        .values(revoked_at=now)
+    )
+    return {"approved_scope": ""}

@@ -117,6 +117,20 @@ class TokenStore(SQLStore):
             then=_touch(access.grant_id, access.client_id, now),
         )
 
+    def burn_code(self, code_hash: str, now: int) -> bool:
+        """Expire an unused code now, so that nobody can redeem it any more; False if it was
+        already used, expired or burnt. Expired rather than consumed: a consumed code shown
+        again is a replay that revokes the grant, and a guess at its verifier is not."""
+        return self._update_one(
+            update(AuthorizationCode)
+            .where(
+                col(AuthorizationCode.code_hash) == code_hash,
+                col(AuthorizationCode.consumed_at).is_(None),
+                col(AuthorizationCode.expires_at) > now,
+            )
+            .values(expires_at=now)
+        )
+
     def refresh_token(self, token_hash: str) -> RefreshToken | None:
         with self._session() as session:
             return session.get(RefreshToken, token_hash)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from authserver.provisioning import Credentials
 from tests.databases import both_backends
 from tests.flow import (
     begin,
@@ -60,9 +61,12 @@ def test_a_blocked_client_is_refused_everywhere(
 
 
 def test_admin_consent_means_users_are_not_asked(
-    auth_server: AuthServer, public_client: str
+    auth_server: AuthServer, confidential_client: Credentials
 ) -> None:
-    client_page = f"/admin/clients/{public_client}"
+    # Confidential: admin consent does not spare the click to a public client answered on this
+    # device (issue 13 item 1, test_native_impersonation).
+    client_id = confidential_client.id
+    client_page = f"/admin/clients/{client_id}"
     with logged_in(auth_server, auth_server.account("admin").email, "/admin") as admin:
         post_form(
             admin,
@@ -72,11 +76,11 @@ def test_admin_consent_means_users_are_not_asked(
         )
     email = auth_server.account().email
     with auth_server.http() as browser:
-        interaction = begin(browser, public_client)[0].headers["location"]
+        interaction = begin(browser, client_id)[0].headers["location"]
         logged = login(browser, interaction, email, PASSWORD)
         assert logged.headers["location"].startswith("/authorize/resume/")
         # A scope outside the admin consent is still asked.
-        wider, _ = begin(browser, public_client, scope="read:profile")
+        wider, _ = begin(browser, client_id, scope="read:profile")
         assert wider.headers["location"].startswith("/interaction/")
 
 

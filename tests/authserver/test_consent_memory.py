@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from authserver.provisioning import Credentials
 from tests.databases import both_backends
 from tests.flow import (
     REDIRECT_URI,
@@ -19,11 +20,16 @@ from tests.harness import PASSWORD, AuthServer
 pytestmark = both_backends
 
 
-def test_remembered_consent_skips_the_page(auth_server: AuthServer, public_client: str) -> None:
+def test_remembered_consent_skips_the_page(
+    auth_server: AuthServer, confidential_client: Credentials
+) -> None:
+    # Confidential: a public client answered on this device is always asked (issue 13 item 1,
+    # test_native_impersonation).
+    client_id, secret = confidential_client.id, confidential_client.secret
     email = auth_server.account().email
-    first = tokens_for(auth_server, public_client, email)
+    first = tokens_for(auth_server, client_id, email, secret=secret)
     with auth_server.http() as browser:
-        response, verifier = begin(browser, public_client)
+        response, verifier = begin(browser, client_id)
         interaction = response.headers["location"]
         logged_in = login(browser, interaction, email, PASSWORD)
         # Straight back to the client: no consent page.
@@ -33,31 +39,33 @@ def test_remembered_consent_skips_the_page(auth_server: AuthServer, public_clien
         )
         back = browser.get(logged_in.headers["location"])
         # Same browser, already logged in: /authorize answers without any page.
-        again, again_verifier = begin(browser, public_client)
+        again, again_verifier = begin(browser, client_id)
         assert again.headers["location"].startswith("/authorize/resume/")
         silent = browser.get(again.headers["location"])
     for redirect, code_verifier in ((back, verifier), (silent, again_verifier)):
         code = query_of(redirect.headers["location"])["code"]
-        assert exchange(auth_server, public_client, code, code_verifier).status_code == 200
+        exchanged = exchange(auth_server, client_id, code, code_verifier, secret=secret)
+        assert exchanged.status_code == 200
     # All three authorizations share the first one's grant: one connected app, not three.
     assert introspect(auth_server, first["access_token"]).json()["active"] is True
-    assert len(auth_server.store.live_grants(client_id=public_client)) == 1
+    assert len(auth_server.store.live_grants(client_id=client_id)) == 1
     remembered = auth_server.store.audit_events(event="consent.remembered")
-    assert len(remembered) == 2 and remembered[0].client_id == public_client
+    assert len(remembered) == 2 and remembered[0].client_id == client_id
 
 
 def test_stay_connected_is_remembered_like_any_scope(
-    auth_server: AuthServer, public_client: str
+    auth_server: AuthServer, confidential_client: Credentials
 ) -> None:
     """Issue 12: the user allowed "Stay connected" without the client naming offline_access,
     and the grant says so; a later request naming it (or not) asks nothing new."""
+    client_id = confidential_client.id
     email = auth_server.account().email
-    tokens_for(auth_server, public_client, email, scope="read:data")
-    [(grant, _, _)] = auth_server.store.live_grants(client_id=public_client)
+    tokens_for(auth_server, client_id, email, secret=confidential_client.secret, scope="read:data")
+    [(grant, _, _)] = auth_server.store.live_grants(client_id=client_id)
     assert grant.scope == "read:data offline_access"
     for scope in ("read:data offline_access", "read:data"):
         with auth_server.http() as browser:
-            response, _ = begin(browser, public_client, scope=scope)
+            response, _ = begin(browser, client_id, scope=scope)
             logged_in = login(browser, response.headers["location"], email, PASSWORD)
             assert logged_in.headers["location"].startswith("/authorize/resume/"), scope
 
@@ -90,33 +98,37 @@ def test_new_scopes_are_asked_and_marked(auth_server: AuthServer, public_client:
     assert "See hospitals and availability" in page
 
 
-def test_deny_leaves_the_earlier_grant(auth_server: AuthServer, public_client: str) -> None:
+def test_deny_leaves_the_earlier_grant(
+    auth_server: AuthServer, confidential_client: Credentials
+) -> None:
+    client_id = confidential_client.id
     email = auth_server.account().email
-    earlier = tokens_for(auth_server, public_client, email)
-    denied = authorize(auth_server, public_client, email, decision="deny", prompt="consent")
+    earlier = tokens_for(auth_server, client_id, email, secret=confidential_client.secret)
+    denied = authorize(auth_server, client_id, email, decision="deny", prompt="consent")
     assert denied.params["error"] == "access_denied"
     assert introspect(auth_server, earlier["access_token"]).json()["active"] is True
     # Still remembered: the next authorization needs no page.
     with auth_server.http() as browser:
-        response, _ = begin(browser, public_client)
+        response, _ = begin(browser, client_id)
         logged_in = login(browser, response.headers["location"], email, PASSWORD)
         assert logged_in.headers["location"].startswith("/authorize/resume/")
 
 
 def test_prompt_none_succeeds_only_when_remembered(
-    auth_server: AuthServer, public_client: str
+    auth_server: AuthServer, confidential_client: Credentials
 ) -> None:
+    client_id, secret = confidential_client.id, confidential_client.secret
     email = auth_server.account().email
     with auth_server.http() as browser:
-        response, _ = begin(browser, public_client)
+        response, _ = begin(browser, client_id)
         interaction = response.headers["location"]
         login(browser, interaction, email, PASSWORD)
         decide(browser, interaction, "allow")
-        silent, verifier = begin(browser, public_client, prompt="none")
+        silent, verifier = begin(browser, client_id, prompt="none")
         back = browser.get(silent.headers["location"])
         code = query_of(back.headers["location"])["code"]
-        assert exchange(auth_server, public_client, code, verifier).status_code == 200
-        wider, _ = begin(browser, public_client, prompt="none", scope="read:profile")
+        assert exchange(auth_server, client_id, code, verifier, secret=secret).status_code == 200
+        wider, _ = begin(browser, client_id, prompt="none", scope="read:profile")
         assert query_of(wider.headers["location"])["error"] == "consent_required"
 
 
@@ -193,3 +205,47 @@ def test_consent_is_remembered_per_resource(auth_server: AuthServer, public_clie
         response, _ = begin(browser, public_client, resource="https://records.hospiai.test/api")
         interaction = response.headers["location"]
         assert login(browser, interaction, email, PASSWORD).headers["location"] == interaction
+
+
+def test_new_redirect_uris_withdraw_remembered_and_admin_consent(auth_server: AuthServer) -> None:
+    """Issue 13 item 11: whoever holds the registration access token cannot point the codes
+    users allowed (or an admin allowed for them) at another site. A change that keeps the
+    redirect URIs keeps the consent."""
+    with auth_server.http() as http:
+        body = http.post("/register", json={
+            "redirect_uris": [REDIRECT_URI], "token_endpoint_auth_method": "client_secret_basic",
+            "client_name": "Before", "grant_types": ["authorization_code", "refresh_token"],
+        }).json()
+    client_id, email = body["client_id"], auth_server.account().email
+    tokens = tokens_for(auth_server, client_id, email, secret=body["client_secret"])
+    assert auth_server.store.approve_client(client_id, "read:profile")
+
+    def put(redirect_uris: list[str]) -> None:
+        with auth_server.http() as http:
+            response = http.put(
+                body["registration_client_uri"].removeprefix(auth_server.url),
+                headers={"Authorization": f"Bearer {body['registration_access_token']}"},
+                json={"client_id": client_id, "client_name": "After",
+                      "redirect_uris": redirect_uris,
+                      "token_endpoint_auth_method": "client_secret_basic",
+                      "grant_types": ["authorization_code", "refresh_token"]},
+            )
+        assert response.status_code == 200, response.text
+
+    def remembered() -> bool:
+        with auth_server.http() as browser:
+            response, _ = begin(browser, client_id)
+            logged_in = login(browser, response.headers["location"], email, PASSWORD)
+            return bool(logged_in.headers["location"].startswith("/authorize/resume/"))
+
+    put([REDIRECT_URI])
+    assert introspect(auth_server, tokens["access_token"]).json()["active"] is True
+    client = auth_server.store.client(client_id)
+    assert client is not None and client.approved_scope == "read:profile"
+    assert remembered()
+    put([REDIRECT_URI, "https://elsewhere.example.org/cb"])
+    assert introspect(auth_server, tokens["access_token"]).json() == {"active": False}
+    assert auth_server.store.live_grants(client_id=client_id) == []
+    client = auth_server.store.client(client_id)
+    assert client is not None and client.approved_scope == ""
+    assert not remembered()

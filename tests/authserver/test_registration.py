@@ -274,3 +274,4 @@ def test_preregistered_clients_cannot_be_configured(auth_server: AuthServer) -> 
     with auth_server.http() as http:
         response = http.get(f"/register/{client.id}", headers={"Authorization": "Bearer x"})
     assert response.status_code == 401
+

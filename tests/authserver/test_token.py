@@ -44,6 +44,31 @@ def test_missing_pkce_verifier_is_refused(auth_server: AuthServer, public_client
     _error(response, 400, "invalid_request")
 
 
+@pytest.mark.parametrize(
+    ("verifier", "error"),
+    [("another", "invalid_grant"), (None, "invalid_request"), ("too-short", "invalid_request")],
+)
+def test_a_failed_pkce_check_burns_the_code(
+    auth_server: AuthServer, public_client: str, verifier: str | None, error: str
+) -> None:
+    """Issue 13 item 16: each guess at a stolen code's verifier costs a new authorization.
+    Burnt, not spent: the grant and what it bought before stay (no reuse is detected)."""
+    email = auth_server.account().email
+    earlier = tokens_for(auth_server, public_client, email)
+    result = authorize(auth_server, public_client, email)
+    guess = pkce_pair()[0] if verifier == "another" else verifier
+    code = result.params["code"]
+    _error(exchange(auth_server, public_client, code, guess), 400, error)  # type: ignore[arg-type]
+    _error(exchange(auth_server, public_client, code, result.verifier), 400, "invalid_grant")
+    assert introspect(auth_server, earlier["access_token"]).json()["active"] is True
+    [burnt] = auth_server.store.audit_events(event="code.pkce_failed")
+    assert burnt.client_id == public_client
+    assert auth_server.store.audit_events(event="code.reuse_detected") == []
+    # Once only: the store's conditional UPDATE finds nothing left to burn.
+    code_hash = auth_server.keys.hash_secret(code)
+    assert auth_server.store.burn_code(code_hash, auth_server.clock()) is False
+
+
 def test_code_replay_is_refused_and_kills_the_tokens_it_bought(
     auth_server: AuthServer, public_client: str
 ) -> None:

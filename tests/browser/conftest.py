@@ -98,9 +98,14 @@ def open_authorize(
     return verifier
 
 
-def exchange_back(server: AuthServer, client_id: str, callback: Callback, verifier: str) -> int:
+def exchange_back(
+    server: AuthServer, client_id: str, callback: Callback, verifier: str,
+    secret: str | None = None,
+) -> int:
     code = callback.params()["code"]
-    return exchange(server, client_id, code, verifier, redirect_uri=callback.uri).status_code
+    return exchange(
+        server, client_id, code, verifier, secret=secret, redirect_uri=callback.uri
+    ).status_code
 
 
 def log_in(page: Page, email: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
+from authserver.provisioning import Credentials
 from tests.browser.conftest import Callback, log_in, open_authorize, screenshot
 from tests.harness import PASSWORD, AuthServer
 
@@ -30,15 +31,18 @@ def test_admin_blocks_a_client_and_it_is_refused(
 
 
 def test_admin_consent_and_the_user_is_not_asked(
-    page: Page, auth_server: AuthServer, public_client: str, callback: Callback
+    page: Page, auth_server: AuthServer, confidential_client: Credentials, callback: Callback
 ) -> None:
+    # Confidential: admin consent does not spare the click to a public client answered on this
+    # device (issue 13 item 1, tests/authserver/test_native_impersonation.py).
+    client_id = confidential_client.id
     _admin_login(page, auth_server, auth_server.account("admin").email)
-    page.goto(f"{auth_server.url}/admin/clients/{public_client}")
+    page.goto(f"{auth_server.url}/admin/clients/{client_id}")
     for text in ("See hospitals and availability", "See your appointments", "Stay connected"):
         page.get_by_label(text).check()
     page.get_by_role("button", name="Save admin consent").click()
     page.context.clear_cookies()  # now the user, in a fresh session
-    open_authorize(page, auth_server, public_client, callback)
+    open_authorize(page, auth_server, client_id, callback)
     log_in(page, auth_server.account().email)
     page.wait_for_url(f"{callback.uri}**")
     assert "code" in callback.params()

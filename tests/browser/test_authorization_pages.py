@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
+from authserver.provisioning import Credentials
 from tests.browser.conftest import Callback, exchange_back, log_in, open_authorize, screenshot
 from tests.harness import AuthServer
 
@@ -34,19 +35,25 @@ def test_deny(page: Page, auth_server: AuthServer, public_client: str, callback:
 
 
 def test_remembered_consent_skips_the_page_and_prompt_consent_shows_it(
-    page: Page, auth_server: AuthServer, public_client: str, callback: Callback
+    page: Page, auth_server: AuthServer, confidential_client: Credentials, callback: Callback
 ) -> None:
-    open_authorize(page, auth_server, public_client, callback)
+    # Confidential: a public client answered on this device is always asked (issue 13 item 1,
+    # tests/authserver/test_native_impersonation.py).
+    client_id = confidential_client.id
+    open_authorize(page, auth_server, client_id, callback)
     log_in(page, auth_server.account().email)
     page.get_by_role("button", name="Allow").click()
     page.wait_for_url(f"{callback.uri}**")
     # Already logged in and allowed: straight back, no page at all.
-    verifier = open_authorize(page, auth_server, public_client, callback)
+    verifier = open_authorize(page, auth_server, client_id, callback)
     page.wait_for_url(f"{callback.uri}**")
     assert len(callback.urls) == 2
-    assert exchange_back(auth_server, public_client, callback, verifier) == 200
+    exchanged = exchange_back(
+        auth_server, client_id, callback, verifier, secret=confidential_client.secret
+    )
+    assert exchanged == 200
     # prompt=consent asks again, and new scopes are marked.
-    open_authorize(page, auth_server, public_client, callback, prompt="consent",
+    open_authorize(page, auth_server, client_id, callback, prompt="consent",
           scope="read:data read:bookings offline_access read:profile")
     expect(page.get_by_role("button", name="Allow")).to_be_visible()
     new = page.locator("li.new")
