@@ -21,7 +21,7 @@ from mcpserver.context import Services
 from mcpserver.domain.store import DomainStore
 from mcpserver.guard import BearerGuard
 from mcpserver.settings import MCP_PATH, Settings
-from mcpserver.tools import bookings, hospitals, profile
+from mcpserver.tools import Tools, bookings, hospitals, profile
 from shared import logs, scopes
 from shared.cors import Cors, RouteCors
 from shared.database import create_db_engine
@@ -45,15 +45,16 @@ INSTRUCTIONS = (
 )
 
 
-def build_mcp() -> FastMCP:
-    """The MCP server with every tool, resource template and prompt; no transport, no auth."""
-    mcp = FastMCP(
+def build_mcp() -> Tools:
+    """The MCP server with every tool (each with its scope), resource template and prompt; no
+    transport, no auth."""
+    tools = Tools(FastMCP(
         "HospiAI", instructions=INSTRUCTIONS, mask_error_details=True,
         middleware=[StatelessCapabilities()],
-    )
+    ))
     for area in (hospitals, bookings, profile):
-        area.register(mcp)
-    return mcp
+        area.register(tools)
+    return tools
 
 
 def protected_resource_metadata(settings: Settings) -> dict[str, object]:
@@ -76,7 +77,8 @@ def create_app(
     # records must go through the process's redacting handler like every other.
     logs.adopt("fastmcp")
     store = DomainStore(create_db_engine(settings.database_url))
-    mcp_app = _mcp_http_app(settings)
+    tools = build_mcp()
+    mcp_app = _mcp_http_app(tools.mcp, settings)
     # One pooled client for every introspection call of this process.
     http_client = httpx.AsyncClient(
         timeout=httpx.Timeout(5.0),
@@ -88,6 +90,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store.check_schema()
+        await tools.check()
         try:
             async with mcp_app.lifespan(app):
                 yield
@@ -110,6 +113,7 @@ def create_app(
     app.add_middleware(
         BearerGuard, verifier=_verifier(settings, http_client, clock),
         services=Services(store=store, clock=clock), settings=settings,
+        tool_scopes=tools.scopes,
     )
     # Outside the guard, so that its 401 challenge is readable by an allowed page.
     app.add_middleware(RouteCors, routes=_cors_routes(settings))
@@ -139,9 +143,9 @@ def _cors_routes(settings: Settings) -> dict[str, Cors]:
     }
 
 
-def _mcp_http_app(settings: Settings) -> StarletteWithLifespan:
+def _mcp_http_app(mcp: FastMCP, settings: Settings) -> StarletteWithLifespan:
     # DNS rebinding: only the public host may be named in Host, and the Origin rule again.
-    return build_mcp().http_app(
+    return mcp.http_app(
         path=MCP_PATH,
         stateless_http=True,
         json_response=True,

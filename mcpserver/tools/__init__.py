@@ -1,20 +1,53 @@
-"""The MCP tools, one module per area, each with a register(mcp) function; this module holds
-what they share (running store calls, dates and times in Europe/Paris)."""
+"""The MCP tools, one module per area, each with a register(tools) function that gives every
+tool the scope it needs; this module holds what they share (the registry, running store calls,
+dates and times in Europe/Paris)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from anyio import to_thread
+from fastmcp import FastMCP
 from fastmcp.exceptions import ToolError
+from mcp_types import ToolAnnotations
 
 from mcpserver.domain.errors import DomainError
+from shared import scopes
 from shared.clock import PARIS
 
 T = TypeVar("T")
+
+
+class UndeclaredScope(Exception):
+    """A tool served without a declared scope: the server must not start (it would run for
+    any valid token)."""
+
+
+class Tools:
+    """The tools of one MCP server, each registered with the scope it needs: the one source
+    of the tool-to-scope map the guard enforces."""
+
+    def __init__(self, mcp: FastMCP) -> None:
+        self.mcp = mcp
+        self.scopes: dict[str, str] = {}
+
+    def add(
+        self, function: Callable[..., Any], *, scope: str, annotations: ToolAnnotations
+    ) -> None:
+        if scope not in scopes.RESOURCE_NAMES:
+            raise UndeclaredScope(f"{function.__name__} needs {scope!r}, not a resource scope")
+        self.mcp.tool(function, name=function.__name__, annotations=annotations)
+        self.scopes[function.__name__] = scope
+
+    async def check(self) -> None:
+        """Refuse to start when FastMCP serves a tool that was not added with a scope."""
+        served = {tool.name for tool in await self.mcp.list_tools(run_middleware=False)}
+        undeclared = sorted(served - self.scopes.keys())
+        if undeclared:
+            raise UndeclaredScope(f"tools without a declared scope: {', '.join(undeclared)}")
 
 
 class Refusal(ToolError):
