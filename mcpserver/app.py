@@ -19,6 +19,7 @@ from mcpserver.auth import IntrospectionVerifier, TokenVerifier
 from mcpserver.capabilities import StatelessCapabilities
 from mcpserver.context import Services
 from mcpserver.domain.store import DomainStore
+from mcpserver.edge import RefuseNul
 from mcpserver.guard import BearerGuard
 from mcpserver.settings import MCP_PATH, Settings
 from mcpserver.tools import Tools, bookings, hospitals, profile
@@ -50,7 +51,7 @@ def build_mcp() -> Tools:
     transport, no auth."""
     tools = Tools(FastMCP(
         "HospiAI", instructions=INSTRUCTIONS, mask_error_details=True,
-        middleware=[StatelessCapabilities()],
+        middleware=[StatelessCapabilities(), RefuseNul()],
     ))
     for area in (hospitals, bookings, profile):
         area.register(tools)

@@ -72,11 +72,19 @@ def paris_time(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, UTC).astimezone(PARIS).isoformat()
 
 
+# Days a tool accepts: any later and the day after overflows (9999-12-31), any earlier and
+# nothing can be booked.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+
+
 def parse_day(value: str, name: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise Refusal(f"{name} must be a date like 2026-12-01, got {value[:40]!r}.") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise Refusal(f"{name} must be between {FIRST_DAY} and {LAST_DAY}.")
+    return day
 
 
 def start_of_day(day: date) -> int:
