@@ -1,6 +1,6 @@
 """The bearer guard in front of /mcp: every request needs a valid token (RFC 6750 header only),
-401 challenges point at the RFC 9728 metadata, an unreachable authorization server means 503,
-never 200; scope checks are step_up's."""
+401 challenges point at the RFC 9728 metadata, an unreachable authorization server means 503
+(one that refuses this server's credentials, 500), never 200; scope checks are step_up's."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mcpserver.auth import AuthServerUnavailable, Identity, TokenVerifier
+from mcpserver.auth import AuthServerUnavailable, Identity, IntrospectionRefused, TokenVerifier
 from mcpserver.context import Call, Services, enter, leave
 from mcpserver.settings import MCP_PATH, Settings
 from mcpserver.step_up import Unreadable, missing_scopes, parse, step_up, undeclared_tools
@@ -111,6 +111,9 @@ class BearerGuard:
             return self._challenge(None)
         try:
             identity = await self.verifier.verify(token.strip())
+        except IntrospectionRefused:
+            return _error(500, "server_error", "HospiAI sign-in refused this server; the "
+                          "request was not run.")
         except AuthServerUnavailable:
             return _unavailable()
         return identity if identity is not None else self._challenge("invalid_token")
