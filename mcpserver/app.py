@@ -40,6 +40,9 @@ MCP_RESPONSE_HEADERS = ("WWW-Authenticate", "Mcp-Session-Id", "Mcp-Protocol-Vers
 # The metadata is public: any origin may read it, as the authorization server's.
 _DOCUMENT = Cors(("GET",), headers=("MCP-Protocol-Version",))
 
+# Every answer is JSON or text: never to be sniffed into something a browser would run.
+SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff")]
+
 INSTRUCTIONS = (
     "HospiAI: find French hospitals, their live status, doctors and free slots, and book or "
     "cancel the user's own appointments. Times are shown in Europe/Paris."
@@ -118,7 +121,8 @@ def create_app(
     )
     # Outside the guard, so that its 401 challenge is readable by an allowed page.
     app.add_middleware(RouteCors, routes=_cors_routes(settings))
-    app.add_middleware(Observe, metrics=metrics, fixed_paths={MCP_PATH})
+    app.add_middleware(Observe, metrics=metrics, headers=SECURITY_HEADERS,
+                       fixed_paths={MCP_PATH})
     return app
 
 

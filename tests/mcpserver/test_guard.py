@@ -307,3 +307,17 @@ def test_refused_credentials_are_a_500_never_a_retry(databases: Databases) -> No
     assert response.json()["error"] == "server_error"
     assert "retry-after" not in response.headers
 
+
+def test_every_answer_says_nosniff(stack: Stack) -> None:
+    base = stack.mcp_url.removesuffix("/mcp")
+    token, _ = token_for(stack)
+    answers = [
+        rpc(stack, None, "tools/list", {}),
+        rpc(stack, token, "tools/list", {}),
+        httpx.get(f"{base}/.well-known/oauth-protected-resource/mcp"),
+        httpx.get(f"{base}/healthz"),
+        httpx.get(f"{base}/metrics"),
+        httpx.get(f"{base}/nowhere"),
+    ]
+    for response in answers:
+        assert response.headers.get("x-content-type-options") == "nosniff", response.url
