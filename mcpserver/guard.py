@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mcpserver.auth import AuthServerUnavailable, Identity, IntrospectionRefused, TokenVerifier
 from mcpserver.context import Call, Services, enter, leave
 from mcpserver.settings import MCP_PATH, Settings
-from mcpserver.step_up import Unreadable, missing_scopes, parse, step_up, undeclared_tools
+from mcpserver.step_up import Unreadable, missing_scopes, parse, step_up
 from shared import scopes
 from shared.http import read_body
 
@@ -123,8 +123,6 @@ class BearerGuard:
             messages = parse(body)
         except Unreadable:
             return _parse_error()
-        if undeclared_tools(messages, self.tool_scopes):
-            return _error(400, "invalid_request", "This server has no tool of that name.")
         missing = missing_scopes(messages, identity, self.tool_scopes)
         return step_up(missing, identity, self.metadata_url) if missing else None
 

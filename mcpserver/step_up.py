@@ -1,7 +1,7 @@
 """Scope authorization in front of /mcp: a call lacking a scope the user could be granted gets
 the 403 insufficient_scope step-up challenge (RFC 6750 section 3.1, MCP "Scope challenge"),
-naming the token's scopes with the missing ones. A tools/call for a tool with no declared
-scope is refused outright: the map fails closed, never open by omission."""
+naming the token's scopes with the missing ones. A tool with no declared scope needs none
+here: mcpserver.tools.DeclaredOnly refuses to run it."""
 
 from __future__ import annotations
 
@@ -43,12 +43,6 @@ def required_scopes(messages: object, tools: Mapping[str, str]) -> list[str]:
     """The scopes the JSON-RPC message(s) of a POST body need, in catalogue order."""
     needed = {_needs(message, tools) for message in _batch(messages)}
     return [name for name in scopes.NAMES if name in needed]
-
-
-def undeclared_tools(messages: object, tools: Mapping[str, str]) -> list[str]:
-    """The tools the message(s) call that have no declared scope: refused, whatever the token."""
-    called = (_called_tool(message) for message in _batch(messages))
-    return [name for name in called if name is not None and name not in tools]
 
 
 class Unreadable(Exception):

@@ -9,9 +9,12 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
+import mcp_types as mt
 from anyio import to_thread
 from fastmcp import FastMCP
-from fastmcp.exceptions import ToolError
+from fastmcp.exceptions import NotFoundError, ToolError
+from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
+from fastmcp.tools.base import ToolResult
 from mcp_types import ToolAnnotations
 
 from mcpserver.domain.errors import DomainError
@@ -33,6 +36,7 @@ class Tools:
     def __init__(self, mcp: FastMCP) -> None:
         self.mcp = mcp
         self.scopes: dict[str, str] = {}
+        mcp.add_middleware(DeclaredOnly(self.scopes))
 
     def add(
         self, function: Callable[..., Any], *, scope: str, annotations: ToolAnnotations
@@ -48,6 +52,24 @@ class Tools:
         undeclared = sorted(served - self.scopes.keys())
         if undeclared:
             raise UndeclaredScope(f"tools without a declared scope: {', '.join(undeclared)}")
+
+
+class DeclaredOnly(Middleware):
+    """Runs only tools with a declared scope, the ones the guard checked. Any other name is
+    answered as FastMCP answers a tool it does not serve (a tool error, in the shape of the
+    negotiated revision), so no call whose scope nobody checked reaches a tool."""
+
+    def __init__(self, scopes: dict[str, str]) -> None:
+        self.scopes = scopes
+
+    async def on_call_tool(
+        self,
+        context: MiddlewareContext[mt.CallToolRequestParams],
+        call_next: CallNext[mt.CallToolRequestParams, ToolResult],
+    ) -> ToolResult:
+        if context.message.name not in self.scopes:
+            raise NotFoundError(f"Unknown tool: {context.message.name!r}")
+        return await call_next(context)
 
 
 class Refusal(ToolError):

@@ -12,7 +12,6 @@ from mcpserver.step_up import (
     missing_scopes,
     parse,
     required_scopes,
-    undeclared_tools,
 )
 
 # What the app registers: each tool with the scope it declared.
@@ -32,15 +31,6 @@ def test_a_tool_call_needs_its_catalogue_scope() -> None:
     assert required_scopes(_tool("book_appointment"), TOOLS) == ["write:bookings"]
     assert required_scopes(_tool("get_my_profile"), TOOLS) == ["read:profile"]
     assert required_scopes(_tool("no_such_tool"), TOOLS) == []
-
-
-def test_a_call_of_a_tool_without_a_declared_scope_is_undeclared() -> None:
-    assert undeclared_tools(_tool("no_such_tool"), TOOLS) == ["no_such_tool"]
-    assert undeclared_tools([_tool("get_my_profile"), _tool(7)], TOOLS) == ["7"]
-    assert undeclared_tools(_tool("get_my_profile"), TOOLS) == []
-    assert undeclared_tools(_tool("get_my_profile"), {}) == ["get_my_profile"]
-    for other in ({"method": "tools/list"}, {"method": "tools/call", "params": "x"}, None, 3):
-        assert undeclared_tools(other, TOOLS) == []
 
 
 def test_resources_read_needs_read_data_and_other_methods_nothing() -> None:

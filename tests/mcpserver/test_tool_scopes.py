@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from fastmcp import Client
 from mcp_types import ToolAnnotations
 
 from mcpserver.app import build_mcp
 from mcpserver.tools import UndeclaredScope
 from shared import scopes
 from tests.harness import Stack
-from tests.mcpserver.helpers import rpc, token_for
+from tests.mcpserver.helpers import call, error_text, token_for
 
 EXPECTED = {
     "search_hospitals": "read:data",
@@ -57,10 +58,30 @@ def test_a_tool_cannot_declare_a_scope_a_resource_server_cannot_ask_for(scope: s
 
 
 def test_a_call_of_a_tool_with_no_scope_is_refused(stack: Stack) -> None:
+    """Answered as FastMCP answers a tool it does not serve (a tool error under the request's
+    id, which the conformance suite expects)."""
     token, _ = token_for(stack)
-    for name in ("no_such_tool", "", None):
-        response = rpc(stack, token, "tools/call", {"name": name, "arguments": {}})
-        assert response.status_code == 400, response.text
-        assert response.json() == {"error": "invalid_request",
-                                   "error_description": "This server has no tool of that name."}
+    for name in ("no_such_tool", "_extra"):
+        result = call(stack, token, name, {})
+        assert error_text(result) == f"Unknown tool: {name!r}"
 
+
+def test_a_served_tool_without_a_declared_scope_never_runs() -> None:
+    """Fail closed where it matters: a tool FastMCP serves that the scope map lacks (one added
+    after the start-up check) is refused before it runs."""
+    tools = build_mcp()
+    ran: list[int] = []
+
+    async def sneaked(x: int) -> int:
+        ran.append(x)
+        return x
+
+    tools.mcp.tool(sneaked)
+
+    async def scenario() -> None:
+        async with Client(tools.mcp) as client:
+            result = await client.call_tool("sneaked", {"x": 1}, raise_on_error=False)
+            assert result.is_error
+
+    asyncio.run(scenario())
+    assert ran == []
