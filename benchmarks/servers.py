@@ -65,7 +65,7 @@ def _mcp_without_auth(settings: McpSettings) -> object:
                         email="bench@hospiai.test", given_name="B", family_name="B",
                         role="patient", expires_at=2**40)
     call = Call(identity, Services(store, time.time))
-    mcp_app = build_mcp().http_app(path=MCP_PATH, stateless_http=True, json_response=True)
+    mcp_app = build_mcp().mcp.http_app(path=MCP_PATH, stateless_http=True, json_response=True)
 
     class FixedIdentity:
         """Stands where the bearer guard stands, without checking anything."""

@@ -19,9 +19,10 @@ from mcpserver.auth import IntrospectionVerifier, TokenVerifier
 from mcpserver.capabilities import StatelessCapabilities
 from mcpserver.context import Services
 from mcpserver.domain.store import DomainStore
+from mcpserver.edge import RefuseNul
 from mcpserver.guard import BearerGuard
 from mcpserver.settings import MCP_PATH, Settings
-from mcpserver.tools import bookings, hospitals, profile
+from mcpserver.tools import Tools, bookings, hospitals, profile
 from shared import logs, scopes
 from shared.cors import Cors, RouteCors
 from shared.database import create_db_engine
@@ -39,21 +40,25 @@ MCP_RESPONSE_HEADERS = ("WWW-Authenticate", "Mcp-Session-Id", "Mcp-Protocol-Vers
 # The metadata is public: any origin may read it, as the authorization server's.
 _DOCUMENT = Cors(("GET",), headers=("MCP-Protocol-Version",))
 
+# Every answer is JSON or text: never to be sniffed into something a browser would run.
+SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff")]
+
 INSTRUCTIONS = (
     "HospiAI: find French hospitals, their live status, doctors and free slots, and book or "
     "cancel the user's own appointments. Times are shown in Europe/Paris."
 )
 
 
-def build_mcp() -> FastMCP:
-    """The MCP server with every tool, resource template and prompt; no transport, no auth."""
-    mcp = FastMCP(
+def build_mcp() -> Tools:
+    """The MCP server with every tool (each with its scope), resource template and prompt; no
+    transport, no auth."""
+    tools = Tools(FastMCP(
         "HospiAI", instructions=INSTRUCTIONS, mask_error_details=True,
-        middleware=[StatelessCapabilities()],
-    )
+        middleware=[StatelessCapabilities(), RefuseNul()],
+    ))
     for area in (hospitals, bookings, profile):
-        area.register(mcp)
-    return mcp
+        area.register(tools)
+    return tools
 
 
 def protected_resource_metadata(settings: Settings) -> dict[str, object]:
@@ -76,7 +81,8 @@ def create_app(
     # records must go through the process's redacting handler like every other.
     logs.adopt("fastmcp")
     store = DomainStore(create_db_engine(settings.database_url))
-    mcp_app = _mcp_http_app(settings)
+    tools = build_mcp()
+    mcp_app = _mcp_http_app(tools.mcp, settings)
     # One pooled client for every introspection call of this process.
     http_client = httpx.AsyncClient(
         timeout=httpx.Timeout(5.0),
@@ -88,6 +94,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store.check_schema()
+        await tools.check()
         try:
             async with mcp_app.lifespan(app):
                 yield
@@ -110,10 +117,12 @@ def create_app(
     app.add_middleware(
         BearerGuard, verifier=_verifier(settings, http_client, clock),
         services=Services(store=store, clock=clock), settings=settings,
+        tool_scopes=tools.scopes,
     )
     # Outside the guard, so that its 401 challenge is readable by an allowed page.
     app.add_middleware(RouteCors, routes=_cors_routes(settings))
-    app.add_middleware(Observe, metrics=metrics, fixed_paths={MCP_PATH})
+    app.add_middleware(Observe, metrics=metrics, headers=SECURITY_HEADERS,
+                       fixed_paths={MCP_PATH})
     return app
 
 
@@ -139,9 +148,9 @@ def _cors_routes(settings: Settings) -> dict[str, Cors]:
     }
 
 
-def _mcp_http_app(settings: Settings) -> StarletteWithLifespan:
+def _mcp_http_app(mcp: FastMCP, settings: Settings) -> StarletteWithLifespan:
     # DNS rebinding: only the public host may be named in Host, and the Origin rule again.
-    return build_mcp().http_app(
+    return mcp.http_app(
         path=MCP_PATH,
         stateless_http=True,
         json_response=True,

@@ -1,5 +1,6 @@
 """Bearer tokens checked by RFC 7662 introspection: one pooled client, a bounded cache keyed
-by the token's hash (never past `exp`), audience pinned to this resource, fail closed."""
+by the token's hash (never past `exp`), audience pinned to this resource, `exp` and `iat`
+checked here too, fail closed."""
 
 from __future__ import annotations
 
@@ -14,6 +15,12 @@ from typing import Protocol
 import httpx
 
 log = logging.getLogger(__name__)
+
+# Far longer than any token the authorization server issues (hospiai_at_ and 43 characters):
+# a longer one is refused without asking, as the authorization server would refuse the body.
+MAX_TOKEN_CHARS = 4096
+# How far ahead of this clock a token's `iat` may be (clock skew between the two servers).
+IAT_LEEWAY_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,11 @@ class Identity:
 
 class AuthServerUnavailable(Exception):
     """Introspection failed: the request must be refused (fail closed), never let through."""
+
+
+class IntrospectionRefused(AuthServerUnavailable):
+    """The authorization server refused this server's own credentials (HTTP 401 or 403): a
+    fault of configuration, which waiting will not mend; still fail closed."""
 
 
 class TokenVerifier(Protocol):
@@ -67,6 +79,8 @@ class IntrospectionVerifier:
 
     async def verify(self, token: str) -> Identity | None:
         """The identity behind an active token for this resource, else None."""
+        if len(token) > MAX_TOKEN_CHARS:
+            return None
         key = hashlib.sha256(token.encode()).hexdigest()
         now = self._clock()
         cached = self._cache.get(key)
@@ -74,7 +88,7 @@ class IntrospectionVerifier:
             self._cache.move_to_end(key)
             identity = cached[0]
             return identity if identity is None or identity.expires_at > now else None
-        identity = await self._introspect(token)
+        identity = await self._introspect(token, now)
         if self._ttl > 0:
             until = now + self._ttl
             if identity is not None:
@@ -85,7 +99,7 @@ class IntrospectionVerifier:
                 self._cache.popitem(last=False)
         return identity
 
-    async def _introspect(self, token: str) -> Identity | None:
+    async def _introspect(self, token: str, now: float) -> Identity | None:
         try:
             response = await self._client.post(
                 self._url, data={"token": token, "token_type_hint": "access_token"},
@@ -95,8 +109,8 @@ class IntrospectionVerifier:
             log.warning("introspection failed: %s", type(error).__name__)
             raise AuthServerUnavailable from None
         if response.status_code != 200:
-            log.warning("introspection answered HTTP %s", response.status_code)
-            raise AuthServerUnavailable
+            _refused(response.status_code)
+            return None
         try:
             data = response.json()
         except ValueError:
@@ -107,17 +121,55 @@ class IntrospectionVerifier:
         audiences = audience if isinstance(audience, list) else [audience]
         if self._resource not in audiences or data.get("iss") != self._issuer:
             return None
-        try:
-            return Identity(
-                sub=str(data["sub"]),
-                client_id=str(data["client_id"]),
-                scopes=frozenset(str(data.get("scope", "")).split()),
-                email=str(data.get("email", "")),
-                given_name=str(data.get("given_name", "")),
-                family_name=str(data.get("family_name", "")),
-                role=str(data.get("role", "patient")),
-                expires_at=int(data["exp"]),
-            )
-        except (KeyError, TypeError, ValueError):
-            log.warning("introspection response lacks required claims")
-            return None
+        return _identity(data, now)
+
+
+def _refused(status: int) -> None:
+    """What an answer other than 200 means. The authorization server refusing this request
+    (a body too large, say) is an answer about the token (no identity), not an outage; refusing this
+    server's credentials is IntrospectionRefused; the rest (5xx, and 429, which asks to come
+    back later) AuthServerUnavailable."""
+    if status in (401, 403):
+        log.error("introspection refused this server's credentials: HTTP %s", status)
+        raise IntrospectionRefused
+    log.warning("introspection answered HTTP %s", status)
+    if 400 <= status < 500 and status != 429:
+        return None
+    raise AuthServerUnavailable
+
+
+def _identity(data: dict[str, object], now: float) -> Identity | None:
+    """The identity an active answer describes; None if it lacks a claim, or if its times are
+    not sane here: defence in depth, should the authorization server answer active for a token
+    that has expired or was issued in the future."""
+    try:
+        identity = Identity(
+            sub=str(data["sub"]),
+            client_id=str(data["client_id"]),
+            scopes=frozenset(str(data.get("scope", "")).split()),
+            email=str(data.get("email", "")),
+            given_name=str(data.get("given_name", "")),
+            family_name=str(data.get("family_name", "")),
+            role=str(data.get("role", "patient")),
+            expires_at=_seconds(data["exp"]),
+        )
+        issued_at = _seconds(data.get("iat", now))
+    except (KeyError, TypeError, ValueError):
+        log.warning("introspection response lacks required claims")
+        return None
+    if identity.expires_at <= now or not issued_at <= min(now + IAT_LEEWAY_SECONDS,
+                                                          identity.expires_at):
+        log.warning("introspection answered active for a token outside its lifetime")
+        return None
+    return identity
+
+
+def _seconds(value: object) -> int:
+    """A NumericDate claim (RFC 7519 section 2) as whole seconds; a bool, a text or a float
+    beyond int is refused (TypeError, ValueError)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError("not a number")
+    try:
+        return int(value)
+    except OverflowError:
+        raise ValueError("out of range") from None

@@ -1,9 +1,10 @@
 """The bearer guard in front of /mcp: every request needs a valid token (RFC 6750 header only),
-401 challenges point at the RFC 9728 metadata, an unreachable authorization server means 503,
-never 200; scope checks are step_up's."""
+401 challenges point at the RFC 9728 metadata, an unreachable authorization server means 503
+(one that refuses this server's credentials, 500), never 200; scope checks are step_up's."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import parse_qs
 
 from starlette.datastructures import Headers
@@ -11,10 +12,10 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mcpserver.auth import AuthServerUnavailable, Identity, TokenVerifier
+from mcpserver.auth import AuthServerUnavailable, Identity, IntrospectionRefused, TokenVerifier
 from mcpserver.context import Call, Services, enter, leave
 from mcpserver.settings import MCP_PATH, Settings
-from mcpserver.step_up import missing_scopes, parse, step_up
+from mcpserver.step_up import Unreadable, missing_scopes, parse, step_up
 from shared import scopes
 from shared.http import read_body
 
@@ -24,6 +25,16 @@ RETRY_AFTER_SECONDS = 5
 
 def _error(status: int, error: str, description: str) -> Response:
     return JSONResponse({"error": error, "error_description": description}, status_code=status)
+
+
+def _parse_error() -> Response:
+    # FastMCP's own answer to a body it cannot parse (JSON-RPC -32700 at HTTP 400), without
+    # the parser's detail.
+    return JSONResponse(
+        {"jsonrpc": "2.0", "id": None,
+         "error": {"code": -32700, "message": "Parse error: the body is not readable JSON."}},
+        status_code=400,
+    )
 
 
 def _unavailable() -> Response:
@@ -51,8 +62,10 @@ def _as_mcp(scope: Scope) -> Scope:
 class BearerGuard:
     def __init__(
         self, app: ASGIApp, *, verifier: TokenVerifier, services: Services, settings: Settings,
+        tool_scopes: Mapping[str, str],
     ) -> None:
         self.app = app
+        self.tool_scopes = tool_scopes
         self.verifier = verifier
         self.services = services
         self.metadata_url = settings.resource_metadata_url
@@ -98,12 +111,19 @@ class BearerGuard:
             return self._challenge(None)
         try:
             identity = await self.verifier.verify(token.strip())
+        except IntrospectionRefused:
+            return _error(500, "server_error", "HospiAI sign-in refused this server; the "
+                          "request was not run.")
         except AuthServerUnavailable:
             return _unavailable()
         return identity if identity is not None else self._challenge("invalid_token")
 
     def _step_up(self, body: bytes, identity: Identity) -> Response | None:
-        missing = missing_scopes(parse(body), identity)
+        try:
+            messages = parse(body)
+        except Unreadable:
+            return _parse_error()
+        missing = missing_scopes(messages, identity, self.tool_scopes)
         return step_up(missing, identity, self.metadata_url) if missing else None
 
     def _challenge(self, error: str | None) -> Response:

@@ -1,51 +1,73 @@
 """Scope authorization in front of /mcp: a call lacking a scope the user could be granted gets
 the 403 insufficient_scope step-up challenge (RFC 6750 section 3.1, MCP "Scope challenge"),
-naming the token's scopes with the missing ones."""
+naming the token's scopes with the missing ones. A tool with no declared scope needs none
+here: mcpserver.tools.DeclaredOnly refuses to run it."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from starlette.responses import JSONResponse, Response
 
 from mcpserver.auth import Identity
 from shared import scopes
 
-# Method-level needs; tools/call is looked up per tool in the scope catalogue.
+# Method-level needs; tools/call is looked up per tool in the map the tools were registered
+# with (mcpserver.tools.Tools.scopes).
 METHOD_SCOPES = {"resources/read": "read:data"}
 
 
-def _needs(message: object) -> str | None:
-    """The scope one JSON-RPC message needs, if any."""
-    if not isinstance(message, dict):
+def _batch(messages: object) -> list[object]:
+    return messages if isinstance(messages, list) else [messages]
+
+
+def _called_tool(message: object) -> str | None:
+    """The tool name a tools/call message names (as text), else None."""
+    if not isinstance(message, dict) or message.get("method") != "tools/call":
         return None
-    method, params = message.get("method"), message.get("params")
-    if method == "tools/call" and isinstance(params, dict):
-        return scopes.TOOL_SCOPES.get(str(params.get("name")))
+    params = message.get("params")
+    return str(params.get("name")) if isinstance(params, dict) else None
+
+
+def _needs(message: object, tools: Mapping[str, str]) -> str | None:
+    """The scope one JSON-RPC message needs, if any."""
+    tool = _called_tool(message)
+    if tool is not None:
+        return tools.get(tool)
+    method = message.get("method") if isinstance(message, dict) else None
     return METHOD_SCOPES.get(method) if isinstance(method, str) else None
 
 
-def required_scopes(messages: object) -> list[str]:
+def required_scopes(messages: object, tools: Mapping[str, str]) -> list[str]:
     """The scopes the JSON-RPC message(s) of a POST body need, in catalogue order."""
-    batch = messages if isinstance(messages, list) else [messages]
-    needed = {_needs(message) for message in batch}
+    needed = {_needs(message, tools) for message in _batch(messages)}
     return [name for name in scopes.NAMES if name in needed]
 
 
+class Unreadable(Exception):
+    """A POST body the guard cannot read as JSON."""
+
+
 def parse(body: bytes) -> object:
-    """The JSON-RPC message(s) of a POST body; None when malformed (FastMCP answers those)."""
+    """The JSON-RPC message(s) of a POST body, None for an empty one (FastMCP answers that).
+    What json cannot read (malformed, nested past the recursion limit, a number too long for
+    int()) raises Unreadable: a body the guard cannot check never reaches FastMCP, whose own
+    parser might read it differently and run a tool the scopes were never checked for."""
     try:
         return json.loads(body) if body else None
-    except ValueError:
-        return None
+    except (ValueError, RecursionError):
+        raise Unreadable from None
 
 
-def missing_scopes(messages: object, identity: Identity) -> list[str]:
+def missing_scopes(
+    messages: object, identity: Identity, tools: Mapping[str, str]
+) -> list[str]:
     """What the message(s) need that the token lacks. Step-up only for scopes this user could
     be granted; for the others (write:data for a patient) re-authorizing cannot help, so the
     tool answers with its own error."""
     return [
-        name for name in required_scopes(messages)
+        name for name in required_scopes(messages, tools)
         if name not in identity.scopes and scopes.allowed_for_role([name], identity.role)
     ]
 

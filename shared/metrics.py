@@ -6,7 +6,13 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
+
+# The one spelling the metrics are served at. A proxy keeps them off the public side by this
+# path (deploy/Caddyfile, matching the decoded path); a percent-encoded spelling such as
+# /%6detrics reaches the same route once decoded, so it is answered as an unknown path here,
+# whatever rule the proxy in front matches with.
+PATH = "/metrics"
 
 
 class Metrics:
@@ -30,6 +36,8 @@ class Metrics:
     def token(self, outcome: str) -> None:
         self.tokens.labels(self.service, outcome).inc()
 
-    async def endpoint(self, _request: Request) -> Response:
+    async def endpoint(self, request: Request) -> Response:
         """GET /metrics, the Prometheus text format."""
+        if request.scope.get("raw_path", PATH.encode()) != PATH.encode():
+            return PlainTextResponse("Not Found", status_code=404)
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)

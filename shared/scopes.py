@@ -12,10 +12,9 @@ class Scope:
     description: str
     # Roles that may hold the scope; None means every role.
     roles: frozenset[str] | None = None
-    # Granted when a client asks for no scope at all.
+    # Granted when a client asks for no scope at all. Which MCP tools need a scope is said
+    # where each tool is registered (mcpserver.tools.Tools), the one place the guard reads.
     default: bool = False
-    # The MCP tools that need this scope.
-    tools: tuple[str, ...] = ()
 
 
 # The authorization server's own scope: a refresh token, never asked for by a resource server.
@@ -27,41 +26,30 @@ CATALOGUE: tuple[Scope, ...] = (
         "See hospitals and availability",
         "Read the hospital directory, live status, doctors and slots.",
         default=True,
-        tools=(
-            "search_hospitals",
-            "get_hospital",
-            "get_hospital_status",
-            "list_doctors",
-            "find_available_slots",
-        ),
     ),
     Scope(
         "read:bookings",
         "See your appointments",
         "List your appointments.",
         default=True,
-        tools=("list_my_appointments",),
     ),
     Scope(
         "write:bookings",
         "Book and cancel appointments for you",
         "Book and cancel your appointments.",
         default=True,
-        tools=("book_appointment", "cancel_appointment"),
     ),
     Scope(
         "read:profile",
         "See your name and contact details",
         "Read your HospiAI profile.",
         default=True,
-        tools=("get_my_profile",),
     ),
     Scope(
         "write:data",
         "Update hospital status (staff)",
         "Update the live status of a hospital. Staff and admins only.",
         roles=frozenset({"staff", "admin"}),
-        tools=("update_hospital_status",),
     ),
     Scope(
         OFFLINE_ACCESS,
@@ -75,7 +63,6 @@ NAMES: tuple[str, ...] = tuple(scope.name for scope in CATALOGUE)
 DEFAULT_NAMES: tuple[str, ...] = tuple(scope.name for scope in CATALOGUE if scope.default)
 # Scopes a resource server can ask for (offline_access concerns only the authorization server).
 RESOURCE_NAMES: tuple[str, ...] = tuple(name for name in NAMES if name != OFFLINE_ACCESS)
-TOOL_SCOPES: dict[str, str] = {tool: scope.name for scope in CATALOGUE for tool in scope.tools}
 
 
 def parse(scope: str | None) -> list[str]:

@@ -4,11 +4,14 @@ the image. `docker compose config` and `caddy adapt` run too where those tools a
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,7 @@ import yaml
 from authserver.settings import Settings as AuthSettings
 from mcpserver.settings import Settings as McpSettings
 from shared.settings import env_proxies
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "compose.yaml"
@@ -286,3 +290,53 @@ def test_the_services_believe_forwarded_headers_from_caddy_alone() -> None:
         trusted = env_proxies(environment, "HOSPIAI_FORWARDED_ALLOW_IPS")
         assert trusted == (str(caddy),), name
     assert "HOSPIAI_FORWARDED_ALLOW_IPS" not in _environment(services["migrate"])
+
+
+def test_caddy_keeps_metrics_off_the_public_side_in_every_spelling(tmp_path: Path) -> None:
+    """The real Caddy with deploy/Caddyfile: /metrics is 404 at the proxy however the path is
+    spelled (Caddy matches the decoded, case-folded path; /metrics/ went through), and other
+    paths go upstream (a 502 or 503 here, as no service runs behind it)."""
+    if shutil.which("caddy") is None:
+        pytest.skip("caddy not run: no caddy binary (Debian: apt-get install caddy)")
+    auth_port, mcp_port = free_port(), free_port()
+    wrapper = tmp_path / "Caddyfile"
+    wrapper.write_text("{\n\tadmin off\n\tauto_https off\n}\n"
+                       f"import {ROOT / 'deploy/Caddyfile'}\n")
+    env = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path),
+           "HOSPIAI_AUTH_DOMAIN": f"http://127.0.0.1:{auth_port}",
+           "HOSPIAI_MCP_DOMAIN": f"http://127.0.0.1:{mcp_port}"}
+    caddy = subprocess.Popen(
+        ["caddy", "run", "--config", str(wrapper), "--adapter", "caddyfile"],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        for port in (auth_port, mcp_port):
+            _wait_for(port)
+            for path in ("/metrics", "/%6detrics", "/METRICS", "/metrics/", "/metrics%2F",
+                         "//metrics", "/./metrics", "/metrics/x", "/%6D%65trics"):
+                assert _status(port, path) == 404, (port, path)
+            assert _status(port, "/healthz") in (502, 503)  # went upstream
+    finally:
+        caddy.terminate()
+        caddy.wait(timeout=10)
+
+
+def _status(port: int, path: str) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path)
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def _wait_for(port: int) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)

@@ -1,20 +1,75 @@
-"""The MCP tools, one module per area, each with a register(mcp) function; this module holds
-what they share (running store calls, dates and times in Europe/Paris)."""
+"""The MCP tools, one module per area, each with a register(tools) function that gives every
+tool the scope it needs; this module holds what they share (the registry, running store calls,
+dates and times in Europe/Paris)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import mcp_types as mt
 from anyio import to_thread
-from fastmcp.exceptions import ToolError
+from fastmcp import FastMCP
+from fastmcp.exceptions import NotFoundError, ToolError
+from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
+from fastmcp.tools.base import ToolResult
+from mcp_types import ToolAnnotations
 
 from mcpserver.domain.errors import DomainError
+from shared import scopes
 from shared.clock import PARIS
 
 T = TypeVar("T")
+
+
+class UndeclaredScope(Exception):
+    """A tool served without a declared scope: the server must not start (it would run for
+    any valid token)."""
+
+
+class Tools:
+    """The tools of one MCP server, each registered with the scope it needs: the one source
+    of the tool-to-scope map the guard enforces."""
+
+    def __init__(self, mcp: FastMCP) -> None:
+        self.mcp = mcp
+        self.scopes: dict[str, str] = {}
+        mcp.add_middleware(DeclaredOnly(self.scopes))
+
+    def add(
+        self, function: Callable[..., Any], *, scope: str, annotations: ToolAnnotations
+    ) -> None:
+        if scope not in scopes.RESOURCE_NAMES:
+            raise UndeclaredScope(f"{function.__name__} needs {scope!r}, not a resource scope")
+        self.mcp.tool(function, name=function.__name__, annotations=annotations)
+        self.scopes[function.__name__] = scope
+
+    async def check(self) -> None:
+        """Refuse to start when FastMCP serves a tool that was not added with a scope."""
+        served = {tool.name for tool in await self.mcp.list_tools(run_middleware=False)}
+        undeclared = sorted(served - self.scopes.keys())
+        if undeclared:
+            raise UndeclaredScope(f"tools without a declared scope: {', '.join(undeclared)}")
+
+
+class DeclaredOnly(Middleware):
+    """Runs only tools with a declared scope, the ones the guard checked. Any other name is
+    answered as FastMCP answers a tool it does not serve (a tool error, in the shape of the
+    negotiated revision), so no call whose scope nobody checked reaches a tool."""
+
+    def __init__(self, scopes: dict[str, str]) -> None:
+        self.scopes = scopes
+
+    async def on_call_tool(
+        self,
+        context: MiddlewareContext[mt.CallToolRequestParams],
+        call_next: CallNext[mt.CallToolRequestParams, ToolResult],
+    ) -> ToolResult:
+        if context.message.name not in self.scopes:
+            raise NotFoundError(f"Unknown tool: {context.message.name!r}")
+        return await call_next(context)
 
 
 class Refusal(ToolError):
@@ -39,11 +94,19 @@ def paris_time(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, UTC).astimezone(PARIS).isoformat()
 
 
+# Days a tool accepts: any later and the day after overflows (9999-12-31), any earlier and
+# nothing can be booked.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+
+
 def parse_day(value: str, name: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise Refusal(f"{name} must be a date like 2026-12-01, got {value[:40]!r}.") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise Refusal(f"{name} must be between {FIRST_DAY} and {LAST_DAY}.")
+    return day
 
 
 def start_of_day(day: date) -> int:

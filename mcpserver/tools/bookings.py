@@ -6,14 +6,13 @@ from __future__ import annotations
 import secrets
 from typing import Annotated, Literal
 
-from fastmcp import FastMCP
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field
 
 from mcpserver.context import current
 from mcpserver.domain.models import Appointment
 from mcpserver.domain.store import AppointmentView
-from mcpserver.tools import Refusal, paris_time, run
+from mcpserver.tools import Refusal, Tools, paris_time, run
 
 
 class AppointmentInfo(BaseModel):
@@ -119,11 +118,13 @@ def schedule_appointment(
     )
 
 
-def register(mcp: FastMCP) -> None:
-    mcp.tool(book_appointment, annotations=ToolAnnotations(read_only_hint=False))
-    mcp.tool(
-        cancel_appointment,
+def register(tools: Tools) -> None:
+    tools.add(book_appointment, scope="write:bookings",
+              annotations=ToolAnnotations(read_only_hint=False))
+    tools.add(
+        cancel_appointment, scope="write:bookings",
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True),
     )
-    mcp.tool(list_my_appointments, annotations=ToolAnnotations(read_only_hint=True))
-    mcp.prompt(schedule_appointment)
+    tools.add(list_my_appointments, scope="read:bookings",
+              annotations=ToolAnnotations(read_only_hint=True))
+    tools.mcp.prompt(schedule_appointment)

@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastmcp import FastMCP
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field
 
 from mcpserver.context import current
 from mcpserver.domain.models import Hospital, HospitalStatus
-from mcpserver.tools import Refusal, paris_time, parse_day, run, start_of_day
+from mcpserver.tools import Refusal, Tools, paris_time, parse_day, run, start_of_day
 
 HospitalId = Annotated[
     str, Field(min_length=1, max_length=64, description="A hospital id, e.g. paris-1.")
@@ -231,15 +230,15 @@ async def hospital_resource(hospital_id: str) -> str:
     return summary(await _hospital(hospital_id)).model_dump_json()
 
 
-def register(mcp: FastMCP) -> None:
+def register(tools: Tools) -> None:
     for tool in (search_hospitals, get_hospital, get_hospital_status, list_doctors,
                  find_available_slots):
-        mcp.tool(tool, annotations=READ_ONLY)
-    mcp.tool(
-        update_hospital_status,
+        tools.add(tool, scope="read:data", annotations=READ_ONLY)
+    tools.add(
+        update_hospital_status, scope="write:data",
         annotations=ToolAnnotations(read_only_hint=False, idempotent_hint=True),
     )
-    mcp.resource(
+    tools.mcp.resource(
         "hospital://{hospital_id}",
         name="hospital",
         description="A hospital of the HospiAI directory, by id.",

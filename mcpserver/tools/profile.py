@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastmcp import FastMCP
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel
 
 from mcpserver.context import current
+from mcpserver.tools import Tools
 
 
 class Profile(BaseModel):
@@ -29,5 +29,6 @@ async def get_my_profile() -> Profile:
     )
 
 
-def register(mcp: FastMCP) -> None:
-    mcp.tool(get_my_profile, annotations=ToolAnnotations(read_only_hint=True))
+def register(tools: Tools) -> None:
+    tools.add(get_my_profile, scope="read:profile",
+              annotations=ToolAnnotations(read_only_hint=True))

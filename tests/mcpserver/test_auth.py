@@ -4,13 +4,19 @@ audience and issuer pinned, fail closed. The authorization server is an httpx.Mo
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
-from mcpserver.auth import AuthServerUnavailable, IntrospectionVerifier
+from mcpserver.auth import (
+    MAX_TOKEN_CHARS,
+    AuthServerUnavailable,
+    IntrospectionRefused,
+    IntrospectionVerifier,
+)
 
 RESOURCE = "https://mcp.hospiai.test/mcp"
 ISSUER = "https://auth.hospiai.test"
@@ -78,7 +84,8 @@ def test_cache_never_outlives_exp() -> None:
     async def scenario() -> None:
         assert await verifier.verify("t") is not None
         clock.now += 6
-        assert await verifier.verify("t") is not None  # asked again: the mock says active
+        # Asked again: the mock still says active, but exp has passed (checked here too).
+        assert await verifier.verify("t") is None
         assert len(seen) == 2
 
     asyncio.run(scenario())
@@ -130,4 +137,56 @@ def test_authorization_server_failure_fails_closed(
 ) -> None:
     verifier, _ = _verifier(handler, FakeTime())
     with pytest.raises(AuthServerUnavailable):
+        asyncio.run(verifier.verify("t"))
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        _active(exp=1_000_000),  # expired now, whatever active says
+        _active(exp=999_000, iat=998_000),
+        _active(iat=1_000_061),  # issued in the future, past the clock-skew leeway
+        _active(exp=1_000_100, iat=1_000_050) | {"exp": 1_000_040},  # issued after it expires
+        _active(exp=True),
+        _active(iat="soon"),
+        _active(exp=None),
+    ],
+)
+def test_exp_and_iat_are_checked_here_even_when_active(claims: dict[str, Any]) -> None:
+    verifier, seen = _verifier(lambda r: httpx.Response(200, json=claims), FakeTime())
+    assert asyncio.run(verifier.verify("t")) is None
+    assert len(seen) == 1
+
+
+@pytest.mark.parametrize("exp", [b"Infinity", b"NaN", b"-Infinity"])
+def test_an_exp_no_integer_can_hold_is_refused(exp: bytes) -> None:
+    claims = json.dumps(_active(exp=0)).encode().replace(b'"exp": 0', b'"exp": ' + exp)
+    verifier, _ = _verifier(lambda r: httpx.Response(200, content=claims), FakeTime())
+    assert asyncio.run(verifier.verify("t")) is None
+
+
+def test_iat_within_the_leeway_and_exp_ahead_are_accepted() -> None:
+    verifier, _ = _verifier(
+        lambda r: httpx.Response(200, json=_active(iat=1_000_060, exp=1_000_100)), FakeTime())
+    assert asyncio.run(verifier.verify("t")) is not None
+
+
+def test_a_token_longer_than_any_issued_is_refused_without_asking() -> None:
+    verifier, seen = _verifier(lambda r: httpx.Response(200, json=_active()), FakeTime())
+    assert asyncio.run(verifier.verify("x" * MAX_TOKEN_CHARS)) is not None
+    assert asyncio.run(verifier.verify("x" * (MAX_TOKEN_CHARS + 1))) is None
+    assert asyncio.run(verifier.verify("y" * 70_000)) is None
+    assert len(seen) == 1
+
+
+@pytest.mark.parametrize("status", [400, 404, 413, 414, 422])
+def test_the_authorization_server_refusing_the_request_is_an_invalid_token(status: int) -> None:
+    verifier, _ = _verifier(lambda r: httpx.Response(status, json={"error": "x"}), FakeTime())
+    assert asyncio.run(verifier.verify("t")) is None
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_refused_credentials_are_a_fault_of_configuration(status: int) -> None:
+    verifier, _ = _verifier(lambda r: httpx.Response(status, json={"error": "x"}), FakeTime())
+    with pytest.raises(IntrospectionRefused):
         asyncio.run(verifier.verify("t"))

@@ -6,6 +6,7 @@ import http.client
 import json
 import socket
 import time
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 import httpx
@@ -276,3 +277,47 @@ def test_a_body_cut_off_by_a_disconnect_is_never_run(stack: Stack) -> None:
     booked = rpc(stack, token, "tools/call", {
         "name": "book_appointment", "arguments": {"slot_id": slot, "reason": "Annual check-up"}})
     assert booked.status_code == 200 and "booked" in booked.text
+
+
+def test_a_token_longer_than_any_issued_is_invalid_not_unavailable(stack: Stack) -> None:
+    """Over ~64 KB the authorization server refuses the introspection body; the MCP server
+    answered 503 "unavailable" to a caller holding no credential at all."""
+    for token in ("hospiai_at_" + "x" * 70_000, "hospiai_at_" + "x" * 5_000):
+        response = rpc(stack, token, "tools/list", {})
+        assert response.status_code == 401, response.text
+        assert 'error="invalid_token"' in response.headers["www-authenticate"]
+
+
+def test_refused_credentials_are_a_500_never_a_retry(databases: Databases) -> None:
+    sock = bind_loopback()
+    with start_auth_server(databases) as auth:
+        settings = replace(mcp_settings(auth, databases), client_secret="wrong")
+        domain = DomainStore(create_db_engine(settings.database_url))
+        domain.upgrade_schema()
+        domain.dispose()
+        tokens = tokens_for(auth, auth.client(public=True).id, auth.account().email,
+                            resource=auth.resource)
+        with serve(create_mcp_app(settings), sock):
+            response = httpx.post(
+                f"http://127.0.0.1:{sock.getsockname()[1]}/mcp",
+                headers={**MCP_HEADERS, "Authorization": f"Bearer {tokens['access_token']}"},
+                json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}},
+            )
+    assert response.status_code == 500, response.text
+    assert response.json()["error"] == "server_error"
+    assert "retry-after" not in response.headers
+
+
+def test_every_answer_says_nosniff(stack: Stack) -> None:
+    base = stack.mcp_url.removesuffix("/mcp")
+    token, _ = token_for(stack)
+    answers = [
+        rpc(stack, None, "tools/list", {}),
+        rpc(stack, token, "tools/list", {}),
+        httpx.get(f"{base}/.well-known/oauth-protected-resource/mcp"),
+        httpx.get(f"{base}/healthz"),
+        httpx.get(f"{base}/metrics"),
+        httpx.get(f"{base}/nowhere"),
+    ]
+    for response in answers:
+        assert response.headers.get("x-content-type-options") == "nosniff", response.url

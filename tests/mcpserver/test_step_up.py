@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+import pytest
+
+from mcpserver.app import build_mcp
 from mcpserver.auth import Identity
-from mcpserver.step_up import challenge_scopes, missing_scopes, required_scopes
+from mcpserver.step_up import (
+    Unreadable,
+    challenge_scopes,
+    missing_scopes,
+    parse,
+    required_scopes,
+)
+
+# What the app registers: each tool with the scope it declared.
+TOOLS = build_mcp().scopes
 
 
 def _identity(role: str, granted: str) -> Identity:
@@ -16,33 +28,33 @@ def _tool(name: object) -> dict[str, object]:
 
 
 def test_a_tool_call_needs_its_catalogue_scope() -> None:
-    assert required_scopes(_tool("book_appointment")) == ["write:bookings"]
-    assert required_scopes(_tool("get_my_profile")) == ["read:profile"]
-    assert required_scopes(_tool("no_such_tool")) == []
+    assert required_scopes(_tool("book_appointment"), TOOLS) == ["write:bookings"]
+    assert required_scopes(_tool("get_my_profile"), TOOLS) == ["read:profile"]
+    assert required_scopes(_tool("no_such_tool"), TOOLS) == []
 
 
 def test_resources_read_needs_read_data_and_other_methods_nothing() -> None:
-    assert required_scopes({"method": "resources/read", "params": {}}) == ["read:data"]
-    assert required_scopes({"method": "tools/list"}) == []
-    assert required_scopes({"method": "tools/call", "params": "book_appointment"}) == []
+    assert required_scopes({"method": "resources/read", "params": {}}, TOOLS) == ["read:data"]
+    assert required_scopes({"method": "tools/list"}, TOOLS) == []
+    assert required_scopes({"method": "tools/call", "params": "book_appointment"}, TOOLS) == []
 
 
 def test_a_batch_needs_the_union_in_catalogue_order_and_junk_needs_nothing() -> None:
     batch = [_tool("get_my_profile"), "junk", _tool("book_appointment"),
              {"method": "resources/read"}, _tool("get_my_profile")]
-    assert required_scopes(batch) == ["read:data", "write:bookings", "read:profile"]
+    assert required_scopes(batch, TOOLS) == ["read:data", "write:bookings", "read:profile"]
     junk: tuple[object, ...] = (None, 3, "tools/call", [], {"method": 7})
     for message in junk:
-        assert required_scopes(message) == []
+        assert required_scopes(message, TOOLS) == []
 
 
 def test_only_scopes_the_role_could_be_granted_are_missing() -> None:
     patient = _identity("patient", "read:data")
-    assert missing_scopes(_tool("book_appointment"), patient) == ["write:bookings"]
-    assert missing_scopes({"method": "resources/read"}, patient) == []
+    assert missing_scopes(_tool("book_appointment"), patient, TOOLS) == ["write:bookings"]
+    assert missing_scopes({"method": "resources/read"}, patient, TOOLS) == []
     staff = _identity("staff", "read:data")
-    assert missing_scopes(_tool("update_hospital_status"), patient) == []
-    assert missing_scopes(_tool("update_hospital_status"), staff) == ["write:data"]
+    assert missing_scopes(_tool("update_hospital_status"), patient, TOOLS) == []
+    assert missing_scopes(_tool("update_hospital_status"), staff, TOOLS) == ["write:data"]
 
 
 def test_the_challenge_names_the_token_scopes_with_the_missing_ones() -> None:
@@ -55,3 +67,18 @@ def test_the_challenge_names_the_token_scopes_with_the_missing_ones() -> None:
     staff = _identity("staff", "write:data")
     assert challenge_scopes(["read:data", "write:bookings"], staff) == [
         "read:data", "write:bookings", "write:data"]
+
+
+@pytest.mark.parametrize("body", [
+    b"[" * 5000 + b"]" * 5000,  # past the recursion limit
+    b'{"x": ' + b"1" * 5000 + b"}",  # past int()'s digit limit
+    b'{"method": ',
+    b'\xff',
+])
+def test_a_body_json_cannot_read_is_unreadable_never_unchecked(body: bytes) -> None:
+    with pytest.raises(Unreadable):
+        parse(body)
+
+
+def test_an_empty_body_is_left_to_fastmcp() -> None:
+    assert parse(b"") is None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.client
 import re
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -52,3 +54,28 @@ def test_metrics_count_requests_and_token_outcomes(stack: Stack) -> None:
     mcp_text = httpx.get(f"{mcp}/metrics").text
     assert _value(mcp_text, "hospiai_http_requests_total", service="mcpserver", route="/mcp",
                   method="POST", status="401") == 1
+
+
+def _raw_get(base: str, path: str) -> tuple[int, bytes]:
+    """GET ``path`` byte for byte (httpx would normalise the percent-encoding)."""
+    address = urlsplit(base)
+    connection = http.client.HTTPConnection(address.hostname or "", address.port, timeout=10)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_metrics_are_served_at_one_spelling_only_on_both_services(stack: Stack) -> None:
+    """A proxy keeps /metrics off the public side by its path; /%6detrics reaches the same
+    route once decoded, and served the page on both services past a proxy matching raw paths."""
+    for base in (stack.auth.url, stack.mcp_url.removesuffix("/mcp")):
+        status, body = _raw_get(base, "/metrics")
+        assert status == 200 and b"hospiai_http_requests_total" in body
+        for spelling in ("/%6detrics", "/%6Detrics", "/%2fmetrics", "/metric%73",
+                         "/%6d%65%74%72%69%63%73", "/%6detrics?x=1"):
+            status, body = _raw_get(base, spelling)
+            assert status == 404, (base, spelling, status)
+            assert b"hospiai_" not in body
