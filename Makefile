@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check install clean bench
+.PHONY: run test check install clean bench fuzz
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ check: $(STAMP)
 test: check
 	@test -x /usr/bin/chromium || { echo "The browser tests need Debian's chromium: apt-get install chromium (.ci/run does)"; exit 1; }
 	$(BIN)/pytest
+
+# The fuzz suite at length (tests/test_fuzz.py): many more cases, a random seed, the per-endpoint
+# figures printed. make test runs it bounded, with a fixed seed.
+fuzz: $(STAMP)
+	HOSPIAI_FUZZ_EXAMPLES=$${HOSPIAI_FUZZ_EXAMPLES:-1000} HOSPIAI_FUZZ_RANDOM=1 \
+		$(BIN)/pytest tests/test_fuzz.py -n 0 -s -q
 
 # Load measurements (not tests); needs wrk and taskset (Debian: apt-get install wrk).
 bench: $(STAMP)
