@@ -47,7 +47,11 @@ def test_dev_starts_both_services_with_demo_data_and_stops_on_ctrl_c(tmp_path: P
             _log_in(f"http://localhost:{auth_port}", "patient2@hospiai.test", "patient2-demo-pass")
         finally:
             process.send_signal(signal.SIGINT)
-            output, _ = process.communicate(timeout=30)
+            try:
+                output, _ = process.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()  # not left running after the failure (it was, twice, under load)
+                raise
         assert process.returncode == 0, output
         assert f"http://localhost:{mcp_port}/mcp" in output
         for login in ("patient@hospiai.test", "staff-demo-pass", "admin@hospiai.test"):
