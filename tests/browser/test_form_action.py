@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from playwright.sync_api import Page, Route
 
+from authserver.provisioning import Credentials
 from tests.browser.conftest import Callback, log_in, open_authorize
 from tests.flow import authorize_params, pkce_pair, query_of
 from tests.harness import AuthServer
@@ -39,16 +40,17 @@ def test_an_https_client_gets_its_code_after_the_consent_form(
 
 
 def test_a_loopback_client_gets_its_code_after_the_login_form(
-    page: Page, auth_server: AuthServer, public_client: str, callback: Callback
+    page: Page, auth_server: AuthServer, confidential_client: Credentials, callback: Callback
 ) -> None:
-    """Remembered consent: the login form's answer redirects straight to the client."""
+    """Remembered consent: the login form's answer redirects straight to the client (a
+    confidential one: a public client answered on this device is always asked again)."""
     email = auth_server.account().email
-    open_authorize(page, auth_server, public_client, callback)
+    open_authorize(page, auth_server, confidential_client.id, callback)
     log_in(page, email)
     _allow(page)
     page.wait_for_url(f"{callback.uri}**")
     page.context.clear_cookies()
-    open_authorize(page, auth_server, public_client, callback)
+    open_authorize(page, auth_server, confidential_client.id, callback)
     log_in(page, email)
     page.wait_for_url(f"{callback.uri}**")
     assert len(callback.urls) == 2 and "code" in callback.params()
