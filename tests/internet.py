@@ -24,6 +24,29 @@ from tests.servers import bind_loopback, serve
 
 HOSTS = ("claude.ai", "assistant.example", "tools.example", "chatgpt.com", "opencode.ai")
 CLAUDE_CODE_METADATA = "https://claude.ai/oauth/claude-code-client-metadata"
+# The document Claude Code publishes: port-less loopback URIs, while it listens on a random
+# port (RFC 8252 section 7.3).
+CLAUDE_CODE_DOCUMENT: dict[str, object] = {
+    "client_id": CLAUDE_CODE_METADATA,
+    "client_name": "Claude Code",
+    "client_uri": "https://claude.ai",
+    "redirect_uris": ["http://localhost/callback", "http://127.0.0.1/callback"],
+    "grant_types": ["authorization_code", "refresh_token"],
+    "response_types": ["code"],
+    "token_endpoint_auth_method": "none",
+}
+# Claude's hosted connector, by its metadata document: public, answered at https callbacks.
+CLAUDE_METADATA = "https://claude.ai/oauth/mcp-oauth-client-metadata"
+CLAUDE_CALLBACKS = [
+    "https://claude.ai/api/mcp/auth_callback",
+    "https://claude.com/api/mcp/auth_callback",
+]
+CLAUDE_DOCUMENT: dict[str, object] = {
+    **CLAUDE_CODE_DOCUMENT,
+    "client_id": CLAUDE_METADATA,
+    "client_name": "Claude",
+    "redirect_uris": CLAUDE_CALLBACKS,
+}
 
 
 @dataclass

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, Select, and_, bindparam
 from sqlalchemy import select as select_columns
-from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.dml import Update, UpdateBase
 from sqlmodel import col, update
 
 from authserver.models import (
@@ -106,12 +106,7 @@ class TokenStore(SQLStore):
         False means the code was already consumed or expired: nothing is stored.
         """
         return self._update_one(
-            update(AuthorizationCode)
-            .where(
-                col(AuthorizationCode.code_hash) == code_hash,
-                col(AuthorizationCode.consumed_at).is_(None),
-                col(AuthorizationCode.expires_at) > now,
-            )
+            _unused_code(code_hash, now)
             .values(consumed_at=now),
             add=[access] if refresh is None else [access, refresh],
             then=_touch(access.grant_id, access.client_id, now),
@@ -122,12 +117,7 @@ class TokenStore(SQLStore):
         already used, expired or burnt. Expired rather than consumed: a consumed code shown
         again is a replay that revokes the grant, and a guess at its verifier is not."""
         return self._update_one(
-            update(AuthorizationCode)
-            .where(
-                col(AuthorizationCode.code_hash) == code_hash,
-                col(AuthorizationCode.consumed_at).is_(None),
-                col(AuthorizationCode.expires_at) > now,
-            )
+            _unused_code(code_hash, now)
             .values(expires_at=now)
         )
 
@@ -190,6 +180,16 @@ class TokenStore(SQLStore):
         token = LiveToken(*columns)
         live = None not in (client_id, token.grant_id, token.account_id)
         return Introspected(secret_hash, resource, token if live else None)
+
+
+def _unused_code(code_hash: str, now: int) -> Update:
+    """An UPDATE of the code, if it is neither consumed nor expired: of concurrent takers, the
+    row count says which one changed it."""
+    return update(AuthorizationCode).where(
+        col(AuthorizationCode.code_hash) == code_hash,
+        col(AuthorizationCode.consumed_at).is_(None),
+        col(AuthorizationCode.expires_at) > now,
+    )
 
 
 def _touch(grant_id: str, client_id: str, now: int) -> tuple[UpdateBase, UpdateBase]:

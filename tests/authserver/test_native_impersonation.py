@@ -13,31 +13,19 @@ import pytest
 from tests.databases import Databases, both_backends
 from tests.flow import begin, decide, exchange, logged_in, login, post_form, query_of
 from tests.harness import PASSWORD, AuthServer, start_auth_server
-from tests.internet import CLAUDE_CODE_METADATA, Internet
+from tests.internet import (
+    CLAUDE_CALLBACKS,
+    CLAUDE_CODE_DOCUMENT,
+    CLAUDE_CODE_METADATA,
+    CLAUDE_DOCUMENT,
+    CLAUDE_METADATA,
+    Internet,
+)
 from tests.native import CURSOR_CALLBACK, CURSOR_REGISTRATION
 
 pytestmark = both_backends
 
-# The document Claude Code publishes: port-less loopback URIs, while it listens on a random
-# port (RFC 8252 section 7.3).
-CLAUDE_CODE_DOCUMENT = {
-    "client_id": CLAUDE_CODE_METADATA,
-    "client_name": "Claude Code",
-    "client_uri": "https://claude.ai",
-    "redirect_uris": ["http://localhost/callback", "http://127.0.0.1/callback"],
-    "grant_types": ["authorization_code", "refresh_token"],
-    "response_types": ["code"],
-    "token_endpoint_auth_method": "none",
-}
-# Claude's hosted connector, by its metadata document: public, answered at https callbacks.
-CLAUDE_METADATA = "https://claude.ai/oauth/mcp-oauth-client-metadata"
-CLAUDE_CALLBACK = "https://claude.ai/api/mcp/auth_callback"
-CLAUDE_DOCUMENT = {
-    **CLAUDE_CODE_DOCUMENT,
-    "client_id": CLAUDE_METADATA,
-    "client_name": "Claude",
-    "redirect_uris": [CLAUDE_CALLBACK, "https://claude.com/api/mcp/auth_callback"],
-}
+CLAUDE_CALLBACK = CLAUDE_CALLBACKS[0]
 CURSOR_WEB_CALLBACK = "https://www.cursor.com/agents/mcp/oauth/callback"
 
 

@@ -18,7 +18,15 @@ from tests.databases import Databases
 from tests.e2e.client import REDIRECT_URI, Browser, connect
 from tests.flow import authorize
 from tests.harness import PASSWORD, Stack, start_stack
-from tests.internet import CLAUDE_CODE_METADATA, Internet, client_document
+from tests.internet import (
+    CLAUDE_CALLBACKS,
+    CLAUDE_CODE_DOCUMENT,
+    CLAUDE_CODE_METADATA,
+    CLAUDE_DOCUMENT,
+    CLAUDE_METADATA,
+    Internet,
+    client_document,
+)
 from tests.native import (
     CURSOR_CALLBACK,
     CURSOR_REGISTRATION,
@@ -26,10 +34,6 @@ from tests.native import (
     vscode_registration,
 )
 
-CLAUDE_CALLBACKS = [
-    "https://claude.ai/api/mcp/auth_callback",
-    "https://claude.com/api/mcp/auth_callback",
-]
 LE_CHAT_CALLBACK = "https://callback.mistral.ai/v1/integrations_auth/oauth2_callback"
 PROFILE = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
            "params": {"name": "get_my_profile", "arguments": {}}}
@@ -144,15 +148,7 @@ def test_claude_hosted(world: Stack) -> None:
 def test_claude_code_with_its_metadata_document(world: Stack, internet: Internet) -> None:
     # The document Claude Code publishes: port-less loopback URIs, while it listens on a
     # random port (RFC 8252 section 7.3).
-    internet.publish(CLAUDE_CODE_METADATA, {
-        "client_id": CLAUDE_CODE_METADATA,
-        "client_name": "Claude Code",
-        "client_uri": "https://claude.ai",
-        "redirect_uris": ["http://localhost/callback", "http://127.0.0.1/callback"],
-        "grant_types": ["authorization_code", "refresh_token"],
-        "response_types": ["code"],
-        "token_endpoint_auth_method": "none",
-    })
+    internet.publish(CLAUDE_CODE_METADATA, CLAUDE_CODE_DOCUMENT)
     scope, server = _discover(world)
     assert server["client_id_metadata_document_supported"] is True
     redirect_uri = "http://localhost:49731/callback"
@@ -169,22 +165,13 @@ def test_claude_code_with_its_metadata_document(world: Stack, internet: Internet
     assert internet.fetches(CLAUDE_CODE_METADATA) == 1
 
 
-CLAUDE_METADATA = "https://claude.ai/oauth/mcp-oauth-client-metadata"
 OPENCODE_METADATA = "https://opencode.ai/oauth/opencode/client.json"
 
 
 def test_claude_hosted_with_its_metadata_document(world: Stack, internet: Internet) -> None:
     # Where the authorization server supports documents, Claude's connector names itself by
     # its published document instead of registering on each connection.
-    internet.publish(CLAUDE_METADATA, {
-        "client_id": CLAUDE_METADATA,
-        "client_name": "Claude",
-        "client_uri": "https://claude.ai",
-        "redirect_uris": CLAUDE_CALLBACKS,
-        "grant_types": ["authorization_code", "refresh_token"],
-        "response_types": ["code"],
-        "token_endpoint_auth_method": "none",
-    })
+    internet.publish(CLAUDE_METADATA, CLAUDE_DOCUMENT)
     scope, server = _discover(world)
     email = world.auth.account().email
     result = authorize(
