@@ -3,15 +3,31 @@ PostgreSQL for tests marked with both_backends)."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import trustme
 
 from authserver.provisioning import Credentials
 from tests.databases import Databases, Templates
 from tests.harness import AuthServer, Stack, start_auth_server, start_stack
 from tests.internet import Internet, stand_in_internet
+
+
+# The trust store of every HTTP client the tests make, and of the processes they start: one
+# throwaway CA that signs nothing. No test may pass by trusting a public CA (the stand-in internet
+# configures trust in its own CA explicitly), and each client no longer parses the 140
+# certificates of certifi's bundle: 40-65 ms of CPU per client, of which the suite makes
+# thousands (httpx reads SSL_CERT_FILE when it builds a client's TLS context).
+def pytest_configure(config: pytest.Config) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="hospiai-trust-"))
+    trustme.CA().cert_pem.write_to_path(str(folder / "ca.pem"))
+    os.environ["SSL_CERT_FILE"] = str(folder / "ca.pem")
+    config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
