@@ -5,13 +5,14 @@ limits, no redirects, and Cache-Control followed within bounds."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import json
 import re
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
@@ -52,13 +53,20 @@ async def resolve_host(host: str, port: int) -> list[tuple[str, int]]:
     return [(str(info[4][0]), int(info[4][1])) for info in infos]
 
 
+@functools.cache
+def public_trust() -> ssl.SSLContext:
+    """The public CAs (certifi's, as httpx trusts by default), read once per process: parsing
+    them costs 40-60 ms of CPU, which every app built (each test, each replica) paid again."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 @dataclass(frozen=True)
 class Egress:
     """How the server reaches other hosts: name resolution, the TLS trust store and the time a
     whole fetch may take. Tests stand in for the internet through these, on loopback."""
 
     resolve: Resolver = resolve_host
-    verify: ssl.SSLContext | bool = True
+    verify: ssl.SSLContext = field(default_factory=public_trust)
     timeout: float = FETCH_SECONDS
 
 
