@@ -6,9 +6,11 @@ migrate and drop; the FILE_COPY strategy's checkpoints made it slower while othe
 
 from __future__ import annotations
 
+import datetime
 import os
 import secrets
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from authserver.store import Store
+from mcpserver.domain.seed import seed_demo
 from mcpserver.domain.store import DomainStore
 from shared.database import SQLStore, create_db_engine
 
@@ -42,10 +45,16 @@ def postgres_server() -> URL:
     return make_url(raw).set(drivername="postgresql+psycopg")
 
 
-def _migrate(url: str, service: str) -> None:
+def _migrate(url: str, template: str) -> None:
+    """A service's newest schema; "mcpserver+demo" also holds the demo directory, which takes
+    a second of CPU to insert: once per test process, not once per test."""
+    service, _, content = template.partition("+")
     store = STORES[service](create_db_engine(url))
     try:
         store.upgrade_schema()
+        if content == "demo":
+            assert isinstance(store, DomainStore)
+            seed_demo(store, datetime.date.today(), int(time.time()))
     finally:
         store.dispose()
 
@@ -67,7 +76,7 @@ class Templates:
     def postgres(self, server: URL, service: str) -> str:
         """The template database's name; nothing stays connected to it, as a copy requires."""
         if service not in self._postgres:
-            name = f"hospiai_template_{service}_{secrets.token_hex(4)}"
+            name = f"hospiai_template_{service.replace('+', '_')}_{secrets.token_hex(4)}"
             _admin(server, f'CREATE DATABASE "{name}"')
             self._postgres[service] = name
             _migrate(server.set(database=name).render_as_string(hide_password=False), service)
@@ -91,7 +100,8 @@ class Databases:
 
     def url(self, name: str, migrated_for: str | None = None) -> str:
         """The database ``name``: empty, or at the newest schema of the service
-        ``migrated_for`` ("authserver", "mcpserver") when it is first asked for."""
+        ``migrated_for`` ("authserver", "mcpserver"; "mcpserver+demo" with the demo
+        directory seeded) when it is first asked for."""
         if self._server is None:
             return self._sqlite(name, migrated_for)
         if name not in self._created:

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import datetime
 import secrets
 import time
 from collections.abc import Iterator
@@ -29,7 +28,6 @@ from authserver.security import Keys
 from authserver.settings import Settings
 from authserver.store import Store
 from mcpserver.app import create_app as create_mcp_app
-from mcpserver.domain.seed import seed_demo
 from mcpserver.domain.store import DomainStore
 from mcpserver.settings import Settings as McpSettings
 from shared.database import create_db_engine
@@ -147,15 +145,16 @@ class Stack:
 
 def mcp_settings(
     auth: AuthServer, databases: Databases, *, cache_ttl: int = 30,
-    browser_origins: tuple[str, ...] = (),
+    browser_origins: tuple[str, ...] = (), demo: bool = False,
 ) -> McpSettings:
-    """The MCP server for the authorization server's resource, with its credentials there."""
+    """The MCP server for the authorization server's resource, with its credentials there;
+    ``demo``: its database holds the demo directory."""
     return McpSettings(
         resource=auth.resource,
         issuer=auth.settings.issuer,
         client_id=auth.resource_server.id,
         client_secret=auth.resource_server.secret or "",
-        database_url=databases.url("mcp", "mcpserver"),
+        database_url=databases.url("mcp", "mcpserver+demo" if demo else "mcpserver"),
         cache_ttl=cache_ttl,
         browser_origins=browser_origins,
     )
@@ -170,11 +169,10 @@ def start_stack(
     mcp_url = f"http://127.0.0.1:{sock.getsockname()[1]}/mcp"
     with start_auth_server(databases, resource=mcp_url, **auth_overrides) as auth:
         settings = mcp_settings(
-            auth, databases, cache_ttl=cache_ttl, browser_origins=browser_origins
+            auth, databases, cache_ttl=cache_ttl, browser_origins=browser_origins, demo=True
         )
         domain = DomainStore(create_db_engine(settings.database_url))
         try:
-            seed_demo(domain, datetime.date.today(), auth.clock())
             with serve(create_mcp_app(settings, clock=auth.clock), sock):
                 yield Stack(auth, mcp_url, settings, domain)
         finally:
