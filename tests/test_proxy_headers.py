@@ -17,9 +17,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from authserver.provisioning import create_account
 from authserver.store import Store
+from mcpserver.domain.store import DomainStore
+from shared.clock import unix_now
 from shared.database import create_db_engine
 from tests.flow import csrf_token
+from tests.harness import QUICK_HASH
 from tests.servers import free_port, hospiai
 
 # It starts processes: handed out first, so that it never ends the run (tests/conftest.py).
@@ -32,30 +36,35 @@ EMAIL, PASSWORD = "nurse@hospiai.test", "nurse-password-123"
 MISLEADING = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example"}
 
 
-def _hospiai(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def _hospiai(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "hospiai.cli", *args], env=env, input=stdin,
+        [sys.executable, "-m", "hospiai.cli", *args], env=env,
         capture_output=True, text=True, timeout=60, check=False,
     )
 
 
 def _auth_env(tmp_path: Path, port: int, **extra: str) -> dict[str, str]:
-    """An authorization server's environment; its database migrated, with one account."""
-    env = {
+    """An authorization server's environment; its database migrated, with one account (made
+    in this process: tests/authserver/test_cli.py tests those commands, and each command run
+    here cost a process start)."""
+    database_url = f"sqlite:///{tmp_path / 'auth.sqlite3'}"
+    store = Store(create_db_engine(database_url))
+    try:
+        store.upgrade_schema()
+        create_account(store, email=EMAIL, password=PASSWORD, given_name="Nina",
+                       family_name="Durand", now=unix_now(), hasher=QUICK_HASH)
+    finally:
+        store.dispose()
+    return {
         **os.environ,
         "HOSPIAI_ISSUER": f"http://127.0.0.1:{port}",
         "HOSPIAI_SECRET_KEY": "proxy-test-secret-key-long-enough!!!!",
-        "HOSPIAI_AUTH_DATABASE_URL": f"sqlite:///{tmp_path / 'auth.sqlite3'}",
+        "HOSPIAI_AUTH_DATABASE_URL": database_url,
         "HOSPIAI_MCP_DATABASE_URL": f"sqlite:///{tmp_path / 'mcp.sqlite3'}",
         "HOSPIAI_AUTH_PORT": str(port),
         "HOSPIAI_DEFAULT_RESOURCE": "http://127.0.0.1:8000/mcp",
         **extra,
     }
-    assert _hospiai(env, "db", "upgrade").returncode == 0
-    created = _hospiai(env, "accounts", "create", "--email", EMAIL, "--given-name", "Nina",
-                       "--family-name", "Durand", "--password-stdin", stdin=f"{PASSWORD}\n")
-    assert created.returncode == 0, created.stderr
-    return env
 
 
 @contextmanager
@@ -136,7 +145,9 @@ def test_the_mcp_server_logs_the_forwarded_address_and_keeps_its_own_urls(
         "HOSPIAI_MCP_PORT": str(port),
         "HOSPIAI_FORWARDED_ALLOW_IPS": PROXY,
     }
-    assert _hospiai(env, "db", "upgrade").returncode == 0
+    domain = DomainStore(create_db_engine(env["HOSPIAI_MCP_DATABASE_URL"]))
+    domain.upgrade_schema()
+    domain.dispose()
     log = tmp_path / "mcpserver.log"
     with hospiai("mcpserver", env, f"{url}/healthz", log):
         with _connecting_from(PROXY, url) as proxy:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -19,6 +18,12 @@ from urllib.parse import urlencode
 
 import pytest
 
+from authserver.provisioning import create_resource_server
+from authserver.security import Keys
+from authserver.store import Store
+from mcpserver.domain.store import DomainStore
+from shared.clock import unix_now
+from shared.database import create_db_engine
 from tests.servers import free_port, wait_until_answering
 
 # It starts processes: handed out first, so that it never ends the run (tests/conftest.py).
@@ -26,15 +31,18 @@ pytestmark = pytest.mark.processes
 
 
 def _migrated(tmp_path: Path, **env: str) -> dict[str, str]:
-    """The environment, with both services' databases in ``tmp_path``, migrated."""
+    """The environment, with both services' databases in ``tmp_path``, migrated here (the
+    `hospiai db upgrade` command has tests of its own; a process of it cost a second or two)."""
     migrated = {
         **os.environ,
         "HOSPIAI_AUTH_DATABASE_URL": f"sqlite:///{tmp_path / 'auth.sqlite3'}",
         "HOSPIAI_MCP_DATABASE_URL": f"sqlite:///{tmp_path / 'mcp.sqlite3'}",
         **env,
     }
-    subprocess.run([sys.executable, "-m", "hospiai.cli", "db", "upgrade"], env=migrated,
-                   capture_output=True, timeout=60, check=True)
+    for store in (Store(create_db_engine(migrated["HOSPIAI_AUTH_DATABASE_URL"])),
+                  DomainStore(create_db_engine(migrated["HOSPIAI_MCP_DATABASE_URL"]))):
+        store.upgrade_schema()
+        store.dispose()
     return migrated
 
 
@@ -105,14 +113,16 @@ def _read_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
 
 
 def _resource_server(env: dict[str, str]) -> str:
-    """Basic credentials of a new resource server, made with `hospiai resource-servers`."""
-    created = subprocess.run(
-        [sys.executable, "-m", "hospiai.cli", "resource-servers", "create",
-         "--resource", "http://127.0.0.1:8000/mcp", "--name", "MCP"],
-        env=env, capture_output=True, text=True, timeout=60, check=True,
-    ).stdout
-    values = dict(re.findall(r"^(resource_server_\w+): (\S+)", created, re.MULTILINE))
-    pair = f"{values['resource_server_id']}:{values['resource_server_secret']}"
+    """Basic credentials of a new resource server in the server's database."""
+    store = Store(create_db_engine(env["HOSPIAI_AUTH_DATABASE_URL"]))
+    try:
+        created = create_resource_server(
+            store, Keys(env["HOSPIAI_SECRET_KEY"]), resource="http://127.0.0.1:8000/mcp",
+            name="MCP", now=unix_now(),
+        )
+    finally:
+        store.dispose()
+    pair = f"{created.id}:{created.secret}"
     return f"Basic {base64.b64encode(pair.encode()).decode()}"
 
 
