@@ -17,6 +17,7 @@ from shared.settings import SettingsError, environ
 
 if TYPE_CHECKING:
     from authserver.settings import Settings as AuthSettings
+    from authserver.store import Store
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,8 +46,22 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     _add_registrations(commands)
+    _add_memberships(commands)
     _add_maintenance(commands)
     return parser
+
+
+def _add_memberships(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    memberships = commands.add_parser(
+        "memberships", help="the hospitals staff accounts belong to"
+    ).add_subparsers(dest="action", required=True)
+    for action, text in (("add", "let a staff account change a hospital's data"),
+                         ("remove", "take a hospital from a staff account"),
+                         ("list", "the hospitals an account belongs to")):
+        parser = memberships.add_parser(action, help=text)
+        parser.add_argument("--email", required=True)
+        if action != "list":
+            parser.add_argument("--hospital-id", required=True)
 
 
 def _add_registrations(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -181,6 +196,8 @@ def _provision(args: argparse.Namespace, settings: AuthSettings) -> int:
                 now=now,
             )
             print(f"account_id: {account.id}")
+        elif args.command == "memberships":
+            return _memberships(args, store, now)
         elif args.command == "maintenance":
             from authserver.maintenance import purge
 
@@ -203,6 +220,35 @@ def _provision(args: argparse.Namespace, settings: AuthSettings) -> int:
     except ProvisioningError as error:
         print(f"hospiai: {error}", file=sys.stderr)
         return 1
+    finally:
+        store.dispose()
+    return 0
+
+
+def _memberships(args: argparse.Namespace, store: Store, now: int) -> int:
+    from authserver.models import AuditEvent
+    from authserver.provisioning import ProvisioningError, add_membership
+
+    account = store.account_by_email(args.email)
+    if account is None:
+        raise ProvisioningError(f"no account has the email {args.email!r}")
+    if args.action == "list":
+        for hospital_id in store.hospital_ids(account.id):
+            print(hospital_id)
+        return 0
+    if args.action == "add":
+        changed = add_membership(store, account_id=account.id, hospital_id=args.hospital_id,
+                                 now=now)
+    else:
+        changed = store.remove_membership(account.id, args.hospital_id)
+    if changed:
+        # The same event as the admin console's, with no actor: whoever runs the command.
+        store.record(AuditEvent(
+            at=now, event=f"admin.membership_{'added' if args.action == 'add' else 'removed'}",
+            detail={"account_id": account.id, "hospital_id": args.hospital_id, "via": "cli"},
+        ))
+    state = {"add": ("added", "already a member"), "remove": ("removed", "not a member")}
+    print(f"{args.email} {args.hospital_id}: {state[args.action][0 if changed else 1]}")
     return 0
 
 

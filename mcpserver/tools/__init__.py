@@ -81,6 +81,13 @@ class Refusal(ToolError):
         super().__init__(message, log_level=logging.INFO)
 
 
+def not_your_hospital(hospital_id: str) -> str:
+    """The refusal of a staff change to a hospital the user does not belong to, the same
+    whether the id exists or not."""
+    return (f"You can change only the hospitals you belong to, and {hospital_id[:64]!r} is not "
+            "one of them. An administrator adds hospitals to your account.")
+
+
 async def run(function: Callable[..., T], *args: object) -> T:
     """Run a blocking store call in a worker thread; domain errors become safe tool errors."""
     try:

@@ -134,6 +134,7 @@ def _clients(stack: Stack) -> list[Client]:
 
 def test_staff_updates_live_status(stack: Stack) -> None:
     staff = stack.auth.account("staff")
+    stack.auth.join(staff, "paris-1")
 
     async def scenario() -> None:
         async with connect(stack.mcp_url, Browser(staff.email, PASSWORD)) as connection:
