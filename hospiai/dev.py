@@ -78,7 +78,8 @@ def prepare(data_dir: Path, *, auth_port: int, mcp_port: int) -> tuple[AuthSetti
             create_account(store, email=email, password=password, given_name=given,
                            family_name=family, role=role, now=now)
     staff = store.account_by_email("staff@hospiai.test")
-    for hospital_id in DEMO_STAFF_HOSPITALS if staff is not None else ():
+    assert staff is not None  # created just above
+    for hospital_id in DEMO_STAFF_HOSPITALS:
         add_membership(store, account_id=staff.id, hospital_id=hospital_id, now=now)
     credentials_path = data_dir / f"mcp-credentials-{mcp_port}.json"
     if not credentials_path.exists():
@@ -100,7 +101,10 @@ def prepare(data_dir: Path, *, auth_port: int, mcp_port: int) -> tuple[AuthSetti
     )
     domain = DomainStore(create_db_engine(mcp.database_url))
     domain.upgrade_schema()
-    seed_demo(domain, date.today(), int(time.time()))
+    patients = [store.account_by_email(email) for email, *_, role in DEMO_ACCOUNTS
+                if role == "patient"]
+    seed_demo(domain, date.today(), int(time.time()),
+              [patient.id for patient in patients if patient is not None])
     return auth, mcp
 
 

@@ -22,7 +22,7 @@ from mcpserver.domain.store import DomainStore
 from mcpserver.edge import RefuseNul
 from mcpserver.guard import BearerGuard
 from mcpserver.settings import MCP_PATH, Settings
-from mcpserver.tools import Tools, bookings, hospitals, profile
+from mcpserver.tools import Tools, bookings, hospitals, profile, records, schedule
 from shared import logs, scopes
 from shared.cors import Cors, RouteCors
 from shared.database import create_db_engine
@@ -56,7 +56,7 @@ def build_mcp() -> Tools:
         "HospiAI", instructions=INSTRUCTIONS, mask_error_details=True,
         middleware=[StatelessCapabilities(), RefuseNul()],
     ))
-    for area in (hospitals, bookings, profile):
+    for area in (hospitals, bookings, profile, records, schedule):
         area.register(tools)
     return tools
 

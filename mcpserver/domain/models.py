@@ -52,7 +52,28 @@ class Appointment(SQLModel, table=True):
     account_sub: str = Field(index=True)
     slot_id: str = Field(index=True, foreign_key="slot.id")
     reason: str
-    # "booked" or "cancelled".
+    # "booked", "cancelled" (by the patient), or as the hospital marked it: "attended",
+    # "no_show", "cancelled_by_hospital".
     status: str
     created_at: int = Field(sa_type=UNIX_TIME)
     cancelled_at: int | None = Field(default=None, sa_type=UNIX_TIME)
+    # What the hospital said when it marked the appointment, shown to the patient.
+    status_reason: str | None = None
+    status_changed_at: int | None = Field(default=None, sa_type=UNIX_TIME)
+    status_changed_by: str | None = None
+
+
+class Consultation(SQLModel, table=True):
+    """The medical record of one attended appointment: the summary note staff wrote."""
+
+    id: str = Field(primary_key=True)
+    # One record per appointment: the unique key makes a retried or concurrent add one row.
+    appointment_id: str = Field(unique=True, foreign_key="appointment.id")
+    # The patient, copied from the appointment: the one whose records these are.
+    account_sub: str = Field(index=True)
+    hospital_id: str = Field(index=True, foreign_key="hospital.id")
+    note: str
+    created_at: int = Field(sa_type=UNIX_TIME)
+    updated_at: int = Field(sa_type=UNIX_TIME)
+    # The staff member's `sub` who wrote (or last changed) the note.
+    written_by: str

@@ -1,18 +1,27 @@
-"""The only module of the MCP server that issues SQL. Booking is a conditional UPDATE, so a
-slot is booked at most once even with several replicas on one database."""
+"""The MCP server's store: the directory, slots and appointments here, the other nouns in the
+modules of this package it is composed of (the only modules that issue SQL). Booking is a
+conditional UPDATE, so a slot is booked at most once even with several replicas on one
+database."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import func, insert
 from sqlmodel import SQLModel, col, select, update
 
 from mcpserver.domain.errors import SlotUnavailable
-from mcpserver.domain.models import Appointment, Doctor, Hospital, HospitalStatus, Slot
-from shared.database import SQLStore
+from mcpserver.domain.models import (
+    Appointment,
+    Consultation,
+    Doctor,
+    Hospital,
+    HospitalStatus,
+    Slot,
+)
+from mcpserver.domain.records import RecordStore
+from mcpserver.domain.views import AppointmentView, SlotView
 
 EARTH_RADIUS_KM = 6371.0
 
@@ -25,24 +34,9 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
 
 
-@dataclass(frozen=True)
-class SlotView:
-    slot: Slot
-    doctor: Doctor
-    hospital: Hospital
-
-
-@dataclass(frozen=True)
-class AppointmentView:
-    appointment: Appointment
-    slot: Slot
-    doctor: Doctor
-    hospital: Hospital
-
-
-class DomainStore(SQLStore):
+class DomainStore(RecordStore):
     SERVICE = "mcpserver"
-    TABLES = (Hospital, HospitalStatus, Doctor, Slot, Appointment)
+    TABLES = (Hospital, HospitalStatus, Doctor, Slot, Appointment, Consultation)
 
     # -- seeding ----------------------------------------------------------------------------
 
@@ -193,7 +187,11 @@ class DomainStore(SQLStore):
                 .where(Appointment.account_sub == account_sub)
             )
             if since is not None:
-                query = query.where(Slot.starts_at >= since, Appointment.status == "booked")
+                # A visit the hospital cancelled stays in view until its time, with the reason.
+                query = query.where(
+                    Slot.starts_at >= since,
+                    col(Appointment.status).in_(("booked", "cancelled_by_hospital")),
+                )
             rows = session.exec(query.order_by(col(Slot.starts_at)))
             return [AppointmentView(*row) for row in rows.all()]
 

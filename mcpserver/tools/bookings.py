@@ -11,13 +11,16 @@ from pydantic import BaseModel, Field
 
 from mcpserver.context import current
 from mcpserver.domain.models import Appointment
-from mcpserver.domain.store import AppointmentView
+from mcpserver.domain.views import AppointmentView
 from mcpserver.tools import Refusal, Tools, paris_time, run
 
 
 class AppointmentInfo(BaseModel):
     appointment_id: str
+    # booked, cancelled (by you), attended, no_show or cancelled_by_hospital.
     status: str
+    # What the hospital said when it marked the appointment.
+    status_reason: str | None = None
     starts_at: str
     duration_minutes: int
     reason: str
@@ -36,6 +39,7 @@ def info(view: AppointmentView) -> AppointmentInfo:
     return AppointmentInfo(
         appointment_id=view.appointment.id,
         status=view.appointment.status,
+        status_reason=view.appointment.status_reason,
         starts_at=paris_time(view.slot.starts_at),
         duration_minutes=view.slot.duration_minutes,
         reason=view.appointment.reason,
@@ -95,7 +99,8 @@ async def cancel_appointment(
 async def list_my_appointments(
     which: Annotated[Literal["upcoming", "all"], Field(description="upcoming or all")] = "upcoming",
 ) -> AppointmentList:
-    """Your appointments: the upcoming booked ones, or all including past and cancelled."""
+    """Your appointments: the upcoming ones (booked, or cancelled by the hospital, with its
+    reason), or all including past and cancelled."""
     call = current()
     since = int(call.services.clock()) if which == "upcoming" else None
     views = await run(call.services.store.appointments, call.identity.sub, since)

@@ -51,6 +51,8 @@ def test_discovery_registration_and_every_tool(stack: Stack) -> None:
                 "search_hospitals", "get_hospital", "get_hospital_status", "list_doctors",
                 "find_available_slots", "book_appointment", "cancel_appointment",
                 "list_my_appointments", "get_my_profile", "update_hospital_status",
+                "get_my_medical_records", "get_my_medical_record", "mark_appointment",
+                "add_consultation_note",
             }
             found = _json(await session.call_tool("search_hospitals", {"city": "Lyon", "limit": 3}))
             assert len(found["hospitals"]) == 3

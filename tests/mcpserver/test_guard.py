@@ -38,6 +38,9 @@ def test_protected_resource_metadata_at_both_paths(stack: Stack) -> None:
             "write:bookings",
             "read:profile",
             "write:data",
+            "read:records",
+            "read:schedule",
+            "write:schedule",
         ]
 
 

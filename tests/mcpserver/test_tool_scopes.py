@@ -26,6 +26,10 @@ EXPECTED = {
     "book_appointment": "write:bookings",
     "cancel_appointment": "write:bookings",
     "get_my_profile": "read:profile",
+    "get_my_medical_records": "read:records",
+    "get_my_medical_record": "read:records",
+    "mark_appointment": "write:schedule",
+    "add_consultation_note": "write:schedule",
 }
 
 
