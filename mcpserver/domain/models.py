@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
-from shared.database import UNIX_TIME
+from shared.database import ROW_ID, UNIX_TIME
 
 
 class Hospital(SQLModel, table=True):
@@ -77,3 +77,25 @@ class Consultation(SQLModel, table=True):
     updated_at: int = Field(sa_type=UNIX_TIME)
     # The staff member's `sub` who wrote (or last changed) the note.
     written_by: str
+
+
+class DataAccess(SQLModel, table=True):
+    """One tool call that read or changed a patient's data or a hospital's (the health-data
+    access log): appended, never changed, deleted only past its retention. Ids only, never
+    free text (a reason, a note)."""
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=ROW_ID)
+    at: int = Field(index=True, sa_type=UNIX_TIME)
+    # Who acted, as introspection named them, and with which application.
+    actor_sub: str = Field(index=True)
+    actor_name: str
+    actor_role: str
+    client_id: str
+    tool: str
+    # Whose data it was (one row per patient touched); None for a hospital's own data.
+    subject_sub: str | None = Field(default=None, index=True)
+    hospital_id: str | None = Field(default=None, index=True)
+    # The ids the call named or reached: appointments, slots, records, doctors.
+    ids: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    # "ok", "refused" (a tool error the caller can act on) or "failed".
+    outcome: str

@@ -11,10 +11,12 @@ from collections.abc import Sequence
 from sqlalchemy import func, insert
 from sqlmodel import SQLModel, col, select, update
 
+from mcpserver.domain.access_log import AccessLogStore
 from mcpserver.domain.errors import SlotUnavailable
 from mcpserver.domain.models import (
     Appointment,
     Consultation,
+    DataAccess,
     Doctor,
     Hospital,
     HospitalStatus,
@@ -34,9 +36,9 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
 
 
-class DomainStore(RecordStore):
+class DomainStore(RecordStore, AccessLogStore):
     SERVICE = "mcpserver"
-    TABLES = (Hospital, HospitalStatus, Doctor, Slot, Appointment, Consultation)
+    TABLES = (Hospital, HospitalStatus, Doctor, Slot, Appointment, Consultation, DataAccess)
 
     # -- seeding ----------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field
 
+from mcpserver.access_log import Whose, touched
 from mcpserver.context import current
 from mcpserver.domain.models import Appointment
 from mcpserver.domain.views import AppointmentView
@@ -79,6 +80,7 @@ async def book_appointment(
         status="booked",
         created_at=int(call.services.clock()),
     )
+    touched(appointment.id)
     await run(call.services.store.book, appointment, int(call.services.clock()))
     return await _mine(appointment.id)
 
@@ -104,6 +106,7 @@ async def list_my_appointments(
     call = current()
     since = int(call.services.clock()) if which == "upcoming" else None
     views = await run(call.services.store.appointments, call.identity.sub, since)
+    touched(*(view.appointment.id for view in views))
     return AppointmentList(appointments=[info(view) for view in views])
 
 
@@ -125,11 +128,12 @@ def schedule_appointment(
 
 def register(tools: Tools) -> None:
     tools.add(book_appointment, scope="write:bookings",
-              annotations=ToolAnnotations(read_only_hint=False))
+              annotations=ToolAnnotations(read_only_hint=False), logged=Whose.OWN)
     tools.add(
         cancel_appointment, scope="write:bookings",
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True),
+        logged=Whose.OWN,
     )
     tools.add(list_my_appointments, scope="read:bookings",
-              annotations=ToolAnnotations(read_only_hint=True))
+              annotations=ToolAnnotations(read_only_hint=True), logged=Whose.OWN)
     tools.mcp.prompt(schedule_appointment)

@@ -8,6 +8,7 @@ from typing import Annotated
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field
 
+from mcpserver.access_log import Whose
 from mcpserver.context import current
 from mcpserver.domain.models import Hospital, HospitalStatus
 from mcpserver.tools import (
@@ -249,6 +250,7 @@ def register(tools: Tools) -> None:
     tools.add(
         update_hospital_status, scope="write:data",
         annotations=ToolAnnotations(read_only_hint=False, idempotent_hint=True),
+        logged=Whose.HOSPITAL,
     )
     tools.mcp.resource(
         "hospital://{hospital_id}",

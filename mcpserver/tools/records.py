@@ -8,6 +8,7 @@ from typing import Annotated
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field
 
+from mcpserver.access_log import Whose, touched
 from mcpserver.context import current
 from mcpserver.domain.records import RecordView
 from mcpserver.tools import Refusal, Tools, paris_time, run
@@ -41,6 +42,7 @@ async def get_my_medical_records() -> MedicalRecordList:
     summary note, newest first."""
     call = current()
     views = await run(call.services.store.records, call.identity.sub)
+    touched(*(view.consultation.id for view in views))
     return MedicalRecordList(records=[record(view) for view in views])
 
 
@@ -61,4 +63,5 @@ async def get_my_medical_record(
 def register(tools: Tools) -> None:
     for tool in (get_my_medical_records, get_my_medical_record):
         tools.add(tool, scope="read:records",
-                  annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False))
+                  annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False),
+                  logged=Whose.OWN)

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
+from mcpserver.access_log import Whose, touched
 from mcpserver.context import current
 from mcpserver.domain.models import Consultation
 from mcpserver.domain.views import AppointmentView
@@ -29,7 +30,9 @@ async def desk_appointment(appointment_id: str) -> AppointmentView:
     view = None
     if call.identity.role in STAFF_ROLES:
         view = await run(call.services.store.appointment_view, appointment_id)
-    if view is None or not call.identity.manages(view.hospital.id):
+    if view is not None and call.identity.manages(view.hospital.id):
+        touched(subject=view.appointment.account_sub, hospital_id=view.hospital.id)
+    else:
         raise Refusal(f"No appointment has the id {appointment_id[:80]!r} at the hospitals "
                       "you belong to.")
     return view
@@ -102,12 +105,13 @@ async def add_consultation_note(
         updated_at=now,
         written_by=call.identity.sub,
     ))
+    touched(stored.id)
     views = await run(call.services.store.records, stored.account_sub, stored.id)
     return record(views[0])
 
 
 def register(tools: Tools) -> None:
-    tools.add(mark_appointment, scope="write:schedule",
-              annotations=ToolAnnotations(read_only_hint=False, idempotent_hint=True))
-    tools.add(add_consultation_note, scope="write:schedule",
-              annotations=ToolAnnotations(read_only_hint=False, idempotent_hint=True))
+    for tool in (mark_appointment, add_consultation_note):
+        tools.add(tool, scope="write:schedule",
+                  annotations=ToolAnnotations(read_only_hint=False, idempotent_hint=True),
+                  logged=Whose.PATIENTS)

@@ -1,6 +1,7 @@
 """The hospital side end to end with the official MCP SDK client (issue 16): staff of one
 hospital mark an appointment and write its note, refused at another hospital; the patient
-steps up to read:records (never a default) and reads the record."""
+steps up to read:records (never a default), reads the record, and sees in the access log who
+reached it."""
 
 from __future__ import annotations
 
@@ -59,6 +60,12 @@ def test_staff_write_a_note_and_the_patient_reads_it(stack: Stack) -> None:
             guessed = await connection.session.call_tool(
                 "get_my_medical_record", {"record_id": "rec_guess"})
             assert "no medical record" in _text(guessed)
+            log = _json(await connection.session.call_tool("list_my_data_access", {}))
+            assert [(e["tool"], e["who"]) for e in log["entries"]][-3:] == [
+                ("get_my_medical_records", "you"),
+                ("add_consultation_note", "Alice Martin (staff)"),
+                ("mark_appointment", "Alice Martin (staff)"),
+            ]
         # The second authorization (the step-up) asked for the sensitive scope by name.
         assert "read%3Arecords" in browser.authorize_urls[-1]
 

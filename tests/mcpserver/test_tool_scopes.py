@@ -30,6 +30,8 @@ EXPECTED = {
     "get_my_medical_record": "read:records",
     "mark_appointment": "write:schedule",
     "add_consultation_note": "write:schedule",
+    "list_my_data_access": "read:profile",
+    "list_data_access": "read:schedule",
 }
 
 
