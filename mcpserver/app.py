@@ -29,6 +29,7 @@ from mcpserver.tools import (
     Tools,
     bookings,
     data_access,
+    desk,
     hospitals,
     profile,
     records,
@@ -69,7 +70,7 @@ def build_mcp() -> Tools:
         "HospiAI", instructions=INSTRUCTIONS, mask_error_details=True,
         middleware=[StatelessCapabilities(), RefuseNul()],
     ))
-    for area in (hospitals, bookings, profile, records, schedule, data_access):
+    for area in (hospitals, bookings, profile, records, schedule, desk, data_access):
         area.register(tools)
     return tools
 

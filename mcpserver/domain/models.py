@@ -44,12 +44,16 @@ class Slot(SQLModel, table=True):
     duration_minutes: int
     # The appointment holding the slot; NULL while it is free. Booking is a conditional UPDATE.
     appointment_id: str | None = Field(default=None, index=True)
+    # When the hospital closed the free slot: nobody can book it any more.
+    closed_at: int | None = Field(default=None, sa_type=UNIX_TIME)
 
 
 class Appointment(SQLModel, table=True):
     id: str = Field(primary_key=True)
     # The acting user's `sub` from introspection, never an argument.
     account_sub: str = Field(index=True)
+    # The patient's name when they booked (from introspection), for the hospital desk.
+    patient_name: str | None = None
     slot_id: str = Field(index=True, foreign_key="slot.id")
     reason: str
     # "booked", "cancelled" (by the patient), or as the hospital marked it: "attended",

@@ -139,10 +139,11 @@ def _seed_records(store: DomainStore, today: date, patients: Sequence[str]) -> N
             slots.append({
                 "id": f"{doctor_id}-{day:%Y%m%d}-{hour:02d}", "doctor_id": doctor_id,
                 "hospital_id": hospital_id, "starts_at": starts_at, "duration_minutes": 30,
-                "appointment_id": appointment_id,
+                "appointment_id": appointment_id, "closed_at": None,
             })
             appointments.append({
-                "id": appointment_id, "account_sub": sub, "slot_id": slots[-1]["id"],
+                "id": appointment_id, "account_sub": sub, "patient_name": None,
+                "slot_id": slots[-1]["id"],
                 "reason": reason, "status": "attended", "created_at": starts_at - 7 * 86400,
                 "cancelled_at": None, "status_reason": None, "status_changed_at": starts_at,
                 "status_changed_by": None,
@@ -176,6 +177,7 @@ def _slots(
 ) -> list[dict[str, object]]:
     return [
         {"id": f"{doctor_id}-{label}", "doctor_id": doctor_id, "hospital_id": hospital_id,
-         "starts_at": starts_at, "duration_minutes": 30, "appointment_id": None}
+         "starts_at": starts_at, "duration_minutes": 30, "appointment_id": None,
+         "closed_at": None}
         for label, starts_at in starts
     ]

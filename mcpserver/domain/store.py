@@ -12,6 +12,7 @@ from sqlalchemy import func, insert
 from sqlmodel import SQLModel, col, select, update
 
 from mcpserver.domain.access_log import AccessLogStore
+from mcpserver.domain.desk import DeskStore
 from mcpserver.domain.errors import SlotUnavailable
 from mcpserver.domain.models import (
     Appointment,
@@ -36,7 +37,7 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
 
 
-class DomainStore(RecordStore, AccessLogStore):
+class DomainStore(RecordStore, DeskStore, AccessLogStore):
     SERVICE = "mcpserver"
     TABLES = (Hospital, HospitalStatus, Doctor, Slot, Appointment, Consultation, DataAccess)
 
@@ -134,6 +135,7 @@ class DomainStore(RecordStore, AccessLogStore):
                 .join(Hospital, col(Hospital.id) == col(Slot.hospital_id))
                 .where(
                     col(Slot.appointment_id).is_(None),
+                    col(Slot.closed_at).is_(None),
                     col(Slot.starts_at) >= start,
                     col(Slot.starts_at) < end,
                 )
@@ -154,6 +156,7 @@ class DomainStore(RecordStore, AccessLogStore):
             .where(
                 col(Slot.id) == appointment.slot_id,
                 col(Slot.appointment_id).is_(None),
+                col(Slot.closed_at).is_(None),
                 col(Slot.starts_at) > now,
             )
             .values(appointment_id=appointment.id),

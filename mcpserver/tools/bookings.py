@@ -75,6 +75,7 @@ async def book_appointment(
     appointment = Appointment(
         id=f"apt_{secrets.token_urlsafe(12)}",
         account_sub=call.identity.sub,
+        patient_name=f"{call.identity.given_name} {call.identity.family_name}".strip() or None,
         slot_id=slot_id,
         reason=reason.strip(),
         status="booked",

@@ -53,6 +53,7 @@ def test_discovery_registration_and_every_tool(stack: Stack) -> None:
                 "list_my_appointments", "get_my_profile", "update_hospital_status",
                 "get_my_medical_records", "get_my_medical_record", "mark_appointment",
                 "add_consultation_note", "list_my_data_access", "list_data_access",
+                "open_slots", "close_slot", "save_doctor", "list_hospital_appointments",
             }
             found = _json(await session.call_tool("search_hospitals", {"city": "Lyon", "limit": 3}))
             assert len(found["hospitals"]) == 3

@@ -19,9 +19,11 @@ def booked(stack: Stack, patient_sub: str, hospital_id: str, *, starts_in: int) 
     stack.domain.bulk_insert(Slot, [{
         "id": slot_id, "doctor_id": doctor_id, "hospital_id": hospital_id,
         "starts_at": now + starts_in, "duration_minutes": 30, "appointment_id": appointment_id,
+        "closed_at": None,
     }])
     stack.domain.bulk_insert(Appointment, [{
-        "id": appointment_id, "account_sub": patient_sub, "slot_id": slot_id,
+        "id": appointment_id, "account_sub": patient_sub, "patient_name": "Alice Martin",
+        "slot_id": slot_id,
         "reason": "Knee pain after running", "status": "booked", "created_at": now - 86400,
         "cancelled_at": None, "status_reason": None, "status_changed_at": None,
         "status_changed_by": None,

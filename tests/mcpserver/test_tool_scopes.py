@@ -32,6 +32,10 @@ EXPECTED = {
     "add_consultation_note": "write:schedule",
     "list_my_data_access": "read:profile",
     "list_data_access": "read:schedule",
+    "open_slots": "write:schedule",
+    "close_slot": "write:schedule",
+    "save_doctor": "write:schedule",
+    "list_hospital_appointments": "read:schedule",
 }
 
 
