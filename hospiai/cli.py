@@ -24,7 +24,12 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hospiai", description="HospiAI Connect")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("authserver", help="run the authorization server")
-    commands.add_parser("mcpserver", help="run the MCP server")
+    mcpserver = commands.add_parser("mcpserver", help="run the MCP server")
+    mcpserver.add_argument(
+        "--stdio", action="store_true",
+        help="serve over standard input and output for a desktop assistant, as the user of "
+        "the personal access token in HOSPIAI_TOKEN",
+    )
     dev = commands.add_parser(
         "dev", help="run both services on localhost with demo data (what `make run` calls)"
     )
@@ -137,6 +142,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure(structured=args.command != "dev")
     # Each service is imported only by its own subcommand: the MCP server's process never
     # loads the authorization server or Authlib, and neither service imports this module.
+    if args.command == "mcpserver" and args.stdio:
+        from mcpserver.stdio import main as serve_stdio
+
+        return serve_stdio()
     if args.command == "mcpserver":
         from mcpserver.__main__ import main as serve_mcpserver
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
@@ -13,6 +13,7 @@ import httpx
 from anyio import to_thread
 from fastmcp import FastMCP
 from fastmcp.server.http import StarletteWithLifespan
+from fastmcp.server.middleware import Middleware
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -63,12 +64,13 @@ INSTRUCTIONS = (
 )
 
 
-def build_mcp() -> Tools:
+def build_mcp(guard: Sequence[Middleware] = ()) -> Tools:
     """The MCP server with every tool (each with its scope), resource template and prompt; no
-    transport, no auth."""
+    transport. ``guard``: middleware that runs before all the rest (over stdio, the token
+    check, which the access log needs to know who is acting)."""
     tools = Tools(FastMCP(
         "HospiAI", instructions=INSTRUCTIONS, mask_error_details=True,
-        middleware=[StatelessCapabilities(), RefuseNul()],
+        middleware=[*guard, StatelessCapabilities(), RefuseNul()],
     ))
     for area in (hospitals, bookings, profile, records, schedule, desk, data_access):
         area.register(tools)
@@ -131,7 +133,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.add_middleware(
-        BearerGuard, verifier=_verifier(settings, http_client, clock),
+        BearerGuard, verifier=verifier_for(settings, http_client, clock),
         services=Services(store=store, clock=clock), settings=settings,
         tool_scopes=tools.scopes,
     )
@@ -192,9 +194,10 @@ def _mcp_http_app(mcp: FastMCP, settings: Settings) -> StarletteWithLifespan:
     )
 
 
-def _verifier(
+def verifier_for(
     settings: Settings, client: httpx.AsyncClient, clock: Callable[[], float]
 ) -> TokenVerifier:
+    """Introspection as this server does it, over HTTP or stdio."""
     return IntrospectionVerifier(
         client,
         introspection_url=settings.introspection_url,
