@@ -11,8 +11,8 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select, update
 
-from mcpserver.domain.models import Appointment, Doctor, Hospital, Slot
-from mcpserver.domain.views import AppointmentView
+from mcpserver.domain.models import Doctor, Slot
+from mcpserver.domain.views import AppointmentView, appointments_with_places
 from shared.database import SQLStore
 
 
@@ -79,10 +79,7 @@ class DeskStore(SQLStore):
         """Every appointment at the hospital whose slot starts in [start, end), by time."""
         with self._session() as session:
             query = (
-                select(Appointment, Slot, Doctor, Hospital)
-                .join(Slot, col(Slot.id) == col(Appointment.slot_id))
-                .join(Doctor, col(Doctor.id) == col(Slot.doctor_id))
-                .join(Hospital, col(Hospital.id) == col(Slot.hospital_id))
+                appointments_with_places()
                 .where(
                     col(Slot.hospital_id) == hospital_id,
                     col(Slot.starts_at) >= start,

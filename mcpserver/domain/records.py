@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select, update
 
 from mcpserver.domain.models import Appointment, Consultation, Doctor, Hospital, Slot
-from mcpserver.domain.views import AppointmentView
+from mcpserver.domain.views import AppointmentView, appointments_with_places
 from shared.database import SQLStore
 
 # What the hospital may mark a booked appointment as.
@@ -28,10 +28,7 @@ class RecordStore(SQLStore):
     def appointment_view(self, appointment_id: str) -> AppointmentView | None:
         with self._session() as session:
             row = session.exec(
-                select(Appointment, Slot, Doctor, Hospital)
-                .join(Slot, col(Slot.id) == col(Appointment.slot_id))
-                .join(Doctor, col(Doctor.id) == col(Slot.doctor_id))
-                .join(Hospital, col(Hospital.id) == col(Slot.hospital_id))
+                appointments_with_places()
                 .where(Appointment.id == appointment_id)
             ).first()
         return None if row is None else AppointmentView(*row)

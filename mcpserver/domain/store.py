@@ -24,7 +24,7 @@ from mcpserver.domain.models import (
     Slot,
 )
 from mcpserver.domain.records import RecordStore
-from mcpserver.domain.views import AppointmentView, SlotView
+from mcpserver.domain.views import AppointmentView, SlotView, appointments_with_places
 
 EARTH_RADIUS_KM = 6371.0
 
@@ -185,10 +185,7 @@ class DomainStore(RecordStore, DeskStore, AccessLogStore):
     def appointments(self, account_sub: str, since: int | None) -> list[AppointmentView]:
         with self._session() as session:
             query = (
-                select(Appointment, Slot, Doctor, Hospital)
-                .join(Slot, col(Slot.id) == col(Appointment.slot_id))
-                .join(Doctor, col(Doctor.id) == col(Slot.doctor_id))
-                .join(Hospital, col(Hospital.id) == col(Slot.hospital_id))
+                appointments_with_places()
                 .where(Appointment.account_sub == account_sub)
             )
             if since is not None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlmodel import col, select
+from sqlmodel.sql.expression import Select
+
 from mcpserver.domain.models import Appointment, Doctor, Hospital, Slot
 
 
@@ -20,3 +23,14 @@ class AppointmentView:
     slot: Slot
     doctor: Doctor
     hospital: Hospital
+
+
+def appointments_with_places() -> Select[Appointment, Slot, Doctor, Hospital]:
+    """Appointments joined to their slot, doctor and hospital: the rows of AppointmentView,
+    for the caller to filter and order."""
+    return (
+        select(Appointment, Slot, Doctor, Hospital)
+        .join(Slot, col(Slot.id) == col(Appointment.slot_id))
+        .join(Doctor, col(Doctor.id) == col(Slot.doctor_id))
+        .join(Hospital, col(Hospital.id) == col(Slot.hospital_id))
+    )
