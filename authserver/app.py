@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from authserver.admin import account, console
+from authserver.admin import account, console, memberships
 from authserver.audit import Audit
 from authserver.context import Context
 from authserver.endpoints import OAuthEndpoint, authorize, metadata
@@ -215,6 +215,9 @@ def _admin_routes() -> list[BaseRoute]:
         Route("/admin/accounts/{account_id}", console.account, methods=["GET"]),
         Route("/admin/accounts/{account_id}/disabled", console.disable_account, methods=["POST"]),
         Route("/admin/accounts/{account_id}/role", console.change_role, methods=["POST"]),
+        Route("/admin/accounts/{account_id}/memberships", memberships.add, methods=["POST"]),
+        Route("/admin/accounts/{account_id}/memberships/remove", memberships.remove,
+              methods=["POST"]),
         Route("/admin/grants/{grant_id}/revoke", console.revoke_grant, methods=["POST"]),
         Route("/admin/resource-servers", console.add_resource_server, methods=["POST"]),
         Route(

@@ -37,6 +37,15 @@ class Account(SQLModel, table=True):
     created_at: int = Field(sa_type=UNIX_TIME)
 
 
+class Membership(SQLModel, table=True):
+    """A staff account belongs to a hospital of the MCP server's directory (by its id): the
+    hospitals whose data that account may change, sent to resource servers as `hospital_ids`."""
+
+    account_id: str = Field(primary_key=True, foreign_key="account.id")
+    hospital_id: str = Field(primary_key=True)
+    created_at: int = Field(sa_type=UNIX_TIME)
+
+
 class Client(SQLModel, table=True):
     client_id: str = Field(primary_key=True)
     # "dynamic" (RFC 7591), "preregistered" (CLI), "metadata_document" (CIMD), or "personal":

@@ -1,17 +1,24 @@
-"""Creating accounts, pre-registered clients and resource servers (CLI, admin, dev seeding)."""
+"""Creating accounts, pre-registered clients and resource servers, and the hospitals staff
+belong to (CLI, admin, dev seeding)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from authserver.models import ROLES, Account, Client, ResourceServer
+from authserver.models import ROLES, Account, Client, Membership, ResourceServer
 from authserver.oauth.clients import GRANT_TYPES, redirect_uri_problem
 from authserver.security import Keys, hash_password, new_id, new_secret
 from authserver.store import Store
 from shared import scopes
 
 MIN_PASSWORD_LENGTH = 12
+# A hospital id of the MCP server's directory ("paris-1"): the authorization server does not
+# hold the directory, so it checks only the shape, and the MCP server compares ids exactly.
+HOSPITAL_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+# Roles whose memberships mean something: patients belong to no hospital.
+MEMBER_ROLES = ("staff", "admin")
 
 
 class ProvisioningError(ValueError):
@@ -116,3 +123,22 @@ def create_resource_server(
     )
     store.add_resource_server(server)
     return Credentials(server.id, secret)
+
+
+def add_membership(store: Store, *, account_id: str, hospital_id: str, now: int) -> bool:
+    """The staff or admin account ``account_id`` now belongs to ``hospital_id``; False if it
+    already did."""
+    account = store.account(account_id)
+    if account is None:
+        raise ProvisioningError("no such account")
+    if account.role not in MEMBER_ROLES:
+        raise ProvisioningError("only staff and admin accounts belong to hospitals")
+    hospital_id = hospital_id.strip()
+    if HOSPITAL_ID.fullmatch(hospital_id) is None:
+        raise ProvisioningError(
+            f"{hospital_id[:80]!r} is not a hospital id (lower-case letters, digits and "
+            "hyphens, such as paris-1)"
+        )
+    return store.add_membership(
+        Membership(account_id=account_id, hospital_id=hospital_id, created_at=now)
+    )

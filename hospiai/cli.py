@@ -17,13 +17,19 @@ from shared.settings import SettingsError, environ
 
 if TYPE_CHECKING:
     from authserver.settings import Settings as AuthSettings
+    from authserver.store import Store
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hospiai", description="HospiAI Connect")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("authserver", help="run the authorization server")
-    commands.add_parser("mcpserver", help="run the MCP server")
+    mcpserver = commands.add_parser("mcpserver", help="run the MCP server")
+    mcpserver.add_argument(
+        "--stdio", action="store_true",
+        help="serve over standard input and output for a desktop assistant, as the user of "
+        "the personal access token in HOSPIAI_TOKEN",
+    )
     dev = commands.add_parser(
         "dev", help="run both services on localhost with demo data (what `make run` calls)"
     )
@@ -45,8 +51,22 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     _add_registrations(commands)
+    _add_memberships(commands)
     _add_maintenance(commands)
     return parser
+
+
+def _add_memberships(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    memberships = commands.add_parser(
+        "memberships", help="the hospitals staff accounts belong to"
+    ).add_subparsers(dest="action", required=True)
+    for action, text in (("add", "let a staff account change a hospital's data"),
+                         ("remove", "take a hospital from a staff account"),
+                         ("list", "the hospitals an account belongs to")):
+        parser = memberships.add_parser(action, help=text)
+        parser.add_argument("--email", required=True)
+        if action != "list":
+            parser.add_argument("--hospital-id", required=True)
 
 
 def _add_registrations(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -122,6 +142,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure(structured=args.command != "dev")
     # Each service is imported only by its own subcommand: the MCP server's process never
     # loads the authorization server or Authlib, and neither service imports this module.
+    if args.command == "mcpserver" and args.stdio:
+        from mcpserver.stdio import main as serve_stdio
+
+        return serve_stdio()
     if args.command == "mcpserver":
         from mcpserver.__main__ import main as serve_mcpserver
 
@@ -181,6 +205,8 @@ def _provision(args: argparse.Namespace, settings: AuthSettings) -> int:
                 now=now,
             )
             print(f"account_id: {account.id}")
+        elif args.command == "memberships":
+            return _memberships(args, store, now)
         elif args.command == "maintenance":
             from authserver.maintenance import purge
 
@@ -203,6 +229,35 @@ def _provision(args: argparse.Namespace, settings: AuthSettings) -> int:
     except ProvisioningError as error:
         print(f"hospiai: {error}", file=sys.stderr)
         return 1
+    finally:
+        store.dispose()
+    return 0
+
+
+def _memberships(args: argparse.Namespace, store: Store, now: int) -> int:
+    from authserver.models import AuditEvent
+    from authserver.provisioning import ProvisioningError, add_membership
+
+    account = store.account_by_email(args.email)
+    if account is None:
+        raise ProvisioningError(f"no account has the email {args.email!r}")
+    if args.action == "list":
+        for hospital_id in store.hospital_ids(account.id):
+            print(hospital_id)
+        return 0
+    if args.action == "add":
+        changed = add_membership(store, account_id=account.id, hospital_id=args.hospital_id,
+                                 now=now)
+    else:
+        changed = store.remove_membership(account.id, args.hospital_id)
+    if changed:
+        # The same event as the admin console's, with no actor: whoever runs the command.
+        store.record(AuditEvent(
+            at=now, event=f"admin.membership_{'added' if args.action == 'add' else 'removed'}",
+            detail={"account_id": account.id, "hospital_id": args.hospital_id, "via": "cli"},
+        ))
+    state = {"add": ("added", "already a member"), "remove": ("removed", "not a member")}
+    print(f"{args.email} {args.hospital_id}: {state[args.action][0 if changed else 1]}")
     return 0
 
 

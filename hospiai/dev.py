@@ -19,7 +19,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from authserver.app import create_app as create_auth_app
-from authserver.provisioning import create_account, create_resource_server
+from authserver.provisioning import add_membership, create_account, create_resource_server
 from authserver.security import Keys
 from authserver.settings import Settings as AuthSettings
 from authserver.store import Store
@@ -41,6 +41,8 @@ DEMO_ACCOUNTS = (
     ("staff@hospiai.test", "staff-demo-pass", "Sophie", "Laurent", "staff"),
     ("admin@hospiai.test", "admin-demo-pass", "Adrien", "Roux", "admin"),
 )
+# The demo staff account's desk: it changes these hospitals' data, and no other.
+DEMO_STAFF_HOSPITALS = ("paris-1", "paris-2")
 
 
 def _private_file(path: Path, content: str) -> None:
@@ -75,6 +77,10 @@ def prepare(data_dir: Path, *, auth_port: int, mcp_port: int) -> tuple[AuthSetti
         if store.account_by_email(email) is None:
             create_account(store, email=email, password=password, given_name=given,
                            family_name=family, role=role, now=now)
+    staff = store.account_by_email("staff@hospiai.test")
+    assert staff is not None  # created just above
+    for hospital_id in DEMO_STAFF_HOSPITALS:
+        add_membership(store, account_id=staff.id, hospital_id=hospital_id, now=now)
     credentials_path = data_dir / f"mcp-credentials-{mcp_port}.json"
     if not credentials_path.exists():
         if store.resource_server_by_resource(resource) is not None:
@@ -95,7 +101,10 @@ def prepare(data_dir: Path, *, auth_port: int, mcp_port: int) -> tuple[AuthSetti
     )
     domain = DomainStore(create_db_engine(mcp.database_url))
     domain.upgrade_schema()
-    seed_demo(domain, date.today(), int(time.time()))
+    patients = [store.account_by_email(email) for email, *_, role in DEMO_ACCOUNTS
+                if role == "patient"]
+    seed_demo(domain, date.today(), int(time.time()),
+              [patient.id for patient in patients if patient is not None])
     return auth, mcp
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
 import httpx
+from anyio import to_thread
 from fastmcp import FastMCP
 from fastmcp.server.http import StarletteWithLifespan
+from fastmcp.server.middleware import Middleware
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -22,7 +26,16 @@ from mcpserver.domain.store import DomainStore
 from mcpserver.edge import RefuseNul
 from mcpserver.guard import BearerGuard
 from mcpserver.settings import MCP_PATH, Settings
-from mcpserver.tools import Tools, bookings, hospitals, profile
+from mcpserver.tools import (
+    Tools,
+    bookings,
+    data_access,
+    desk,
+    hospitals,
+    profile,
+    records,
+    schedule,
+)
 from shared import logs, scopes
 from shared.cors import Cors, RouteCors
 from shared.database import create_db_engine
@@ -40,6 +53,8 @@ MCP_RESPONSE_HEADERS = ("WWW-Authenticate", "Mcp-Session-Id", "Mcp-Protocol-Vers
 # The metadata is public: any origin may read it, as the authorization server's.
 _DOCUMENT = Cors(("GET",), headers=("MCP-Protocol-Version",))
 
+log = logging.getLogger(__name__)
+
 # Every answer is JSON or text: never to be sniffed into something a browser would run.
 SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff")]
 
@@ -49,14 +64,15 @@ INSTRUCTIONS = (
 )
 
 
-def build_mcp() -> Tools:
+def build_mcp(guard: Sequence[Middleware] = ()) -> Tools:
     """The MCP server with every tool (each with its scope), resource template and prompt; no
-    transport, no auth."""
+    transport. ``guard``: middleware that runs before all the rest (over stdio, the token
+    check, which the access log needs to know who is acting)."""
     tools = Tools(FastMCP(
         "HospiAI", instructions=INSTRUCTIONS, mask_error_details=True,
-        middleware=[StatelessCapabilities(), RefuseNul()],
+        middleware=[*guard, StatelessCapabilities(), RefuseNul()],
     ))
-    for area in (hospitals, bookings, profile):
+    for area in (hospitals, bookings, profile, records, schedule, desk, data_access):
         area.register(tools)
     return tools
 
@@ -95,10 +111,12 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store.check_schema()
         await tools.check()
+        purging = asyncio.create_task(_purge_access_log(store, settings, clock))
         try:
             async with mcp_app.lifespan(app):
                 yield
         finally:
+            purging.cancel()
             await http_client.aclose()
             store.dispose()
 
@@ -115,7 +133,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.add_middleware(
-        BearerGuard, verifier=_verifier(settings, http_client, clock),
+        BearerGuard, verifier=verifier_for(settings, http_client, clock),
         services=Services(store=store, clock=clock), settings=settings,
         tool_scopes=tools.scopes,
     )
@@ -124,6 +142,22 @@ def create_app(
     app.add_middleware(Observe, metrics=metrics, headers=SECURITY_HEADERS,
                        fixed_paths={MCP_PATH})
     return app
+
+
+async def _purge_access_log(
+    store: DomainStore, settings: Settings, clock: Callable[[], float]
+) -> None:
+    """Delete access-log entries past their retention at start, then every purge_interval;
+    idempotent, so replicas may all run it."""
+    while settings.purge_interval > 0:
+        try:
+            deleted = await to_thread.run_sync(
+                store.purge_accesses, int(clock()) - settings.access_log_retention)
+            if deleted:
+                log.info("access log: %d entries past retention deleted", deleted)
+        except Exception:
+            log.exception("access log purge failed; it runs again at the next interval")
+        await asyncio.sleep(settings.purge_interval)
 
 
 def _browser_origins(settings: Settings) -> tuple[str, ...]:
@@ -160,9 +194,10 @@ def _mcp_http_app(mcp: FastMCP, settings: Settings) -> StarletteWithLifespan:
     )
 
 
-def _verifier(
+def verifier_for(
     settings: Settings, client: httpx.AsyncClient, clock: Callable[[], float]
 ) -> TokenVerifier:
+    """Introspection as this server does it, over HTTP or stdio."""
     return IntrospectionVerifier(
         client,
         introspection_url=settings.introspection_url,

@@ -35,6 +35,15 @@ class Identity:
     family_name: str
     role: str
     expires_at: int
+    # The hospitals a staff account belongs to (the `hospital_ids` claim); empty for others.
+    hospital_ids: frozenset[str] = frozenset()
+
+    def manages(self, hospital_id: str) -> bool:
+        """Whether this user may change ``hospital_id``'s data: an admin every hospital, staff
+        only those they belong to, a patient none."""
+        if self.role == "admin":
+            return True
+        return self.role == "staff" and hospital_id in self.hospital_ids
 
 
 class AuthServerUnavailable(Exception):
@@ -152,6 +161,7 @@ def _identity(data: dict[str, object], now: float) -> Identity | None:
             family_name=str(data.get("family_name", "")),
             role=str(data.get("role", "patient")),
             expires_at=_seconds(data["exp"]),
+            hospital_ids=_hospital_ids(data.get("hospital_ids")),
         )
         issued_at = _seconds(data.get("iat", now))
     except (KeyError, TypeError, ValueError):
@@ -162,6 +172,14 @@ def _identity(data: dict[str, object], now: float) -> Identity | None:
         log.warning("introspection answered active for a token outside its lifetime")
         return None
     return identity
+
+
+def _hospital_ids(value: object) -> frozenset[str]:
+    """The `hospital_ids` claim: a list of texts. Anything else means no hospital (stricter
+    than refusing the token, which would also stop the user's reading tools)."""
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        return frozenset()
+    return frozenset(value)
 
 
 def _seconds(value: object) -> int:

@@ -44,6 +44,10 @@ class Settings:
     # Web pages on other origins that may call /mcp from the browser (MCP Inspector, a web
     # app); none by default, so only this server's own origin passes the DNS-rebinding rule.
     browser_origins: tuple[str, ...] = ()
+    # How long the health-data access log keeps an entry (one year), and how often entries
+    # past it are deleted (0: never, by this process).
+    access_log_retention: int = 365 * 86400
+    purge_interval: int = 3600
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "issuer", public_base_url("HOSPIAI_ISSUER", self.issuer))
@@ -91,6 +95,12 @@ class Settings:
             ),
             forwarded_allow_ips=env_proxies(env, "HOSPIAI_FORWARDED_ALLOW_IPS"),
             browser_origins=env_list(env, "HOSPIAI_MCP_BROWSER_ORIGINS"),
+            access_log_retention=env_int(
+                env, "HOSPIAI_ACCESS_LOG_RETENTION", cls.access_log_retention,
+                minimum=86400, maximum=10 * 365 * 86400,
+            ),
+            purge_interval=env_int(env, "HOSPIAI_MCP_PURGE_INTERVAL", cls.purge_interval,
+                                   minimum=0, maximum=86400),
         )
 
 

@@ -81,18 +81,25 @@ class HotRead:
         self._held: dict[int, PoolProxiedConnection] = {}
 
     def first(self, params: Mapping[str, str | int]) -> tuple[Any, ...] | None:
+        rows = self._run(params, many=False)
+        return rows[0] if rows else None
+
+    def all(self, params: Mapping[str, str | int]) -> list[tuple[Any, ...]]:
+        return self._run(params, many=True)
+
+    def _run(self, params: Mapping[str, str | int], *, many: bool) -> list[tuple[Any, ...]]:
         bound = [params[name] for name in self._order] if self._order else params
         if not self._per_thread:
             connection = self._engine.raw_connection()
             try:
-                return self._fetch_one(connection, bound)
+                return self._fetch(connection, bound, many)
             finally:
                 connection.close()
         thread = threading.get_ident()
         held = self._held.get(thread)
         if held is None:
             held = self._held[thread] = self._engine.raw_connection()
-        return self._fetch_one(held, bound)
+        return self._fetch(held, bound, many)
 
     def release(self) -> None:
         """Close the connections held per thread; the next read opens new ones."""
@@ -100,14 +107,17 @@ class HotRead:
         for connection in held.values():
             connection.close()
 
-    def _fetch_one(
-        self, connection: PoolProxiedConnection, bound: Sequence[object] | Mapping[str, object]
-    ) -> tuple[Any, ...] | None:
+    def _fetch(
+        self, connection: PoolProxiedConnection, bound: Sequence[object] | Mapping[str, object],
+        many: bool,
+    ) -> list[tuple[Any, ...]]:
         cursor = connection.cursor()
         try:
             cursor.execute(self._sql, bound)
+            if many:
+                return list(cursor.fetchall())
             row: tuple[Any, ...] | None = cursor.fetchone()
-            return row
+            return [] if row is None else [row]
         finally:
             cursor.close()
 

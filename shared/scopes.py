@@ -15,6 +15,12 @@ class Scope:
     # Granted when a client asks for no scope at all. Which MCP tools need a scope is said
     # where each tool is registered (mcpserver.tools.Tools), the one place the guard reads.
     default: bool = False
+    # Health data: never a default, and marked on the consent page.
+    sensitive: bool = False
+
+    def __post_init__(self) -> None:
+        if self.sensitive and self.default:
+            raise ValueError(f"{self.name} is sensitive: it cannot be a default scope")
 
 
 # The authorization server's own scope: a refresh token, never asked for by a resource server.
@@ -49,6 +55,27 @@ CATALOGUE: tuple[Scope, ...] = (
         "write:data",
         "Update hospital status (staff)",
         "Update the live status of a hospital. Staff and admins only.",
+        roles=frozenset({"staff", "admin"}),
+    ),
+    Scope(
+        "read:records",
+        "See your medical records",
+        "Read your consultations: the appointment, doctor, hospital and the summary notes.",
+        sensitive=True,
+    ),
+    Scope(
+        "read:schedule",
+        "See your hospital's appointments (staff)",
+        "See the appointments at the hospitals you belong to, with patients' names. Staff "
+        "and admins only.",
+        roles=frozenset({"staff", "admin"}),
+    ),
+    Scope(
+        "write:schedule",
+        "Manage your hospital's schedule (staff)",
+        "Open and close slots, mark appointments attended, missed or cancelled, add "
+        "consultation notes, and keep the list of doctors, at the hospitals you belong to. "
+        "Staff and admins only.",
         roles=frozenset({"staff", "admin"}),
     ),
     Scope(

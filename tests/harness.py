@@ -20,6 +20,7 @@ from authserver.models import Account
 from authserver.oauth.egress import Egress
 from authserver.provisioning import (
     Credentials,
+    add_membership,
     create_account,
     create_client,
     create_resource_server,
@@ -83,6 +84,12 @@ class AuthServer:
             family_name="Martin", phone="+33 1 23 45 67 89", role=role, now=self.clock(),
             hasher=QUICK_HASH,
         )
+
+    def join(self, account: Account, *hospital_ids: str) -> None:
+        """Make a staff or admin account a member of hospitals."""
+        for hospital_id in hospital_ids:
+            add_membership(self.store, account_id=account.id, hospital_id=hospital_id,
+                           now=self.clock())
 
     def client(self, **kwargs: object) -> Credentials:
         kwargs.setdefault("name", "Test Client")

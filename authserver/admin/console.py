@@ -93,6 +93,7 @@ async def account(request: Request, context: Context) -> Response:
         account=found,
         roles=ROLES,
         grants=await run_in_threadpool(store.live_grants, account_id=account_id),
+        hospital_ids=await run_in_threadpool(store.hospital_ids, account_id),
     )
 
 

@@ -66,7 +66,7 @@ class Introspection:
     def _payload(self, token: LiveToken | None) -> dict[str, Any]:
         if token is None:
             return {"active": False}
-        return {
+        payload = {
             "active": True,
             "sub": token.account_id,
             "client_id": token.client_id,
@@ -83,6 +83,12 @@ class Introspection:
             "family_name": token.family_name,
             "role": token.role,
         }
+        if token.role == "staff":
+            # The hospitals whose data a staff account may change, read now (a removed
+            # membership counts from the resource server's next cache miss). A second query
+            # for staff only: patients are most of the traffic, and admins manage every one.
+            payload["hospital_ids"] = self.context.store.hospital_ids(token.account_id)
+        return payload
 
 
 def _error(

@@ -16,6 +16,7 @@ from authserver.models import (
     Client,
     Grant,
     Interaction,
+    Membership,
     RefreshToken,
     ResourceServer,
     UsedAssertion,
@@ -27,6 +28,7 @@ from authserver.store.audit import AuditEventStore
 from authserver.store.clients import ClientStore
 from authserver.store.grants import GrantStore
 from authserver.store.interactions import InteractionStore
+from authserver.store.memberships import MembershipStore
 from authserver.store.purge import Purger
 from authserver.store.resource_servers import ResourceServerStore
 from authserver.store.tokens import Introspected, LiveToken, TokenStore
@@ -36,6 +38,7 @@ __all__ = ["Introspected", "LiveToken", "RecentAttempts", "Store"]
 
 class Store(
     AccountStore,
+    MembershipStore,
     ClientStore,
     ResourceServerStore,
     InteractionStore,
@@ -49,5 +52,5 @@ class Store(
     SERVICE = "authserver"
     TABLES = (
         Account, Client, ResourceServer, Interaction, Grant, AuthorizationCode, AccessToken,
-        RefreshToken, AuditEvent, Attempt, UsedAssertion,
+        RefreshToken, AuditEvent, Attempt, UsedAssertion, Membership,
     )

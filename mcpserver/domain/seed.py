@@ -1,12 +1,21 @@
 """A deterministic demo directory: 60 hospitals in 12 French cities, doctors, and bookable
-slots for the next 30 days. The same seed and start day always give the same data."""
+slots for the next 30 days; and for the demo patients, past consultations with their notes
+(their medical records). The same seed, start day and patients always give the same data."""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
-from mcpserver.domain.models import Doctor, Hospital, HospitalStatus, Slot
+from mcpserver.domain.models import (
+    Appointment,
+    Consultation,
+    Doctor,
+    Hospital,
+    HospitalStatus,
+    Slot,
+)
 from mcpserver.domain.store import DomainStore
 from shared.clock import PARIS
 
@@ -47,10 +56,23 @@ GIVEN = ("Camille", "Louis", "Léa", "Hugo", "Chloé", "Jules", "Manon", "Gabrie
          "Sarah", "Lucas", "Emma", "Nathan", "Zoé", "Paul")
 FAMILY = ("Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand",
           "Leroy", "Moreau", "Simon", "Laurent", "Lefebvre", "Michel", "Garcia", "Roux")
+# Each demo patient's past consultations: days before the start day, Paris hour, hospital and
+# doctor, the reason they gave and the note the doctor wrote.
+CONSULTATIONS = (
+    (62, 9, "paris-1", "paris-1-dr1", "Persistent cough",
+     "Viral bronchitis. Rest, fluids; no antibiotics needed. Come back if fever lasts."),
+    (34, 14, "paris-2", "paris-2-dr2", "Chest pain when climbing stairs",
+     "ECG and stress test normal. Likely muscular; reassess in three months."),
+    (9, 11, "paris-1", "paris-1-dr3", "Itchy rash on both arms",
+     "Contact eczema. Emollient twice daily and a mild steroid cream for one week."),
+)
 
 
-def seed_demo(store: DomainStore, today: date, now: int) -> bool:
-    """Fill an empty store with the demo directory; False if it already had data."""
+def seed_demo(
+    store: DomainStore, today: date, now: int, patients: Sequence[str] = ()
+) -> bool:
+    """Fill an empty store with the demo directory, and the past consultations of the demo
+    ``patients`` (their `sub`s); False if it already had data."""
     if not store.is_empty():
         return False
     rng = random.Random(SEED)
@@ -98,7 +120,43 @@ def seed_demo(store: DomainStore, today: date, now: int) -> bool:
     store.bulk_insert(HospitalStatus, statuses)
     store.bulk_insert(Doctor, doctors)
     store.bulk_insert(Slot, slots)
+    _seed_records(store, today, patients)
     return True
+
+
+def _seed_records(store: DomainStore, today: date, patients: Sequence[str]) -> None:
+    slots: list[dict[str, object]] = []
+    appointments: list[dict[str, object]] = []
+    records: list[dict[str, object]] = []
+    for number, sub in enumerate(patients, start=1):
+        for index, (days, hour, hospital_id, doctor_id, reason, note) in enumerate(
+            CONSULTATIONS, start=1
+        ):
+            day = today - timedelta(days=days + number)
+            local = datetime.combine(day, time(hour), tzinfo=PARIS)
+            starts_at = int(local.astimezone(UTC).timestamp())
+            appointment_id = f"apt_demo_{number}_{index}"
+            slots.append({
+                "id": f"{doctor_id}-{day:%Y%m%d}-{hour:02d}", "doctor_id": doctor_id,
+                "hospital_id": hospital_id, "starts_at": starts_at, "duration_minutes": 30,
+                "appointment_id": appointment_id, "closed_at": None,
+            })
+            appointments.append({
+                "id": appointment_id, "account_sub": sub, "patient_name": None,
+                "slot_id": slots[-1]["id"],
+                "reason": reason, "status": "attended", "created_at": starts_at - 7 * 86400,
+                "cancelled_at": None, "status_reason": None, "status_changed_at": starts_at,
+                "status_changed_by": None,
+            })
+            records.append({
+                "id": f"rec_demo_{number}_{index}", "appointment_id": appointment_id,
+                "account_sub": sub, "hospital_id": hospital_id, "note": note,
+                "created_at": starts_at + 3600, "updated_at": starts_at + 3600,
+                "written_by": doctor_id,
+            })
+    store.bulk_insert(Slot, slots)
+    store.bulk_insert(Appointment, appointments)
+    store.bulk_insert(Consultation, records)
 
 
 def _slot_starts(today: date) -> list[tuple[str, int]]:
@@ -119,6 +177,7 @@ def _slots(
 ) -> list[dict[str, object]]:
     return [
         {"id": f"{doctor_id}-{label}", "doctor_id": doctor_id, "hospital_id": hospital_id,
-         "starts_at": starts_at, "duration_minutes": 30, "appointment_id": None}
+         "starts_at": starts_at, "duration_minutes": 30, "appointment_id": None,
+         "closed_at": None}
         for label, starts_at in starts
     ]

@@ -1,18 +1,30 @@
-"""The only module of the MCP server that issues SQL. Booking is a conditional UPDATE, so a
-slot is booked at most once even with several replicas on one database."""
+"""The MCP server's store: the directory, slots and appointments here, the other nouns in the
+modules of this package it is composed of (the only modules that issue SQL). Booking is a
+conditional UPDATE, so a slot is booked at most once even with several replicas on one
+database."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import func, insert
 from sqlmodel import SQLModel, col, select, update
 
+from mcpserver.domain.access_log import AccessLogStore
+from mcpserver.domain.desk import DeskStore
 from mcpserver.domain.errors import SlotUnavailable
-from mcpserver.domain.models import Appointment, Doctor, Hospital, HospitalStatus, Slot
-from shared.database import SQLStore
+from mcpserver.domain.models import (
+    Appointment,
+    Consultation,
+    DataAccess,
+    Doctor,
+    Hospital,
+    HospitalStatus,
+    Slot,
+)
+from mcpserver.domain.records import RecordStore
+from mcpserver.domain.views import AppointmentView, SlotView, appointments_with_places
 
 EARTH_RADIUS_KM = 6371.0
 
@@ -25,24 +37,9 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
 
 
-@dataclass(frozen=True)
-class SlotView:
-    slot: Slot
-    doctor: Doctor
-    hospital: Hospital
-
-
-@dataclass(frozen=True)
-class AppointmentView:
-    appointment: Appointment
-    slot: Slot
-    doctor: Doctor
-    hospital: Hospital
-
-
-class DomainStore(SQLStore):
+class DomainStore(RecordStore, DeskStore, AccessLogStore):
     SERVICE = "mcpserver"
-    TABLES = (Hospital, HospitalStatus, Doctor, Slot, Appointment)
+    TABLES = (Hospital, HospitalStatus, Doctor, Slot, Appointment, Consultation, DataAccess)
 
     # -- seeding ----------------------------------------------------------------------------
 
@@ -138,6 +135,7 @@ class DomainStore(SQLStore):
                 .join(Hospital, col(Hospital.id) == col(Slot.hospital_id))
                 .where(
                     col(Slot.appointment_id).is_(None),
+                    col(Slot.closed_at).is_(None),
                     col(Slot.starts_at) >= start,
                     col(Slot.starts_at) < end,
                 )
@@ -158,6 +156,7 @@ class DomainStore(SQLStore):
             .where(
                 col(Slot.id) == appointment.slot_id,
                 col(Slot.appointment_id).is_(None),
+                col(Slot.closed_at).is_(None),
                 col(Slot.starts_at) > now,
             )
             .values(appointment_id=appointment.id),
@@ -186,14 +185,15 @@ class DomainStore(SQLStore):
     def appointments(self, account_sub: str, since: int | None) -> list[AppointmentView]:
         with self._session() as session:
             query = (
-                select(Appointment, Slot, Doctor, Hospital)
-                .join(Slot, col(Slot.id) == col(Appointment.slot_id))
-                .join(Doctor, col(Doctor.id) == col(Slot.doctor_id))
-                .join(Hospital, col(Hospital.id) == col(Slot.hospital_id))
+                appointments_with_places()
                 .where(Appointment.account_sub == account_sub)
             )
             if since is not None:
-                query = query.where(Slot.starts_at >= since, Appointment.status == "booked")
+                # A visit the hospital cancelled stays in view until its time, with the reason.
+                query = query.where(
+                    Slot.starts_at >= since,
+                    col(Appointment.status).in_(("booked", "cancelled_by_hospital")),
+                )
             rows = session.exec(query.order_by(col(Slot.starts_at)))
             return [AppointmentView(*row) for row in rows.all()]
 

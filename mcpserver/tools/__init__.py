@@ -17,6 +17,7 @@ from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 from fastmcp.tools.base import ToolResult
 from mcp_types import ToolAnnotations
 
+from mcpserver.access_log import AccessLog, Whose
 from mcpserver.domain.errors import DomainError
 from shared import scopes
 from shared.clock import PARIS
@@ -36,15 +37,23 @@ class Tools:
     def __init__(self, mcp: FastMCP) -> None:
         self.mcp = mcp
         self.scopes: dict[str, str] = {}
+        # Tools whose calls the health-data access log records, and whose data they reach.
+        self.logged: dict[str, Whose] = {}
         mcp.add_middleware(DeclaredOnly(self.scopes))
+        mcp.add_middleware(AccessLog(self.logged))
 
     def add(
-        self, function: Callable[..., Any], *, scope: str, annotations: ToolAnnotations
+        self, function: Callable[..., Any], *, scope: str, annotations: ToolAnnotations,
+        logged: Whose | None = None,
     ) -> None:
+        """``logged``: the tool reads or changes a patient's or a hospital's data, and each
+        call of it is recorded in the access log."""
         if scope not in scopes.RESOURCE_NAMES:
             raise UndeclaredScope(f"{function.__name__} needs {scope!r}, not a resource scope")
         self.mcp.tool(function, name=function.__name__, annotations=annotations)
         self.scopes[function.__name__] = scope
+        if logged is not None:
+            self.logged[function.__name__] = logged
 
     async def check(self) -> None:
         """Refuse to start when FastMCP serves a tool that was not added with a scope."""
@@ -79,6 +88,13 @@ class Refusal(ToolError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, log_level=logging.INFO)
+
+
+def not_your_hospital(hospital_id: str) -> str:
+    """The refusal of a staff change to a hospital the user does not belong to, the same
+    whether the id exists or not."""
+    return (f"You can change only the hospitals you belong to, and {hospital_id[:64]!r} is not "
+            "one of them. An administrator adds hospitals to your account.")
 
 
 async def run(function: Callable[..., T], *args: object) -> T:

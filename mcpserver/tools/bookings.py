@@ -9,15 +9,19 @@ from typing import Annotated, Literal
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field
 
+from mcpserver.access_log import Whose, touched
 from mcpserver.context import current
 from mcpserver.domain.models import Appointment
-from mcpserver.domain.store import AppointmentView
+from mcpserver.domain.views import AppointmentView
 from mcpserver.tools import Refusal, Tools, paris_time, run
 
 
 class AppointmentInfo(BaseModel):
     appointment_id: str
+    # booked, cancelled (by you), attended, no_show or cancelled_by_hospital.
     status: str
+    # What the hospital said when it marked the appointment.
+    status_reason: str | None = None
     starts_at: str
     duration_minutes: int
     reason: str
@@ -36,6 +40,7 @@ def info(view: AppointmentView) -> AppointmentInfo:
     return AppointmentInfo(
         appointment_id=view.appointment.id,
         status=view.appointment.status,
+        status_reason=view.appointment.status_reason,
         starts_at=paris_time(view.slot.starts_at),
         duration_minutes=view.slot.duration_minutes,
         reason=view.appointment.reason,
@@ -70,11 +75,13 @@ async def book_appointment(
     appointment = Appointment(
         id=f"apt_{secrets.token_urlsafe(12)}",
         account_sub=call.identity.sub,
+        patient_name=f"{call.identity.given_name} {call.identity.family_name}".strip() or None,
         slot_id=slot_id,
         reason=reason.strip(),
         status="booked",
         created_at=int(call.services.clock()),
     )
+    touched(appointment.id)
     await run(call.services.store.book, appointment, int(call.services.clock()))
     return await _mine(appointment.id)
 
@@ -95,10 +102,12 @@ async def cancel_appointment(
 async def list_my_appointments(
     which: Annotated[Literal["upcoming", "all"], Field(description="upcoming or all")] = "upcoming",
 ) -> AppointmentList:
-    """Your appointments: the upcoming booked ones, or all including past and cancelled."""
+    """Your appointments: the upcoming ones (booked, or cancelled by the hospital, with its
+    reason), or all including past and cancelled."""
     call = current()
     since = int(call.services.clock()) if which == "upcoming" else None
     views = await run(call.services.store.appointments, call.identity.sub, since)
+    touched(*(view.appointment.id for view in views))
     return AppointmentList(appointments=[info(view) for view in views])
 
 
@@ -120,11 +129,12 @@ def schedule_appointment(
 
 def register(tools: Tools) -> None:
     tools.add(book_appointment, scope="write:bookings",
-              annotations=ToolAnnotations(read_only_hint=False))
+              annotations=ToolAnnotations(read_only_hint=False), logged=Whose.OWN)
     tools.add(
         cancel_appointment, scope="write:bookings",
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True),
+        logged=Whose.OWN,
     )
     tools.add(list_my_appointments, scope="read:bookings",
-              annotations=ToolAnnotations(read_only_hint=True))
+              annotations=ToolAnnotations(read_only_hint=True), logged=Whose.OWN)
     tools.mcp.prompt(schedule_appointment)

@@ -8,9 +8,18 @@ from typing import Annotated
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field
 
+from mcpserver.access_log import Whose
 from mcpserver.context import current
 from mcpserver.domain.models import Hospital, HospitalStatus
-from mcpserver.tools import Refusal, Tools, paris_time, parse_day, run, start_of_day
+from mcpserver.tools import (
+    Refusal,
+    Tools,
+    not_your_hospital,
+    paris_time,
+    parse_day,
+    run,
+    start_of_day,
+)
 
 HospitalId = Annotated[
     str, Field(min_length=1, max_length=64, description="A hospital id, e.g. paris-1.")
@@ -142,10 +151,14 @@ async def update_hospital_status(
     ventilators_available: Annotated[int | None, Field(default=None, ge=0, le=1_000)] = None,
     emergency_wait_minutes: Annotated[int | None, Field(default=None, ge=0, le=2_880)] = None,
 ) -> LiveStatus:
-    """Staff only: update a hospital's live status. Give only the figures that changed."""
+    """Staff only: update the live status of a hospital you belong to. Give only the figures
+    that changed."""
     call = current()
     if call.identity.role not in {"staff", "admin"}:
         raise Refusal("Only hospital staff can update the live status.")
+    # Before the hospital is looked up: an id guessed or not, the same answer.
+    if not call.identity.manages(hospital_id):
+        raise Refusal(not_your_hospital(hospital_id))
     values: dict[str, int | str] = {
         name: value
         for name, value in (
@@ -237,6 +250,7 @@ def register(tools: Tools) -> None:
     tools.add(
         update_hospital_status, scope="write:data",
         annotations=ToolAnnotations(read_only_hint=False, idempotent_hint=True),
+        logged=Whose.HOSPITAL,
     )
     tools.mcp.resource(
         "hospital://{hospital_id}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel
 
+from mcpserver.access_log import Whose
 from mcpserver.context import current
 from mcpserver.tools import Tools
 
@@ -31,4 +32,4 @@ async def get_my_profile() -> Profile:
 
 def register(tools: Tools) -> None:
     tools.add(get_my_profile, scope="read:profile",
-              annotations=ToolAnnotations(read_only_hint=True))
+              annotations=ToolAnnotations(read_only_hint=True), logged=Whose.OWN)

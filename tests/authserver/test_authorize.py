@@ -8,6 +8,8 @@ import base64
 import httpx
 import pytest
 
+from authserver.provisioning import Credentials
+from shared import scopes
 from tests.databases import both_backends
 from tests.flow import (
     REDIRECT_URI,
@@ -484,3 +486,21 @@ def test_prompt_login_asks_again_despite_a_session(
             login(browser, interaction, account.email, "correct-horse-battery").status_code == 303
         )
         assert 'name="decision"' in browser.get(interaction).text
+
+
+def test_medical_records_are_never_a_default_and_marked_sensitive(
+    auth_server: AuthServer, confidential_client: Credentials
+) -> None:
+    """Issue 16 item 3: read:records is granted only when asked for, with a warning."""
+    assert "read:records" not in scopes.DEFAULT_NAMES
+    account = auth_server.account()
+    pages = {}
+    for name, scope in (("asked", "read:data read:records"), ("default", "")):
+        with auth_server.http() as browser:
+            interaction = _interaction(browser, confidential_client.id, scope=scope)
+            login(browser, interaction, account.email, "correct-horse-battery")
+            pages[name] = browser.get(interaction).text
+    assert "See your medical records" in pages["asked"]
+    assert "Sensitive: health data" in pages["asked"]
+    assert "See your medical records" not in pages["default"]
+    assert "Sensitive" not in pages["default"]

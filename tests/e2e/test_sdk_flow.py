@@ -51,6 +51,9 @@ def test_discovery_registration_and_every_tool(stack: Stack) -> None:
                 "search_hospitals", "get_hospital", "get_hospital_status", "list_doctors",
                 "find_available_slots", "book_appointment", "cancel_appointment",
                 "list_my_appointments", "get_my_profile", "update_hospital_status",
+                "get_my_medical_records", "get_my_medical_record", "mark_appointment",
+                "add_consultation_note", "list_my_data_access", "list_data_access",
+                "open_slots", "close_slot", "save_doctor", "list_hospital_appointments",
             }
             found = _json(await session.call_tool("search_hospitals", {"city": "Lyon", "limit": 3}))
             assert len(found["hospitals"]) == 3
@@ -134,6 +137,7 @@ def _clients(stack: Stack) -> list[Client]:
 
 def test_staff_updates_live_status(stack: Stack) -> None:
     staff = stack.auth.account("staff")
+    stack.auth.join(staff, "paris-1")
 
     async def scenario() -> None:
         async with connect(stack.mcp_url, Browser(staff.email, PASSWORD)) as connection:

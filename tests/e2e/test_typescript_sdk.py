@@ -156,7 +156,7 @@ def test_the_typescript_sdk_connects_refreshes_steps_up_and_is_revoked(
     assert _grants(summary, "connect") == [("authorization_code", 200)]
     assert summary["protocol_version"] == "2025-11-25"
     assert "logging" not in summary["capabilities"]
-    assert len(summary["tools"]) == 10
+    assert len(summary["tools"]) == 20
 
     # Three trips to the browser: connecting, the step-up, and after the revocation. One login.
     steps = [authorization["step"] for authorization in summary["authorizations"]]

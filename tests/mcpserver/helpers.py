@@ -13,9 +13,10 @@ MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, 
 
 
 def token_for(stack: Stack, role: str = "patient", scope: str = "read:data read:bookings "
-              "write:bookings read:profile") -> tuple[str, str]:
-    """(access token, account id) for a new account of ``role``."""
+              "write:bookings read:profile", hospitals: tuple[str, ...] = ()) -> tuple[str, str]:
+    """(access token, account id) for a new account of ``role``, a member of ``hospitals``."""
     account = stack.auth.account(role)
+    stack.auth.join(account, *hospitals)
     client_id = stack.auth.client(public=True).id
     tokens = tokens_for(stack.auth, client_id, account.email, scope=scope, resource=stack.mcp_url)
     return tokens["access_token"], account.id

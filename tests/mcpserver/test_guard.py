@@ -38,6 +38,9 @@ def test_protected_resource_metadata_at_both_paths(stack: Stack) -> None:
             "write:bookings",
             "read:profile",
             "write:data",
+            "read:records",
+            "read:schedule",
+            "write:schedule",
         ]
 
 
@@ -74,7 +77,7 @@ def test_trailing_slash_is_served_not_redirected(stack: Stack) -> None:
     token, _ = token_for(stack)
     response = rpc(stack, token, "tools/list", {}, path="/mcp/")
     assert response.status_code == 200, response.text
-    assert len(response.json()["result"]["tools"]) == 10
+    assert len(response.json()["result"]["tools"]) == 20
     assert rpc(stack, None, "tools/list", {}, path="/mcp/").status_code == 401
 
 

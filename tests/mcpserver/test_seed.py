@@ -42,3 +42,26 @@ def test_seed_is_deterministic_realistic_and_once(databases: Databases) -> None:
     assert not seed_demo(first, DAY, 1_700_000_000)
     first.dispose()
     second.dispose()
+
+
+@both_backends
+def test_demo_patients_have_deterministic_records_of_their_own(databases: Databases) -> None:
+    stores = []
+    for name in ("a", "b"):
+        store = DomainStore(create_db_engine(databases.url(name)))
+        store.upgrade_schema()
+        assert seed_demo(store, DAY, 1_700_000_000, ["acct_paula", "acct_pierre"])
+        stores.append(store)
+    first, second = stores
+    for sub in ("acct_paula", "acct_pierre"):
+        records = first.records(sub)
+        assert len(records) == 3
+        assert {r.consultation.account_sub for r in records} == {sub}
+        assert all(r.appointment.appointment.status == "attended" for r in records)
+        before = datetime.datetime(2026, 11, 21, tzinfo=datetime.UTC).timestamp()
+        assert all(r.appointment.slot.starts_at < before for r in records)
+        assert [r.consultation.model_dump() for r in records] == [
+            r.consultation.model_dump() for r in second.records(sub)]
+    assert first.records("acct_someone_else") == []
+    for store in stores:
+        store.dispose()

@@ -22,6 +22,7 @@ def test_defaults_and_derived_urls() -> None:
         "https://mcp.hospiai.example/.well-known/oauth-protected-resource/mcp"
     )
     assert settings.cache_ttl == 30
+    assert settings.access_log_retention == 365 * 86400 and settings.purge_interval == 3600
 
 
 @pytest.mark.parametrize(
@@ -34,6 +35,9 @@ def test_defaults_and_derived_urls() -> None:
         ("HOSPIAI_INTROSPECTION_URL", "http://auth.hospiai.example/introspect"),
         ("HOSPIAI_INTROSPECTION_CACHE_TTL", "3600"),
         ("HOSPIAI_MCP_CLIENT_SECRET", ""),
+        ("HOSPIAI_ACCESS_LOG_RETENTION", "3600"),
+        ("HOSPIAI_ACCESS_LOG_RETENTION", "one year"),
+        ("HOSPIAI_MCP_PURGE_INTERVAL", "-1"),
     ],
 )
 def test_bad_values_are_refused(name: str, value: str) -> None:

@@ -26,6 +26,16 @@ EXPECTED = {
     "book_appointment": "write:bookings",
     "cancel_appointment": "write:bookings",
     "get_my_profile": "read:profile",
+    "get_my_medical_records": "read:records",
+    "get_my_medical_record": "read:records",
+    "mark_appointment": "write:schedule",
+    "add_consultation_note": "write:schedule",
+    "list_my_data_access": "read:profile",
+    "list_data_access": "read:schedule",
+    "open_slots": "write:schedule",
+    "close_slot": "write:schedule",
+    "save_doctor": "write:schedule",
+    "list_hospital_appointments": "read:schedule",
 }
 
 

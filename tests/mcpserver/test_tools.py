@@ -137,7 +137,7 @@ def test_concurrent_bookings_of_one_slot_give_exactly_one_success(stack: Stack) 
 
 @both_backends
 def test_staff_status_update_is_staff_only_and_recorded(stack: Stack) -> None:
-    staff, staff_id = token_for(stack, "staff", "read:data write:data")
+    staff, staff_id = token_for(stack, "staff", "read:data write:data", hospitals=("lille-2",))
     updated = call(stack, staff, "update_hospital_status",
                    {"hospital_id": "lille-2", "icu_beds_available": 4,
                     "emergency_wait_minutes": 35})["structuredContent"]

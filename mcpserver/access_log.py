@@ -1,0 +1,131 @@
+"""The health-data access log (issue 16 item 4): every call of a tool that reads or changes a
+patient's data or a hospital's is recorded with who, which application, the tool, the ids it
+named or reached (never free text) and the outcome, before its answer is sent. A record that
+cannot be written fails the call: an answer is never given without its record."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from enum import Enum
+
+import mcp_types as mt
+from anyio import to_thread
+from fastmcp.exceptions import ToolError
+from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
+from fastmcp.tools.base import ToolResult
+
+from mcpserver.context import current
+from mcpserver.domain.models import DataAccess
+
+log = logging.getLogger(__name__)
+
+# Arguments that hold ids, which the log keeps; every other argument (a reason, a note, a
+# figure) is left out.
+ID_ARGUMENTS = ("appointment_id", "slot_id", "record_id", "doctor_id")
+MAX_IDS = 50
+
+
+class Whose(Enum):
+    """Whose data a logged tool reaches."""
+
+    # The acting user's own (their appointments, records, profile).
+    OWN = "own"
+    # Patients the tool finds (a hospital desk's appointment): it names them with touched().
+    PATIENTS = "patients"
+    # A hospital's own data (its live status).
+    HOSPITAL = "hospital"
+
+
+@dataclass
+class Touched:
+    subjects: list[str] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    hospital_id: str | None = None
+
+
+_touched: ContextVar[Touched | None] = ContextVar("hospiai_touched", default=None)
+
+
+def touched(
+    *ids: str, subject: str | None = None, hospital_id: str | None = None
+) -> None:
+    """Tell the log what the running call reached: ids it made or found, the patient whose
+    data it is, the hospital. Outside a logged call it does nothing."""
+    found = _touched.get()
+    if found is None:
+        return
+    found.ids.extend(i for i in ids if i not in found.ids)
+    if subject is not None and subject not in found.subjects:
+        found.subjects.append(subject)
+    if hospital_id is not None:
+        found.hospital_id = hospital_id
+
+
+class AccessLog(Middleware):
+    def __init__(self, logged: Mapping[str, Whose]) -> None:
+        self.logged = logged
+
+    async def on_call_tool(
+        self,
+        context: MiddlewareContext[mt.CallToolRequestParams],
+        call_next: CallNext[mt.CallToolRequestParams, ToolResult],
+    ) -> ToolResult:
+        name = context.message.name
+        whose = self.logged.get(name)
+        if whose is None:
+            return await call_next(context)
+        found = Touched()
+        reset = _touched.set(found)
+        try:
+            result = await call_next(context)
+        except ToolError:
+            await _record(name, whose, context.message.arguments or {}, found, "refused")
+            raise
+        except Exception:
+            await _record(name, whose, context.message.arguments or {}, found, "failed")
+            raise
+        finally:
+            _touched.reset(reset)
+        await _record(name, whose, context.message.arguments or {}, found, "ok")
+        return result
+
+
+async def _record(
+    tool: str, whose: Whose, arguments: Mapping[str, object], found: Touched, outcome: str
+) -> None:
+    call = current()
+    identity = call.identity
+    named = [str(arguments[key])[:80] for key in ID_ARGUMENTS if isinstance(
+        arguments.get(key), str)]
+    ids = list(dict.fromkeys([*named, *found.ids]))[:MAX_IDS]
+    hospital = arguments.get("hospital_id")
+    hospital_id = found.hospital_id or (hospital[:64] if isinstance(hospital, str) else None)
+    subjects: list[str | None]
+    if whose is Whose.OWN:
+        subjects = [identity.sub]
+    elif whose is Whose.PATIENTS and found.subjects:
+        subjects = list(found.subjects)
+    else:
+        subjects = [None]
+    at = int(call.services.clock())
+    rows = [
+        DataAccess(
+            at=at, actor_sub=identity.sub,
+            actor_name=f"{identity.given_name} {identity.family_name}".strip(),
+            actor_role=identity.role, client_id=identity.client_id, tool=tool,
+            subject_sub=subject, hospital_id=hospital_id, ids=ids, outcome=outcome,
+        )
+        for subject in subjects
+    ]
+    try:
+        await to_thread.run_sync(call.services.store.log_access, rows)
+    except Exception:
+        log.exception("the health-data access log could not be written; the call fails")
+        raise ToolError(
+            "This call could not be recorded in the health-data access log, so its answer "
+            "is withheld. Try again in a moment (a change it made is kept: list before "
+            "changing again)."
+        ) from None
