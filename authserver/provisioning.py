@@ -39,28 +39,47 @@ def create_account(
     hasher: Callable[[str], str] = hash_password,
 ) -> Account:
     """``hasher``: argon2id at the production cost; only tests pass a cheaper one."""
+    account = new_account(
+        email=email, password_hash="", given_name=given_name, family_name=family_name,
+        phone=phone, role=role, now=now,
+    )
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ProvisioningError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if store.account_by_email(account.email) is not None:
+        raise ProvisioningError(f"an account with email {account.email!r} already exists")
+    account.password_hash = hasher(password)
+    store.add_account(account)
+    return account
+
+
+def new_account(
+    *,
+    email: str,
+    password_hash: str,
+    given_name: str,
+    family_name: str,
+    now: int,
+    phone: str | None,
+    role: str,
+) -> Account:
+    """An account row, not stored yet, with its email checked and normalised as the login
+    page looks it up (``email_key``); the CLI's create and import, and the admin's, share it."""
     email = email.strip()
     if "@" not in email or email.startswith("@") or email.endswith("@"):
         raise ProvisioningError(f"{email!r} is not an email address")
     if role not in ROLES:
         raise ProvisioningError(f"role must be one of {', '.join(ROLES)}")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ProvisioningError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
-    if store.account_by_email(email) is not None:
-        raise ProvisioningError(f"an account with email {email!r} already exists")
-    account = Account(
+    return Account(
         id=new_id("acct"),
         email=email,
         email_key=email.lower(),
-        password_hash=hasher(password),
+        password_hash=password_hash,
         given_name=given_name,
         family_name=family_name,
         phone=phone,
         role=role,
         created_at=now,
     )
-    store.add_account(account)
-    return account
 
 
 def create_client(

@@ -17,6 +17,7 @@ from shared.settings import SettingsError, environ
 
 if TYPE_CHECKING:
     from authserver.settings import Settings as AuthSettings
+    from authserver.store import Store
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,10 +44,22 @@ def _parser() -> argparse.ArgumentParser:
     account.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
+    _add_import(accounts, "accounts (CSV or JSON lines) with their password hashes")
 
     _add_registrations(commands)
     _add_maintenance(commands)
     return parser
+
+
+def _add_import(
+    actions: argparse._SubParsersAction[argparse.ArgumentParser], what: str
+) -> argparse.ArgumentParser:
+    imported = actions.add_parser("import", help=f"import {what}; a bad row is reported, skipped")
+    imported.add_argument("file", type=Path)
+    imported.add_argument(
+        "--dry-run", action="store_true", help="print what would change, and change nothing"
+    )
+    return imported
 
 
 def _add_registrations(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -169,6 +182,8 @@ def _provision(args: argparse.Namespace, settings: AuthSettings) -> int:
     keys = Keys(settings.secret_key)
     now = unix_now()
     try:
+        if getattr(args, "action", None) == "import":
+            return _import(args, store, now)
         if args.command == "accounts":
             account = create_account(
                 store,
@@ -204,6 +219,26 @@ def _provision(args: argparse.Namespace, settings: AuthSettings) -> int:
         print(f"hospiai: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _import(args: argparse.Namespace, store: Store, now: int) -> int:
+    """An import: each refused row on standard error, then the counts; status 1 if any row
+    was refused (the others are imported all the same)."""
+    from authserver.audit import Audit
+    from authserver.imports.accounts import import_accounts
+    from shared.metrics import Metrics
+
+    audit = Audit(store, unix_now, Metrics("authserver"))
+    try:
+        report = import_accounts(store, audit, args.file, now=now, dry_run=args.dry_run)
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"hospiai: cannot read {args.file}: {error}", file=sys.stderr)
+        return 1
+    for line, reason in report.refused:
+        print(f"line {line}: {reason}", file=sys.stderr)
+    dry = " (dry run: nothing was changed)" if args.dry_run else ""
+    print(f"{report.summary()}{dry}")
+    return 1 if report.refused else 0
 
 
 if __name__ == "__main__":
