@@ -46,6 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_import(accounts, "accounts (CSV or JSON lines) with their password hashes")
 
+    tokens = commands.add_parser(
+        "tokens", help="HospiAI's tokens from before the move"
+    ).add_subparsers(dest="action", required=True)
+    _add_import(tokens, "the records of HospiAI's tokens (CSV or JSON lines)").add_argument(
+        "--resource", help="the audience they were used at (default: HOSPIAI_DEFAULT_RESOURCE)"
+    )
     _add_registrations(commands)
     _add_maintenance(commands)
     return parser
@@ -183,7 +189,7 @@ def _provision(args: argparse.Namespace, settings: AuthSettings) -> int:
     now = unix_now()
     try:
         if getattr(args, "action", None) == "import":
-            return _import(args, store, now)
+            return _import(args, settings, store, now)
         if args.command == "accounts":
             account = create_account(
                 store,
@@ -221,16 +227,29 @@ def _provision(args: argparse.Namespace, settings: AuthSettings) -> int:
     return 0
 
 
-def _import(args: argparse.Namespace, store: Store, now: int) -> int:
+def _import(args: argparse.Namespace, settings: AuthSettings, store: Store, now: int) -> int:
     """An import: each refused row on standard error, then the counts; status 1 if any row
     was refused (the others are imported all the same)."""
     from authserver.audit import Audit
     from authserver.imports.accounts import import_accounts
+    from authserver.imports.tokens import import_tokens
     from shared.metrics import Metrics
 
     audit = Audit(store, unix_now, Metrics("authserver"))
     try:
-        report = import_accounts(store, audit, args.file, now=now, dry_run=args.dry_run)
+        if args.command == "accounts":
+            report = import_accounts(store, audit, args.file, now=now, dry_run=args.dry_run)
+        else:
+            resource = args.resource or settings.default_resource
+            if not resource or store.resource_server_by_resource(resource) is None:
+                print(
+                    "hospiai: --resource (or HOSPIAI_DEFAULT_RESOURCE) must name a registered"
+                    " resource server", file=sys.stderr,
+                )
+                return 1
+            report = import_tokens(
+                store, audit, args.file, resource=resource, now=now, dry_run=args.dry_run
+            )
     except (OSError, UnicodeDecodeError) as error:
         print(f"hospiai: cannot read {args.file}: {error}", file=sys.stderr)
         return 1

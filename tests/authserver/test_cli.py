@@ -208,7 +208,7 @@ class _RemoteServer:
         return httpx.Client(base_url=self.url, timeout=10)
 
 
-def test_accounts_import_dry_run_then_import_then_rerun(tmp_path: Path) -> None:
+def test_accounts_then_tokens_import(tmp_path: Path) -> None:
     env = _env(tmp_path, 9000)
     assert _hospiai(env, "db", "upgrade").returncode == 0
     users = tmp_path / "users.csv"
@@ -226,7 +226,21 @@ def test_accounts_import_dry_run_then_import_then_rerun(tmp_path: Path) -> None:
     assert "\nline 3: the password hash is in no format" in dry.stderr
     done = _hospiai(env, "accounts", "import", str(users))
     assert done.stdout.strip() == "created: 1, unchanged: 0, rejected: 1"
-    again = _hospiai(env, "accounts", "import", str(users))
-    assert again.stdout.strip() == "created: 0, unchanged: 1, rejected: 1"
     missing = _hospiai(env, "accounts", "import", str(tmp_path / "nowhere.csv"))
     assert missing.returncode == 1 and "cannot read" in missing.stderr
+
+    tokens = tmp_path / "tokens.jsonl"
+    tokens.write_text(json.dumps({
+        "id": "tok-1", "user": "legacy@hospiai.test", "name": "Claude", "scopes": "read:data",
+        "expiresAt": "2999-01-01T00:00:00Z", "revoked": False,
+    }) + "\n", encoding="utf-8")
+    unknown = _hospiai(env, "tokens", "import", str(tokens))
+    assert unknown.returncode == 1 and "registered resource server" in unknown.stderr
+    created = _hospiai(env, "resource-servers", "create", "--resource",
+                       env["HOSPIAI_DEFAULT_RESOURCE"], "--name", "MCP")
+    assert created.returncode == 0, created.stderr
+    imported = _hospiai(env, "tokens", "import", str(tokens))
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout.strip() == (
+        "created: 1, unchanged: 0, revoked: 0, skipped: 0, rejected: 0"
+    )
