@@ -20,7 +20,7 @@ from starlette.templating import Jinja2Templates
 from authserver.admin import account, console
 from authserver.audit import Audit
 from authserver.context import Context
-from authserver.endpoints import OAuthEndpoint, authorize, metadata, validate
+from authserver.endpoints import OAuthEndpoint, authorize, metadata, service, validate
 from authserver.interactions import login, steps
 from authserver.legacy import LegacyTokens
 from authserver.maintenance import purge_every
@@ -88,7 +88,9 @@ CORS_ROUTES = {
 
 
 # The endpoints that answer in OAuth JSON, and what lies under them; the rest are pages.
-OAUTH_PATHS = ("/token", "/introspect", "/revoke", "/register", "/.well-known", validate.PATH)
+OAUTH_PATHS = (
+    "/token", "/introspect", "/revoke", "/register", "/.well-known", validate.PATH, service.PREFIX
+)
 
 
 async def _malformed(request: Request, exc: Exception) -> Response:
@@ -167,11 +169,19 @@ def _protocol_routes(context: Context) -> list[BaseRoute]:
 
     well_known = "/.well-known"
     # HospiAI's own token check from before the move, while integrations still call it.
-    legacy = (
+    optional: list[BaseRoute] = (
         []
         if context.settings.legacy_validate == "off"
         else [Route(validate.PATH, endpoint(validate.LegacyValidation(context)), methods=["POST"])]
     )
+    # HospiAI's web application managing personal tokens (client credentials, admin:tokens).
+    if context.settings.service_api_enabled:
+        optional += [
+            Route(f"{service.PREFIX}/tokens", service.tokens, methods=["GET", "POST"]),
+            Route(
+                f"{service.PREFIX}/tokens/{{grant_id}}/revoke", service.revoke, methods=["POST"]
+            ),
+        ]
     return [
         # First: the hottest path (routes are matched in order). On an embedded (SQLite) store
         # its one read costs less than the hop to a worker thread; on a networked database it
@@ -194,7 +204,7 @@ def _protocol_routes(context: Context) -> list[BaseRoute]:
             endpoint(engine.configure_client),
             methods=["GET", "PUT", "DELETE"],
         ),
-        *legacy,
+        *optional,
     ]
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from authserver.models import ROLES, Account, Client, ResourceServer
 from authserver.oauth.clients import GRANT_TYPES, redirect_uri_problem
+from authserver.oauth.service import GRANT_TYPE as SERVICE_GRANT
+from authserver.oauth.service import SERVICE_KIND, SERVICE_SCOPES
 from authserver.security import Keys, hash_password, new_id, new_secret
 from authserver.store import Store
 from shared import scopes
@@ -115,6 +117,28 @@ def create_client(
         scope=scopes.join(scopes.parse(scope)),
         extra_metadata={},
         created_at=now,
+    )
+    store.add_client(client)
+    return Credentials(client.client_id, secret)
+
+
+def create_service_client(
+    store: Store, keys: Keys, *, name: str, now: int, scope: str = ""
+) -> Credentials:
+    """A service client (HospiAI's web application): the client credentials grant alone, with
+    a secret, and only service scopes (default: all of them)."""
+    wanted = scopes.parse(scope) or list(SERVICE_SCOPES)
+    unknown = set(wanted) - set(SERVICE_SCOPES)
+    if unknown:
+        held = " ".join(SERVICE_SCOPES)
+        raise ProvisioningError(f"a service client holds only {held}, not {' '.join(unknown)}")
+    secret = new_secret("cs")
+    client = Client(
+        client_id=new_id("service"), kind=SERVICE_KIND, client_name=name,
+        client_secret_hash=keys.hash_secret(secret),
+        token_endpoint_auth_method="client_secret_basic", redirect_uris=[],
+        grant_types=[SERVICE_GRANT], response_types=[], scope=" ".join(wanted),
+        extra_metadata={}, created_at=now,
     )
     store.add_client(client)
     return Credentials(client.client_id, secret)

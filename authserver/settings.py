@@ -83,6 +83,9 @@ class Settings:
     legacy_token_id_claim: str = "jti"
     legacy_validate: str = "off"
     legacy_sunset: datetime.date | None = None
+    # The service API (/api/service, README): the client credentials grant for service clients
+    # (`hospiai clients create --service`), advertised only when on.
+    service_api_enabled: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "issuer", public_base_url("HOSPIAI_ISSUER", self.issuer))
@@ -216,4 +219,5 @@ _FLAGS = {
     "registration_enabled": "HOSPIAI_REGISTRATION_ENABLED",
     "metadata_documents_enabled": "HOSPIAI_METADATA_DOCUMENTS_ENABLED",
     "metadata_documents_allow_private": "HOSPIAI_METADATA_DOCUMENTS_ALLOW_PRIVATE",
+    "service_api_enabled": "HOSPIAI_SERVICE_API_ENABLED",
 }

@@ -74,8 +74,12 @@ def _add_registrations(commands: argparse._SubParsersAction[argparse.ArgumentPar
     )
     client = clients.add_parser("create", help="pre-register a client; prints its secret once")
     client.add_argument("--name", required=True)
-    client.add_argument("--redirect-uri", action="append", required=True, dest="redirect_uris")
+    client.add_argument("--redirect-uri", action="append", default=[], dest="redirect_uris")
     client.add_argument("--public", action="store_true", help="a public client (no secret)")
+    client.add_argument(
+        "--service", action="store_true",
+        help="a service client: client credentials for the service API (admin:tokens)",
+    )
     client.add_argument("--scope", default="", help="scopes it may request (default: all)")
 
     servers = commands.add_parser(
@@ -179,6 +183,7 @@ def _provision(args: argparse.Namespace, settings: AuthSettings) -> int:
         create_account,
         create_client,
         create_resource_server,
+        create_service_client,
     )
     from authserver.security import Keys
     from authserver.store import Store
@@ -207,6 +212,14 @@ def _provision(args: argparse.Namespace, settings: AuthSettings) -> int:
 
             for kind, count in purge(settings, store, now).items():
                 print(f"{kind}: {count} deleted")
+        elif args.command == "clients" and args.service:
+            if args.redirect_uris or args.public:
+                raise ProvisioningError("a service client has a secret and no redirect URI")
+            credentials = create_service_client(
+                store, keys, name=args.name, scope=args.scope, now=now
+            )
+            print(f"client_id: {credentials.id}")
+            print(f"client_secret: {credentials.secret}  (shown once; store it now)")
         elif args.command == "clients":
             credentials = create_client(
                 store, keys, name=args.name, redirect_uris=args.redirect_uris,

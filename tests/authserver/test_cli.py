@@ -208,7 +208,7 @@ class _RemoteServer:
         return httpx.Client(base_url=self.url, timeout=10)
 
 
-def test_accounts_then_tokens_import(tmp_path: Path) -> None:
+def test_accounts_then_tokens_import_then_a_service_client(tmp_path: Path) -> None:
     env = _env(tmp_path, 9000)
     assert _hospiai(env, "db", "upgrade").returncode == 0
     users = tmp_path / "users.csv"
@@ -244,3 +244,7 @@ def test_accounts_then_tokens_import(tmp_path: Path) -> None:
     assert imported.stdout.strip() == (
         "created: 1, unchanged: 0, revoked: 0, skipped: 0, rejected: 0"
     )
+    service = _hospiai(env, "clients", "create", "--service", "--name", "HospiAI web")
+    assert service.returncode == 0, service.stderr
+    assert _value(service.stdout, "client_id").startswith("service_")
+    assert _value(service.stdout, "client_secret").startswith("hospiai_cs_")
