@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
+
+Item = TypeVar("Item")
 
 # A value longer than this is no name, email or identifier an application stores.
 MAX_FIELD_CHARS = 320
@@ -68,6 +71,27 @@ def read_rows(path: Path, report: Report) -> Iterator[Row]:
         suffix != ".csv" and text.lstrip().startswith("{")
     )
     yield from (_json_rows(text, report) if as_json else _csv_rows(text))
+
+
+def read_items(
+    path: Path, report: Report, read: Callable[[Row], Item], key: Callable[[Item], str],
+    what: str,
+) -> Iterator[Item]:
+    """Each row as ``read`` makes it into an item; a row it refuses (BadRow, or the
+    ProvisioningError of an account: ValueErrors both), or whose ``key`` an earlier row had,
+    is refused in ``report`` by its line."""
+    seen: dict[str, int] = {}
+    for row in read_rows(path, report):
+        try:
+            item = read(row)
+        except ValueError as error:
+            report.refuse(row.line, str(error))
+            continue
+        first = seen.setdefault(key(item), row.line)
+        if first != row.line:
+            report.refuse(row.line, f"the same {what} as line {first}")
+            continue
+        yield item
 
 
 def _json_rows(text: str, report: Report) -> Iterator[Row]:

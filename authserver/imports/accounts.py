@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from authserver.audit import Audit
-from authserver.imports import BadRow, Report, Row, read_rows
+from authserver.imports import BadRow, Report, Row, read_items
 from authserver.models import Account
-from authserver.provisioning import ProvisioningError, new_account
+from authserver.provisioning import new_account
 from authserver.security import hash_password, is_password_hash, needs_rehash
 from authserver.store import Store
 
@@ -20,17 +20,10 @@ def import_accounts(
     an existing account is never changed, so a second run changes nothing. One audit event
     for the whole run, with its counts; none for a dry run, which changes nothing."""
     report = Report({"created": 0, "unchanged": 0, "rejected": 0})
-    seen: dict[str, int] = {}
-    for row in read_rows(path, report):
-        try:
-            account = _account(row, now)
-        except (BadRow, ProvisioningError) as error:
-            report.refuse(row.line, str(error))
-            continue
-        if account.email_key in seen:
-            report.refuse(row.line, f"the same email as line {seen[account.email_key]}")
-            continue
-        seen[account.email_key] = row.line
+    accounts = read_items(
+        path, report, lambda row: _account(row, now), lambda account: account.email_key, "email"
+    )
+    for account in accounts:
         if store.account_by_email(account.email_key) is not None:
             report.count("unchanged")
             continue

@@ -8,7 +8,7 @@ import datetime
 from pathlib import Path
 
 from authserver.audit import Audit
-from authserver.imports import BadRow, Report, Row, read_rows
+from authserver.imports import BadRow, Report, Row, read_items
 from authserver.legacy import record_key
 from authserver.models import PERSONAL_CLIENT_ID, AccessToken, Grant
 from authserver.security import new_id
@@ -29,17 +29,11 @@ def import_tokens(
     unless the file now says it is revoked: then it is revoked here too, so importing again
     just before the switch catches up."""
     report = Report({"created": 0, "unchanged": 0, "revoked": 0, "skipped": 0, "rejected": 0})
-    seen: dict[str, int] = {}
-    for row in read_rows(path, report):
-        try:
-            grant, token = _record(store, row, resource, now)
-        except BadRow as error:
-            report.refuse(row.line, str(error))
-            continue
-        if token.token_hash in seen:
-            report.refuse(row.line, f"the same id as line {seen[token.token_hash]}")
-            continue
-        seen[token.token_hash] = row.line
+    records = read_items(
+        path, report, lambda row: _record(store, row, resource, now),
+        lambda record: record[1].token_hash, "id",
+    )
+    for grant, token in records:
         existing = store.access_token(token.token_hash)
         if existing is not None:
             live = store.grant(existing.grant_id)
