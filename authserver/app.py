@@ -20,8 +20,9 @@ from starlette.templating import Jinja2Templates
 from authserver.admin import account, console, memberships
 from authserver.audit import Audit
 from authserver.context import Context
-from authserver.endpoints import OAuthEndpoint, authorize, metadata
+from authserver.endpoints import OAuthEndpoint, authorize, metadata, service, validate
 from authserver.interactions import login, steps
+from authserver.legacy import LegacyTokens
 from authserver.maintenance import purge_every
 from authserver.oauth.bridge import (
     HttpRequest,
@@ -87,7 +88,9 @@ CORS_ROUTES = {
 
 
 # The endpoints that answer in OAuth JSON, and what lies under them; the rest are pages.
-OAUTH_PATHS = ("/token", "/introspect", "/revoke", "/register", "/.well-known")
+OAUTH_PATHS = (
+    "/token", "/introspect", "/revoke", "/register", "/.well-known", validate.PATH, service.PREFIX
+)
 
 
 async def _malformed(request: Request, exc: Exception) -> Response:
@@ -124,6 +127,7 @@ def build_context(settings: Settings, clock: Callable[[], int], egress: Egress) 
         throttle=LoginThrottle(settings, store, keys),
         registrations=RegistrationThrottle(settings, store),
         egress=egress,
+        legacy=LegacyTokens(settings.legacy_token_secret, settings.legacy_token_id_claim),
     )
     # Built here, not on a first request in some worker thread.
     _ = context.engine, context.documents
@@ -164,6 +168,20 @@ def _protocol_routes(context: Context) -> list[BaseRoute]:
         return OAuthEndpoint(operation, issuer, on_loop=on_loop, prepare=prepare)
 
     well_known = "/.well-known"
+    # HospiAI's own token check from before the move, while integrations still call it.
+    optional: list[BaseRoute] = (
+        []
+        if context.settings.legacy_validate == "off"
+        else [Route(validate.PATH, endpoint(validate.LegacyValidation(context)), methods=["POST"])]
+    )
+    # HospiAI's web application managing personal tokens (client credentials, admin:tokens).
+    if context.settings.service_api_enabled:
+        optional += [
+            Route(f"{service.PREFIX}/tokens", service.tokens, methods=["GET", "POST"]),
+            Route(
+                f"{service.PREFIX}/tokens/{{grant_id}}/revoke", service.revoke, methods=["POST"]
+            ),
+        ]
     return [
         # First: the hottest path (routes are matched in order). On an embedded (SQLite) store
         # its one read costs less than the hop to a worker thread; on a networked database it
@@ -186,6 +204,7 @@ def _protocol_routes(context: Context) -> list[BaseRoute]:
             endpoint(engine.configure_client),
             methods=["GET", "PUT", "DELETE"],
         ),
+        *optional,
     ]
 
 

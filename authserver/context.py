@@ -10,6 +10,7 @@ from starlette.requests import HTTPConnection
 from starlette.templating import Jinja2Templates
 
 from authserver.audit import Audit
+from authserver.legacy import LegacyTokens
 from authserver.oauth.cimd import MetadataDocuments
 from authserver.oauth.egress import Egress, Fetcher
 from authserver.oauth.jwks import ClientKeys
@@ -36,6 +37,7 @@ class Context:
     throttle: LoginThrottle
     registrations: RegistrationThrottle
     egress: Egress
+    legacy: LegacyTokens
 
     @cached_property
     def fetcher(self) -> Fetcher:

@@ -48,8 +48,9 @@ class Membership(SQLModel, table=True):
 
 class Client(SQLModel, table=True):
     client_id: str = Field(primary_key=True)
-    # "dynamic" (RFC 7591), "preregistered" (CLI), "metadata_document" (CIMD), or "personal":
-    # the one built-in client that personal access tokens are issued to.
+    # "dynamic" (RFC 7591), "preregistered" (CLI), "metadata_document" (CIMD), "service" (CLI:
+    # client credentials for the service API), or "personal": the one built-in client that
+    # personal access tokens are issued to.
     kind: str
     client_name: str
     client_secret_hash: str | None = None

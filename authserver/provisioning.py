@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from authserver.models import ROLES, Account, Client, Membership, ResourceServer
 from authserver.oauth.clients import GRANT_TYPES, redirect_uri_problem
+from authserver.oauth.service import GRANT_TYPE as SERVICE_GRANT
+from authserver.oauth.service import SERVICE_KIND, SERVICE_SCOPES
 from authserver.security import Keys, hash_password, new_id, new_secret
 from authserver.store import Store
 from shared import scopes
@@ -46,28 +48,47 @@ def create_account(
     hasher: Callable[[str], str] = hash_password,
 ) -> Account:
     """``hasher``: argon2id at the production cost; only tests pass a cheaper one."""
+    account = new_account(
+        email=email, password_hash="", given_name=given_name, family_name=family_name,
+        phone=phone, role=role, now=now,
+    )
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ProvisioningError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if store.account_by_email(account.email) is not None:
+        raise ProvisioningError(f"an account with email {account.email!r} already exists")
+    account.password_hash = hasher(password)
+    store.add_account(account)
+    return account
+
+
+def new_account(
+    *,
+    email: str,
+    password_hash: str,
+    given_name: str,
+    family_name: str,
+    now: int,
+    phone: str | None,
+    role: str,
+) -> Account:
+    """An account row, not stored yet, with its email checked and normalised as the login
+    page looks it up (``email_key``); the CLI's create and import, and the admin's, share it."""
     email = email.strip()
     if "@" not in email or email.startswith("@") or email.endswith("@"):
         raise ProvisioningError(f"{email!r} is not an email address")
     if role not in ROLES:
         raise ProvisioningError(f"role must be one of {', '.join(ROLES)}")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ProvisioningError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
-    if store.account_by_email(email) is not None:
-        raise ProvisioningError(f"an account with email {email!r} already exists")
-    account = Account(
+    return Account(
         id=new_id("acct"),
         email=email,
         email_key=email.lower(),
-        password_hash=hasher(password),
+        password_hash=password_hash,
         given_name=given_name,
         family_name=family_name,
         phone=phone,
         role=role,
         created_at=now,
     )
-    store.add_account(account)
-    return account
 
 
 def create_client(
@@ -103,6 +124,28 @@ def create_client(
         scope=scopes.join(scopes.parse(scope)),
         extra_metadata={},
         created_at=now,
+    )
+    store.add_client(client)
+    return Credentials(client.client_id, secret)
+
+
+def create_service_client(
+    store: Store, keys: Keys, *, name: str, now: int, scope: str = ""
+) -> Credentials:
+    """A service client (HospiAI's web application): the client credentials grant alone, with
+    a secret, and only service scopes (default: all of them)."""
+    wanted = scopes.parse(scope) or list(SERVICE_SCOPES)
+    unknown = set(wanted) - set(SERVICE_SCOPES)
+    if unknown:
+        held = " ".join(SERVICE_SCOPES)
+        raise ProvisioningError(f"a service client holds only {held}, not {' '.join(unknown)}")
+    secret = new_secret("cs")
+    client = Client(
+        client_id=new_id("service"), kind=SERVICE_KIND, client_name=name,
+        client_secret_hash=keys.hash_secret(secret),
+        token_endpoint_auth_method="client_secret_basic", redirect_uris=[],
+        grant_types=[SERVICE_GRANT], response_types=[], scope=" ".join(wanted),
+        extra_metadata={}, created_at=now,
     )
     store.add_client(client)
     return Credentials(client.client_id, secret)

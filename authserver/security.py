@@ -8,11 +8,13 @@ import json
 import os
 import secrets
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError
 from argon2.low_level import Type
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from authserver import password_formats
 
 # OWASP Password Storage Cheat Sheet, argon2id minimum: m=19 MiB, t=2, p=1.
 _PASSWORDS = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, type=Type.ID)
@@ -28,11 +30,33 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
-    """Constant-effort check: an unknown account still pays one argon2id verification."""
+    """Constant-effort check: an unknown account still pays one argon2id verification.
+    An imported account's hash may be bcrypt, scrypt or PBKDF2 (password_formats)."""
+    if password_hash and not password_hash.startswith("$argon2"):
+        return password_formats.verify(password_hash, password)
     try:
         return _PASSWORDS.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def is_password_hash(password_hash: str) -> bool:
+    """A hash verify_password can check: any argon2 hash, or an imported format it reads."""
+    if password_hash.startswith("$argon2"):
+        try:
+            extract_parameters(password_hash)
+        except InvalidHashError:
+            return False
+        return True
+    return password_formats.is_known(password_hash)
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """Not argon2id with this server's parameters: re-hashed at the next successful login."""
+    try:
+        return _PASSWORDS.check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return True
 
 
 def new_secret(kind: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -73,6 +74,18 @@ class Settings:
     # Reverse proxies whose X-Forwarded-For/-Proto are believed (addresses, networks); none by
     # default, so a caller can never choose the address the audit log and the logs record.
     forwarded_allow_ips: tuple[str, ...] = ()
+    # HospiAI's tokens from before HospiAI Connect (README "Moving from HospiAI's current
+    # tokens"): the web application's HS256 secret (none: legacy tokens are refused), the
+    # claim naming a token's record, and POST /api/mcp/validate: "off", "credentials" (the
+    # caller is a resource server), or "bearer" (the token alone, for the default resource),
+    # with the date (YYYY-MM-DD) it is to go, announced in its Sunset header.
+    legacy_token_secret: str | None = None
+    legacy_token_id_claim: str = "jti"
+    legacy_validate: str = "off"
+    legacy_sunset: datetime.date | None = None
+    # The service API (/api/service, README): the client credentials grant for service clients
+    # (`hospiai clients create --service`), advertised only when on.
+    service_api_enabled: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "issuer", public_base_url("HOSPIAI_ISSUER", self.issuer))
@@ -90,6 +103,7 @@ class Settings:
                 " loopback"
             )
         _check_private_use(self.private_use_schemes)
+        _check_legacy(self)
         if self.default_resource is not None:
             parts = urlsplit(self.default_resource)
             if not parts.scheme or not parts.netloc or parts.fragment:
@@ -125,9 +139,45 @@ class Settings:
             private_use_schemes=_names(env, "HOSPIAI_PRIVATE_USE_SCHEMES", cls.private_use_schemes),
             host=env_str(env, "HOSPIAI_AUTH_HOST", cls.host),
             forwarded_allow_ips=env_proxies(env, "HOSPIAI_FORWARDED_ALLOW_IPS"),
+            legacy_token_secret=_legacy_secret(env),
+            legacy_token_id_claim=env.get("HOSPIAI_LEGACY_TOKEN_ID_CLAIM", "jti"),
+            legacy_validate=env.get("HOSPIAI_LEGACY_VALIDATE", "off"),
+            legacy_sunset=_date(env, "HOSPIAI_LEGACY_SUNSET"),
             **bounded,
             **flags,
         )
+
+
+LEGACY_VALIDATE_MODES = ("off", "credentials", "bearer")
+
+
+def _check_legacy(settings: Settings) -> None:
+    if settings.legacy_validate not in LEGACY_VALIDATE_MODES:
+        raise SettingsError(
+            f"HOSPIAI_LEGACY_VALIDATE must be one of {', '.join(LEGACY_VALIDATE_MODES)}"
+        )
+    if settings.legacy_validate == "bearer" and settings.default_resource is None:
+        raise SettingsError(
+            "HOSPIAI_LEGACY_VALIDATE=bearer needs HOSPIAI_DEFAULT_RESOURCE: the audience the"
+            " tokens it validates must have"
+        )
+    if not settings.legacy_token_id_claim:
+        raise SettingsError("HOSPIAI_LEGACY_TOKEN_ID_CLAIM must name a claim")
+
+
+def _legacy_secret(env: Mapping[str, str]) -> str | None:
+    name = "HOSPIAI_LEGACY_TOKEN_SECRET"
+    return env_secret(env, name) if env.get(name) or env.get(f"{name}_FILE") else None
+
+
+def _date(env: Mapping[str, str], name: str) -> datetime.date | None:
+    raw = env.get(name)
+    if not raw:
+        return None
+    try:
+        return datetime.date.fromisoformat(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a date, YYYY-MM-DD") from None
 
 
 def _check_private_use(schemes: frozenset[str]) -> None:
@@ -169,4 +219,5 @@ _FLAGS = {
     "registration_enabled": "HOSPIAI_REGISTRATION_ENABLED",
     "metadata_documents_enabled": "HOSPIAI_METADATA_DOCUMENTS_ENABLED",
     "metadata_documents_allow_private": "HOSPIAI_METADATA_DOCUMENTS_ALLOW_PRIVATE",
+    "service_api_enabled": "HOSPIAI_SERVICE_API_ENABLED",
 }

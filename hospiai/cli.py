@@ -49,7 +49,14 @@ def _parser() -> argparse.ArgumentParser:
     account.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
+    _add_import(accounts, "accounts (CSV or JSON lines) with their password hashes")
 
+    tokens = commands.add_parser(
+        "tokens", help="HospiAI's tokens from before the move"
+    ).add_subparsers(dest="action", required=True)
+    _add_import(tokens, "the records of HospiAI's tokens (CSV or JSON lines)").add_argument(
+        "--resource", help="the audience they were used at (default: HOSPIAI_DEFAULT_RESOURCE)"
+    )
     _add_registrations(commands)
     _add_memberships(commands)
     _add_maintenance(commands)
@@ -69,14 +76,29 @@ def _add_memberships(commands: argparse._SubParsersAction[argparse.ArgumentParse
             parser.add_argument("--hospital-id", required=True)
 
 
+def _add_import(
+    actions: argparse._SubParsersAction[argparse.ArgumentParser], what: str
+) -> argparse.ArgumentParser:
+    imported = actions.add_parser("import", help=f"import {what}; a bad row is reported, skipped")
+    imported.add_argument("file", type=Path)
+    imported.add_argument(
+        "--dry-run", action="store_true", help="print what would change, and change nothing"
+    )
+    return imported
+
+
 def _add_registrations(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     clients = commands.add_parser("clients", help="manage clients").add_subparsers(
         dest="action", required=True
     )
     client = clients.add_parser("create", help="pre-register a client; prints its secret once")
     client.add_argument("--name", required=True)
-    client.add_argument("--redirect-uri", action="append", required=True, dest="redirect_uris")
+    client.add_argument("--redirect-uri", action="append", default=[], dest="redirect_uris")
     client.add_argument("--public", action="store_true", help="a public client (no secret)")
+    client.add_argument(
+        "--service", action="store_true",
+        help="a service client: client credentials for the service API (admin:tokens)",
+    )
     client.add_argument("--scope", default="", help="scopes it may request (default: all)")
 
     servers = commands.add_parser(
@@ -184,6 +206,7 @@ def _provision(args: argparse.Namespace, settings: AuthSettings) -> int:
         create_account,
         create_client,
         create_resource_server,
+        create_service_client,
     )
     from authserver.security import Keys
     from authserver.store import Store
@@ -193,6 +216,8 @@ def _provision(args: argparse.Namespace, settings: AuthSettings) -> int:
     keys = Keys(settings.secret_key)
     now = unix_now()
     try:
+        if getattr(args, "action", None) == "import":
+            return _import(args, settings, store, now)
         if args.command == "accounts":
             account = create_account(
                 store,
@@ -212,6 +237,14 @@ def _provision(args: argparse.Namespace, settings: AuthSettings) -> int:
 
             for kind, count in purge(settings, store, now).items():
                 print(f"{kind}: {count} deleted")
+        elif args.command == "clients" and args.service:
+            if args.redirect_uris or args.public:
+                raise ProvisioningError("a service client has a secret and no redirect URI")
+            credentials = create_service_client(
+                store, keys, name=args.name, scope=args.scope, now=now
+            )
+            print(f"client_id: {credentials.id}")
+            print(f"client_secret: {credentials.secret}  (shown once; store it now)")
         elif args.command == "clients":
             credentials = create_client(
                 store, keys, name=args.name, redirect_uris=args.redirect_uris,
@@ -259,6 +292,39 @@ def _memberships(args: argparse.Namespace, store: Store, now: int) -> int:
     state = {"add": ("added", "already a member"), "remove": ("removed", "not a member")}
     print(f"{args.email} {args.hospital_id}: {state[args.action][0 if changed else 1]}")
     return 0
+
+
+def _import(args: argparse.Namespace, settings: AuthSettings, store: Store, now: int) -> int:
+    """An import: each refused row on standard error, then the counts; status 1 if any row
+    was refused (the others are imported all the same)."""
+    from authserver.audit import Audit
+    from authserver.imports.accounts import import_accounts
+    from authserver.imports.tokens import import_tokens
+    from shared.metrics import Metrics
+
+    audit = Audit(store, unix_now, Metrics("authserver"))
+    try:
+        if args.command == "accounts":
+            report = import_accounts(store, audit, args.file, now=now, dry_run=args.dry_run)
+        else:
+            resource = args.resource or settings.default_resource
+            if not resource or store.resource_server_by_resource(resource) is None:
+                print(
+                    "hospiai: --resource (or HOSPIAI_DEFAULT_RESOURCE) must name a registered"
+                    " resource server", file=sys.stderr,
+                )
+                return 1
+            report = import_tokens(
+                store, audit, args.file, resource=resource, now=now, dry_run=args.dry_run
+            )
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"hospiai: cannot read {args.file}: {error}", file=sys.stderr)
+        return 1
+    for line, reason in report.refused:
+        print(f"line {line}: {reason}", file=sys.stderr)
+    dry = " (dry run: nothing was changed)" if args.dry_run else ""
+    print(f"{report.summary()}{dry}")
+    return 1 if report.refused else 0
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from authserver.provisioning import Credentials
-from tests.harness import PASSWORD
+from tests.harness import PASSWORD, AuthServer
 
 REDIRECT_URI = "http://127.0.0.1:5555/callback"
 
@@ -219,3 +219,22 @@ def logged_in(server: Server, email: str, next_page: str = "/account") -> Iterat
         )
         assert response.status_code == 303 and response.headers["location"] == next_page
         yield browser
+
+
+def create_personal_token(
+    browser: httpx.Client, server: AuthServer, **overrides: str | list[str]
+) -> httpx.Response:
+    """Submit /account's personal token form (``browser`` logged in), for the server's MCP."""
+    data: dict[str, str | list[str]] = {
+        "name": "My desktop assistant", "scope": ["read:data", "read:bookings"],
+        "resource": server.resource, "days": "30",
+    }
+    data.update(overrides)
+    return post_form(browser, "/account", "/account/tokens", **data)
+
+
+def new_personal_token(response: httpx.Response) -> str:
+    """The token the page that answered create_personal_token shows once."""
+    match = re.search(r'value="(hospiai_pat_[^"]+)"', response.text)
+    assert match, response.text
+    return match.group(1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
@@ -11,8 +10,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from authserver.context import Context, get_context
-from authserver.models import PERSONAL_CLIENT_ID, AccessToken, Grant
-from authserver.security import new_id, new_secret
+from authserver.models import PERSONAL_CLIENT_ID
+from authserver.personal_tokens import (
+    MAX_TOKEN_DAYS,
+    TokenRequest,
+    issue_token,
+    token_problem,
+    token_scopes,
+)
 from authserver.web.pages import (
     LoginRequired,
     checked_form,
@@ -24,20 +29,10 @@ from authserver.web.pages import (
 from authserver.web.session import LoginSession, client_ip, current_session
 from shared import scopes
 
-MAX_TOKEN_DAYS = 365
-# Shown in the list so the user can tell tokens apart; far too short to be guessed from.
-PREFIX_LENGTH = len("hospiai_pat_") + 4
-
 
 async def _session(request: Request) -> tuple[Context, LoginSession | None]:
     context = get_context(request)
     return context, await run_in_threadpool(current_session, context, request)
-
-
-def _token_scopes(role: str) -> list[scopes.Scope]:
-    """What a personal token may carry: every scope the role may hold but offline_access."""
-    names = [name for name in scopes.NAMES if name != "offline_access"]
-    return [scopes.BY_NAME[name] for name in scopes.allowed_for_role(names, role)]
 
 
 async def _page(
@@ -65,7 +60,7 @@ async def _page(
         ],
         tokens=tokens,
         scope_names={scope.name: scope.consent_text for scope in scopes.CATALOGUE},
-        token_scopes=_token_scopes(account.role),
+        token_scopes=token_scopes(account.role),
         resources=resources,
         max_days=MAX_TOKEN_DAYS,
         error=error,
@@ -111,71 +106,23 @@ async def revoke(request: Request) -> Response:
     return RedirectResponse("/account", status_code=303)
 
 
-@dataclass(frozen=True)
-class _TokenRequest:
-    name: str
-    scope: list[str]
-    resource: str
-    days: int | None
-
-
-def _token_problem(wanted: _TokenRequest, role: str) -> str | None:
-    """What is wrong with the form, in the user's words (the resource is checked apart)."""
-    allowed = {scope.name for scope in _token_scopes(role)}
-    if not wanted.name or len(wanted.name) > 100:
-        return "Give the token a name of 1 to 100 characters."
-    if not wanted.scope or not set(wanted.scope) <= allowed:
-        return "Choose at least one of the permissions listed."
-    if wanted.days is None or not 1 <= wanted.days <= MAX_TOKEN_DAYS:
-        return f"The expiry must be between 1 and {MAX_TOKEN_DAYS} days."
-    return None
-
-
-def _issue_token(context: Context, account_id: str, wanted: _TokenRequest) -> tuple[str, Grant]:
-    """Store a personal grant and its one access token (by hash); returns the secret."""
-    now, secret = context.clock(), new_secret("pat")
-    assert wanted.days is not None  # checked by _token_problem
-    grant = Grant(
-        id=new_id("grant"),
-        account_id=account_id,
-        client_id=PERSONAL_CLIENT_ID,
-        scope=scopes.join(wanted.scope),
-        resource=wanted.resource,
-        created_at=now,
-        name=wanted.name,
-        token_prefix=secret[:PREFIX_LENGTH],
-    )
-    token = AccessToken(
-        token_hash=context.keys.hash_secret(secret),
-        grant_id=grant.id,
-        client_id=PERSONAL_CLIENT_ID,
-        account_id=account_id,
-        scope=grant.scope,
-        resource=wanted.resource,
-        issued_at=now,
-        expires_at=now + wanted.days * 86400,
-    )
-    context.store.issue_personal_token(grant, token)
-    return secret, grant
-
-
 async def create_token(request: Request) -> Response:
     """Issue a personal access token; the page that answers is the only place it is shown."""
     context, session, form = await _posted(request)
-    wanted = _TokenRequest(
+    wanted = TokenRequest(
         name=(form_field(form.get("name")) or "").strip(),
         scope=[value for value in form.getlist("scope") if isinstance(value, str)],
         resource=form_field(form.get("resource")) or "",
         days=whole_number(form.get("days")),
     )
-    problem = _token_problem(wanted, session.account.role)
+    problem = token_problem(wanted, session.account.role)
     if problem is None and await run_in_threadpool(
         context.store.resource_server_by_resource, wanted.resource
     ) is None:
         problem = "Choose one of the services listed."
     if problem is not None:
         return await _page(request, context, session, status_code=400, error=problem)
-    secret, grant = await run_in_threadpool(_issue_token, context, session.account.id, wanted)
+    secret, grant = await run_in_threadpool(issue_token, context, session.account.id, wanted)
     await run_in_threadpool(
         context.audit.record,
         "token.issued",

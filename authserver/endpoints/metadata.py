@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse, Response
 
 from authserver.context import get_context
 from authserver.oauth.clients import ASSERTION_ALGS, AUTH_METHODS, GRANT_TYPES, RESPONSE_TYPES
+from authserver.oauth.service import GRANT_TYPE
 from authserver.settings import Settings
 from shared import scopes
 
@@ -24,7 +25,9 @@ def metadata_document(settings: Settings) -> dict[str, Any]:
         "scopes_supported": list(scopes.NAMES),
         "response_types_supported": RESPONSE_TYPES,
         "response_modes_supported": ["query"],
-        "grant_types_supported": GRANT_TYPES,
+        "grant_types_supported": (
+            [*GRANT_TYPES, GRANT_TYPE] if settings.service_api_enabled else GRANT_TYPES
+        ),
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from authserver.context import Context, get_context
+from authserver.imports.accounts import upgrade_password
 from authserver.models import Account
 from authserver.security import verify_password
 from authserver.throttle import Throttled
@@ -65,6 +66,8 @@ def _check_password(
     ok = account is not None and valid and not account.disabled
     if ok:
         context.throttle.succeeded(attempt)
+        assert account is not None  # ok says so
+        upgrade_password(context.store, account, password)
     context.audit.record(
         "login.succeeded" if ok else "login.failed",
         actor=account.id if account is not None and ok else None,

@@ -30,7 +30,8 @@ class Introspection:
         caller_id, secret = http.basic or ("", "")
         if not caller_id:
             return None
-        found = self.context.store.introspection(caller_id, keys.hash_secret(token or ""), now)
+        key = self.context.legacy.token_key(keys, token or "", now)
+        found = self.context.store.introspection(caller_id, key, now)
         if found is None or not hmac.compare_digest(
             keys.hash_secret(secret), found.caller_secret_hash
         ):

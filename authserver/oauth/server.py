@@ -34,6 +34,7 @@ from authserver.oauth.registration import Registration
 from authserver.oauth.registration_management import Configuration
 from authserver.oauth.resource import ResourceIndicator
 from authserver.oauth.revocation import Revocation
+from authserver.oauth.service import ServiceGrant
 from authserver.oauth.services import Services
 from authserver.security import new_secret
 from shared import scopes
@@ -83,6 +84,8 @@ class _Server(AuthorizationServer):  # type: ignore[misc]
         self.register_token_generator("default", self._generate_token)
         self.register_grant(CodeGrant, [S256CodeChallenge(), ResourceIndicator(context)])
         self.register_grant(RefreshGrant)
+        if context.settings.service_api_enabled:
+            self.register_grant(ServiceGrant)
         self.register_endpoint(Revocation(self, context))
         self.registration = Registration(self, context)
         self.configuration = Configuration(self, context)

@@ -1,4 +1,5 @@
-"""What the OAuth engine needs from the application: settings, store, keys, clock, audit, metrics.
+"""What the OAuth engine needs from the application: settings, store, keys, clock, audit, metrics,
+legacy tokens.
 
 A Protocol, so that the engine names its needs without importing the application context
 (which also holds the pages' templates and login throttle): the context satisfies it
@@ -10,6 +11,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from authserver.audit import Audit
+from authserver.legacy import LegacyTokens
 from authserver.security import Keys
 from authserver.settings import Settings
 from authserver.store import Store
@@ -38,3 +40,6 @@ class Services(Protocol):
 
     @property
     def registrations(self) -> RegistrationThrottle: ...
+
+    @property
+    def legacy(self) -> LegacyTokens: ...

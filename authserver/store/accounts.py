@@ -48,3 +48,11 @@ class AccountStore(SQLStore):
         return self._update_one(
             update(Account).where(col(Account.id) == account_id).values(role=role)
         )
+
+    def replace_password_hash(self, account_id: str, old_hash: str, new_hash: str) -> bool:
+        """Re-hash a password at login; False if the hash changed since it was verified."""
+        return self._update_one(
+            update(Account)
+            .where(col(Account.id) == account_id, col(Account.password_hash) == old_hash)
+            .values(password_hash=new_hash)
+        )

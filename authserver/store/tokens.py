@@ -152,6 +152,10 @@ class TokenStore(SQLStore):
         with self._session() as session:
             return session.get(AccessToken, token_hash)
 
+    def add_access_token(self, token: AccessToken) -> None:
+        """A token issued under no grant: a service client's (client credentials)."""
+        self._add(token)
+
     def revoke_access_token(self, token_hash: str, now: int) -> None:
         with self._session() as session:
             session.exec(

@@ -6,37 +6,21 @@ import re
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.databases import both_backends
 from tests.flow import (
     REDIRECT_URI,
     begin,
+    create_personal_token,
     csrf_token,
     introspect,
     logged_in,
+    new_personal_token,
     post_form,
     tokens_for,
 )
 from tests.harness import PASSWORD, AuthServer
-
-
-def _create_token(
-    browser: httpx.Client, server: AuthServer, **overrides: str | list[str]
-) -> httpx.Response:
-    data: dict[str, str | list[str]] = {
-        "name": "My desktop assistant", "scope": ["read:data", "read:bookings"],
-        "resource": server.resource, "days": "30",
-    }
-    data.update(overrides)
-    return post_form(browser, "/account", "/account/tokens", **data)
-
-
-def _new_token(response: httpx.Response) -> str:
-    match = re.search(r'value="(hospiai_pat_[^"]+)"', response.text)
-    assert match, response.text
-    return match.group(1)
 
 
 def test_anonymous_visitor_logs_in_and_comes_back(auth_server: AuthServer) -> None:
@@ -105,9 +89,9 @@ def test_nobody_revokes_another_accounts_grant(auth_server: AuthServer, public_c
 def test_personal_token_is_shown_once_introspects_and_revokes(auth_server: AuthServer) -> None:
     account = auth_server.account()
     with logged_in(auth_server, account.email) as browser:
-        created = _create_token(browser, auth_server)
+        created = create_personal_token(browser, auth_server)
         assert created.status_code == 201
-        token = _new_token(created)
+        token = new_personal_token(created)
         listing = browser.get("/account").text
         assert token not in listing  # shown once, stored only as a hash
         assert token[: len("hospiai_pat_") + 4] + "…" in listing
@@ -138,7 +122,7 @@ def test_personal_token_is_shown_once_introspects_and_revokes(auth_server: AuthS
 @both_backends
 def test_personal_token_expires(auth_server: AuthServer) -> None:
     with logged_in(auth_server, auth_server.account().email) as browser:
-        token = _new_token(_create_token(browser, auth_server, days="1"))
+        token = new_personal_token(create_personal_token(browser, auth_server, days="1"))
     assert introspect(auth_server, token).json()["active"] is True
     auth_server.clock.advance(86400)
     assert introspect(auth_server, token).json() == {"active": False}
@@ -161,7 +145,7 @@ def test_bad_personal_token_requests_are_refused(
     auth_server: AuthServer, overrides: dict[str, str | list[str]], message: str
 ) -> None:
     with logged_in(auth_server, auth_server.account().email) as browser:
-        response = _create_token(browser, auth_server, **overrides)
+        response = create_personal_token(browser, auth_server, **overrides)
         assert response.status_code == 400 and message in response.text
         assert "hospiai_pat_" not in response.text.split('<h2 id="tokens">')[1].split("<form")[0]
 

@@ -15,6 +15,7 @@ import pytest
 
 from tests.databases import HEADS
 from tests.flow import REDIRECT_URI, tokens_for
+from tests.legacy_hashes import legacy_hashes
 from tests.servers import bind_loopback
 
 # It starts processes: handed out first, so that it never ends the run (tests/conftest.py).
@@ -205,3 +206,45 @@ class _RemoteServer:
 
     def http(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=10)
+
+
+def test_accounts_then_tokens_import_then_a_service_client(tmp_path: Path) -> None:
+    env = _env(tmp_path, 9000)
+    assert _hospiai(env, "db", "upgrade").returncode == 0
+    users = tmp_path / "users.csv"
+    users.write_text(
+        "email,firstname,surname,role,password_hash\n"
+        f"legacy@hospiai.test,Ana,Lopez,patient,{legacy_hashes('pw')['bcrypt-2b']}\n"
+        "legacy-bad@hospiai.test,Bad,Row,patient,5f4dcc3b5aa765d61d8327deb882cf99\n",
+        encoding="utf-8",
+    )
+    dry = _hospiai(env, "accounts", "import", str(users), "--dry-run")
+    assert dry.returncode == 1, dry.stderr
+    assert dry.stdout.strip() == (
+        "created: 1, unchanged: 0, rejected: 1 (dry run: nothing was changed)"
+    )
+    assert "\nline 3: the password hash is in no format" in dry.stderr
+    done = _hospiai(env, "accounts", "import", str(users))
+    assert done.stdout.strip() == "created: 1, unchanged: 0, rejected: 1"
+    missing = _hospiai(env, "accounts", "import", str(tmp_path / "nowhere.csv"))
+    assert missing.returncode == 1 and "cannot read" in missing.stderr
+
+    tokens = tmp_path / "tokens.jsonl"
+    tokens.write_text(json.dumps({
+        "id": "tok-1", "user": "legacy@hospiai.test", "name": "Claude", "scopes": "read:data",
+        "expiresAt": "2999-01-01T00:00:00Z", "revoked": False,
+    }) + "\n", encoding="utf-8")
+    unknown = _hospiai(env, "tokens", "import", str(tokens))
+    assert unknown.returncode == 1 and "registered resource server" in unknown.stderr
+    created = _hospiai(env, "resource-servers", "create", "--resource",
+                       env["HOSPIAI_DEFAULT_RESOURCE"], "--name", "MCP")
+    assert created.returncode == 0, created.stderr
+    imported = _hospiai(env, "tokens", "import", str(tokens))
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout.strip() == (
+        "created: 1, unchanged: 0, revoked: 0, skipped: 0, rejected: 0"
+    )
+    service = _hospiai(env, "clients", "create", "--service", "--name", "HospiAI web")
+    assert service.returncode == 0, service.stderr
+    assert _value(service.stdout, "client_id").startswith("service_")
+    assert _value(service.stdout, "client_secret").startswith("hospiai_cs_")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
+from pathlib import Path
+
 import pytest
 
 from authserver.settings import Settings
@@ -130,3 +133,39 @@ def test_unsafe_private_use_schemes_are_refused_at_start_up(value: str) -> None:
     with pytest.raises(SettingsError, match="HOSPIAI_PRIVATE_USE_SCHEMES"):
         Settings(issuer=BASE["HOSPIAI_ISSUER"], secret_key=KEY,
                  private_use_schemes=frozenset(value.split(",")))
+
+
+def test_legacy_tokens_are_off_unless_configured() -> None:
+    settings = Settings.from_env(BASE)
+    assert settings.legacy_validate == "off" and settings.legacy_token_secret is None
+
+
+def test_legacy_settings_from_the_environment(tmp_path: Path) -> None:
+    secret = tmp_path / "legacy-secret"
+    secret.write_text("the-web-applications-secret\n", encoding="utf-8")
+    settings = Settings.from_env({
+        **BASE, "HOSPIAI_LEGACY_TOKEN_SECRET_FILE": str(secret),
+        "HOSPIAI_LEGACY_TOKEN_ID_CLAIM": "tokenId", "HOSPIAI_LEGACY_VALIDATE": "credentials",
+        "HOSPIAI_LEGACY_SUNSET": "2027-06-30",
+    })
+    assert settings.legacy_token_secret == "the-web-applications-secret"
+    assert settings.legacy_token_id_claim == "tokenId"
+    assert settings.legacy_sunset == datetime.date(2027, 6, 30)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"HOSPIAI_LEGACY_VALIDATE": "yes"}, "HOSPIAI_LEGACY_VALIDATE must be one of"),
+        ({"HOSPIAI_LEGACY_VALIDATE": "bearer"}, "needs HOSPIAI_DEFAULT_RESOURCE"),
+        ({"HOSPIAI_LEGACY_SUNSET": "30/06/2027"}, "HOSPIAI_LEGACY_SUNSET must be a date"),
+        ({"HOSPIAI_LEGACY_TOKEN_ID_CLAIM": ""}, "HOSPIAI_LEGACY_TOKEN_ID_CLAIM"),
+        (
+            {"HOSPIAI_LEGACY_TOKEN_SECRET": "x", "HOSPIAI_LEGACY_TOKEN_SECRET_FILE": "/x"},
+            "both set",
+        ),
+    ],
+)
+def test_bad_legacy_settings_stop_the_start_up(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env({**BASE, **env})
