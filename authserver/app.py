@@ -31,7 +31,7 @@ from authserver.oauth.bridge import (
     malformed_response,
 )
 from authserver.oauth.egress import Egress
-from authserver.security import Keys
+from authserver.security import PASSWORDS, Keys, Passwords
 from authserver.settings import Settings
 from authserver.store import Store
 from authserver.throttle import LoginThrottle, RegistrationThrottle
@@ -108,7 +108,9 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     )
 
 
-def build_context(settings: Settings, clock: Callable[[], int], egress: Egress) -> Context:
+def build_context(
+    settings: Settings, clock: Callable[[], int], egress: Egress, passwords: Passwords
+) -> Context:
     """The one application context, with its engine and metadata documents built now."""
     store = Store(create_db_engine(settings.database_url))
     keys, metrics = Keys(settings.secret_key), Metrics("authserver")
@@ -128,6 +130,7 @@ def build_context(settings: Settings, clock: Callable[[], int], egress: Egress) 
         registrations=RegistrationThrottle(settings, store),
         egress=egress,
         legacy=LegacyTokens(settings.legacy_token_secret, settings.legacy_token_id_claim),
+        passwords=passwords,
     )
     # Built here, not on a first request in some worker thread.
     _ = context.engine, context.documents
@@ -249,9 +252,13 @@ def _admin_routes() -> list[BaseRoute]:
 
 
 def create_app(
-    settings: Settings, *, clock: Callable[[], int] = unix_now, egress: Egress | None = None
+    settings: Settings,
+    *,
+    clock: Callable[[], int] = unix_now,
+    egress: Egress | None = None,
+    passwords: Passwords = PASSWORDS,
 ) -> Starlette:
-    context = build_context(settings, clock, egress or Egress())
+    context = build_context(settings, clock, egress or Egress(), passwords)
     routes = [
         *_protocol_routes(context),
         *_page_routes(),

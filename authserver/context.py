@@ -15,7 +15,7 @@ from authserver.oauth.cimd import MetadataDocuments
 from authserver.oauth.egress import Egress, Fetcher
 from authserver.oauth.jwks import ClientKeys
 from authserver.oauth.server import OAuthEngine
-from authserver.security import Keys
+from authserver.security import Keys, Passwords
 from authserver.settings import Settings
 from authserver.store import Store
 from authserver.throttle import LoginThrottle, RegistrationThrottle
@@ -38,6 +38,7 @@ class Context:
     registrations: RegistrationThrottle
     egress: Egress
     legacy: LegacyTokens
+    passwords: Passwords
 
     @cached_property
     def fetcher(self) -> Fetcher:

@@ -11,7 +11,7 @@ from authserver.models import ROLES, Account, Client, Membership, ResourceServer
 from authserver.oauth.clients import GRANT_TYPES, redirect_uri_problem
 from authserver.oauth.service import GRANT_TYPE as SERVICE_GRANT
 from authserver.oauth.service import SERVICE_KIND, SERVICE_SCOPES
-from authserver.security import Keys, hash_password, new_id, new_secret
+from authserver.security import PASSWORDS, Keys, new_id, new_secret
 from authserver.store import Store
 from shared import scopes
 
@@ -45,7 +45,7 @@ def create_account(
     now: int,
     phone: str | None = None,
     role: str = "patient",
-    hasher: Callable[[str], str] = hash_password,
+    hasher: Callable[[str], str] = PASSWORDS.hash,
 ) -> Account:
     """``hasher``: argon2id at the production cost; only tests pass a cheaper one."""
     account = new_account(

@@ -16,32 +16,51 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from authserver import password_formats
 
-# OWASP Password Storage Cheat Sheet, argon2id minimum: m=19 MiB, t=2, p=1.
-_PASSWORDS = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, type=Type.ID)
-# Verified against when the email is unknown, so both failures cost the same time.
-_DUMMY_HASH = _PASSWORDS.hash("hospiai-timing-equaliser")
-
 # 32 random bytes: 256 bits of entropy in every token, code and secret.
 _SECRET_BYTES = 32
 
 
-def hash_password(password: str) -> str:
-    return _PASSWORDS.hash(password)
+class Passwords:
+    """Passwords hashed with argon2id at one cost: hashing, verifying (imported formats too),
+    and which hashes are re-hashed at the next successful login. The server runs at
+    ``PASSWORDS``; tests give create_app a cheaper cost, so their accounts are not re-hashed."""
+
+    def __init__(self, *, time_cost: int, memory_cost: int) -> None:
+        self._hasher = PasswordHasher(
+            time_cost=time_cost, memory_cost=memory_cost, parallelism=1, type=Type.ID
+        )
+        # Verified against when the email is unknown, so both failures cost the same time.
+        self._dummy = self._hasher.hash("hospiai-timing-equaliser")
+
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
+
+    def verify(self, password_hash: str | None, password: str) -> bool:
+        """Constant-effort check: an unknown account still pays one argon2id verification.
+        An imported account's hash may be bcrypt, scrypt or PBKDF2 (password_formats)."""
+        if password_hash and not password_hash.startswith("$argon2"):
+            return password_formats.verify(password_hash, password)
+        try:
+            return self._hasher.verify(password_hash or self._dummy, password) and bool(
+                password_hash
+            )
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        """Not argon2id with this cost: re-hashed at the next successful login."""
+        try:
+            return self._hasher.check_needs_rehash(password_hash)
+        except InvalidHashError:
+            return True
 
 
-def verify_password(password_hash: str | None, password: str) -> bool:
-    """Constant-effort check: an unknown account still pays one argon2id verification.
-    An imported account's hash may be bcrypt, scrypt or PBKDF2 (password_formats)."""
-    if password_hash and not password_hash.startswith("$argon2"):
-        return password_formats.verify(password_hash, password)
-    try:
-        return _PASSWORDS.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
-    except (VerificationError, InvalidHashError):
-        return False
+# OWASP Password Storage Cheat Sheet, argon2id minimum: m=19 MiB, t=2, p=1.
+PASSWORDS = Passwords(time_cost=2, memory_cost=19456)
 
 
 def is_password_hash(password_hash: str) -> bool:
-    """A hash verify_password can check: any argon2 hash, or an imported format it reads."""
+    """A hash Passwords.verify can check: any argon2 hash, or an imported format it reads."""
     if password_hash.startswith("$argon2"):
         try:
             extract_parameters(password_hash)
@@ -49,14 +68,6 @@ def is_password_hash(password_hash: str) -> bool:
             return False
         return True
     return password_formats.is_known(password_hash)
-
-
-def needs_rehash(password_hash: str) -> bool:
-    """Not argon2id with this server's parameters: re-hashed at the next successful login."""
-    try:
-        return _PASSWORDS.check_needs_rehash(password_hash)
-    except InvalidHashError:
-        return True
 
 
 def new_secret(kind: str) -> str:

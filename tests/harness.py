@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from argon2 import PasswordHasher
-from argon2.low_level import Type
 
 from authserver.app import create_app
 from authserver.models import Account
@@ -25,7 +23,7 @@ from authserver.provisioning import (
     create_client,
     create_resource_server,
 )
-from authserver.security import Keys
+from authserver.security import Keys, Passwords
 from authserver.settings import Settings
 from authserver.store import Store
 from mcpserver.app import create_app as create_mcp_app
@@ -36,9 +34,11 @@ from tests.databases import Databases
 from tests.servers import Running, bind_loopback, serve
 
 PASSWORD = "correct-horse-battery"
-# Test accounts' passwords: argon2id at its lowest cost, 1 ms instead of 75 (verification reads
-# the cost from the hash). test_secrets_at_rest checks the production cost.
-QUICK_HASH = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1, type=Type.ID).hash
+# Test servers' passwords: argon2id at its lowest cost, 1 ms instead of 75, which the servers
+# they serve also run at (so a login does not re-hash it at the production cost).
+# test_secrets_at_rest and test_account_import check the production cost.
+QUICK = Passwords(time_cost=1, memory_cost=8)
+QUICK_HASH = QUICK.hash
 
 @dataclass
 class Clock:
@@ -71,6 +71,7 @@ class AuthServer:
     resource: str
     resource_server: Credentials
     running: Running
+    passwords: Passwords
     _emails: list[str] = field(default_factory=list)
 
     def stop(self) -> None:
@@ -82,7 +83,7 @@ class AuthServer:
         return create_account(
             self.store, email=email, password=password, given_name="Alice",
             family_name="Martin", phone="+33 1 23 45 67 89", role=role, now=self.clock(),
-            hasher=QUICK_HASH,
+            hasher=self.passwords.hash,
         )
 
     def join(self, account: Account, *hospital_ids: str) -> None:
@@ -108,7 +109,7 @@ class AuthServer:
 @contextmanager
 def start_auth_server(
     databases: Databases, *, scheme: str = "http", egress: Egress | None = None,
-    **overrides: object
+    passwords: Passwords = QUICK, **overrides: object
 ) -> Iterator[AuthServer]:
     """Serve over plain HTTP on loopback; ``scheme`` only changes the configured issuer."""
     sock = bind_loopback()
@@ -133,10 +134,11 @@ def start_auth_server(
         store, keys, resource=resource, name="MCP", now=clock()
     )
     try:
-        with serve(create_app(settings, clock=clock, egress=egress or Egress()), sock) as running:
+        app = create_app(settings, clock=clock, egress=egress or Egress(), passwords=passwords)
+        with serve(app, sock) as running:
             yield AuthServer(
                 f"http://127.0.0.1:{port}", settings, store, keys, clock, resource,
-                resource_server, running,
+                resource_server, running, passwords,
             )
     finally:
         store.dispose()

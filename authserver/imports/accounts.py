@@ -9,7 +9,7 @@ from authserver.audit import Audit
 from authserver.imports import BadRow, Report, Row, read_items
 from authserver.models import Account
 from authserver.provisioning import new_account
-from authserver.security import hash_password, is_password_hash, needs_rehash
+from authserver.security import Passwords, is_password_hash
 from authserver.store import Store
 
 
@@ -54,8 +54,10 @@ def _account(row: Row, now: int) -> Account:
     )
 
 
-def upgrade_password(store: Store, account: Account, password: str) -> None:
+def upgrade_password(
+    store: Store, passwords: Passwords, account: Account, password: str
+) -> None:
     """After a successful login: an imported (or older) hash becomes argon2id at this server's
     cost. Conditional on the hash just verified, so a password changed meanwhile stays."""
-    if needs_rehash(account.password_hash):
-        store.replace_password_hash(account.id, account.password_hash, hash_password(password))
+    if passwords.needs_rehash(account.password_hash):
+        store.replace_password_hash(account.id, account.password_hash, passwords.hash(password))

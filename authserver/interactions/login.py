@@ -12,7 +12,6 @@ from starlette.responses import RedirectResponse, Response
 from authserver.context import Context, get_context
 from authserver.imports.accounts import upgrade_password
 from authserver.models import Account
-from authserver.security import verify_password
 from authserver.throttle import Throttled
 from authserver.web.pages import checked_form, form_field, login_page
 from authserver.web.paths import local_path, login_url
@@ -62,12 +61,12 @@ def _check_password(
 ) -> Account | None:
     """The password check of an attempt the throttle let through, and its audit."""
     account = context.store.account_by_email(email)
-    valid = verify_password(account.password_hash if account else None, password)
+    valid = context.passwords.verify(account.password_hash if account else None, password)
     ok = account is not None and valid and not account.disabled
     if ok:
         context.throttle.succeeded(attempt)
         assert account is not None  # ok says so
-        upgrade_password(context.store, account, password)
+        upgrade_password(context.store, context.passwords, account, password)
     context.audit.record(
         "login.succeeded" if ok else "login.failed",
         actor=account.id if account is not None and ok else None,

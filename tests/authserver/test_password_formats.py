@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from authserver import password_formats
-from authserver.security import hash_password, is_password_hash, needs_rehash, verify_password
+from authserver.security import PASSWORDS, is_password_hash
 from tests.legacy_hashes import legacy_hashes
 
 HASHES = legacy_hashes("correct-horse-battery")
@@ -16,20 +16,20 @@ HASHES = legacy_hashes("correct-horse-battery")
 def test_each_format_verifies_only_its_password(name: str) -> None:
     password_hash = HASHES[name]
     assert is_password_hash(password_hash)
-    assert verify_password(password_hash, "correct-horse-battery")
-    assert not verify_password(password_hash, "correct-horse-batterz")
-    assert not verify_password(password_hash, "")
-    assert needs_rehash(password_hash)
+    assert PASSWORDS.verify(password_hash, "correct-horse-battery")
+    assert not PASSWORDS.verify(password_hash, "correct-horse-batterz")
+    assert not PASSWORDS.verify(password_hash, "")
+    assert PASSWORDS.needs_rehash(password_hash)
 
 
 def test_our_own_hash_needs_no_rehash() -> None:
-    assert not needs_rehash(hash_password("correct-horse-battery"))
+    assert not PASSWORDS.needs_rehash(PASSWORDS.hash("correct-horse-battery"))
 
 
 def test_bcrypt_reads_the_first_72_bytes_as_it_always_did() -> None:
     long = "x" * 72
     password_hash = legacy_hashes(long)["bcrypt-2b"]
-    assert verify_password(password_hash, long + "anything after the 72nd byte")
+    assert PASSWORDS.verify(password_hash, long + "anything after the 72nd byte")
 
 
 @pytest.mark.parametrize(
@@ -51,4 +51,4 @@ def test_bcrypt_reads_the_first_72_bytes_as_it_always_did() -> None:
 def test_hashes_it_cannot_afford_or_read_are_refused(password_hash: str) -> None:
     assert not is_password_hash(password_hash)
     assert not password_formats.verify(password_hash, "")
-    assert not verify_password(password_hash, "correct-horse-battery")
+    assert not PASSWORDS.verify(password_hash, "correct-horse-battery")
