@@ -1,4 +1,5 @@
-"""The user's account: profile, connected apps (disconnect), personal access tokens."""
+"""The user's account: profile, connected apps (disconnect), personal access tokens, and
+where it is logged in (end a session)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from authserver.web.pages import (
     render,
     whole_number,
 )
-from authserver.web.session import LoginSession, client_ip, current_session
+from authserver.web.session import LoginSession, client_ip, current_session, forget_session
 from shared import scopes
 
 MAX_TOKEN_DAYS = 365
@@ -54,6 +55,7 @@ async def _page(
     apps = [(grant, client) for grant, client, _ in grants if client.kind != "personal"]
     tokens = await run_in_threadpool(store.personal_tokens, account.id, now)
     resources = await run_in_threadpool(store.resource_servers)
+    sessions = await run_in_threadpool(store.account_sessions, account.id, now)
     return render(
         request,
         "account.html",
@@ -68,6 +70,8 @@ async def _page(
         token_scopes=_token_scopes(account.role),
         resources=resources,
         max_days=MAX_TOKEN_DAYS,
+        sessions=sessions,
+        this_session=session.id,
         error=error,
         created=created,
     )
@@ -109,6 +113,31 @@ async def revoke(request: Request) -> Response:
         by="account",
     )
     return RedirectResponse("/account", status_code=303)
+
+
+async def end_session(request: Request) -> Response:
+    """End one of the account's sessions: that browser is logged out at its next request.
+    Ending this one is logging out here."""
+    context, session, _form = await _posted(request)
+    session_id = request.path_params["session_id"]
+    ended = await run_in_threadpool(
+        context.store.end_account_session, session.account.id, session_id
+    )
+    if not ended:
+        return error_page(request, "Nothing to end", "That session has already ended.", 404)
+    await run_in_threadpool(
+        context.audit.record,
+        "session.ended",
+        actor=session.account.id,
+        ip=client_ip(request),
+        session_id=session_id,
+        by="account",
+    )
+    if session_id != session.id:
+        return RedirectResponse("/account#sessions", status_code=303)
+    response = RedirectResponse("/login", status_code=303)
+    forget_session(context, response)
+    return response
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from authserver.models import (
     AccessToken,
     Account,
+    AccountSession,
     Attempt,
     AuditEvent,
     AuthorizationCode,
@@ -29,6 +30,7 @@ from authserver.store.grants import GrantStore
 from authserver.store.interactions import InteractionStore
 from authserver.store.purge import Purger
 from authserver.store.resource_servers import ResourceServerStore
+from authserver.store.sessions import SessionStore
 from authserver.store.tokens import Introspected, LiveToken, TokenStore
 
 __all__ = ["Introspected", "LiveToken", "RecentAttempts", "Store"]
@@ -44,10 +46,11 @@ class Store(
     AuditEventStore,
     AttemptStore,
     AssertionStore,
+    SessionStore,
     Purger,
 ):
     SERVICE = "authserver"
     TABLES = (
         Account, Client, ResourceServer, Interaction, Grant, AuthorizationCode, AccessToken,
-        RefreshToken, AuditEvent, Attempt, UsedAssertion,
+        RefreshToken, AuditEvent, Attempt, UsedAssertion, AccountSession,
     )
