@@ -93,6 +93,19 @@ async def _posted(request: Request) -> tuple[Context, LoginSession, FormData]:
     return context, session, form
 
 
+async def _audit(
+    request: Request, context: Context, session: LoginSession, event: str,
+    client_id: str | None = None, **detail: str,
+) -> None:
+    """An audit event of the account's own doing, from this browser."""
+    await run_in_threadpool(
+        lambda: context.audit.record(
+            event, actor=session.account.id, client_id=client_id, ip=client_ip(request),
+            **detail,
+        )
+    )
+
+
 async def revoke(request: Request) -> Response:
     """Disconnect an app or revoke a personal token: the grant, and every token under it."""
     context, session, _form = await _posted(request)
@@ -104,12 +117,8 @@ async def revoke(request: Request) -> Response:
     )
     if not revoked:
         return error_page(request, "Nothing to revoke", "It was already revoked.", 404)
-    await run_in_threadpool(
-        context.audit.record,
-        "grant.revoked",
-        actor=session.account.id,
-        ip=client_ip(request),
-        grant_id=request.path_params["grant_id"],
+    await _audit(
+        request, context, session, "grant.revoked", grant_id=request.path_params["grant_id"],
         by="account",
     )
     return RedirectResponse("/account", status_code=303)
@@ -125,14 +134,7 @@ async def end_session(request: Request) -> Response:
     )
     if not ended:
         return error_page(request, "Nothing to end", "That session has already ended.", 404)
-    await run_in_threadpool(
-        context.audit.record,
-        "session.ended",
-        actor=session.account.id,
-        ip=client_ip(request),
-        session_id=session_id,
-        by="account",
-    )
+    await _audit(request, context, session, "session.ended", session_id=session_id, by="account")
     if session_id != session.id:
         return RedirectResponse("/account#sessions", status_code=303)
     response = RedirectResponse("/login", status_code=303)
@@ -205,13 +207,8 @@ async def create_token(request: Request) -> Response:
     if problem is not None:
         return await _page(request, context, session, status_code=400, error=problem)
     secret, grant = await run_in_threadpool(_issue_token, context, session.account.id, wanted)
-    await run_in_threadpool(
-        context.audit.record,
-        "token.issued",
-        actor=session.account.id,
-        client_id=PERSONAL_CLIENT_ID,
-        ip=client_ip(request),
-        grant_id=grant.id,
-        scope=grant.scope,
+    await _audit(
+        request, context, session, "token.issued", client_id=PERSONAL_CLIENT_ID,
+        grant_id=grant.id, scope=grant.scope,
     )
     return await _page(request, context, session, status_code=201, created=secret)

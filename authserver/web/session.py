@@ -10,7 +10,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadData, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -73,7 +73,7 @@ def signed_cookie(context: Context, request: Request, base: str, max_age: int) -
         return None
     try:
         return _serializer(context, base).loads(raw, max_age=max_age)
-    except BadSignature:
+    except BadData:
         return None
 
 
