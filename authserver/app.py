@@ -222,6 +222,7 @@ def _page_routes() -> list[BaseRoute]:
         Route("/account", account.account, methods=["GET"]),
         Route("/account/tokens", account.create_token, methods=["POST"]),
         Route("/account/grants/{grant_id}/revoke", account.revoke, methods=["POST"]),
+        Route("/account/sessions/{session_id}/end", account.end_session, methods=["POST"]),
     ]
 
 
@@ -240,6 +241,11 @@ def _admin_routes() -> list[BaseRoute]:
         Route("/admin/accounts/{account_id}/memberships", memberships.add, methods=["POST"]),
         Route("/admin/accounts/{account_id}/memberships/remove", memberships.remove,
               methods=["POST"]),
+        Route(
+            "/admin/accounts/{account_id}/sessions/end", console.log_out_everywhere,
+            methods=["POST"],
+        ),
+        Route("/admin/accounts/{account_id}/password", console.reset_password, methods=["POST"]),
         Route("/admin/grants/{grant_id}/revoke", console.revoke_grant, methods=["POST"]),
         Route("/admin/resource-servers", console.add_resource_server, methods=["POST"]),
         Route(

@@ -218,3 +218,26 @@ class UsedAssertion(SQLModel, table=True):
     jti: str = Field(primary_key=True)
     # For the purge: past this time the assertion is refused by its exp, jti or not.
     expires_at: int = Field(index=True, sa_type=UNIX_TIME)
+
+
+class AccountSession(SQLModel, table=True):
+    """A browser's login: the session cookie names it by a random secret, stored here only as a
+    keyed hash, so ending the row (logout, an ended session, a disabled account, a new
+    password) ends the cookie at once, on every replica."""
+
+    # Public: what the account page's "End" button names; never enough to use the session.
+    id: str = Field(primary_key=True)
+    # Each page request's one read: a point lookup of this unique index.
+    secret_hash: str = Field(unique=True, index=True)
+    account_id: str = Field(index=True)
+    created_at: int = Field(sa_type=UNIX_TIME)
+    # When the password (or a second factor) was last checked: re-authentication rules.
+    auth_time: int = Field(sa_type=UNIX_TIME)
+    # Written at most every few minutes (web.session.LAST_SEEN_EVERY), not on every request.
+    last_seen_at: int = Field(sa_type=UNIX_TIME)
+    # For the purge, and the absolute end of the session (HOSPIAI_SESSION_TTL after login).
+    expires_at: int = Field(index=True, sa_type=UNIX_TIME)
+    # What the account page shows to tell sessions apart: "Firefox on Linux", an IPv4 address
+    # or an IPv6 /64.
+    user_agent: str = ""
+    network: str | None = None

@@ -60,6 +60,11 @@ class Settings:
     login_failures_per_account: int = 10
     login_failures_per_network: int = 50
     login_failure_window: int = 900
+    # A browser where an email logged in before (a signed known-device cookie, kept this long)
+    # is not held to that email's limit, which anyone anywhere can fill: its own failures for
+    # the email have this limit instead, within the same window. The network limit still holds.
+    login_failures_per_device: int = 5
+    known_device_ttl: int = 90 * 86400
     # Registration throttling: after this many dynamic client registrations from one network
     # within the window, the next ones are refused (429) until the oldest is a window old.
     registrations_per_network: int = 20
@@ -209,6 +214,9 @@ _INTEGERS: dict[str, tuple[str, int, int]] = {
     "login_failures_per_account": ("HOSPIAI_LOGIN_FAILURES_PER_ACCOUNT", 1, 100),
     "login_failures_per_network": ("HOSPIAI_LOGIN_FAILURES_PER_NETWORK", 1, 10_000),
     "login_failure_window": ("HOSPIAI_LOGIN_FAILURE_WINDOW", 60, _DAY),
+    "login_failures_per_device": ("HOSPIAI_LOGIN_FAILURES_PER_DEVICE", 1, 100),
+    # Browsers keep a cookie at most 400 days.
+    "known_device_ttl": ("HOSPIAI_KNOWN_DEVICE_TTL", _DAY, 400 * _DAY),
     "registrations_per_network": ("HOSPIAI_REGISTRATIONS_PER_NETWORK", 1, 10_000),
     "registration_window": ("HOSPIAI_REGISTRATION_WINDOW", 60, _DAY),
     "unused_registration_age": ("HOSPIAI_UNUSED_REGISTRATION_AGE", 600, 30 * _DAY),

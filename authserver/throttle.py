@@ -1,9 +1,12 @@
 """Throttling of what anyone may try without an account. Logins: too many failed logins for
 one email, or from one network, within the window, and the next attempts are refused before
 any password is checked (OWASP Authentication Cheat Sheet, "Protect Against Automated
-Attacks"; NIST SP 800-63B 5.2.2). Dynamic client registrations (RFC 7591 section 5 leaves
-rate limiting to the server): too many from one network within the window, and the next are
-refused before any is stored.
+Attacks"; NIST SP 800-63B 5.2.2). A browser with a known-device cookie for the email (one it
+logged in with before, authserver.web.devices) is counted apart, under its own smaller limit
+for that email, so an attacker elsewhere who fills the email's limit does not lock its owner
+out; the network limit applies to every attempt. Dynamic client registrations (RFC 7591
+section 5 leaves rate limiting to the server): too many from one network within the window,
+and the next are refused before any is stored.
 
 The state is rows in the database, so every replica counts the same attempts. The limit on an
 email applies whether or not an account has it, so the answer never tells which exist. A
@@ -27,12 +30,15 @@ log = logging.getLogger(__name__)
 _WARNINGS = 64
 
 
+Limit = Literal["account", "device", "network"]
+
+
 @dataclass(frozen=True)
 class Throttled:
     """Refused unchecked: which limit was reached, and the seconds until an attempt counts
     again."""
 
-    limit: Literal["account", "network"]
+    limit: Limit
     retry_after: int
 
 
@@ -62,7 +68,7 @@ class AttemptStore(Protocol):
     def end_attempt(self, attempt_id: int) -> None: ...
 
 
-def _until(limit: Literal["account", "network"], oldest: int, window: int, now: int) -> Throttled:
+def _until(limit: Limit, oldest: int, window: int, now: int) -> Throttled:
     """The wait lasts until the oldest of the attempts that fill the limit leaves the window."""
     return Throttled(limit, max(1, oldest + window - now))
 
@@ -72,29 +78,36 @@ class LoginThrottle:
         self._store = store
         self._keys = keys
         self._per_account = settings.login_failures_per_account
+        self._per_device = settings.login_failures_per_device
         self._per_network = settings.login_failures_per_network
         self._window = settings.login_failure_window
         self._warned: set[str | None] = set()
 
-    def begin(self, email: str, ip: str | None, now: int) -> int | Throttled:
+    def begin(
+        self, email: str, ip: str | None, now: int, device: str | None = None
+    ) -> int | Throttled:
         """The attempt's id, if its password may be checked; otherwise why not and how long
-        to wait. The attempt counts as a failure unless ``succeeded`` is called."""
+        to wait. The attempt counts as a failure unless ``succeeded`` is called. ``device``:
+        the id of this browser's known-device cookie, if it names this email."""
         # Lower-cased as accounts are looked up: every spelling that could match one is one key.
-        attempt = Attempt(
-            at=now, kind="login", account_key=self._keys.login_key(email.lower()),
-            network=network_of(ip),
-        )
+        key = self._keys.login_key(email.lower())
+        limit: Limit = "account"
+        per_key = self._per_account
+        if device is not None:
+            # NUL never comes from a form (web.pages.checked_form refuses it), so no typed
+            # email has this key.
+            key = self._keys.login_key(f"\0{device}\0{key}")
+            limit, per_key = "device", self._per_device
+        attempt = Attempt(at=now, kind="login", account_key=key, network=network_of(ip))
         attempt_id, recent = self._store.begin_attempt(
-            attempt, since=now - self._window, account_limit=self._per_account + 1,
+            attempt, since=now - self._window, account_limit=per_key + 1,
             network_limit=self._per_network + 1,
         )
         # Over a limit with this attempt: it is not checked, and not kept, so hammering a
         # throttled email does not stretch its cool-down.
         reached: list[Throttled] = []
-        if len(recent.account) > self._per_account:
-            reached.append(
-                _until("account", recent.account[self._per_account], self._window, now)
-            )
+        if len(recent.account) > per_key:
+            reached.append(_until(limit, recent.account[per_key], self._window, now))
         if len(recent.network) > self._per_network:
             reached.append(
                 _until("network", recent.network[self._per_network], self._window, now)

@@ -103,7 +103,7 @@ def test_the_audit_log_records_the_address_the_trusted_proxy_forwards(tmp_path: 
             # The issuer's URLs, relative redirects, and cookies for an http issuer: the
             # forwarded scheme and host change none of them.
             assert answer.headers["location"] == "/account"
-            assert set(proxy.cookies) == {"hospiai_browser", "hospiai_session"}
+            assert set(proxy.cookies) == {"hospiai_browser", "hospiai_session", "hospiai_device"}
             assert "secure" not in answer.headers["set-cookie"].lower()
             metadata = proxy.get("/.well-known/oauth-authorization-server",
                                  headers=MISLEADING).json()

@@ -1,4 +1,5 @@
-"""The user's account: profile, connected apps (disconnect), personal access tokens."""
+"""The user's account: profile, connected apps (disconnect), personal access tokens, and
+where it is logged in (end a session)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from authserver.web.pages import (
     render,
     whole_number,
 )
-from authserver.web.session import LoginSession, client_ip, current_session
+from authserver.web.session import LoginSession, client_ip, current_session, forget_session
 from shared import scopes
 
 
@@ -49,6 +50,7 @@ async def _page(
     apps = [(grant, client) for grant, client, _ in grants if client.kind != "personal"]
     tokens = await run_in_threadpool(store.personal_tokens, account.id, now)
     resources = await run_in_threadpool(store.resource_servers)
+    sessions = await run_in_threadpool(store.account_sessions, account.id, now)
     return render(
         request,
         "account.html",
@@ -63,6 +65,8 @@ async def _page(
         token_scopes=token_scopes(account.role),
         resources=resources,
         max_days=MAX_TOKEN_DAYS,
+        sessions=sessions,
+        this_session=session.id,
         error=error,
         created=created,
     )
@@ -84,6 +88,19 @@ async def _posted(request: Request) -> tuple[Context, LoginSession, FormData]:
     return context, session, form
 
 
+async def _audit(
+    request: Request, context: Context, session: LoginSession, event: str,
+    client_id: str | None = None, **detail: str,
+) -> None:
+    """An audit event of the account's own doing, from this browser."""
+    await run_in_threadpool(
+        lambda: context.audit.record(
+            event, actor=session.account.id, client_id=client_id, ip=client_ip(request),
+            **detail,
+        )
+    )
+
+
 async def revoke(request: Request) -> Response:
     """Disconnect an app or revoke a personal token: the grant, and every token under it."""
     context, session, _form = await _posted(request)
@@ -95,15 +112,29 @@ async def revoke(request: Request) -> Response:
     )
     if not revoked:
         return error_page(request, "Nothing to revoke", "It was already revoked.", 404)
-    await run_in_threadpool(
-        context.audit.record,
-        "grant.revoked",
-        actor=session.account.id,
-        ip=client_ip(request),
-        grant_id=request.path_params["grant_id"],
+    await _audit(
+        request, context, session, "grant.revoked", grant_id=request.path_params["grant_id"],
         by="account",
     )
     return RedirectResponse("/account", status_code=303)
+
+
+async def end_session(request: Request) -> Response:
+    """End one of the account's sessions: that browser is logged out at its next request.
+    Ending this one is logging out here."""
+    context, session, _form = await _posted(request)
+    session_id = request.path_params["session_id"]
+    ended = await run_in_threadpool(
+        context.store.end_account_session, session.account.id, session_id
+    )
+    if not ended:
+        return error_page(request, "Nothing to end", "That session has already ended.", 404)
+    await _audit(request, context, session, "session.ended", session_id=session_id, by="account")
+    if session_id != session.id:
+        return RedirectResponse("/account#sessions", status_code=303)
+    response = RedirectResponse("/login", status_code=303)
+    forget_session(context, response)
+    return response
 
 
 async def create_token(request: Request) -> Response:
@@ -123,13 +154,8 @@ async def create_token(request: Request) -> Response:
     if problem is not None:
         return await _page(request, context, session, status_code=400, error=problem)
     secret, grant = await run_in_threadpool(issue_token, context, session.account.id, wanted)
-    await run_in_threadpool(
-        context.audit.record,
-        "token.issued",
-        actor=session.account.id,
-        client_id=PERSONAL_CLIENT_ID,
-        ip=client_ip(request),
-        grant_id=grant.id,
-        scope=grant.scope,
+    await _audit(
+        request, context, session, "token.issued", client_id=PERSONAL_CLIENT_ID,
+        grant_id=grant.id, scope=grant.scope,
     )
     return await _page(request, context, session, status_code=201, created=secret)

@@ -14,7 +14,12 @@ from starlette.responses import RedirectResponse, Response
 from authserver.admin.access import action, view
 from authserver.context import Context
 from authserver.models import PERSONAL_CLIENT_ID, ROLES
-from authserver.provisioning import ProvisioningError, create_account, create_resource_server
+from authserver.provisioning import (
+    MIN_PASSWORD_LENGTH,
+    ProvisioningError,
+    create_account,
+    create_resource_server,
+)
 from authserver.security import new_secret
 from authserver.web.pages import error_page, form_field, render, whole_number
 from authserver.web.paths import local_path
@@ -94,6 +99,7 @@ async def account(request: Request, context: Context) -> Response:
         roles=ROLES,
         grants=await run_in_threadpool(store.live_grants, account_id=account_id),
         hospital_ids=await run_in_threadpool(store.hospital_ids, account_id),
+        sessions=await run_in_threadpool(store.account_sessions, account_id, context.clock()),
     )
 
 
@@ -168,6 +174,7 @@ async def add_account(request: Request, context: Context, form: FormData) -> boo
                 family_name=form_field(form.get("family_name")) or "",
                 role=form_field(form.get("role")) or "",
                 now=context.clock(),
+                hasher=context.passwords.hash,
             )
         )
     except ProvisioningError as error:
@@ -180,6 +187,32 @@ async def disable_account(request: Request, context: Context, form: FormData) ->
     disabled = form_field(form.get("disabled")) == "1"
     return await run_in_threadpool(
         context.store.set_account_disabled, request.path_params["account_id"], disabled
+    )
+
+
+@action("account_logged_out_everywhere", _account_page)
+async def log_out_everywhere(request: Request, context: Context, form: FormData) -> bool:
+    """Every session of the account ends (a stolen laptop, a shared computer)."""
+    account_id = request.path_params["account_id"]
+    if await run_in_threadpool(context.store.account, account_id) is None:
+        return False
+    await run_in_threadpool(context.store.end_account_sessions, account_id)
+    return True
+
+
+@action("account_password_reset", _account_page)
+async def reset_password(request: Request, context: Context, form: FormData) -> bool | Response:
+    """A new password, which also ends every session of the account (the store does both at
+    once): whoever knew the old one is logged out. The password is never audited."""
+    password = form_field(form.get("password")) or ""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return error_page(
+            request, "The password was not changed",
+            f"The password must have at least {MIN_PASSWORD_LENGTH} characters.",
+        )
+    password_hash = await run_in_threadpool(context.passwords.hash, password)
+    return await run_in_threadpool(
+        context.store.set_account_password, request.path_params["account_id"], password_hash
     )
 
 

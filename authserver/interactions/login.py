@@ -13,6 +13,7 @@ from authserver.context import Context, get_context
 from authserver.imports.accounts import upgrade_password
 from authserver.models import Account
 from authserver.throttle import Throttled
+from authserver.web.devices import device_for, remember_device
 from authserver.web.pages import checked_form, form_field, login_page
 from authserver.web.paths import local_path, login_url
 from authserver.web.session import (
@@ -39,12 +40,15 @@ def too_many_attempts(throttled: Throttled) -> str:
 
 async def authenticate(request: Request, email: str, password: str) -> Account | Throttled | None:
     """The active account with this email and password; an unknown email costs the same.
-    Throttled: too many failures for this email or from this network, and nothing checked."""
+    Throttled: too many failures for this email (or, on a known device, from this browser for
+    it) or from this network, and nothing checked."""
     context = get_context(request)
     ip = client_ip(request)
     # What was typed, only if it looks like an address (never a password in the wrong box).
     typed = email[:320] if "@" in email else "(not an email address)"
-    attempt = await run_in_threadpool(context.throttle.begin, email, ip, context.clock())
+    attempt = await run_in_threadpool(
+        context.throttle.begin, email, ip, context.clock(), device_for(context, request, email)
+    )
     if isinstance(attempt, Throttled):
         if attempt.limit == "network" and _forwarded_but_not_believed(request, ip):
             context.throttle.warn_untrusted_proxy(ip)
@@ -106,6 +110,18 @@ async def log_in(
     return result
 
 
+async def finish_login(request: Request, response: Response, account: Account) -> str:
+    """What a successful password login leaves on the browser: a new session, a new browser
+    id (returned: an interaction being finished is re-bound to it), and this browser known
+    for the account's email."""
+    context = get_context(request)
+    new_browser_id = await run_in_threadpool(
+        start_session, context, request, response, account, context.clock()
+    )
+    remember_device(context, request, response, account.email)
+    return new_browser_id
+
+
 async def show(request: Request) -> Response:
     context = get_context(request)
     if browser_id(context, request) is None:
@@ -117,19 +133,18 @@ async def show(request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
-    context = get_context(request)
     form = await checked_form(request)
     next_page = local_path(request.query_params.get("next"))
     account = await log_in(request, form, login_url(next_page), ACCOUNT_INTRO)
     if isinstance(account, Response):
         return account
     response = RedirectResponse(next_page, status_code=303)
-    start_session(context, response, account, context.clock())
+    await finish_login(request, response, account)
     return response
 
 
 async def logout(request: Request) -> Response:
     await checked_form(request)  # logging out is a state change: CSRF-checked like the rest
     response = RedirectResponse("/login", status_code=303)
-    end_session(get_context(request), response)
+    await run_in_threadpool(end_session, get_context(request), request, response)
     return response

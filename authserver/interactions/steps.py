@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from authserver.context import Context, get_context
-from authserver.interactions.login import log_in
+from authserver.interactions.login import finish_login, log_in
 from authserver.models import Account, Interaction
 from authserver.oauth.clients import on_device, private_use_scheme
 from authserver.oauth.consent import (
@@ -32,7 +32,6 @@ from authserver.web.session import (
     bound_to_browser,
     client_ip,
     current_session,
-    start_session,
 )
 from shared import scopes
 
@@ -141,7 +140,13 @@ async def login(request: Request) -> Response:
     else:
         next_page = f"/interaction/{interaction.id}"
     response = RedirectResponse(next_page, status_code=303)
-    start_session(context, response, account, now)
+    new_browser_id = await finish_login(request, response, account)
+    # The login gave the browser a new id: this interaction follows it, and the old id (which
+    # whoever planted or saw it may know) finishes nothing.
+    await run_in_threadpool(
+        context.store.rebind_interaction, interaction.id, interaction.browser_binding,
+        context.keys.browser_binding(new_browser_id), now,
+    )
     return response
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from authserver.models import (
     AccessToken,
     Account,
+    AccountSession,
     Attempt,
     AuditEvent,
     AuthorizationCode,
@@ -31,6 +32,7 @@ from authserver.store.interactions import InteractionStore
 from authserver.store.memberships import MembershipStore
 from authserver.store.purge import Purger
 from authserver.store.resource_servers import ResourceServerStore
+from authserver.store.sessions import SessionStore
 from authserver.store.tokens import Introspected, LiveToken, TokenStore
 
 __all__ = ["Introspected", "LiveToken", "RecentAttempts", "Store"]
@@ -47,10 +49,11 @@ class Store(
     AuditEventStore,
     AttemptStore,
     AssertionStore,
+    SessionStore,
     Purger,
 ):
     SERVICE = "authserver"
     TABLES = (
         Account, Client, ResourceServer, Interaction, Grant, AuthorizationCode, AccessToken,
-        RefreshToken, AuditEvent, Attempt, UsedAssertion, Membership,
+        RefreshToken, AuditEvent, Attempt, UsedAssertion, Membership, AccountSession,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import col, func, or_, select, update
 
 from authserver.models import Account
+from authserver.store.sessions import ending_sessions
 from shared.database import SQLStore
 
 
@@ -21,8 +22,19 @@ class AccountStore(SQLStore):
             return session.exec(select(Account).where(Account.email_key == email.lower())).first()
 
     def set_account_disabled(self, account_id: str, disabled: bool) -> bool:
+        """Disabling also ends every session of the account, in the same transaction."""
         return self._update_one(
-            update(Account).where(col(Account.id) == account_id).values(disabled=disabled)
+            update(Account).where(col(Account.id) == account_id).values(disabled=disabled),
+            then=[ending_sessions(account_id)] if disabled else [],
+        )
+
+    def set_account_password(self, account_id: str, password_hash: str) -> bool:
+        """A new password ends every session of the account, in the same transaction: whoever
+        knew the old one is logged out too."""
+        return self._update_one(
+            update(Account).where(col(Account.id) == account_id)
+            .values(password_hash=password_hash),
+            then=[ending_sessions(account_id)],
         )
 
     def search_accounts(self, query: str, limit: int = 50) -> list[Account]:

@@ -23,6 +23,22 @@ class InteractionStore(SQLStore):
                 )
             ).first()
 
+    def rebind_interaction(
+        self, interaction_id: str, old_binding: str, new_binding: str, now: int
+    ) -> bool:
+        """Move an open interaction from the browser id it was bound to to the one the browser
+        got at login; only from that binding, so no other browser's interaction is taken."""
+        return self._update_one(
+            update(Interaction)
+            .where(
+                col(Interaction.id) == interaction_id,
+                col(Interaction.browser_binding) == old_binding,
+                col(Interaction.completed_at).is_(None),
+                col(Interaction.expires_at) > now,
+            )
+            .values(browser_binding=new_binding)
+        )
+
     def decide_interaction(
         self, interaction_id: str, account_id: str, decision: str, now: int
     ) -> bool:

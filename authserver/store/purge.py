@@ -8,6 +8,7 @@ from sqlmodel import Session, and_, col, delete, func, or_, select
 
 from authserver.models import (
     AccessToken,
+    AccountSession,
     Attempt,
     AuditEvent,
     AuthorizationCode,
@@ -35,12 +36,13 @@ class Purger(SQLStore):
         working token, nor a blocked or approved document client); dynamic clients never used
         for a code ``unused_registration_age`` after they registered; audit events older than
         ``audit_retention``; attempts past the throttling window, which no longer count;
-        client assertion jtis once expired (the assertion's exp refuses it from then on).
+        client assertion jtis once expired (the assertion's exp refuses it from then on);
+        login sessions once expired (nothing is left to catch: the cookie names no row).
         Returns the number of rows deleted per kind."""
         with self._session() as session:
             counts = _delete_ended(
                 session, now - retention, audit_before=now - audit_retention,
-                attempts_until=now - attempt_window, assertions_before=now,
+                attempts_until=now - attempt_window, expired_before=now,
             )
             counts["clients"] = _delete_unused_clients(session, now, now - unused_client_age)
             counts["registrations"] = _delete_unused_registrations(
@@ -53,11 +55,11 @@ class Purger(SQLStore):
 
 def _delete_ended(
     session: Session, horizon: int, *, audit_before: int, attempts_until: int,
-    assertions_before: int,
+    expired_before: int,
 ) -> dict[str, int]:
     """Rows that ended before ``horizon``, audit events before ``audit_before``,
-    attempts until ``attempts_until`` and assertion jtis expired before ``assertions_before``:
-    the count deleted per kind."""
+    attempts until ``attempts_until``, and assertion jtis and sessions expired before
+    ``expired_before``: the count deleted per kind."""
     statements = {
         "interactions": delete(Interaction).where(col(Interaction.expires_at) < horizon),
         "codes": delete(AuthorizationCode).where(col(AuthorizationCode.expires_at) < horizon),
@@ -68,8 +70,9 @@ def _delete_ended(
         "audit_events": delete(AuditEvent).where(col(AuditEvent.at) < audit_before),
         "attempts": delete(Attempt).where(col(Attempt.at) <= attempts_until),
         "assertions": delete(UsedAssertion).where(
-            col(UsedAssertion.expires_at) < assertions_before
+            col(UsedAssertion.expires_at) < expired_before
         ),
+        "sessions": delete(AccountSession).where(col(AccountSession.expires_at) <= expired_before),
     }
     return {name: session.exec(statement).rowcount for name, statement in statements.items()}
 

@@ -1,24 +1,47 @@
-"""Browser state in cookies: a random browser id (CSRF and interaction binding) and the signed
-login session. Neither cookie holds a secret: the session is a signed account id and time."""
+"""Browser state in cookies: a signed browser id (CSRF and interaction binding), and the login
+session, a signed cookie naming a session row by a random secret (the row holds its hash).
+Both ids are issued by this server only: a value another site planted (any page on another
+port of localhost can set our cookies over http) is no id at all."""
 
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadData, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import Response
 
 from authserver.context import Context
-from authserver.models import Account, Interaction
+from authserver.models import Account, AccountSession, Interaction
+from authserver.security import new_id, new_secret
+from authserver.throttle import network_of
+
+BROWSER = "hospiai_browser"
+SESSION = "hospiai_session"
+# A session's last use is written at most this often (seconds): a page request costs one read.
+LAST_SEEN_EVERY = 300
+# What the account page names a browser by: the first match in each list, in this order (Edge
+# and Opera also say Chrome, Chrome also says Safari; iOS also says Mac OS X, Android Linux).
+_BROWSERS = (
+    ("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+)
+_SYSTEMS = (
+    ("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iOS"), ("Windows", "Windows"),
+    ("CrOS", "ChromeOS"), ("Mac OS X", "macOS"), ("Linux", "Linux"),
+)
+_PRODUCT = re.compile(r"[A-Za-z][A-Za-z0-9._-]{0,39}")
 
 
 @dataclass(frozen=True)
 class LoginSession:
     account: Account
     auth_time: int
+    # The session row's public id (the account page marks "this session" by it).
+    id: str
 
 
 def _name(context: Context, base: str) -> str:
@@ -26,20 +49,36 @@ def _name(context: Context, base: str) -> str:
     return f"__Host-{base}" if context.settings.secure_cookies else base
 
 
-def _serializer(context: Context) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(context.keys.cookie_secret, salt="hospiai-session")
+def _serializer(context: Context, base: str) -> URLSafeTimedSerializer:
+    # Salted by the cookie's name: no cookie's value is ever valid as another's.
+    return URLSafeTimedSerializer(context.keys.cookie_secret, salt=base)
 
 
-def _set_cookie(context: Context, response: Response, base: str, value: str) -> None:
+def set_cookie(context: Context, response: Response, base: str, value: str, max_age: int) -> None:
     response.set_cookie(
         _name(context, base),
         value,
-        max_age=context.settings.session_ttl,
+        max_age=max_age,
         path="/",
         httponly=True,
         samesite="lax",
         secure=context.settings.secure_cookies,
     )
+
+
+def signed_cookie(context: Context, request: Request, base: str, max_age: int) -> object:
+    """The value this server signed into cookie ``base`` within ``max_age``; None otherwise."""
+    raw = request.cookies.get(_name(context, base))
+    if not raw:
+        return None
+    try:
+        return _serializer(context, base).loads(raw, max_age=max_age)
+    except BadData:
+        return None
+
+
+def sign(context: Context, base: str, value: object) -> str:
+    return _serializer(context, base).dumps(value)
 
 
 def client_ip(request: Request) -> str | None:
@@ -48,17 +87,21 @@ def client_ip(request: Request) -> str | None:
 
 
 def browser_id(context: Context, request: Request) -> str | None:
-    return request.cookies.get(_name(context, "hospiai_browser"))
+    """The id this server issued to this browser; an unsigned or forged one is none."""
+    value = signed_cookie(context, request, BROWSER, context.settings.session_ttl)
+    return value if isinstance(value, str) and value else None
+
+
+def _issue_browser_id(context: Context, response: Response) -> str:
+    created = secrets.token_urlsafe(32)
+    set_cookie(context, response, BROWSER, sign(context, BROWSER, created),
+               context.settings.session_ttl)
+    return created
 
 
 def ensure_browser_id(context: Context, request: Request, response: Response) -> str:
-    """The browser id, creating the cookie on the response if the browser has none yet."""
-    existing = browser_id(context, request)
-    if existing:
-        return existing
-    created = secrets.token_urlsafe(32)
-    _set_cookie(context, response, "hospiai_browser", created)
-    return created
+    """The browser id, issuing one on the response if the browser has none we signed."""
+    return browser_id(context, request) or _issue_browser_id(context, response)
 
 
 def bound_to_browser(context: Context, request: Request, interaction: Interaction) -> bool:
@@ -69,22 +112,72 @@ def bound_to_browser(context: Context, request: Request, interaction: Interactio
     )
 
 
+def _csrf_subject(context: Context, request: Request) -> str | None:
+    """What the CSRF token is bound to: the browser id and, once logged in, the session too. A
+    browser id planted back after the login (another localhost port can set it again) then does
+    not bring back the token it had before; a session secret nobody else knows is part of it."""
+    bid = browser_id(context, request)
+    claims = _session_claims(context, request)
+    if bid is None or claims is None:
+        return bid
+    return f"{bid} {claims[1]}"
+
+
 def csrf_token(context: Context, request: Request) -> str:
-    return context.keys.csrf_token(browser_id(context, request) or "")
+    return context.keys.csrf_token(_csrf_subject(context, request) or "")
 
 
 def check_csrf(context: Context, request: Request, token: str | None) -> bool:
-    return context.keys.check_csrf(browser_id(context, request), token)
+    return context.keys.check_csrf(_csrf_subject(context, request), token)
 
 
-def start_session(context: Context, response: Response, account: Account, now: int) -> None:
-    value = _serializer(context).dumps({"sub": account.id, "auth_time": now})
-    _set_cookie(context, response, "hospiai_session", value)
+def device_summary(user_agent: str) -> str:
+    """"Firefox on Linux": enough to tell one's sessions apart, never the raw header."""
+    browser = next((name for token, name in _BROWSERS if token in user_agent), None)
+    system = next((name for token, name in _SYSTEMS if token in user_agent), None)
+    if browser is None:
+        product = _PRODUCT.match(user_agent)
+        browser = product.group(0) if product else "Unknown browser"
+    return f"{browser} on {system}" if system else browser
 
 
-def end_session(context: Context, response: Response) -> None:
+def start_session(
+    context: Context, request: Request, response: Response, account: Account, now: int
+) -> str:
+    """After a password login: a new session row and its cookie, the session this browser had
+    before ended, and a new browser id (so one planted or seen before the login no longer
+    passes CSRF nor an interaction's binding). Returns the new browser id."""
+    _end_named_session(context, request)
+    secret, ttl = new_secret("ses"), context.settings.session_ttl
+    context.store.add_session(AccountSession(
+        id=new_id("ses"), secret_hash=context.keys.hash_secret(secret), account_id=account.id,
+        created_at=now, auth_time=now, last_seen_at=now, expires_at=now + ttl,
+        user_agent=device_summary(request.headers.get("user-agent", "")),
+        network=network_of(client_ip(request)),
+    ))
+    claims = {"sub": account.id, "sid": secret}
+    set_cookie(context, response, SESSION, sign(context, SESSION, claims), ttl)
+    return _issue_browser_id(context, response)
+
+
+def _session_claims(context: Context, request: Request) -> tuple[str, str] | None:
+    """The account id and session secret the session cookie carries, if we signed it."""
+    data = signed_cookie(context, request, SESSION, context.settings.session_ttl)
+    if not isinstance(data, dict):
+        return None
+    sub, sid = data.get("sub"), data.get("sid")
+    return (sub, sid) if isinstance(sub, str) and isinstance(sid, str) else None
+
+
+def _end_named_session(context: Context, request: Request) -> None:
+    claims = _session_claims(context, request)
+    if claims is not None:
+        context.store.end_session(context.keys.hash_secret(claims[1]))
+
+
+def forget_session(context: Context, response: Response) -> None:
     response.delete_cookie(
-        _name(context, "hospiai_session"),
+        _name(context, SESSION),
         path="/",
         httponly=True,
         samesite="lax",
@@ -92,18 +185,25 @@ def end_session(context: Context, response: Response) -> None:
     )
 
 
+def end_session(context: Context, request: Request, response: Response) -> None:
+    """Logout: the session row ends (a copy of the cookie stops working) and the cookie goes."""
+    _end_named_session(context, request)
+    forget_session(context, response)
+
+
 def current_session(context: Context, request: Request) -> LoginSession | None:
-    """The logged-in account, if the cookie is valid and the account still active."""
-    raw = request.cookies.get(_name(context, "hospiai_session"))
-    if not raw:
+    """The logged-in account, if the cookie names a live session of an active account: one
+    indexed read, and a write of its last use at most every LAST_SEEN_EVERY seconds."""
+    claims = _session_claims(context, request)
+    if claims is None:
         return None
-    try:
-        data = _serializer(context).loads(raw, max_age=context.settings.session_ttl)
-    except BadSignature:
+    now = context.clock()
+    found = context.store.live_session(context.keys.hash_secret(claims[1]), now)
+    if found is None:
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("sub"), str):
+    row, account = found
+    if row.account_id != claims[0]:
         return None
-    account = context.store.account(data["sub"])
-    if account is None or account.disabled:
-        return None
-    return LoginSession(account, int(data.get("auth_time", 0)))
+    if now - row.last_seen_at >= LAST_SEEN_EVERY:
+        context.store.saw_session(row.id, now, unless_since=now - LAST_SEEN_EVERY + 1)
+    return LoginSession(account, row.auth_time, row.id)

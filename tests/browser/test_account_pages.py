@@ -1,9 +1,10 @@
 """The account pages in a real browser: disconnect an app, create a personal access token and
-call the MCP server with it, and logging in paused after too many failures."""
+call the MCP server with it, end a session of another browser, and logging in paused after too
+many failures."""
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import screenshot
 from tests.flow import introspect, tokens_for
@@ -52,6 +53,30 @@ def test_personal_token_calls_the_mcp_server(page: Page, stack: Stack) -> None:
     page.goto(f"{stack.auth.url}/account")
     expect(page.locator("li.item", has_text="Old assistant")).to_be_visible()
     assert token not in page.content()
+
+
+def test_end_the_session_of_another_browser(
+    page: Page, chromium: Browser, auth_server: AuthServer
+) -> None:
+    email = auth_server.account().email
+    elsewhere = chromium.new_context()
+    try:
+        other = elsewhere.new_page()
+        _log_in(other, auth_server, email)
+        _log_in(page, auth_server, email)
+        sessions = page.locator("li.item[data-session]")
+        expect(sessions).to_have_count(2)
+        expect(sessions.first).to_contain_text("Chrome on Linux")
+        expect(page.get_by_text("This session", exact=True)).to_have_count(1)
+        screenshot(page, "sessions")
+        page.get_by_role("button", name="End this session").click()
+        expect(sessions).to_have_count(1)
+        other.goto(f"{auth_server.url}/account")
+        expect(other).to_have_url(f"{auth_server.url}/login?next=%2Faccount")
+        page.get_by_role("button", name="Log out here").click()
+        expect(page).to_have_url(f"{auth_server.url}/login")
+    finally:
+        elsewhere.close()
 
 
 def test_too_many_failed_logins_pause_logging_in(page: Page, auth_server: AuthServer) -> None:
