@@ -9,7 +9,7 @@ from authserver.audit import Audit
 from authserver.imports import BadRow, Report, Row, read_items
 from authserver.models import Account
 from authserver.provisioning import new_account
-from authserver.security import Passwords, is_password_hash
+from authserver.security import is_password_hash
 from authserver.store import Store
 
 
@@ -52,12 +52,3 @@ def _account(row: Row, now: int) -> Account:
         role=row.text("role") or "patient",
         now=now,
     )
-
-
-def upgrade_password(
-    store: Store, passwords: Passwords, account: Account, password: str
-) -> None:
-    """After a successful login: an imported (or older) hash becomes argon2id at this server's
-    cost. Conditional on the hash just verified, so a password changed meanwhile stays."""
-    if passwords.needs_rehash(account.password_hash):
-        store.replace_password_hash(account.id, account.password_hash, passwords.hash(password))

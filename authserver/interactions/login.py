@@ -10,7 +10,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from authserver.context import Context, get_context
-from authserver.imports.accounts import upgrade_password
 from authserver.models import Account
 from authserver.throttle import Throttled
 from authserver.web.devices import device_for, remember_device
@@ -63,21 +62,21 @@ async def authenticate(request: Request, email: str, password: str) -> Account |
 def _check_password(
     context: Context, attempt: int, email: str, password: str, ip: str | None, typed: str
 ) -> Account | None:
-    """The password check of an attempt the throttle let through, and its audit."""
+    """The password check of an attempt the throttle let through, and its audit. A hash at
+    another cost (an imported one, or one from before a cost change) is re-hashed at ours; the
+    store replaces it only if it is still the one just verified."""
     account = context.store.account_by_email(email)
     valid = context.passwords.verify(account.password_hash if account else None, password)
-    ok = account is not None and valid and not account.disabled
-    if ok:
-        context.throttle.succeeded(attempt)
-        assert account is not None  # ok says so
-        upgrade_password(context.store, context.passwords, account, password)
-    context.audit.record(
-        "login.succeeded" if ok else "login.failed",
-        actor=account.id if account is not None and ok else None,
-        ip=ip,
-        email=typed,
-    )
-    return account if ok else None
+    if account is None or not valid or account.disabled:
+        context.audit.record("login.failed", ip=ip, email=typed)
+        return None
+    context.throttle.succeeded(attempt)
+    if context.passwords.needs_rehash(account.password_hash):
+        context.store.replace_password_hash(
+            account.id, account.password_hash, context.passwords.hash(password)
+        )
+    context.audit.record("login.succeeded", actor=account.id, ip=ip, email=typed)
+    return account
 
 
 def _forwarded_but_not_believed(request: Request, ip: str | None) -> bool:
