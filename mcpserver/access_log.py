@@ -13,12 +13,13 @@ from enum import Enum
 
 import mcp_types as mt
 from anyio import to_thread
-from fastmcp.exceptions import ToolError
+from fastmcp.exceptions import ToolError, ValidationError
 from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 from fastmcp.tools.base import ToolResult
 
 from mcpserver.context import current
 from mcpserver.domain.models import DataAccess
+from mcpserver.refusal import Refusal
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,10 @@ class Whose(Enum):
 
 @dataclass
 class Touched:
-    subjects: list[str] = field(default_factory=list)
+    # Ids the call reached, for every row it writes; and by patient, for that patient's row
+    # only (a desk's list names many patients: none of them sees the others' ids).
     ids: list[str] = field(default_factory=list)
+    by_subject: dict[str, list[str]] = field(default_factory=dict)
     hospital_id: str | None = None
 
 
@@ -57,9 +60,8 @@ def touched(
     found = _touched.get()
     if found is None:
         return
-    found.ids.extend(i for i in ids if i not in found.ids)
-    if subject is not None and subject not in found.subjects:
-        found.subjects.append(subject)
+    reached = found.ids if subject is None else found.by_subject.setdefault(subject, [])
+    reached.extend(i for i in ids if i not in reached)
     if hospital_id is not None:
         found.hospital_id = hospital_id
 
@@ -81,11 +83,11 @@ class AccessLog(Middleware):
         reset = _touched.set(found)
         try:
             result = await call_next(context)
-        except ToolError:
-            await _record(name, whose, context.message.arguments or {}, found, "refused")
-            raise
-        except Exception:
-            await _record(name, whose, context.message.arguments or {}, found, "failed")
+        except Exception as error:
+            # FastMCP hands a tool's own fault on as a ToolError too: only a refusal (or
+            # arguments it refused) is the caller's to act on; anything else is a failure.
+            outcome = "refused" if isinstance(error, Refusal | ValidationError) else "failed"
+            await _record(name, whose, context.message.arguments or {}, found, outcome)
             raise
         finally:
             _touched.reset(reset)
@@ -100,25 +102,25 @@ async def _record(
     identity = call.identity
     named = [str(arguments[key])[:80] for key in ID_ARGUMENTS if isinstance(
         arguments.get(key), str)]
-    ids = list(dict.fromkeys([*named, *found.ids]))[:MAX_IDS]
     hospital = arguments.get("hospital_id")
     hospital_id = found.hospital_id or (hospital[:64] if isinstance(hospital, str) else None)
-    subjects: list[str | None]
+    subjects: dict[str | None, list[str]]
     if whose is Whose.OWN:
-        subjects = [identity.sub]
-    elif whose is Whose.PATIENTS and found.subjects:
-        subjects = list(found.subjects)
+        subjects = {identity.sub: []}
+    elif whose is Whose.PATIENTS and found.by_subject:
+        subjects = {subject: ids for subject, ids in found.by_subject.items()}
     else:
-        subjects = [None]
+        subjects = {None: []}
     at = int(call.services.clock())
     rows = [
         DataAccess(
             at=at, actor_sub=identity.sub,
             actor_name=f"{identity.given_name} {identity.family_name}".strip(),
             actor_role=identity.role, client_id=identity.client_id, tool=tool,
-            subject_sub=subject, hospital_id=hospital_id, ids=ids, outcome=outcome,
+            subject_sub=subject, hospital_id=hospital_id, outcome=outcome,
+            ids=list(dict.fromkeys([*named, *found.ids, *theirs]))[:MAX_IDS],
         )
-        for subject in subjects
+        for subject, theirs in subjects.items()
     ]
     try:
         await to_thread.run_sync(call.services.store.log_access, rows)

@@ -8,7 +8,7 @@ from fastmcp.resources.base import ResourceResult
 from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 from fastmcp.tools.base import ToolResult
 
-from mcpserver.tools import Refusal
+from mcpserver.refusal import Refusal
 
 NUL = "\x00"
 

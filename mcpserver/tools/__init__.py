@@ -4,7 +4,6 @@ dates and times in Europe/Paris)."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
@@ -12,13 +11,14 @@ from typing import Any, TypeVar
 import mcp_types as mt
 from anyio import to_thread
 from fastmcp import FastMCP
-from fastmcp.exceptions import NotFoundError, ToolError
+from fastmcp.exceptions import NotFoundError
 from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 from fastmcp.tools.base import ToolResult
 from mcp_types import ToolAnnotations
 
 from mcpserver.access_log import AccessLog, Whose
 from mcpserver.domain.errors import DomainError
+from mcpserver.refusal import Refusal
 from shared import scopes
 from shared.clock import PARIS
 
@@ -79,15 +79,6 @@ class DeclaredOnly(Middleware):
         if context.message.name not in self.scopes:
             raise NotFoundError(f"Unknown tool: {context.message.name!r}")
         return await call_next(context)
-
-
-class Refusal(ToolError):
-    """A call refused for a reason the caller can act on (an unknown id, a bad date, a right the
-    user lacks): an answer with safe text, not a fault of the server, so FastMCP logs it at
-    INFO instead of ERROR, where operators look for faults."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, log_level=logging.INFO)
 
 
 def not_your_hospital(hospital_id: str) -> str:

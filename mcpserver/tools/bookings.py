@@ -13,7 +13,8 @@ from mcpserver.access_log import Whose, touched
 from mcpserver.context import current
 from mcpserver.domain.models import Appointment
 from mcpserver.domain.views import AppointmentView
-from mcpserver.tools import Refusal, Tools, paris_time, run
+from mcpserver.refusal import Refusal
+from mcpserver.tools import Tools, paris_time, run
 
 
 class AppointmentInfo(BaseModel):

@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field
 
 from mcpserver.context import current
 from mcpserver.domain.models import DataAccess
-from mcpserver.tools import Refusal, Tools, paris_time, run
+from mcpserver.refusal import Refusal
+from mcpserver.tools import Tools, paris_time, run
 
 Limit = Annotated[int, Field(ge=1, le=200, description="At most this many entries (1-200).")]
 Before = Annotated[

@@ -15,8 +15,8 @@ from pydantic import BaseModel, Field
 from mcpserver.access_log import Whose, touched
 from mcpserver.context import current
 from mcpserver.domain.models import Doctor, Slot
+from mcpserver.refusal import Refusal
 from mcpserver.tools import (
-    Refusal,
     Tools,
     not_your_hospital,
     paris_time,

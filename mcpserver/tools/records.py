@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field
 from mcpserver.access_log import Whose, touched
 from mcpserver.context import current
 from mcpserver.domain.records import RecordView
-from mcpserver.tools import Refusal, Tools, paris_time, run
+from mcpserver.refusal import Refusal
+from mcpserver.tools import Tools, paris_time, run
 from mcpserver.tools.bookings import AppointmentInfo, info
 
 

@@ -15,7 +15,8 @@ from mcpserver.access_log import Whose, touched
 from mcpserver.context import current
 from mcpserver.domain.models import Consultation
 from mcpserver.domain.views import AppointmentView
-from mcpserver.tools import Refusal, Tools, run
+from mcpserver.refusal import Refusal
+from mcpserver.tools import Tools, run
 from mcpserver.tools.bookings import AppointmentInfo, info
 from mcpserver.tools.records import MedicalRecord, record
 

@@ -105,3 +105,28 @@ def test_entries_past_the_retention_are_purged_and_no_others(stack: Stack) -> No
     assert sorted(r.at for r in stack.domain.accesses(subject_sub="acct_x")) == [
         now - retention + 10, now]
     assert stack.domain.purge_accesses(now - retention) == 0
+
+
+def test_a_desk_list_gives_each_patient_only_their_own_ids(stack: Stack) -> None:
+    alice, alice_sub = token_for(stack, scope=PATIENT)
+    bob, bob_sub = token_for(stack, scope=PATIENT)
+    desk, _ = token_for(stack, "staff", DESK, hospitals=("lyon-1",))
+    alices, bobs = (booked(stack, sub, "lyon-1", starts_in=3600) for sub in (alice_sub, bob_sub))
+    today = call(stack, alice, "list_my_appointments", {"which": "all"})[
+        "structuredContent"]["appointments"][0]["starts_at"][:10]
+    listed = call(stack, desk, "list_hospital_appointments",
+                  {"hospital_id": "lyon-1", "date_from": today, "date_to": today})
+    assert not listed.get("isError")
+    for token, own, other in ((alice, alices, bobs), (bob, bobs, alices)):
+        (entry,) = [e for e in _mine(stack, token) if e["tool"] == "list_hospital_appointments"]
+        assert own in entry["ids"] and other not in entry["ids"]
+
+
+def test_a_fault_of_the_tool_is_recorded_as_failed_not_refused(stack: Stack) -> None:
+    alice, alice_sub = token_for(stack, scope=PATIENT)
+    with stack.domain._engine.begin() as connection:
+        connection.execute(text("DROP TABLE consultation"))
+    assert call(stack, alice, "get_my_medical_records", {}).get("isError")
+    (row,) = [r for r in stack.domain.accesses(subject_sub=alice_sub, limit=10)
+              if r.tool == "get_my_medical_records"]
+    assert row.outcome == "failed"
