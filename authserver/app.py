@@ -220,6 +220,7 @@ def _page_routes() -> list[BaseRoute]:
         Route("/login", login.login, methods=["POST"]),
         Route("/logout", login.logout, methods=["POST"]),
         Route("/account", account.account, methods=["GET"]),
+        Route("/account/data-access", account.data_access_page, methods=["GET"]),
         Route("/account/tokens", account.create_token, methods=["POST"]),
         Route("/account/grants/{grant_id}/revoke", account.revoke, methods=["POST"]),
         Route("/account/sessions/{session_id}/end", account.end_session, methods=["POST"]),

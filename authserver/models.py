@@ -17,6 +17,10 @@ ROLES = ("patient", "staff", "admin")
 # blocking it stops them all. No redirect URI and no grant type, so it can never be used at
 # /authorize or /token.
 PERSONAL_CLIENT_ID = "hospiai_personal_tokens"
+# The built-in client the account page asks the MCP server for the user's health-data access
+# log with (authserver.data_access; created by migration 0013), also never usable at
+# /authorize or /token. One live grant per account and resource, like an app's.
+ACCOUNT_PAGE_CLIENT_ID = "hospiai_account_page"
 
 # A live grant that consent memory keeps one of per account, client and resource; personal
 # access tokens are the exception, with one grant per token.
@@ -49,8 +53,8 @@ class Membership(SQLModel, table=True):
 class Client(SQLModel, table=True):
     client_id: str = Field(primary_key=True)
     # "dynamic" (RFC 7591), "preregistered" (CLI), "metadata_document" (CIMD), "service" (CLI:
-    # client credentials for the service API), or "personal": the one built-in client that
-    # personal access tokens are issued to.
+    # client credentials for the service API), or "personal": a built-in client (personal
+    # access tokens; the account page's reads of the access log).
     kind: str
     client_name: str
     client_secret_hash: str | None = None

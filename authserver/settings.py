@@ -91,6 +91,10 @@ class Settings:
     # The service API (/api/service, README): the client credentials grant for service clients
     # (`hospiai clients create --service`), advertised only when on.
     service_api_enabled: bool = False
+    # Where the account page reads the user's health-data access log (the MCP server's
+    # /data-access, asked with a one-minute token for HOSPIAI_DEFAULT_RESOURCE); by default
+    # that resource's origin. In compose, the MCP server's private address.
+    data_access_url: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "issuer", public_base_url("HOSPIAI_ISSUER", self.issuer))
@@ -113,6 +117,18 @@ class Settings:
             parts = urlsplit(self.default_resource)
             if not parts.scheme or not parts.netloc or parts.fragment:
                 raise SettingsError("HOSPIAI_DEFAULT_RESOURCE must be an absolute URI")
+        if self.data_access_url is not None:
+            parts = urlsplit(self.data_access_url)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.fragment:
+                raise SettingsError("HOSPIAI_DATA_ACCESS_URL must be an http(s) URL")
+
+    @property
+    def data_access_endpoint(self) -> str | None:
+        """The MCP server's /data-access for the default resource; None without one."""
+        if self.data_access_url is not None or self.default_resource is None:
+            return self.data_access_url
+        parts = urlsplit(self.default_resource)
+        return f"{parts.scheme}://{parts.netloc}/data-access"
 
     @property
     def secure_cookies(self) -> bool:
@@ -148,6 +164,7 @@ class Settings:
             legacy_token_id_claim=env.get("HOSPIAI_LEGACY_TOKEN_ID_CLAIM", "jti"),
             legacy_validate=env.get("HOSPIAI_LEGACY_VALIDATE", "off"),
             legacy_sunset=_date(env, "HOSPIAI_LEGACY_SUNSET"),
+            data_access_url=env.get("HOSPIAI_DATA_ACCESS_URL") or None,
             **bounded,
             **flags,
         )

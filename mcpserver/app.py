@@ -25,7 +25,7 @@ from mcpserver.context import Services
 from mcpserver.domain.store import DomainStore
 from mcpserver.edge import RefuseNul
 from mcpserver.guard import BearerGuard
-from mcpserver.settings import MCP_PATH, Settings
+from mcpserver.settings import DATA_ACCESS_PATH, MCP_PATH, Settings
 from mcpserver.tools import (
     Tools,
     bookings,
@@ -128,6 +128,7 @@ def create_app(
             *health_routes([database_check(store), _authorization_server_check(
                 settings, http_client)]),
             Route("/metrics", metrics.endpoint),
+            Route(DATA_ACCESS_PATH, data_access.endpoint, methods=["GET"]),
             Mount("/", app=mcp_app),
         ],
         lifespan=lifespan,

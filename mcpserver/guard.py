@@ -14,8 +14,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcpserver.auth import AuthServerUnavailable, Identity, IntrospectionRefused, TokenVerifier
 from mcpserver.context import Call, Services, enter, leave
-from mcpserver.settings import MCP_PATH, Settings
+from mcpserver.settings import DATA_ACCESS_PATH, MCP_PATH, Settings
 from mcpserver.step_up import Unreadable, missing_scopes, parse, step_up
+from mcpserver.tools.data_access import OWN_LOG_SCOPE
 from shared import scopes
 from shared.http import read_body
 
@@ -72,7 +73,13 @@ class BearerGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or path.rstrip("/") != MCP_PATH or scope["method"] == "OPTIONS":
+        if scope["type"] != "http" or scope["method"] == "OPTIONS":
+            await self.app(scope, receive, send)
+            return
+        if path == DATA_ACCESS_PATH:
+            await self._data_access(scope, receive, send)
+            return
+        if path.rstrip("/") != MCP_PATH:
             await self.app(scope, receive, send)
             return
         scope = _as_mcp(scope)
@@ -95,6 +102,20 @@ class BearerGuard:
             if refused is not None:
                 await refused(scope, receive, send)
                 return
+        await self._run(identity, scope, receive, send)
+
+    async def _data_access(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The user's own access log needs a valid token with read:profile, as the
+        list_my_data_access tool does."""
+        identity = await self._authenticate(scope)
+        if isinstance(identity, Response):
+            await identity(scope, receive, send)
+        elif OWN_LOG_SCOPE not in identity.scopes:
+            await step_up([OWN_LOG_SCOPE], identity, self.metadata_url)(scope, receive, send)
+        else:
+            await self._run(identity, scope, receive, send)
+
+    async def _run(self, identity: Identity, scope: Scope, receive: Receive, send: Send) -> None:
         context = enter(Call(identity, self.services))
         try:
             await self.app(scope, receive, send)

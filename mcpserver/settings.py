@@ -19,6 +19,9 @@ from shared.settings import (
 )
 
 MCP_PATH = "/mcp"
+# The signed-in user's own access log as JSON, for the authorization server's account page
+# (mcpserver.tools.data_access.endpoint), behind the same bearer guard as /mcp.
+DATA_ACCESS_PATH = "/data-access"
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
-"""The user's account: profile, connected apps (disconnect), personal access tokens, and
-where it is logged in (end a session)."""
+"""The user's account: profile, connected apps (disconnect), personal access tokens, where it
+is logged in (end a session), and who reached its health data (the MCP server's access log)."""
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
@@ -10,6 +11,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from authserver import data_access
 from authserver.context import Context, get_context
 from authserver.models import PERSONAL_CLIENT_ID
 from authserver.personal_tokens import (
@@ -29,6 +31,8 @@ from authserver.web.pages import (
 )
 from authserver.web.session import LoginSession, client_ip, current_session, forget_session
 from shared import scopes
+
+log = logging.getLogger(__name__)
 
 
 async def _session(request: Request) -> tuple[Context, LoginSession | None]:
@@ -77,6 +81,28 @@ async def account(request: Request) -> Response:
     if session is None:
         raise LoginRequired(request.url.path)
     return await _page(request, context, session)
+
+
+async def data_access_page(request: Request) -> Response:
+    """Who read or changed the user's health data, with which app, what and when."""
+    context, session = await _session(request)
+    if session is None:
+        raise LoginRequired(request.url.path)
+    before = whole_number(request.query_params.get("before"))
+    try:
+        entries = await data_access.read_log(context, session.account.id, before)
+    except data_access.Unavailable as why:
+        log.warning("the account page cannot read the access log: %s", why)
+        return error_page(
+            request, "Access log unavailable",
+            "The record of who reached your health data cannot be read right now. Nothing is "
+            "lost: try again in a few minutes.", 503)
+    names = {}
+    for client_id in {entry.client_id for entry in entries}:
+        client = await run_in_threadpool(context.store.client, client_id)
+        names[client_id] = client.client_name if client is not None else client_id
+    older = entries[-1].entry_id if len(entries) == data_access.PAGE_SIZE else None
+    return render(request, "data_access.html", entries=entries, apps=names, older=older)
 
 
 async def _posted(request: Request) -> tuple[Context, LoginSession, FormData]:

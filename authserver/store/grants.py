@@ -3,6 +3,7 @@ and token is issued under one and dies with it."""
 
 from __future__ import annotations
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, or_, select, update
 
@@ -65,12 +66,7 @@ class GrantStore(SQLStore):
             approved = set(scopes.parse(client.approved_scope if client else ""))
             allowed = [name for name in scopes.parse(grant.scope) if name not in approved]
             live = session.exec(
-                select(Grant.id, Grant.scope).where(
-                    Grant.account_id == grant.account_id,
-                    Grant.client_id == grant.client_id,
-                    Grant.resource == grant.resource,
-                    col(Grant.revoked_at).is_(None),
-                )
+                select(Grant.id, Grant.scope).where(*_same_live_grant(grant))
             ).first()
             if live is None:
                 grant.scope = scopes.join(allowed)
@@ -100,6 +96,26 @@ class GrantStore(SQLStore):
             session.add(code)
             session.commit()
             return True
+
+    def issue_under_live_grant(self, grant: Grant, token: AccessToken) -> None:
+        """Store ``token`` under the live grant of its account, client and resource, or under
+        ``grant``, new, when there is none (of concurrent first uses, the unique index over
+        live grants keeps one: the other reads it)."""
+        for _ in range(_GRANT_ATTEMPTS):
+            with self._session() as session:
+                live = session.exec(select(Grant.id).where(*_same_live_grant(grant))).first()
+                if live is None:
+                    session.add(grant)
+                    try:
+                        session.flush()
+                    except IntegrityError:
+                        session.rollback()
+                        continue
+                token.grant_id = live or grant.id
+                session.add(token)
+                session.commit()
+                return
+        raise RuntimeError(f"the grant of {grant.account_id} for {grant.client_id} kept changing")
 
     def grant(self, grant_id: str) -> Grant | None:
         with self._session() as session:
@@ -176,3 +192,14 @@ class GrantStore(SQLStore):
                 .values(revoked_at=now)
             )
             session.commit()
+
+
+def _same_live_grant(grant: Grant) -> tuple[ColumnElement[bool], ...]:
+    """The live grant of ``grant``'s account, client and resource (one at most: the unique
+    index over live grants)."""
+    return (
+        col(Grant.account_id) == grant.account_id,
+        col(Grant.client_id) == grant.client_id,
+        col(Grant.resource) == grant.resource,
+        col(Grant.revoked_at).is_(None),
+    )

@@ -1,13 +1,16 @@
 """The health-data access log as tools: the patient's own view (list_my_data_access, with
 read:profile: who reached their data, with which application, what and when) and the admins'
-(list_data_access, filtered)."""
+(list_data_access, filtered); and the patient's view again as JSON at /data-access, which the
+authorization server's account page reads with a one-minute token of the user's."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from mcp_types import ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 from mcpserver.context import current
 from mcpserver.domain.models import DataAccess
@@ -21,6 +24,8 @@ Before = Annotated[
           description="Older entries than this entry_id (for the next page)."),
 ]
 Filter = Annotated[str | None, Field(default=None, min_length=1, max_length=80)]
+# What reading one's own log needs, over MCP and at /data-access alike.
+OWN_LOG_SCOPE = "read:profile"
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 
 
@@ -60,6 +65,11 @@ def _entry(row: DataAccess, me: str) -> dict[str, object]:
     }
 
 
+class Page(BaseModel):
+    limit: Limit = 50
+    before: Before = None
+
+
 async def list_my_data_access(limit: Limit = 50, before: Before = None) -> AccessList:
     """Who read or changed your health data (appointments, records, profile), with which
     application, what and when; newest first."""
@@ -68,6 +78,20 @@ async def list_my_data_access(limit: Limit = 50, before: Before = None) -> Acces
     rows = await run(lambda: call.services.store.accesses(
         subject_sub=me, before=before, limit=limit))
     return AccessList(entries=[AccessEntry.model_validate(_entry(row, me)) for row in rows])
+
+
+async def endpoint(request: Request) -> Response:
+    """GET /data-access?limit=&before=: list_my_data_access's answer, for the bearer guard's
+    user (who holds read:profile: the guard checked)."""
+    try:
+        page = Page.model_validate(dict(request.query_params))
+    except ValidationError:
+        return JSONResponse(
+            {"error": "invalid_request",
+             "error_description": "limit must be 1-200 and before an entry_id."},
+            status_code=400)
+    found = await list_my_data_access(page.limit, page.before)
+    return JSONResponse(found.model_dump(), headers={"Cache-Control": "no-store"})
 
 
 async def list_data_access(
@@ -95,5 +119,5 @@ async def list_data_access(
 
 
 def register(tools: Tools) -> None:
-    tools.add(list_my_data_access, scope="read:profile", annotations=READ_ONLY)
+    tools.add(list_my_data_access, scope=OWN_LOG_SCOPE, annotations=READ_ONLY)
     tools.add(list_data_access, scope="read:schedule", annotations=READ_ONLY)

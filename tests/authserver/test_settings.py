@@ -54,6 +54,8 @@ def test_issuer_trailing_slash_is_normalised() -> None:
         ("HOSPIAI_REFRESH_GRACE_SECONDS", "3600"),
         ("HOSPIAI_REGISTRATION_ENABLED", "maybe"),
         ("HOSPIAI_DEFAULT_RESOURCE", "not a uri"),
+        ("HOSPIAI_DATA_ACCESS_URL", "mcpserver:8000/data-access"),
+        ("HOSPIAI_DATA_ACCESS_URL", "ftp://mcpserver/data-access"),
         ("HOSPIAI_LOGIN_FAILURES_PER_ACCOUNT", "0"),
         ("HOSPIAI_LOGIN_FAILURES_PER_ACCOUNT", "101"),
         ("HOSPIAI_LOGIN_FAILURES_PER_NETWORK", "0"),
@@ -169,3 +171,13 @@ def test_legacy_settings_from_the_environment(tmp_path: Path) -> None:
 def test_bad_legacy_settings_stop_the_start_up(env: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         Settings.from_env({**BASE, **env})
+
+
+def test_the_access_log_is_read_at_the_default_resources_origin_unless_named() -> None:
+    base = {"HOSPIAI_ISSUER": "https://auth.hospiai.fr", "HOSPIAI_SECRET_KEY": "k" * 32}
+    assert Settings.from_env(base).data_access_endpoint is None
+    derived = Settings.from_env({**base, "HOSPIAI_DEFAULT_RESOURCE": "https://mcp.hospiai.fr/mcp"})
+    assert derived.data_access_endpoint == "https://mcp.hospiai.fr/data-access"
+    named = Settings.from_env({**base, "HOSPIAI_DEFAULT_RESOURCE": "https://mcp.hospiai.fr/mcp",
+                               "HOSPIAI_DATA_ACCESS_URL": "http://mcpserver:8000/data-access"})
+    assert named.data_access_endpoint == "http://mcpserver:8000/data-access"

@@ -55,6 +55,24 @@ def test_personal_token_calls_the_mcp_server(page: Page, stack: Stack) -> None:
     assert token not in page.content()
 
 
+def test_see_who_reached_my_health_data(page: Page, stack: Stack) -> None:
+    account = stack.auth.account()
+    app = stack.auth.client(public=True, name="Le Chat")
+    token = tokens_for(stack.auth, app.id, account.email, resource=stack.mcp_url,
+                       scope="read:data read:profile")["access_token"]
+    call(stack, token, "get_my_profile", {})
+    _log_in(page, stack.auth, account.email)
+    page.get_by_role("link", name="See every time an app").click()
+    expect(page.get_by_role("heading", name="Who reached your health data")).to_be_visible()
+    entry = page.locator("li.item")
+    expect(entry).to_have_count(1)
+    expect(entry).to_contain_text("You")
+    expect(entry).to_contain_text("with Le Chat")
+    expect(entry).to_contain_text("get my profile")
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot(page, "data-access-phone")
+
+
 def test_end_the_session_of_another_browser(
     page: Page, chromium: Browser, auth_server: AuthServer
 ) -> None:
