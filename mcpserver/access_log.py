@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 import mcp_types as mt
-from anyio import to_thread
+from anyio import CancelScope, to_thread
 from fastmcp.exceptions import ToolError, ValidationError
 from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 from fastmcp.tools.base import ToolResult
@@ -83,16 +83,25 @@ class AccessLog(Middleware):
         reset = _touched.set(found)
         try:
             result = await call_next(context)
-        except Exception as error:
-            # FastMCP hands a tool's own fault on as a ToolError too: only a refusal (or
-            # arguments it refused) is the caller's to act on; anything else is a failure.
-            outcome = "refused" if isinstance(error, Refusal | ValidationError) else "failed"
-            await _record(name, whose, context.message.arguments or {}, found, outcome)
+        except BaseException as error:
+            # A call cancelled (its client went away) may have changed data already: its
+            # record is written all the same, shielded from the cancellation.
+            with CancelScope(shield=True):
+                await _record(name, whose, context.message.arguments or {}, found,
+                              _outcome(error))
             raise
         finally:
             _touched.reset(reset)
         await _record(name, whose, context.message.arguments or {}, found, "ok")
         return result
+
+
+def _outcome(error: BaseException) -> str:
+    """FastMCP hands a tool's own fault on as a ToolError too: only a refusal (or arguments it
+    refused) is the caller's to act on; any other exception is a failure."""
+    if isinstance(error, Refusal | ValidationError):
+        return "refused"
+    return "failed" if isinstance(error, Exception) else "cancelled"
 
 
 async def _record(

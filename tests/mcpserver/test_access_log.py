@@ -7,8 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
+import mcp_types as mt
+from fastmcp.server.middleware import MiddlewareContext
+from fastmcp.tools.base import ToolResult
 from sqlalchemy import text
 
+from mcpserver.access_log import AccessLog, Whose
+from mcpserver.auth import Identity
+from mcpserver.context import Call, Services, enter, leave
 from mcpserver.domain.models import DataAccess
 from tests.databases import both_backends
 from tests.harness import Stack
@@ -130,3 +137,37 @@ def test_a_fault_of_the_tool_is_recorded_as_failed_not_refused(stack: Stack) -> 
     (row,) = [r for r in stack.domain.accesses(subject_sub=alice_sub, limit=10)
               if r.tool == "get_my_medical_records"]
     assert row.outcome == "failed"
+
+
+def test_a_cancelled_call_is_recorded_all_the_same(stack: Stack) -> None:
+    """A client that goes away cancels the call, which may have changed data already: its
+    entry is written, shielded from the cancellation (outcome "cancelled")."""
+    identity = Identity(sub="acct_cancelled", client_id="client_x", scopes=frozenset(),
+                        email="a@hospiai.test", given_name="Alice", family_name="Martin",
+                        role="patient", expires_at=2**40)
+    middleware = AccessLog({"cancel_my_appointment": Whose.OWN})
+    started = anyio.Event()
+
+    async def tool_that_never_ends(
+        context: MiddlewareContext[mt.CallToolRequestParams],
+    ) -> ToolResult:
+        started.set()
+        await anyio.sleep_forever()
+        raise AssertionError("never reached")
+
+    async def cancel_mid_call() -> None:
+        message = mt.CallToolRequestParams(name="cancel_my_appointment",
+                                           arguments={"appointment_id": "apt_1"})
+        entered = enter(Call(identity, Services(store=stack.domain, clock=stack.auth.clock)))
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(middleware.on_call_tool, MiddlewareContext(message=message),
+                                 tool_that_never_ends)
+                await started.wait()
+                group.cancel_scope.cancel()
+        finally:
+            leave(entered)
+
+    anyio.run(cancel_mid_call)
+    (row,) = stack.domain.accesses(subject_sub="acct_cancelled")
+    assert (row.tool, row.outcome, row.ids) == ("cancel_my_appointment", "cancelled", ["apt_1"])
