@@ -261,7 +261,7 @@ def test_the_admin_client_list_is_paged_newest_first(auth_server: AuthServer) ->
             pages.append(_names_on(page.text))
             found = re.search(r'<a href="([^"]+)" rel="next">', page.text)
             url = found.group(1) if found else ""
-        assert [len(names) for names in pages] == [50, 50, 21]  # 120 and the built-in one
+        assert [len(names) for names in pages] == [50, 50, 22]  # 120 and the two built-in ones
         seen = [name for names in pages for name in names]
         assert len(set(seen)) == 121
         newest_first = [n for n in seen if n.startswith("client ")]
