@@ -263,7 +263,7 @@ def test_the_admin_client_list_is_paged_newest_first(auth_server: AuthServer) ->
             url = found.group(1) if found else ""
         assert [len(names) for names in pages] == [50, 50, 22]  # 120 and the two built-in ones
         seen = [name for names in pages for name in names]
-        assert len(set(seen)) == 121
+        assert len(set(seen)) == 122
         newest_first = [n for n in seen if n.startswith("client ")]
         created = [c.client_name for c in auth_server.store.clients(offset=0, limit=200)]
         assert newest_first == [n for n in created if n.startswith("client ")]
