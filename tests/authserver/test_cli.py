@@ -1,18 +1,26 @@
-"""The hospiai command, run as a real process: provisioning, then serving."""
+"""The hospiai command: provisioning, then serving. The provisioning commands run in this
+process through hospiai.cli.main, as the console script calls it (a process start costs more
+than most commands, and the suite runs twenty of them); serving runs as a real process."""
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import os
 import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
+from unittest import mock
 
 import httpx
 import pytest
 
+from hospiai.cli import main
 from tests.databases import HEADS
 from tests.flow import REDIRECT_URI, tokens_for
 from tests.legacy_hashes import legacy_hashes
@@ -34,9 +42,35 @@ def _env(tmp_path: Path, port: int) -> dict[str, str]:
     }
 
 
+@contextmanager
+def _logging_kept() -> Iterator[None]:
+    """hospiai.cli.main configures logging for its process: this one's is put back after."""
+    loggers = [logging.getLogger(name) for name in ("", "uvicorn", "uvicorn.access",
+                                                    "uvicorn.error")]
+    kept = [(logger, logger.handlers[:], logger.level, logger.propagate) for logger in loggers]
+    try:
+        yield
+    finally:
+        for logger, handlers, level, propagate in kept:
+            logger.handlers[:], logger.level, logger.propagate = handlers, level, propagate
+
+
 def _hospiai(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """A provisioning command with ``env`` as its whole environment, ``stdin`` as its input."""
+    out, err = io.StringIO(), io.StringIO()
+    with (mock.patch.dict(os.environ, env, clear=True), mock.patch("sys.stdin", io.StringIO(stdin)),
+          redirect_stdout(out), redirect_stderr(err), _logging_kept()):
+        try:
+            code = main(list(args))
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 1
+    return subprocess.CompletedProcess(["hospiai", *args], code, out.getvalue(), err.getvalue())
+
+
+def _serve(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`hospiai authserver` as a real process, for the refusals before it serves."""
     return subprocess.run(
-        [sys.executable, "-m", "hospiai.cli", *args], env=env, input=stdin,
+        [sys.executable, "-m", "hospiai.cli", "authserver"], env=env,
         capture_output=True, text=True, timeout=60, check=False,
     )
 
@@ -49,7 +83,7 @@ def _value(output: str, name: str) -> str:
 
 def test_refuses_a_non_loopback_http_issuer(tmp_path: Path) -> None:
     env = {**_env(tmp_path, 9000), "HOSPIAI_ISSUER": "http://auth.hospiai.example"}
-    result = _hospiai(env, "authserver")
+    result = _serve(env)
     assert result.returncode == 2
     assert "HOSPIAI_ISSUER" in result.stderr
 
@@ -61,7 +95,7 @@ def test_refuses_a_database_behind_the_code(tmp_path: Path) -> None:
                             stdin="a-long-enough-password\n")
     assert provisioning.returncode == 1
     assert "behind the code" in provisioning.stderr and "hospiai db upgrade" in provisioning.stderr
-    serving = _hospiai(env, "authserver")
+    serving = _serve(env)
     assert serving.returncode != 0 and "run `hospiai db upgrade`" in serving.stderr
     assert _hospiai(env, "db", "upgrade").returncode == 0
     again = _hospiai(env, "db", "upgrade")
