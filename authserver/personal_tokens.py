@@ -41,8 +41,11 @@ def token_problem(wanted: TokenRequest, role: str) -> str | None:
     return None
 
 
-def issue_token(context: Context, account_id: str, wanted: TokenRequest) -> tuple[str, Grant]:
-    """Store a personal grant and its one access token (by hash); returns the secret."""
+def issue_token(
+    context: Context, account_id: str, wanted: TokenRequest
+) -> tuple[str, Grant, AccessToken]:
+    """Store a personal grant and its one access token (by hash); returns the secret with
+    them."""
     now, secret = context.clock(), new_secret("pat")
     assert wanted.days is not None  # checked by token_problem
     grant = Grant(
@@ -66,4 +69,4 @@ def issue_token(context: Context, account_id: str, wanted: TokenRequest) -> tupl
         expires_at=now + wanted.days * 86400,
     )
     context.store.issue_personal_token(grant, token)
-    return secret, grant
+    return secret, grant, token

@@ -179,7 +179,8 @@ async def create_token(request: Request) -> Response:
         problem = "Choose one of the services listed."
     if problem is not None:
         return await _page(request, context, session, status_code=400, error=problem)
-    secret, grant = await run_in_threadpool(issue_token, context, session.account.id, wanted)
+    secret, grant, _token = await run_in_threadpool(
+        issue_token, context, session.account.id, wanted)
     await _audit(
         request, context, session, "token.issued", client_id=PERSONAL_CLIENT_ID,
         grant_id=grant.id, scope=grant.scope,

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from authserver.context import Context, get_context
-from authserver.models import PERSONAL_CLIENT_ID, Account, Client
+from authserver.models import PERSONAL_CLIENT_ID, AccessToken, Account, Client, Grant
 from authserver.oauth.bridge import read_request
 from authserver.oauth.service import SERVICE_KIND, service_audience
 from authserver.personal_tokens import TokenRequest, issue_token, token_problem
@@ -61,13 +61,17 @@ def _account(context: Context, email: object) -> Account:
 
 def _listed(context: Context, account: Account) -> list[dict[str, Any]]:
     return [
-        {
-            "id": grant.id, "name": grant.name, "scopes": grant.scope.split(),
-            "resource": grant.resource, "expiresAt": _time(token.expires_at),
-            "lastUsedAt": _time(grant.last_used_at),
-        }
+        _shown(grant, token)
         for grant, token in context.store.personal_tokens(account.id, context.clock())
     ]
+
+
+def _shown(grant: Grant, token: AccessToken) -> dict[str, Any]:
+    return {
+        "id": grant.id, "name": grant.name, "scopes": grant.scope.split(),
+        "resource": grant.resource, "expiresAt": _time(token.expires_at),
+        "lastUsedAt": _time(grant.last_used_at),
+    }
 
 
 def _time(seconds: int | None) -> str | None:
@@ -117,14 +121,13 @@ def _create(context: Context, client: Client, body: object, request: Request) ->
         problem = "The resource is not a registered resource server."
     if problem is not None:
         raise _Refused(400, "invalid_request", problem)
-    secret, grant = issue_token(context, account.id, wanted)
+    secret, grant, token = issue_token(context, account.id, wanted)
     context.audit.record(
         "token.issued", actor=client.client_id, client_id=client.client_id,
         ip=request.client.host if request.client else None, grant_id=grant.id,
         scope=grant.scope, account_id=account.id, by="service",
     )
-    listed = next(item for item in _listed(context, account) if item["id"] == grant.id)
-    return JSONResponse({**listed, "token": secret}, 201, headers=NO_STORE)
+    return JSONResponse({**_shown(grant, token), "token": secret}, 201, headers=NO_STORE)
 
 
 async def revoke(request: Request) -> Response:

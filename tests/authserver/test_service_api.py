@@ -9,6 +9,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from authserver.models import AccessToken
+from authserver.oauth.service import service_audience
 from authserver.provisioning import Credentials, create_service_client
 from tests.databases import Databases, both_backends
 from tests.flow import introspect, tokens_for
@@ -151,3 +153,45 @@ def test_off_unless_enabled(auth_server: AuthServer) -> None:
         metadata = http.get("/.well-known/oauth-authorization-server").json()
         assert "client_credentials" not in metadata["grant_types_supported"]
         assert http.get("/api/service/tokens").status_code == 404
+
+
+def test_a_service_token_stops_working_when_revoked_expired_blocked_or_without_the_scope(
+    server: AuthServer,
+) -> None:
+    account = server.account()
+    service = _service(server)
+
+    def answer(token: str) -> httpx.Response:
+        with _api(server, token) as api:
+            return api.get("/tokens", params={"account": account.email})
+
+    revoked = _service_token(server, service).json()["access_token"]
+    assert answer(revoked).status_code == 200
+    with server.http() as http:
+        assert http.post("/revoke", data={"token": revoked},
+                         auth=(service.id, service.secret or "")).status_code == 200
+    assert answer(revoked).status_code == 401
+
+    expiring = _service_token(server, service).json()["access_token"]
+    server.clock.advance(server.settings.access_token_ttl + 1)
+    assert answer(expiring).status_code == 401
+
+    blocked = _service_token(server, service).json()["access_token"]
+    assert answer(blocked).status_code == 200
+    server.store.set_client_blocked(service.id, True)
+    refused = answer(blocked)
+    assert refused.status_code == 401 and refused.json()["error"] == "invalid_token"
+    server.store.set_client_blocked(service.id, False)
+
+    # A token of the service client without admin:tokens (as one issued before the scope was
+    # withdrawn would be): 403 naming the scope it needs.
+    now = server.clock()
+    narrow = "hospiai_at_" + "n" * 43
+    server.store.add_access_token(AccessToken(
+        token_hash=server.keys.hash_secret(narrow), grant_id="", client_id=service.id,
+        account_id="", scope="", resource=service_audience(server.settings.issuer),
+        issued_at=now, expires_at=now + 600,
+    ))
+    lacking = answer(narrow)
+    assert lacking.status_code == 403 and lacking.json()["error"] == "insufficient_scope"
+    assert 'scope="admin:tokens"' in lacking.headers["www-authenticate"]
