@@ -78,6 +78,8 @@ class LegacyValidation:
             "scopes": granted,
         }
         self._calls.labels(caller, "valid").inc()
+        if (live.grant_last_used_at or 0) > now - LAST_USED_PRECISION:
+            return OAuthResponse(200, body, list(self._headers))  # its last use is recent
         store = context.store
         return OAuthResponse(
             200, body, list(self._headers),
