@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -117,6 +118,9 @@ def create_app(
                 yield
         finally:
             purging.cancel()
+            # Its purge may be running in a worker thread: the engine goes after it ends.
+            with contextlib.suppress(asyncio.CancelledError):
+                await purging
             await http_client.aclose()
             store.dispose()
 
