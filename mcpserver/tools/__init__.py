@@ -116,5 +116,19 @@ def parse_day(value: str, name: str) -> date:
     return day
 
 
+# The longest range of days a tool reads or changes at once, both ends counted.
+MAX_RANGE_DAYS = 31
+
+
+def day_range(date_from: str, date_to: str) -> tuple[date, date]:
+    """The first and last days of a range a tool was given, both checked."""
+    first, last = parse_day(date_from, "date_from"), parse_day(date_to, "date_to")
+    if last < first:
+        raise Refusal("date_to must not be before date_from.")
+    if (last - first).days >= MAX_RANGE_DAYS:
+        raise Refusal(f"The date range may span at most {MAX_RANGE_DAYS} days.")
+    return first, last
+
+
 def start_of_day(day: date) -> int:
     return int(datetime.combine(day, datetime.min.time(), tzinfo=PARIS).timestamp())

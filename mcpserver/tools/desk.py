@@ -18,9 +18,9 @@ from mcpserver.domain.models import Doctor, Slot
 from mcpserver.refusal import Refusal
 from mcpserver.tools import (
     Tools,
+    day_range,
     not_your_hospital,
     paris_time,
-    parse_day,
     run,
     start_of_day,
 )
@@ -28,7 +28,6 @@ from mcpserver.tools.hospitals import DoctorInfo, HospitalId
 from mcpserver.tools.schedule import STAFF_ROLES
 from shared.clock import PARIS
 
-MAX_DAYS = 31
 Day = Annotated[str, Field(description="YYYY-MM-DD (Europe/Paris).")]
 Clock = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
                              description="HH:MM, Europe/Paris.")]
@@ -90,11 +89,7 @@ async def _desk_doctor(doctor_id: str) -> Doctor:
 
 
 def _days(date_from: str, date_to: str) -> tuple[int, int]:
-    first, last = parse_day(date_from, "date_from"), parse_day(date_to, "date_to")
-    if last < first:
-        raise Refusal("date_to must not be before date_from.")
-    if (last - first).days >= MAX_DAYS:
-        raise Refusal(f"The date range may span at most {MAX_DAYS} days.")
+    first, last = day_range(date_from, date_to)
     end = start_of_day(last + timedelta(days=1))
     return start_of_day(first), end
 

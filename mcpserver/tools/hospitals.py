@@ -14,9 +14,9 @@ from mcpserver.domain.models import Hospital, HospitalStatus
 from mcpserver.refusal import Refusal
 from mcpserver.tools import (
     Tools,
+    day_range,
     not_your_hospital,
     paris_time,
-    parse_day,
     run,
     start_of_day,
 )
@@ -33,7 +33,6 @@ Service = Annotated[
     ),
 ]
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
-MAX_SLOT_DAYS = 31
 
 
 class HospitalSummary(BaseModel):
@@ -191,7 +190,7 @@ async def list_doctors(
 
 async def find_available_slots(
     date_from: Annotated[str, Field(description="First day, YYYY-MM-DD (Europe/Paris).")],
-    date_to: Annotated[str, Field(description="Last day, YYYY-MM-DD, at most 31 days later.")],
+    date_to: Annotated[str, Field(description="Last day, YYYY-MM-DD; at most 31 days in all.")],
     hospital_id: Annotated[str | None, Field(default=None, max_length=64)] = None,
     doctor_id: Annotated[str | None, Field(default=None, max_length=80)] = None,
     specialty: Annotated[str | None, Field(default=None, max_length=64)] = None,
@@ -200,15 +199,11 @@ async def find_available_slots(
     """Free appointment slots between two days, by hospital, doctor or specialty (at least one)."""
     if not (hospital_id or doctor_id or specialty):
         raise Refusal("Give a hospital_id, a doctor_id or a specialty.")
-    first, last = parse_day(date_from, "date_from"), parse_day(date_to, "date_to")
+    first, last = day_range(date_from, date_to)
     call = current()
     now = int(call.services.clock())
     if start_of_day(last + timedelta(days=1)) <= now:
         raise Refusal("date_to is in the past.")
-    if last < first:
-        raise Refusal("date_to must not be before date_from.")
-    if (last - first).days > MAX_SLOT_DAYS:
-        raise Refusal(f"The date range may span at most {MAX_SLOT_DAYS} days.")
     if hospital_id:
         await _hospital(hospital_id)
     views = await run(

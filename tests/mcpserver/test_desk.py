@@ -150,3 +150,20 @@ def test_closing_against_booking_never_leaves_a_slot_both(stack: Stack) -> None:
         assert slot is not None
         result = call(stack, desk, "close_slot", {"slot_id": slot_id})
         assert bool(result.get("isError")) == (slot.appointment_id is not None)
+
+
+def test_every_tool_takes_ranges_of_at_most_31_days_both_ends_counted(stack: Stack) -> None:
+    """One rule for the desk's ranges and the patients' slot search (it was 31 days at the
+    desk and 32 in find_available_slots, both saying 31)."""
+    desk, _ = token_for(stack, "staff", DESK, hospitals=("lyon-1",))
+    first = _next_monday()
+    for days, refused in ((30, False), (31, True)):
+        span = {"date_from": first.isoformat(),
+                "date_to": (first + datetime.timedelta(days=days)).isoformat()}
+        for tool, arguments in (("find_available_slots", {"hospital_id": "lyon-1"}),
+                                ("list_hospital_appointments", {"hospital_id": "lyon-1"})):
+            result = call(stack, desk, tool, {**arguments, **span})
+            if refused:
+                assert error_text(result) == "The date range may span at most 31 days.", tool
+            else:
+                assert result.get("isError") is not True, (tool, result)
