@@ -11,6 +11,7 @@ from authserver.security import new_id, new_secret
 from shared import scopes
 
 MAX_TOKEN_DAYS = 365
+MAX_NAME_LENGTH = 100
 # Shown in the list so the user can tell tokens apart; far too short to be guessed from.
 PREFIX_LENGTH = len("hospiai_pat_") + 4
 
@@ -32,8 +33,8 @@ class TokenRequest:
 def token_problem(wanted: TokenRequest, role: str) -> str | None:
     """What is wrong with the request, in the user's words (the resource is checked apart)."""
     allowed = {scope.name for scope in token_scopes(role)}
-    if not wanted.name or len(wanted.name) > 100:
-        return "Give the token a name of 1 to 100 characters."
+    if not wanted.name or len(wanted.name) > MAX_NAME_LENGTH:
+        return f"Give the token a name of 1 to {MAX_NAME_LENGTH} characters."
     if not wanted.scope or not set(wanted.scope) <= allowed:
         return "Choose at least one of the permissions listed."
     if wanted.days is None or not 1 <= wanted.days <= MAX_TOKEN_DAYS:

@@ -11,6 +11,7 @@ from authserver.audit import Audit
 from authserver.imports import BadRow, Report, Row, read_items
 from authserver.legacy import record_key
 from authserver.models import PERSONAL_CLIENT_ID, AccessToken, Grant
+from authserver.personal_tokens import MAX_NAME_LENGTH, token_scopes
 from authserver.security import new_id
 from authserver.store import Store
 from shared import scopes
@@ -68,13 +69,13 @@ def _record(store: Store, row: Row, resource: str, now: int) -> tuple[Grant, Acc
     if account is None:
         raise BadRow(f"no account has the email {email!r} (import the accounts first)")
     wanted = _scopes(row)
-    allowed = set(scopes.allowed_for_role(wanted, account.role)) - {"offline_access"}
+    allowed = {scope.name for scope in token_scopes(account.role)}
     if not wanted or not set(wanted) <= allowed:
         beyond = " ".join(sorted(set(wanted) - allowed)) or "none given"
         raise BadRow(f"scopes a {account.role}'s personal token cannot hold: {beyond}")
     name = row.text("name") or "Imported token"
-    if len(name) > 100:
-        raise BadRow("the name is longer than 100 characters")
+    if len(name) > MAX_NAME_LENGTH:
+        raise BadRow(f"the name is longer than {MAX_NAME_LENGTH} characters")
     grant = Grant(
         id=new_id("grant"), account_id=account.id, client_id=PERSONAL_CLIENT_ID,
         scope=scopes.join(wanted), resource=resource, created_at=now, name=name,
