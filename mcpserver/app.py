@@ -65,14 +65,18 @@ INSTRUCTIONS = (
 )
 
 
-def build_mcp(guard: Sequence[Middleware] = ()) -> Tools:
+def build_mcp(
+    guard: Sequence[Middleware] = (), *, step_up_max_age: int = 0,
+    clock: Callable[[], float] = time.time,
+) -> Tools:
     """The MCP server with every tool (each with its scope), resource template and prompt; no
     transport. ``guard``: middleware that runs before all the rest (over stdio, the token
-    check, which the access log needs to know who is acting)."""
+    check, which the access log needs to know who is acting). ``step_up_max_age``: see
+    mcpserver.user_authentication."""
     tools = Tools(FastMCP(
         "HospiAI", instructions=INSTRUCTIONS, mask_error_details=True,
         middleware=[*guard, StatelessCapabilities(), RefuseNul()],
-    ))
+    ), step_up_max_age=step_up_max_age, clock=clock)
     for area in (hospitals, bookings, profile, records, schedule, desk, data_access):
         area.register(tools)
     return tools
@@ -98,7 +102,7 @@ def create_app(
     # records must go through the process's redacting handler like every other.
     logs.adopt("fastmcp")
     store = DomainStore(create_db_engine(settings.database_url))
-    tools = build_mcp()
+    tools = build_mcp(step_up_max_age=settings.step_up_max_age, clock=clock)
     mcp_app = _mcp_http_app(tools.mcp, settings)
     # One pooled client for every introspection call of this process.
     http_client = httpx.AsyncClient(
@@ -140,7 +144,7 @@ def create_app(
     app.add_middleware(
         BearerGuard, verifier=verifier_for(settings, http_client, clock),
         services=Services(store=store, clock=clock), settings=settings,
-        tool_scopes=tools.scopes,
+        tool_scopes=tools.scopes, strong_tools=tools.strong,
     )
     # Outside the guard, so that its 401 challenge is readable by an allowed page.
     app.add_middleware(RouteCors, routes=_cors_routes(settings))

@@ -37,6 +37,9 @@ class Identity:
     expires_at: int
     # The hospitals a staff account belongs to (the `hospital_ids` claim); empty for others.
     hospital_ids: frozenset[str] = frozenset()
+    # How and when the user signed in (RFC 9470 `acr`, `auth_time`), when the token says.
+    acr: str | None = None
+    auth_time: int | None = None
 
     def manages(self, hospital_id: str) -> bool:
         """Whether this user may change ``hospital_id``'s data: an admin every hospital, staff
@@ -162,6 +165,8 @@ def _identity(data: dict[str, object], now: float) -> Identity | None:
             role=str(data.get("role", "patient")),
             expires_at=_seconds(data["exp"]),
             hospital_ids=_hospital_ids(data.get("hospital_ids")),
+            acr=acr if isinstance(acr := data.get("acr"), str) else None,
+            auth_time=_seconds(data["auth_time"]) if "auth_time" in data else None,
         )
         issued_at = _seconds(data.get("iat", now))
     except (KeyError, TypeError, ValueError):

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from urllib.parse import parse_qs
 
 from starlette.datastructures import Headers
@@ -15,8 +15,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mcpserver.auth import AuthServerUnavailable, Identity, IntrospectionRefused, TokenVerifier
 from mcpserver.context import Call, Services, enter, leave
 from mcpserver.settings import DATA_ACCESS_PATH, MCP_PATH, Settings
-from mcpserver.step_up import Unreadable, missing_scopes, parse, step_up
+from mcpserver.step_up import Unreadable, called_tools, missing_scopes, parse, step_up
 from mcpserver.tools.data_access import OWN_LOG_SCOPE
+from mcpserver.user_authentication import challenge, strong_enough
 from shared import scopes
 from shared.http import read_body
 
@@ -63,10 +64,12 @@ def _as_mcp(scope: Scope) -> Scope:
 class BearerGuard:
     def __init__(
         self, app: ASGIApp, *, verifier: TokenVerifier, services: Services, settings: Settings,
-        tool_scopes: Mapping[str, str],
+        tool_scopes: Mapping[str, str], strong_tools: Collection[str] = (),
     ) -> None:
         self.app = app
         self.tool_scopes = tool_scopes
+        self.strong_tools = strong_tools
+        self.step_up_max_age = settings.step_up_max_age
         self.verifier = verifier
         self.services = services
         self.metadata_url = settings.resource_metadata_url
@@ -145,7 +148,12 @@ class BearerGuard:
         except Unreadable:
             return _parse_error()
         missing = missing_scopes(messages, identity, self.tool_scopes)
-        return step_up(missing, identity, self.metadata_url) if missing else None
+        if missing:
+            return step_up(missing, identity, self.metadata_url)
+        strong = any(tool in self.strong_tools for tool in called_tools(messages))
+        if strong and not strong_enough(identity, self.services.clock(), self.step_up_max_age):
+            return challenge(self.step_up_max_age, self.metadata_url)
+        return None
 
     def _challenge(self, error: str | None) -> Response:
         fields = [f'resource_metadata="{self.metadata_url}"',

@@ -51,6 +51,9 @@ class Settings:
     # past it are deleted (0: never, by this process).
     access_log_retention: int = 365 * 86400
     purge_interval: int = 3600
+    # RFC 9470 step-up: the tools that change hospital data need a sign-in with a second
+    # factor at most this many seconds old (0: no such rule).
+    step_up_max_age: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "issuer", public_base_url("HOSPIAI_ISSUER", self.issuer))
@@ -104,6 +107,8 @@ class Settings:
             ),
             purge_interval=env_int(env, "HOSPIAI_MCP_PURGE_INTERVAL", cls.purge_interval,
                                    minimum=0, maximum=86400),
+            step_up_max_age=env_int(env, "HOSPIAI_MCP_STEP_UP_MAX_AGE", cls.step_up_max_age,
+                                    minimum=0, maximum=7 * 86400),
         )
 
 

@@ -98,7 +98,7 @@ async def serve(
             if identity is None:
                 return 2
             guard = StdioGuard(verifier, token, Services(store=store, clock=clock))
-            tools = build_mcp([guard])
+            tools = build_mcp([guard], step_up_max_age=settings.step_up_max_age, clock=clock)
             guard.tool_scopes = tools.scopes
             await tools.check()
             print(f"hospiai: serving MCP over stdio for {identity.email or identity.sub}",

@@ -30,6 +30,11 @@ def _called_tool(message: object) -> str | None:
     return str(params.get("name")) if isinstance(params, dict) else None
 
 
+def called_tools(messages: object) -> list[str]:
+    """The tools the JSON-RPC message(s) of a POST body call."""
+    return [name for message in _batch(messages) if (name := _called_tool(message))]
+
+
 def _needs(message: object, tools: Mapping[str, str]) -> str | None:
     """The scope one JSON-RPC message needs, if any."""
     tool = _called_tool(message)

@@ -4,6 +4,7 @@ dates and times in Europe/Paris)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
@@ -19,6 +20,7 @@ from mcp_types import ToolAnnotations
 from mcpserver.access_log import AccessLog, Whose
 from mcpserver.domain.errors import DomainError
 from mcpserver.refusal import Refusal
+from mcpserver.user_authentication import StrongAuthentication
 from shared import scopes
 from shared.clock import PARIS
 
@@ -34,26 +36,35 @@ class Tools:
     """The tools of one MCP server, each registered with the scope it needs: the one source
     of the tool-to-scope map the guard enforces."""
 
-    def __init__(self, mcp: FastMCP) -> None:
+    def __init__(
+        self, mcp: FastMCP, *, step_up_max_age: int = 0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.mcp = mcp
         self.scopes: dict[str, str] = {}
         # Tools whose calls the health-data access log records, and whose data they reach.
         self.logged: dict[str, Whose] = {}
+        # Tools that change hospital data: RFC 9470 step-up (mcpserver.user_authentication).
+        self.strong: set[str] = set()
         mcp.add_middleware(DeclaredOnly(self.scopes))
         mcp.add_middleware(AccessLog(self.logged))
+        mcp.add_middleware(StrongAuthentication(self.strong, step_up_max_age, clock))
 
     def add(
         self, function: Callable[..., Any], *, scope: str, annotations: ToolAnnotations,
-        logged: Whose | None = None,
+        logged: Whose | None = None, strong: bool = False,
     ) -> None:
         """``logged``: the tool reads or changes a patient's or a hospital's data, and each
-        call of it is recorded in the access log."""
+        call of it is recorded in the access log. ``strong``: it changes a hospital's data,
+        which needs a recent sign-in with a second factor."""
         if scope not in scopes.RESOURCE_NAMES:
             raise UndeclaredScope(f"{function.__name__} needs {scope!r}, not a resource scope")
         self.mcp.tool(function, name=function.__name__, annotations=annotations)
         self.scopes[function.__name__] = scope
         if logged is not None:
             self.logged[function.__name__] = logged
+        if strong:
+            self.strong.add(function.__name__)
 
     async def check(self) -> None:
         """Refuse to start when FastMCP serves a tool that was not added with a scope."""
