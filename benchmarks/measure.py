@@ -6,8 +6,12 @@ import json
 import os
 import re
 import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
+
+import httpx
 
 DURATION = os.environ.get("BENCH_DURATION", "10s")
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
@@ -15,6 +19,26 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SERVER_CORE, LOAD_CORE = "0", "1"
 
 Run = Callable[[], dict[str, float]]
+
+
+def start(
+    kind: str, port: int, config_path: Path, cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """One of benchmarks.servers on the server core; ``cwd``: from another checkout's code."""
+    process = subprocess.Popen(
+        ["taskset", "-c", SERVER_CORE, sys.executable, "-m", "benchmarks.servers", kind,
+         str(port), str(config_path)],
+        cwd=cwd,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+            return process
+        except httpx.TransportError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"{kind} did not start") from None
+            time.sleep(0.1)
 
 
 def request_script(method: str, body: str, headers: dict[str, str], work: Path) -> Path:
