@@ -13,7 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -32,6 +31,7 @@ from mcpserver.context import Call, Services, enter, leave
 from mcpserver.domain.store import DomainStore
 from mcpserver.settings import MCP_PATH
 from mcpserver.settings import Settings as McpSettings
+from shared import logs, serving
 from shared.database import create_db_engine
 from shared.metrics import Metrics
 from shared.observe import Observe
@@ -99,8 +99,11 @@ def main() -> None:
         app = _mcp_without_auth(McpSettings(**config["mcp"]))
     else:
         app = _bare()
-    uvicorn.run(app, host="127.0.0.1", port=port, loop="uvloop", http="httptools",  # type: ignore[arg-type]
-                log_level="warning", access_log=False)
+    # Served as `hospiai authserver` and `hospiai mcpserver` serve (shared.serving.config).
+    logs.configure(structured=True, level="WARNING")
+    serving.Server(serving.config(app, serving.Loopback(port))).run()  # type: ignore[arg-type]
+
+
 
 
 if __name__ == "__main__":
