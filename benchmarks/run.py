@@ -6,6 +6,7 @@ run. Servers run on core 0, the load generator (wrk) on core 1; every load is bo
     with, for reference, the AS's own HTTP stack answering without any check or database read.
 (c) Booking under 50 concurrent clients: throughput, no double booking, nothing lost.
 (d) The refresh grant with rotation, this code against BENCH_BASE's, on SQLite and PostgreSQL.
+(e) MCP tools/call of a logged tool with the health-data access log on vs off (issue 16).
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from shared.clock import unix_now
 from shared.database import create_db_engine
 from tests.flow import tokens_for
 
-PORTS = {"auth": 19000, "mcp": 18000, "mcp-noauth": 18001, "bare": 19001, "auth-stack": 19002}
+PORTS = {"auth": 19000, "mcp": 18000, "mcp-noauth": 18001, "mcp-unlogged": 18002, "bare": 19001,
+         "auth-stack": 19002}
 MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
 
 
@@ -129,7 +131,7 @@ def _sub(config: dict[str, Any], token: str) -> str:
 
 
 def main() -> None:
-    parts = sys.argv[1:] or ["a", "b", "c", "d"]
+    parts = sys.argv[1:] or ["a", "e", "b", "c", "d"]
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is required: apt-get install wrk")
     work = Path(tempfile.mkdtemp(prefix="hospiai-bench-"))
@@ -157,6 +159,19 @@ def main() -> None:
                     "introspection guard, cached token",
                     lambda: wrk(config["mcp"]["resource"], "POST", call, bearer, work),
                 ),
+            )
+        if "e" in parts:
+            mine = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+                "name": "list_my_appointments", "arguments": {}}})
+            bearer = {**MCP_HEADERS, "Authorization": f"Bearer {token}"}
+            unlogged_url = f"http://127.0.0.1:{PORTS['mcp-unlogged']}/mcp"
+            compare(
+                "(e) tools/call list_my_appointments, health-data access log on vs off",
+                0.90,
+                ("access log off (baseline)",
+                 lambda: wrk(unlogged_url, "POST", mine, bearer, work)),
+                ("access log on (as served)",
+                 lambda: wrk(config["mcp"]["resource"], "POST", mine, bearer, work)),
             )
         if "b" in parts:
             basic = base64.b64encode(
