@@ -100,3 +100,13 @@ def compare(title: str, target: float, baseline: tuple[str, Run], measured: tupl
 def median(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[len(ordered) // 2]
+
+
+def rss(processes: dict[str, subprocess.Popen[bytes]]) -> str:
+    """Each server's resident memory, from /proc."""
+    sizes = []
+    for kind, process in processes.items():
+        status = Path(f"/proc/{process.pid}/status").read_text().splitlines()
+        kib = int(next(line for line in status if line.startswith("VmRSS:")).split()[1])
+        sizes.append(f"{kind} {kib / 1024:.0f} MiB")
+    return ", ".join(sizes)

@@ -30,7 +30,16 @@ import httpx
 from authserver.provisioning import create_account, create_client, create_resource_server
 from authserver.security import Keys
 from authserver.store import Store
-from benchmarks.measure import CONNECTIONS, DURATION, LOAD_CORE, SERVER_CORE, compare, start, wrk
+from benchmarks.measure import (
+    CONNECTIONS,
+    DURATION,
+    LOAD_CORE,
+    SERVER_CORE,
+    compare,
+    rss,
+    start,
+    wrk,
+)
 from benchmarks.refresh import bench_refresh
 from mcpserver.domain.seed import seed_demo
 from mcpserver.domain.store import DomainStore
@@ -138,7 +147,7 @@ def main() -> None:
     config = _provision(work)
     config_path = work / "config.json"
     config_path.write_text(json.dumps(config))
-    processes = [_start(kind, config_path) for kind in PORTS]
+    processes = {kind: _start(kind, config_path) for kind in PORTS}
     try:
         tokens = tokens_for(_Remote(config["auth"]["issuer"]), config["client_id"],  # type: ignore[arg-type]
                             "bench@hospiai.test", password="bench-password-1",
@@ -146,6 +155,7 @@ def main() -> None:
         token = tokens["access_token"]
         print(f"HospiAI Connect benchmark: wrk -t1 -c{CONNECTIONS} -d{DURATION}; servers on core "
               f"{SERVER_CORE}, load on core {LOAD_CORE}; uvicorn uvloop+httptools, 1 worker\n")
+        print(f"RSS after start-up and one login (target <= 150 MiB each): {rss(processes)}\n")
         if "a" in parts:
             call = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
                 "name": "get_hospital", "arguments": {"hospital_id": "lyon-1"}}})
@@ -209,8 +219,9 @@ def main() -> None:
         if "c" in parts:
             print("(c) booking under 50 concurrent clients")
             print(asyncio.run(_booking_race(config, token, work)))
+        print(f"\nRSS after the load (target <= 150 MiB each): {rss(processes)}")
     finally:
-        for process in processes:
+        for process in processes.values():
             process.terminate()
             process.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
