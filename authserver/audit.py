@@ -40,15 +40,30 @@ class Audit:
         **detail: str | int | None,
     ) -> None:
         """``detail`` holds ids, scopes and emails; never a token, secret or password."""
-        if event in TOKEN_OUTCOMES:
-            self._metrics.token(TOKEN_OUTCOMES[event])
-        self._store.record(
-            AuditEvent(
-                at=self._clock(),
-                event=event,
-                actor=actor,
-                client_id=client_id,
-                ip=ip,
-                detail={key: value for key, value in detail.items() if value is not None},
-            )
+        row = self.entry(event, actor=actor, client_id=client_id, ip=ip, **detail)
+        self._store.record(row)
+        self.stored(row)
+
+    def entry(
+        self,
+        event: str,
+        *,
+        actor: str | None = None,
+        client_id: str | None = None,
+        ip: str | None = None,
+        **detail: str | int | None,
+    ) -> AuditEvent:
+        """The row of an event that the store writes in the transaction of what it records
+        (a refresh token's rotation); `stored` once that transaction committed."""
+        return AuditEvent(
+            at=self._clock(),
+            event=event,
+            actor=actor,
+            client_id=client_id,
+            ip=ip,
+            detail={key: value for key, value in detail.items() if value is not None},
         )
+
+    def stored(self, row: AuditEvent) -> None:
+        if row.event in TOKEN_OUTCOMES:
+            self._metrics.token(TOKEN_OUTCOMES[row.event])

@@ -79,6 +79,9 @@ class Settings:
     # Reverse proxies whose X-Forwarded-For/-Proto are believed (addresses, networks); none by
     # default, so a caller can never choose the address the audit log and the logs record.
     forwarded_allow_ips: tuple[str, ...] = ()
+    # uvicorn's line per request: off by default (it cost 29 % of /introspect, issue 14); the
+    # proxy in front can log requests at the edge. HOSPIAI_ACCESS_LOG=true turns it on.
+    access_log: bool = False
     # HospiAI's tokens from before HospiAI Connect (README "Moving from HospiAI's current
     # tokens"): the web application's HS256 secret (none: legacy tokens are refused), the
     # claim naming a token's record, and POST /api/mcp/validate: "off", "credentials" (the
@@ -160,6 +163,7 @@ class Settings:
             private_use_schemes=_names(env, "HOSPIAI_PRIVATE_USE_SCHEMES", cls.private_use_schemes),
             host=env_str(env, "HOSPIAI_AUTH_HOST", cls.host),
             forwarded_allow_ips=env_proxies(env, "HOSPIAI_FORWARDED_ALLOW_IPS"),
+            access_log=env_bool(env, "HOSPIAI_ACCESS_LOG", cls.access_log),
             legacy_token_secret=_legacy_secret(env),
             legacy_token_id_claim=env.get("HOSPIAI_LEGACY_TOKEN_ID_CLAIM", "jti"),
             legacy_validate=env.get("HOSPIAI_LEGACY_VALIDATE", "off"),

@@ -5,6 +5,8 @@ run. Servers run on core 0, the load generator (wrk) on core 1; every load is bo
 (b) AS introspection (authenticated, real SQLite) vs a bare Starlette endpoint, same uvicorn setup;
     with, for reference, the AS's own HTTP stack answering without any check or database read.
 (c) Booking under 50 concurrent clients: throughput, no double booking, nothing lost.
+(d) The refresh grant with rotation, this code against BENCH_BASE's, on SQLite and PostgreSQL.
+(e) MCP tools/call of a logged tool with the health-data access log on vs off (issue 16).
 """
 
 from __future__ import annotations
@@ -14,14 +16,12 @@ import base64
 import datetime
 import json
 import os
-import re
 import secrets
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,17 +30,25 @@ import httpx
 from authserver.provisioning import create_account, create_client, create_resource_server
 from authserver.security import Keys
 from authserver.store import Store
+from benchmarks.measure import (
+    CONNECTIONS,
+    DURATION,
+    LOAD_CORE,
+    SERVER_CORE,
+    compare,
+    rss,
+    start,
+    wrk,
+)
+from benchmarks.refresh import bench_refresh
 from mcpserver.domain.seed import seed_demo
 from mcpserver.domain.store import DomainStore
 from shared.clock import unix_now
 from shared.database import create_db_engine
 from tests.flow import tokens_for
 
-DURATION = os.environ.get("BENCH_DURATION", "10s")
-CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-SERVER_CORE, LOAD_CORE = "0", "1"
-PORTS = {"auth": 19000, "mcp": 18000, "mcp-noauth": 18001, "bare": 19001, "auth-stack": 19002}
+PORTS = {"auth": 19000, "mcp": 18000, "mcp-noauth": 18001, "mcp-unlogged": 18002, "bare": 19001,
+         "auth-stack": 19002}
 MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
 
 
@@ -79,43 +87,7 @@ def _provision(work: Path) -> dict[str, Any]:
 
 
 def _start(kind: str, config_path: Path) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        ["taskset", "-c", SERVER_CORE, sys.executable, "-m", "benchmarks.servers", kind,
-         str(PORTS[kind]), str(config_path)],
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(f"http://127.0.0.1:{PORTS[kind]}/", timeout=1)
-            return process
-        except httpx.TransportError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"{kind} did not start") from None
-            time.sleep(0.1)
-
-
-def _wrk(url: str, method: str, body: str, headers: dict[str, str], work: Path) -> dict[str, float]:
-    script = work / "request.lua"
-    lines = [f'wrk.method = "{method}"', f"wrk.body = {json.dumps(body)}"]
-    lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
-    script.write_text("\n".join(lines) + "\n")
-    output = subprocess.run(
-        ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{DURATION}",
-         "--latency", "-s", str(script), url],
-        capture_output=True, text=True, check=True, timeout=120,
-    ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", output)
-    assert p99, output
-    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
-    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    return {"rps": rps, "p99_ms": float(p99.group(1)) * scale,
-            "errors": float(non_2xx.group(1)) if non_2xx else 0.0}
-
-
-def _line(name: str, figures: dict[str, float]) -> str:
-    return (f"  {name:40} {figures['rps']:9.0f} req/s   p99 {figures['p99_ms']:8.2f} ms"
-            f"   non-2xx {figures['errors']:.0f}")
+    return start(kind, PORTS[kind], config_path)
 
 
 async def _booking_race(config: dict[str, Any], token: str, work: Path) -> str:
@@ -167,34 +139,15 @@ def _sub(config: dict[str, Any], token: str) -> str:
     return str(info["sub"])
 
 
-def _compare(title: str, target: float, baseline: tuple[str, Callable[[], dict[str, float]]],
-             measured: tuple[str, Callable[[], dict[str, float]]],
-             reference: tuple[str, Callable[[], dict[str, float]]] | None = None) -> None:
-    """Alternating rounds, so that drift in a shared machine's speed hits both sides alike.
-    ``reference``, measured in the same rounds, has its ratio printed without a target."""
-    sides = [baseline, *([reference] if reference else []), measured]
-    rounds = [[run() for _, run in sides] for _ in range(ROUNDS)]
-    print(f"{title} ({ROUNDS} alternating rounds)")
-    for index, figures in enumerate(rounds, 1):
-        for (name, _), side in zip(sides, figures, strict=True):
-            print(_line(f"{index}: {name}", side))
-    for position, (name, _) in enumerate(sides[1:], 1):
-        ratios = sorted(figures[position]["rps"] / figures[0]["rps"] for figures in rounds)
-        goal = f"target >= {target:.2f}" if position == len(sides) - 1 else "no target"
-        print(f"  {name}: ratios {', '.join(f'{ratio:.2f}' for ratio in ratios)}; "
-              f"median {ratios[len(ratios) // 2]:.2f} ({goal})")
-    print()
-
-
 def main() -> None:
-    parts = sys.argv[1:] or ["a", "b", "c"]
+    parts = sys.argv[1:] or ["a", "e", "b", "c", "d"]
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is required: apt-get install wrk")
     work = Path(tempfile.mkdtemp(prefix="hospiai-bench-"))
     config = _provision(work)
     config_path = work / "config.json"
     config_path.write_text(json.dumps(config))
-    processes = [_start(kind, config_path) for kind in PORTS]
+    processes = {kind: _start(kind, config_path) for kind in PORTS}
     try:
         tokens = tokens_for(_Remote(config["auth"]["issuer"]), config["client_id"],  # type: ignore[arg-type]
                             "bench@hospiai.test", password="bench-password-1",
@@ -202,19 +155,33 @@ def main() -> None:
         token = tokens["access_token"]
         print(f"HospiAI Connect benchmark: wrk -t1 -c{CONNECTIONS} -d{DURATION}; servers on core "
               f"{SERVER_CORE}, load on core {LOAD_CORE}; uvicorn uvloop+httptools, 1 worker\n")
+        print(f"RSS after start-up and one login (target <= 150 MiB each): {rss(processes)}\n")
         if "a" in parts:
             call = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
                 "name": "get_hospital", "arguments": {"hospital_id": "lyon-1"}}})
             noauth_url = f"http://127.0.0.1:{PORTS['mcp-noauth']}/mcp"
             bearer = {**MCP_HEADERS, "Authorization": f"Bearer {token}"}
-            _compare(
+            compare(
                 "(a) tools/call get_hospital",
                 0.90,
-                ("no auth (baseline)", lambda: _wrk(noauth_url, "POST", call, MCP_HEADERS, work)),
+                ("no auth (baseline)", lambda: wrk(noauth_url, "POST", call, MCP_HEADERS, work)),
                 (
                     "introspection guard, cached token",
-                    lambda: _wrk(config["mcp"]["resource"], "POST", call, bearer, work),
+                    lambda: wrk(config["mcp"]["resource"], "POST", call, bearer, work),
                 ),
+            )
+        if "e" in parts:
+            mine = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+                "name": "list_my_appointments", "arguments": {}}})
+            bearer = {**MCP_HEADERS, "Authorization": f"Bearer {token}"}
+            unlogged_url = f"http://127.0.0.1:{PORTS['mcp-unlogged']}/mcp"
+            compare(
+                "(e) tools/call list_my_appointments, health-data access log on vs off",
+                0.90,
+                ("access log off (baseline)",
+                 lambda: wrk(unlogged_url, "POST", mine, bearer, work)),
+                ("access log on (as served)",
+                 lambda: wrk(config["mcp"]["resource"], "POST", mine, bearer, work)),
             )
         if "b" in parts:
             basic = base64.b64encode(
@@ -227,27 +194,34 @@ def main() -> None:
             bare_url = f"http://127.0.0.1:{PORTS['bare']}/bare"
             introspect_url = f"{config['auth']['issuer']}/introspect"
             stack_url = f"http://127.0.0.1:{PORTS['auth-stack']}/introspect"
-            _compare(
+            compare(
                 "(b) introspection",
                 0.50,
                 (
                     "bare Starlette endpoint (baseline)",
-                    lambda: _wrk(bare_url, "POST", f"token={token}", form, work),
+                    lambda: wrk(bare_url, "POST", f"token={token}", form, work),
                 ),
                 (
                     "POST /introspect, real SQLite",
-                    lambda: _wrk(introspect_url, "POST", f"token={token}", form, work),
+                    lambda: wrk(introspect_url, "POST", f"token={token}", form, work),
                 ),
                 (
                     "our stack, no check (reference)",
-                    lambda: _wrk(stack_url, "POST", f"token={token}", form, work),
+                    lambda: wrk(stack_url, "POST", f"token={token}", form, work),
                 ),
             )
+        if "d" in parts:
+            for backend in ("sqlite", "postgresql"):
+                if backend == "postgresql" and not os.environ.get("HOSPIAI_TEST_POSTGRES_URL"):
+                    print("(d) PostgreSQL: set HOSPIAI_TEST_POSTGRES_URL to measure it\n")
+                    continue
+                bench_refresh(backend)
         if "c" in parts:
             print("(c) booking under 50 concurrent clients")
             print(asyncio.run(_booking_race(config, token, work)))
+        print(f"\nRSS after the load (target <= 150 MiB each): {rss(processes)}")
     finally:
-        for process in processes:
+        for process in processes.values():
             process.terminate()
             process.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)

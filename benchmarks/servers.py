@@ -2,18 +2,20 @@
 
 kinds: auth (authorization server), mcp (MCP server behind the guard), mcp-noauth (the same
 FastMCP app with a fixed identity and no token check: the baseline), bare (Starlette endpoint
-returning constant JSON: the baseline for introspection), auth-stack (the authorization server's
-own HTTP stack around /introspect answering without any check: how close to the baseline any
-introspection can get)."""
+returning constant JSON: the baseline for introspection), mcp-unlogged (the MCP server with the
+health-data access log recording nothing: the baseline for the log's cost), auth-stack (the
+authorization server's own HTTP stack around /introspect answering without any check: how
+close to the baseline any introspection can get)."""
 
 from __future__ import annotations
 
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
-import uvicorn
+from fastmcp.server.middleware import Middleware
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -25,6 +27,7 @@ from authserver.app import create_app as create_auth_app
 from authserver.endpoints import OAuthEndpoint
 from authserver.oauth.bridge import HttpRequest, OAuthResponse
 from authserver.settings import Settings as AuthSettings
+from mcpserver import app as mcp_app_module
 from mcpserver.app import build_mcp
 from mcpserver.app import create_app as create_mcp_app
 from mcpserver.auth import Identity
@@ -32,6 +35,8 @@ from mcpserver.context import Call, Services, enter, leave
 from mcpserver.domain.store import DomainStore
 from mcpserver.settings import MCP_PATH
 from mcpserver.settings import Settings as McpSettings
+from mcpserver.tools import Tools
+from shared import logs, serving
 from shared.database import create_db_engine
 from shared.metrics import Metrics
 from shared.observe import Observe
@@ -87,6 +92,19 @@ def _mcp_without_auth(settings: McpSettings) -> object:
     return app
 
 
+def _mcp_unlogged(settings: McpSettings) -> object:
+    """The MCP server whose health-data access log records no tool: its baseline."""
+    build = mcp_app_module.build_mcp
+
+    def unlogged(guard: Sequence[Middleware] = ()) -> Tools:
+        tools = build(guard)
+        tools.logged.clear()
+        return tools
+
+    mcp_app_module.build_mcp = unlogged
+    return create_mcp_app(settings)
+
+
 def main() -> None:
     kind, port, config = sys.argv[1], int(sys.argv[2]), json.loads(Path(sys.argv[3]).read_text())
     if kind == "auth":
@@ -95,12 +113,17 @@ def main() -> None:
         app = _auth_stack(AuthSettings(**config["auth"]))
     elif kind == "mcp":
         app = create_mcp_app(McpSettings(**config["mcp"]))
+    elif kind == "mcp-unlogged":
+        app = _mcp_unlogged(McpSettings(**config["mcp"]))
     elif kind == "mcp-noauth":
         app = _mcp_without_auth(McpSettings(**config["mcp"]))
     else:
         app = _bare()
-    uvicorn.run(app, host="127.0.0.1", port=port, loop="uvloop", http="httptools",  # type: ignore[arg-type]
-                log_level="warning", access_log=False)
+    # Served as `hospiai authserver` and `hospiai mcpserver` serve (shared.serving.config).
+    logs.configure(structured=True, level="WARNING")
+    serving.Server(serving.config(app, serving.Loopback(port))).run()  # type: ignore[arg-type]
+
+
 
 
 if __name__ == "__main__":

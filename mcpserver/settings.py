@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from shared.settings import (
     SettingsError,
+    env_bool,
     env_int,
     env_list,
     env_proxies,
@@ -44,6 +45,9 @@ class Settings:
     # Reverse proxies whose X-Forwarded-For/-Proto are believed (addresses, networks); none by
     # default, so a caller can never choose the address the audit log and the logs record.
     forwarded_allow_ips: tuple[str, ...] = ()
+    # uvicorn's line per request: off by default (it cost 29 % of /introspect, issue 14); the
+    # proxy in front can log requests at the edge. HOSPIAI_ACCESS_LOG=true turns it on.
+    access_log: bool = False
     # Web pages on other origins that may call /mcp from the browser (MCP Inspector, a web
     # app); none by default, so only this server's own origin passes the DNS-rebinding rule.
     browser_origins: tuple[str, ...] = ()
@@ -100,6 +104,7 @@ class Settings:
                 env, "HOSPIAI_SHUTDOWN_TIMEOUT", cls.shutdown_timeout, minimum=1, maximum=300
             ),
             forwarded_allow_ips=env_proxies(env, "HOSPIAI_FORWARDED_ALLOW_IPS"),
+            access_log=env_bool(env, "HOSPIAI_ACCESS_LOG", cls.access_log),
             browser_origins=env_list(env, "HOSPIAI_MCP_BROWSER_ORIGINS"),
             access_log_retention=env_int(
                 env, "HOSPIAI_ACCESS_LOG_RETENTION", cls.access_log_retention,

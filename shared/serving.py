@@ -6,6 +6,7 @@ import contextlib
 import signal
 import sys
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 import uvicorn
@@ -28,6 +29,19 @@ class Listening(Protocol):
     def shutdown_timeout(self) -> int: ...
     @property
     def forwarded_allow_ips(self) -> tuple[str, ...]: ...
+    @property
+    def access_log(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Loopback:
+    """Listening on loopback, as the benchmark's servers and the tests' do."""
+
+    port: int
+    host: str = "127.0.0.1"
+    shutdown_timeout: int = 5
+    forwarded_allow_ips: tuple[str, ...] = ()
+    access_log: bool = False
 
 
 class Server(uvicorn.Server):
@@ -58,17 +72,26 @@ class Server(uvicorn.Server):
 
 def serve(app: ASGIApp, settings: Listening) -> None:
     """Run one service in the foreground until it is asked to stop."""
+    Server(config(app, settings)).run()
+
+
+def config(app: ASGIApp, settings: Listening) -> uvicorn.Config:
+    """What production runs, and what `make bench` measures (benchmarks/servers.py)."""
     # X-Forwarded-For/-Proto are read only from the configured proxies (uvicorn's own default
     # would trust 127.0.0.1, or whatever FORWARDED_ALLOW_IPS says). They set the client address
     # and the scheme, never Host, and the services build their URLs from their settings (only
     # Starlette's redirect of a stray trailing slash follows the request: https behind Caddy).
     proxies = settings.forwarded_allow_ips
-    config = uvicorn.Config(
+    # No uvicorn access log unless asked for: one JSON line per request cost 29 % of
+    # /introspect's throughput (issue 14). Requests are counted by route in the metrics,
+    # security events are in the audit log, tool calls on health data in the MCP server's
+    # access log, and the proxy in front (Caddy) can log each request at the edge.
+    return uvicorn.Config(
         app, host=settings.host, port=settings.port, loop="uvloop", http="httptools",
-        log_config=None, timeout_graceful_shutdown=settings.shutdown_timeout,
+        log_config=None, access_log=settings.access_log,
+        timeout_graceful_shutdown=settings.shutdown_timeout,
         proxy_headers=bool(proxies), forwarded_allow_ips=list(proxies) if proxies else None,
     )
-    Server(config).run()
 
 
 Configured = TypeVar("Configured", bound=Listening)

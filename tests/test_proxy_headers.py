@@ -144,6 +144,8 @@ def test_the_mcp_server_logs_the_forwarded_address_and_keeps_its_own_urls(
         "HOSPIAI_AUTH_DATABASE_URL": f"sqlite:///{tmp_path / 'auth.sqlite3'}",
         "HOSPIAI_MCP_PORT": str(port),
         "HOSPIAI_FORWARDED_ALLOW_IPS": PROXY,
+        # The request lines this test reads (off by default since issue 14).
+        "HOSPIAI_ACCESS_LOG": "true",
     }
     domain = DomainStore(create_db_engine(env["HOSPIAI_MCP_DATABASE_URL"]))
     domain.upgrade_schema()

@@ -16,8 +16,8 @@ from authserver.context import Context
 from authserver.legacy import RECORD_PREFIX
 from authserver.models import PERSONAL_CLIENT_ID
 from authserver.oauth.bridge import HttpRequest, OAuthResponse
-from authserver.oauth.introspection import LAST_USED_PRECISION
 from authserver.store import Introspected
+from authserver.store.tokens import LAST_USED_PRECISION
 from shared import scopes
 
 PATH = "/api/mcp/validate"

@@ -88,14 +88,16 @@ class _Issuing:
         return access, refresh
 
     def _record(self, event: str, row: AccessToken | AuthorizationCode | RefreshToken) -> None:
-        self.context.audit.record(
-            event,
-            actor=row.account_id,
-            client_id=row.client_id,
-            ip=self.request.http.client_ip,
-            grant_id=row.grant_id,
-            scope=row.scope,
-        )
+        self.context.audit.record(event, **self._details(row))
+
+    def _details(self, row: AccessToken | AuthorizationCode | RefreshToken) -> dict[str, Any]:
+        return {
+            "actor": row.account_id,
+            "client_id": row.client_id,
+            "ip": self.request.http.client_ip,
+            "grant_id": row.grant_id,
+            "scope": row.scope,
+        }
 
     def _live_account(self, account_id: str) -> Account:
         account = self.context.store.account(account_id)
@@ -227,13 +229,16 @@ class RefreshGrant(_Issuing, RefreshTokenGrant):  # type: ignore[misc]
         access, refresh = self._rows(token, spent.row, now)
         assert refresh is not None
         sealed = context.keys.seal_replay(spent.value, token)
+        # The audit row is written in the rotation's transaction: one commit, and never a
+        # rotation without its record.
+        event = context.audit.entry("token.refreshed", **self._details(access))
         if not context.store.rotate_refresh_token(
-            spent.row.token_hash, now, access, refresh, sealed
+            spent.row.token_hash, now, access, refresh, sealed, event
         ):
             latest = context.store.refresh_token(spent.row.token_hash)
             assert latest is not None
             return self._replay_or_revoke(IssuedRefreshToken(latest, spent.value))
-        self._record("token.refreshed", access)
+        context.audit.stored(event)
         return 200, token, self.TOKEN_RESPONSE_HEADER
 
     def _replay_or_revoke(

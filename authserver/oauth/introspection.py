@@ -8,9 +8,8 @@ from typing import Any
 from authserver.oauth.bridge import HttpRequest, OAuthResponse
 from authserver.oauth.services import Services
 from authserver.store import Introspected, LiveToken
+from authserver.store.tokens import LAST_USED_PRECISION
 from shared import scopes
-
-LAST_USED_PRECISION = 60
 
 
 class Introspection:

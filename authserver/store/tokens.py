@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, Select, and_, bindparam
+from sqlalchemy import ColumnElement, Engine, Select, and_, bindparam, or_
 from sqlalchemy import select as select_columns
 from sqlalchemy.sql.dml import Update, UpdateBase
 from sqlmodel import col, update
@@ -13,6 +13,7 @@ from sqlmodel import col, update
 from authserver.models import (
     AccessToken,
     Account,
+    AuditEvent,
     AuthorizationCode,
     Client,
     Grant,
@@ -20,6 +21,9 @@ from authserver.models import (
     ResourceServer,
 )
 from shared.database import SQLStore
+
+# Last-use times (of a grant, of a client) are kept to the minute: one write a minute at most.
+LAST_USED_PRECISION = 60
 
 
 class LiveToken(NamedTuple):
@@ -132,8 +136,10 @@ class TokenStore(SQLStore):
         access: AccessToken,
         refresh: RefreshToken,
         replay: bytes,
+        event: AuditEvent,
     ) -> bool:
-        """Spend a refresh token and store its successors, in one transaction.
+        """Spend a refresh token and store its successors, its audit ``event`` and the use of
+        its grant and client, in one transaction.
 
         False means another request spent it first: nothing is stored.
         """
@@ -144,7 +150,7 @@ class TokenStore(SQLStore):
                 col(RefreshToken.spent_at).is_(None),
             )
             .values(spent_at=now, replay=replay),
-            add=[access, refresh],
+            add=[access, refresh, event],
             then=_touch(access.grant_id, access.client_id, now),
         )
 
@@ -197,8 +203,19 @@ def _unused_code(code_hash: str, now: int) -> Update:
 
 
 def _touch(grant_id: str, client_id: str, now: int) -> tuple[UpdateBase, UpdateBase]:
-    """A use of the grant and of its client, recorded with the tokens it just bought."""
+    """A use of the grant and of its client, recorded with the tokens it just bought: at most
+    one write per LAST_USED_PRECISION seconds for each (a busy client refreshes hundreds of
+    times a second, and every write of its row would queue behind the one before)."""
+    since = now - LAST_USED_PRECISION
     return (
-        update(Grant).where(col(Grant.id) == grant_id).values(last_used_at=now),
-        update(Client).where(col(Client.client_id) == client_id).values(last_used_at=now),
+        update(Grant)
+        .where(col(Grant.id) == grant_id, _unused_since(col(Grant.last_used_at), since))
+        .values(last_used_at=now),
+        update(Client)
+        .where(col(Client.client_id) == client_id, _unused_since(col(Client.last_used_at), since))
+        .values(last_used_at=now),
     )
+
+
+def _unused_since(last_used_at: Any, since: int) -> ColumnElement[bool]:
+    return or_(last_used_at.is_(None), last_used_at <= since)

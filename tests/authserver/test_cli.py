@@ -189,7 +189,8 @@ def test_provision_then_serve_and_complete_a_flow(tmp_path: Path) -> None:
 
     process = subprocess.Popen(
         [sys.executable, "-m", "hospiai.cli", "authserver"],
-        env=env,
+        # The request lines read below (uvicorn's access log is off by default since issue 14).
+        env={**env, "HOSPIAI_ACCESS_LOG": "true"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

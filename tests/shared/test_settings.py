@@ -138,3 +138,13 @@ def test_both_services_trust_no_proxy_unless_told(
     assert settings.from_env(base).forwarded_allow_ips == ()
     told = settings.from_env({**base, "HOSPIAI_FORWARDED_ALLOW_IPS": "172.30.53.10"})
     assert told.forwarded_allow_ips == ("172.30.53.10",)
+
+
+@pytest.mark.parametrize(
+    ("settings", "base"), [(AuthSettings, AUTH_BASE), (McpSettings, MCP_BASE)]
+)
+def test_the_request_log_is_off_unless_asked_for(
+    settings: type[AuthSettings] | type[McpSettings], base: dict[str, str]
+) -> None:
+    assert settings.from_env(base).access_log is False
+    assert settings.from_env({**base, "HOSPIAI_ACCESS_LOG": "true"}).access_log is True

@@ -1,0 +1,112 @@
+"""wrk runs pinned to the load core, and side-by-side comparisons in alternating rounds."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+DURATION = os.environ.get("BENCH_DURATION", "10s")
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+SERVER_CORE, LOAD_CORE = "0", "1"
+
+Run = Callable[[], dict[str, float]]
+
+
+def start(
+    kind: str, port: int, config_path: Path, cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """One of benchmarks.servers on the server core; ``cwd``: from another checkout's code."""
+    process = subprocess.Popen(
+        ["taskset", "-c", SERVER_CORE, sys.executable, "-m", "benchmarks.servers", kind,
+         str(port), str(config_path)],
+        cwd=cwd,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+            return process
+        except httpx.TransportError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"{kind} did not start") from None
+            time.sleep(0.1)
+
+
+def request_script(method: str, body: str, headers: dict[str, str], work: Path) -> Path:
+    """A wrk script sending the same request every time."""
+    script = work / "request.lua"
+    lines = [f'wrk.method = "{method}"', f"wrk.body = {json.dumps(body)}"]
+    lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
+    script.write_text("\n".join(lines) + "\n")
+    return script
+
+
+def wrk(url: str, method: str, body: str, headers: dict[str, str], work: Path) -> dict[str, float]:
+    return wrk_script(url, request_script(method, body, headers, work))
+
+
+def wrk_script(url: str, script: Path, duration: str = DURATION) -> dict[str, float]:
+    output = subprocess.run(
+        ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{duration}",
+         "--latency", "-s", str(script), url],
+        capture_output=True, text=True, check=True, timeout=120,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", output)
+    assert p99, output
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    return {"rps": rps, "p99_ms": float(p99.group(1)) * scale,
+            "errors": float(non_2xx.group(1)) if non_2xx else 0.0}
+
+
+def line(name: str, figures: dict[str, float]) -> str:
+    return (f"  {name:44} {figures['rps']:9.0f} req/s   p99 {figures['p99_ms']:8.2f} ms"
+            f"   non-2xx {figures['errors']:.0f}")
+
+
+def compare(title: str, target: float, baseline: tuple[str, Run], measured: tuple[str, Run],
+            reference: tuple[str, Run] | None = None) -> list[dict[str, float]]:
+    """Alternating rounds, so that drift in a shared machine's speed hits both sides alike.
+    ``reference``, measured in the same rounds, has its ratio printed without a target.
+    Returns the measured side's figures, round by round."""
+    sides = [baseline, *([reference] if reference else []), measured]
+    rounds = [[run() for _, run in sides] for _ in range(ROUNDS)]
+    print(f"{title} ({ROUNDS} alternating rounds)")
+    for index, figures in enumerate(rounds, 1):
+        for (name, _), side in zip(sides, figures, strict=True):
+            print(line(f"{index}: {name}", side))
+    for position, (name, _) in enumerate(sides[1:], 1):
+        ratios = sorted(figures[position]["rps"] / figures[0]["rps"] for figures in rounds)
+        goal = f"target >= {target:.2f}" if position == len(sides) - 1 else "no target"
+        print(f"  {name}: ratios {', '.join(f'{ratio:.2f}' for ratio in ratios)}; "
+              f"median {ratios[len(ratios) // 2]:.2f} ({goal})")
+    for position, (name, _) in enumerate(sides):
+        print(f"  {name}: median {median([r[position]['rps'] for r in rounds]):.0f} req/s, "
+              f"median p99 {median([r[position]['p99_ms'] for r in rounds]):.1f} ms")
+    print()
+    return [figures[-1] for figures in rounds]
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
+def rss(processes: dict[str, subprocess.Popen[bytes]]) -> str:
+    """Each server's resident memory, from /proc."""
+    sizes = []
+    for kind, process in processes.items():
+        status = Path(f"/proc/{process.pid}/status").read_text().splitlines()
+        kib = int(next(line for line in status if line.startswith("VmRSS:")).split()[1])
+        sizes.append(f"{kind} {kib / 1024:.0f} MiB")
+    return ", ".join(sizes)
