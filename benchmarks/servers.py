@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from fastmcp.server.middleware import Middleware
@@ -96,8 +96,11 @@ def _mcp_unlogged(settings: McpSettings) -> object:
     """The MCP server whose health-data access log records no tool: its baseline."""
     build = mcp_app_module.build_mcp
 
-    def unlogged(guard: Sequence[Middleware] = ()) -> Tools:
-        tools = build(guard)
+    def unlogged(
+        guard: Sequence[Middleware] = (), *, step_up_max_age: int = 0,
+        clock: Callable[[], float] = time.time,
+    ) -> Tools:
+        tools = build(guard, step_up_max_age=step_up_max_age, clock=clock)
         tools.logged.clear()
         return tools
 
