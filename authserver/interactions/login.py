@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -14,7 +15,7 @@ from authserver.models import Account
 from authserver.throttle import Throttled
 from authserver.web.devices import device_for, remember_device
 from authserver.web.pages import checked_form, form_field, login_page
-from authserver.web.paths import local_path, login_url
+from authserver.web.paths import local_path, login_url, second_step_url
 from authserver.web.session import (
     browser_id,
     client_ip,
@@ -109,15 +110,25 @@ async def log_in(
     return result
 
 
-async def finish_login(request: Request, response: Response, account: Account) -> str:
+def has_second_factor(context: Context, account: Account) -> bool:
+    factor = context.store.one_time_code_factor(account.id)
+    return factor is not None and factor.confirmed_at is not None
+
+
+async def finish_login(
+    request: Request, response: Response, account: Account, next_page: str, *, due: bool
+) -> str:
     """What a successful password login leaves on the browser: a new session, a new browser
     id (returned: an interaction being finished is re-bound to it), and this browser known
-    for the account's email."""
+    for the account's email. The response goes to ``next_page``, or first to the second step
+    when a second factor is ``due`` (the session counts for nothing until it is given)."""
     context = get_context(request)
     new_browser_id = await run_in_threadpool(
-        start_session, context, request, response, account, context.clock()
+        partial(start_session, second_factor_due=due),
+        context, request, response, account, context.clock(),
     )
     remember_device(context, request, response, account.email)
+    response.headers["location"] = second_step_url(next_page) if due else next_page
     return new_browser_id
 
 
@@ -138,7 +149,8 @@ async def login(request: Request) -> Response:
     if isinstance(account, Response):
         return account
     response = RedirectResponse(next_page, status_code=303)
-    await finish_login(request, response, account)
+    due = await run_in_threadpool(has_second_factor, get_context(request), account)
+    await finish_login(request, response, account, next_page, due=due)
     return response
 
 

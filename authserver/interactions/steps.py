@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from authserver.context import Context, get_context
-from authserver.interactions.login import finish_login, log_in
+from authserver.interactions.login import finish_login, has_second_factor, log_in
 from authserver.models import Account, Interaction
 from authserver.oauth.clients import on_device, private_use_scheme
 from authserver.oauth.consent import (
@@ -82,7 +82,24 @@ async def show(request: Request) -> Response:
             redirect_uri=interaction.params["redirect_uri"],
         )
     assert session is not None
+    if await _allowed_before(request, context, interaction, session.account):
+        return RedirectResponse(f"/authorize/resume/{interaction.id}", status_code=303)
     return await _consent_page(request, context, interaction, session)
+
+
+async def _allowed_before(
+    request: Request, context: Context, interaction: Interaction, account: Account
+) -> bool:
+    """Everything asked for was allowed before: decided for the user, straight back to the
+    client (a login whose second step came after the password arrives here by show)."""
+    consent = await run_in_threadpool(_consent, context, account, interaction)
+    if not consent.remembered or interaction.force_consent:
+        return False
+    await run_in_threadpool(
+        allow_remembered, context.store, context.audit, context.clock, interaction, account,
+        client_ip(request),
+    )
+    return True
 
 
 async def _consent_page(
@@ -129,18 +146,12 @@ async def login(request: Request) -> Response:
     if isinstance(account, Response):
         return account
     now = context.clock()
-    consent = await run_in_threadpool(_consent, context, account, interaction)
-    if consent.remembered and not interaction.force_consent:
-        # Everything asked for was allowed before: straight back to the client.
-        await run_in_threadpool(
-            allow_remembered, context.store, context.audit, context.clock, interaction, account,
-            client_ip(request),
-        )
-        next_page = f"/authorize/resume/{interaction.id}"
-    else:
-        next_page = f"/interaction/{interaction.id}"
-    response = RedirectResponse(next_page, status_code=303)
-    new_browser_id = await finish_login(request, response, account)
+    due = await run_in_threadpool(has_second_factor, context, account)
+    # Consent remembered is used once the login is whole: after the second step otherwise.
+    resumed = not due and await _allowed_before(request, context, interaction, account)
+    next_page = f"/{'authorize/resume' if resumed else 'interaction'}/{interaction.id}"
+    response = RedirectResponse("", status_code=303)
+    new_browser_id = await finish_login(request, response, account, next_page, due=due)
     # The login gave the browser a new id: this interaction follows it, and the old id (which
     # whoever planted or saw it may know) finishes nothing.
     await run_in_threadpool(
