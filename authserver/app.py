@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from authserver.admin import account, console, factors, memberships
+from authserver.admin import account, console, factor_resets, factors, memberships
 from authserver.audit import Audit
 from authserver.context import Context
 from authserver.endpoints import OAuthEndpoint, authorize, metadata, service, validate
@@ -37,8 +37,10 @@ from authserver.store import Store
 from authserver.throttle import LoginThrottle, RegistrationThrottle
 from authserver.web.edge import RefuseNul
 from authserver.web.pages import (
+    EnrolmentRequired,
     LoginRequired,
     PageError,
+    send_to_enrolment,
     send_to_login,
     show_page_error,
     show_time,
@@ -253,6 +255,8 @@ def _admin_routes() -> list[BaseRoute]:
             methods=["POST"],
         ),
         Route("/admin/accounts/{account_id}/password", console.reset_password, methods=["POST"]),
+        Route("/admin/accounts/{account_id}/factors/reset", factor_resets.reset,
+              methods=["POST"]),
         Route("/admin/grants/{grant_id}/revoke", console.revoke_grant, methods=["POST"]),
         Route("/admin/resource-servers", console.add_resource_server, methods=["POST"]),
         Route(
@@ -285,7 +289,7 @@ def create_app(
         lifespan=_lifespan(context),
         exception_handlers={
             MalformedRequest: _malformed, PageError: show_page_error, LoginRequired: send_to_login,
-            Exception: _server_error
+            EnrolmentRequired: send_to_enrolment, Exception: _server_error
         },
     )
     app.add_middleware(RefuseNul, oauth_paths=OAUTH_PATHS)

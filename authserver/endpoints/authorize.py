@@ -17,6 +17,7 @@ from authserver.oauth.clients import impersonable
 from authserver.oauth.consent import allow_remembered, consent_for
 from authserver.oauth.prompt import Decision, Prompt, decide
 from authserver.oauth.server import AuthorizationRejected, PendingAuthorization
+from authserver.policy import enrolment_required
 from authserver.web.pages import PageError
 from authserver.web.session import (
     LoginSession,
@@ -98,8 +99,11 @@ async def authorize(request: Request) -> Response:
     interaction = await run_in_threadpool(
         handoff.start, context, outcome, decision, browser_id
     )
-    if decision.need == "none":
-        assert session is not None
+    # An account whose role requires a second factor it lacks finishes nothing: the pages
+    # send it to enrolment first.
+    if decision.need == "none" and session is not None and not await run_in_threadpool(
+        enrolment_required, context.settings, context.store, session.account
+    ):
         await run_in_threadpool(
             allow_remembered, context.store, context.audit, context.clock, interaction,
             session.account, client_ip(request),

@@ -93,6 +93,16 @@ class FactorStore(SQLStore):
                 )
             ).one()
 
+    def with_one_time_codes(self, account_ids: list[str]) -> set[str]:
+        """Those of the accounts that have a confirmed authenticator app (the console's list)."""
+        with self._session() as session:
+            return set(session.exec(
+                select(OneTimeCodeFactor.account_id).where(
+                    col(OneTimeCodeFactor.account_id).in_(account_ids),
+                    col(OneTimeCodeFactor.confirmed_at).is_not(None),
+                )
+            ))
+
     def remove_one_time_codes(self, account_id: str) -> bool:
         """The authenticator app and its recovery codes go; False if there was none."""
         with self._session() as session:

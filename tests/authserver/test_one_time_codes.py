@@ -6,7 +6,6 @@ the servers' injected clock, frozen, moved by whole TOTP steps."""
 
 from __future__ import annotations
 
-import re
 import secrets
 from typing import Any
 from urllib.parse import quote
@@ -16,30 +15,20 @@ import pyotp
 
 from authserver.models import AuditEvent
 from tests.databases import Databases, both_backends
-from tests.flow import begin, csrf_token, decide, logged_in, login, post_form
+from tests.flow import (
+    begin,
+    csrf_token,
+    decide,
+    enrol_one_time_codes,
+    logged_in,
+    login,
+    post_form,
+)
 from tests.harness import PASSWORD, AuthServer, start_auth_server
 
 pytestmark = both_backends
 PAGE = "/account/one-time-codes"
 STEP = 30
-
-
-def _enrol(server: AuthServer, browser: httpx.Client) -> tuple[pyotp.TOTP, list[str]]:
-    """Turn on one-time codes from the account page: the app's TOTP, and the recovery codes."""
-    started = post_form(browser, "/account", f"{PAGE}/start")
-    assert started.status_code == 303 and started.headers["location"] == PAGE
-    page = browser.get(PAGE)
-    assert page.status_code == 200 and "<svg" in page.text and "<script" not in page.text
-    match = re.search(r'<code id="secret">([A-Z2-7]+)</code>', page.text)
-    assert match, page.text
-    totp = pyotp.TOTP(match.group(1))
-    done = browser.post(f"{PAGE}/confirm", data={
-        "code": totp.at(server.clock()), "csrf_token": csrf_token(page.text),
-    })
-    assert done.status_code == 201, done.text
-    codes = re.findall(r"<li><code>([A-Z0-9-]+)</code></li>", done.text)
-    assert len(codes) == 10 and len(set(codes)) == 10
-    return totp, codes
 
 
 def _password(server: AuthServer, browser: httpx.Client, email: str) -> httpx.Response:
@@ -74,7 +63,7 @@ def _enrolled(server: AuthServer) -> tuple[str, str, pyotp.TOTP, list[str]]:
     server.clock.freeze()
     account = server.account("staff")
     with logged_in(server, account.email) as browser:
-        totp, codes = _enrol(server, browser)
+        totp, codes = enrol_one_time_codes(server, browser)
     return account.id, account.email, totp, codes
 
 
@@ -196,7 +185,7 @@ def test_removal_is_audited_and_the_password_is_enough_again(auth_server: AuthSe
     auth_server.clock.freeze()
     account = auth_server.account()
     with logged_in(auth_server, account.email) as browser:
-        _enrol(auth_server, browser)
+        enrol_one_time_codes(auth_server, browser)
         assert "Remove the authenticator app" in browser.get("/account").text
         removed = post_form(browser, "/account", f"{PAGE}/remove")
         assert removed.status_code == 303
