@@ -103,9 +103,12 @@ class Interaction(SQLModel, table=True):
     # say: log in again (prompt=login), ask for consent again (prompt=consent).
     force_login: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     force_consent: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
-    # The pages' result: who decided, and "allow" or "deny".
+    # The pages' result: who decided, and "allow" or "deny"; and how that user had signed in
+    # (their session's amr and auth_time), which the grant records when the code is issued.
     account_id: str | None = None
     decision: str | None = None
+    amr: str | None = None
+    auth_time: int | None = Field(default=None, sa_type=UNIX_TIME)
     completed_at: int | None = Field(default=None, sa_type=UNIX_TIME)
 
 
@@ -131,6 +134,11 @@ class Grant(SQLModel, table=True):
     # Personal access tokens only: the name the user gave it, and the token's first characters.
     name: str | None = None
     token_prefix: str | None = None
+    # How the user signed in for its latest authorization (RFC 8176 amr, space-separated, and
+    # auth_time), returned by introspection with the acr it amounts to; none for personal
+    # tokens and for grants from before it was recorded.
+    amr: str | None = None
+    auth_time: int | None = Field(default=None, sa_type=UNIX_TIME)
 
 
 class AuthorizationCode(SQLModel, table=True):

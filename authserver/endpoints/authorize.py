@@ -106,7 +106,7 @@ async def authorize(request: Request) -> Response:
     ):
         await run_in_threadpool(
             allow_remembered, context.store, context.audit, context.clock, interaction,
-            session.account, client_ip(request),
+            session.account, client_ip(request), session.signed_in,
         )
         response.headers["location"] = f"/authorize/resume/{interaction.id}"
     else:
@@ -131,8 +131,10 @@ async def resume(request: Request) -> Response:
     )
     if finished is None:
         raise PageError("This sign-in request was already used", "Go back to your assistant.")
-    consented, account = finished
-    outcome = await run_in_threadpool(context.engine.complete_authorization, consented, account)
+    consented, signed_in = finished
+    outcome = await run_in_threadpool(
+        context.engine.complete_authorization, consented, signed_in
+    )
     if isinstance(outcome, AuthorizationRejected) or outcome.location is None:
         raise PageError(
             "This connection request is no longer valid", "Go back and connect again."

@@ -86,7 +86,7 @@ async def show(request: Request) -> Response:
     assert session is not None
     if await _enrolment_first(context, session):
         return RedirectResponse(enrolment_url(f"/interaction/{interaction.id}"), 303)
-    if await _allowed_before(request, context, interaction, session.account):
+    if await _allowed_before(request, context, interaction, session.account, session.signed_in):
         return RedirectResponse(f"/authorize/resume/{interaction.id}", status_code=303)
     return await _consent_page(request, context, interaction, session)
 
@@ -99,7 +99,8 @@ async def _enrolment_first(context: Context, session: LoginSession) -> bool:
 
 
 async def _allowed_before(
-    request: Request, context: Context, interaction: Interaction, account: Account
+    request: Request, context: Context, interaction: Interaction, account: Account,
+    signed_in: tuple[str, int],
 ) -> bool:
     """Everything asked for was allowed before: decided for the user, straight back to the
     client (a login whose second step came after the password arrives here by show)."""
@@ -108,7 +109,7 @@ async def _allowed_before(
         return False
     await run_in_threadpool(
         allow_remembered, context.store, context.audit, context.clock, interaction, account,
-        client_ip(request),
+        client_ip(request), signed_in,
     )
     return True
 
@@ -159,7 +160,9 @@ async def login(request: Request) -> Response:
     now = context.clock()
     owed = await run_in_threadpool(outstanding, context, account)
     # Consent remembered is used once the login is whole: after what is owed otherwise.
-    resumed = owed is None and await _allowed_before(request, context, interaction, account)
+    resumed = owed is None and await _allowed_before(
+        request, context, interaction, account, ("pwd", now)
+    )
     next_page = f"/{'authorize/resume' if resumed else 'interaction'}/{interaction.id}"
     response = RedirectResponse("", status_code=303)
     new_browser_id = await finish_login(request, response, account, next_page, owed)
@@ -191,6 +194,7 @@ async def consent(request: Request) -> Response:
         session.account.id,
         decision,
         context.clock(),
+        *session.signed_in,
     )
     if not decided:
         return error_page(

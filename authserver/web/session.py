@@ -47,6 +47,11 @@ class LoginSession:
     # How the user proved who they are (RFC 8176): ("pwd",) or ("pwd", "otp").
     amr: tuple[str, ...] = ("pwd",)
 
+    @property
+    def signed_in(self) -> tuple[str, int]:
+        """How, and when, the user signed in: what an interaction they decide records."""
+        return " ".join(self.amr), self.auth_time
+
 
 def _name(context: Context, base: str) -> str:
     # The __Host- prefix pins a secure cookie to this exact host and path "/".

@@ -1,5 +1,5 @@
-"""One-time codes (TOTP) and recovery codes as a second factor, and how each login session
-was authenticated.
+"""One-time codes (TOTP) and recovery codes as a second factor, and how each login session,
+interaction and grant was authenticated (amr, auth_time).
 
 Revision ID: 0014
 """
@@ -42,3 +42,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("second_factor_due", sa.Boolean(), server_default=sa.false(),
                                    nullable=False))
 
+    for table in ("interaction", "grant"):
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column("amr", sa.String(), nullable=True))
+            batch.add_column(sa.Column("auth_time", INT64, nullable=True))
