@@ -34,55 +34,42 @@ class FactorStore(SQLStore):
     ) -> bool:
         """The first code was right: the app counts from now on, with its step used and the
         recovery codes stored; False if it was confirmed already (another tab or replica)."""
-        with self._session() as session:
-            confirmed = session.exec(
-                update(OneTimeCodeFactor)
-                .where(
-                    col(OneTimeCodeFactor.account_id) == account_id,
-                    col(OneTimeCodeFactor.confirmed_at).is_(None),
-                )
-                .values(confirmed_at=now, last_step=step)
-            ).rowcount == 1
-            if not confirmed:
-                session.rollback()
-                return False
-            session.exec(delete(RecoveryCode).where(col(RecoveryCode.account_id) == account_id))
-            session.add_all(
+        return self._update_one(
+            update(OneTimeCodeFactor)
+            .where(
+                col(OneTimeCodeFactor.account_id) == account_id,
+                col(OneTimeCodeFactor.confirmed_at).is_(None),
+            )
+            .values(confirmed_at=now, last_step=step),
+            add=[
                 RecoveryCode(code_hash=code_hash, account_id=account_id, created_at=now)
                 for code_hash in recovery_hashes
-            )
-            session.commit()
-        return True
+            ],
+        )
 
     def use_time_step(self, account_id: str, step: int) -> bool:
         """A right code's time step, used now if no code of it or of a later step was: a code
         seen (over a shoulder, by a phishing page) is never good again."""
-        with self._session() as session:
-            used = session.exec(
-                update(OneTimeCodeFactor)
-                .where(
-                    col(OneTimeCodeFactor.account_id) == account_id,
-                    col(OneTimeCodeFactor.confirmed_at).is_not(None),
-                    col(OneTimeCodeFactor.last_step) < step,
-                )
-                .values(last_step=step)
-            ).rowcount == 1
-            session.commit()
-        return used
+        return self._update_one(
+            update(OneTimeCodeFactor)
+            .where(
+                col(OneTimeCodeFactor.account_id) == account_id,
+                col(OneTimeCodeFactor.confirmed_at).is_not(None),
+                col(OneTimeCodeFactor.last_step) < step,
+            )
+            .values(last_step=step)
+        )
 
     def use_recovery_code(self, account_id: str, code_hash: str, now: int) -> bool:
-        with self._session() as session:
-            used = session.exec(
-                update(RecoveryCode)
-                .where(
-                    col(RecoveryCode.code_hash) == code_hash,
-                    col(RecoveryCode.account_id) == account_id,
-                    col(RecoveryCode.used_at).is_(None),
-                )
-                .values(used_at=now)
-            ).rowcount == 1
-            session.commit()
-        return used
+        return self._update_one(
+            update(RecoveryCode)
+            .where(
+                col(RecoveryCode.code_hash) == code_hash,
+                col(RecoveryCode.account_id) == account_id,
+                col(RecoveryCode.used_at).is_(None),
+            )
+            .values(used_at=now)
+        )
 
     def recovery_codes_left(self, account_id: str) -> int:
         with self._session() as session:
