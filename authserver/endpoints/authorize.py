@@ -88,6 +88,12 @@ async def authorize(request: Request) -> Response:
     if isinstance(outcome, OAuthResponse):
         return _redirect(outcome)
     session = await run_in_threadpool(current_session, context, request)
+    if session is not None and await run_in_threadpool(
+        enrolment_required, context.settings, context.store, session.account
+    ):
+        # Its role requires a second factor it lacks: nothing is finished without the pages,
+        # which send it to enrolment (prompt=none gets login_required).
+        session = None
     assert client is not None  # validation refuses a request without a known client
     decision = await run_in_threadpool(_decide, context, client, outcome, session)
     if decision.error is not None:
@@ -99,11 +105,8 @@ async def authorize(request: Request) -> Response:
     interaction = await run_in_threadpool(
         handoff.start, context, outcome, decision, browser_id
     )
-    # An account whose role requires a second factor it lacks finishes nothing: the pages
-    # send it to enrolment first.
-    if decision.need == "none" and session is not None and not await run_in_threadpool(
-        enrolment_required, context.settings, context.store, session.account
-    ):
+    if decision.need == "none":
+        assert session is not None
         await run_in_threadpool(
             allow_remembered, context.store, context.audit, context.clock, interaction,
             session.account, client_ip(request), session.signed_in,

@@ -74,6 +74,20 @@ def test_staff_without_a_factor_finish_no_authorization_until_enrolled(server: A
     assert "code" in query_of(back.headers["location"]), back.headers
 
 
+def test_consent_approved_for_everyone_does_not_skip_enrolment(server: AuthServer) -> None:
+    staff = server.account("staff")
+    client = server.client()
+    assert server.store.approve_client(client.id, "read:data read:bookings offline_access")
+    with _owing(server, staff.email, "/account") as browser:
+        # Logged in, and nothing to ask: still no code without a second factor.
+        started, _verifier = begin(browser, client.id)
+        interaction = started.headers["location"]
+        assert interaction.startswith("/interaction/")
+        assert browser.get(interaction).headers["location"] == _enrolment(interaction)
+        silent, _verifier = begin(browser, client.id, prompt="none")
+        assert query_of(silent.headers["location"])["error"] == "login_required"
+
+
 @both_backends
 def test_an_admin_without_a_factor_opens_no_admin_page(server: AuthServer) -> None:
     admin = server.account("admin")
