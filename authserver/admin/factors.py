@@ -85,6 +85,7 @@ async def confirm(request: Request) -> Response:
         form_field(form.get("code")) or "", now,
     )
     if codes is None:
+        await _audit(request, context, session, "factor.enrolment_failed")
         return await show(request, error=WRONG_FIRST_CODE)
     # The code just typed is a second factor: this session has both from now on.
     await run_in_threadpool(context.store.second_factor_given, session.id, "pwd otp", now)

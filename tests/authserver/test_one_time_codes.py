@@ -90,6 +90,7 @@ def test_a_wrong_first_code_enrols_nothing(auth_server: AuthServer) -> None:
         assert wrong.status_code == 400 and "not right" in wrong.text
     factor = auth_server.store.one_time_code_factor(account.id)
     assert factor is not None and factor.confirmed_at is None
+    assert auth_server.store.audit_events(event="factor.enrolment_failed", actor=account.id)
     # Unconfirmed, it asks nothing at the next login.
     with auth_server.http() as browser:
         assert _password(auth_server, browser, account.email).headers["location"] == "/account"
