@@ -17,11 +17,11 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from authserver.admin import account, console, memberships
+from authserver.admin import account, console, factor_resets, factors, memberships
 from authserver.audit import Audit
 from authserver.context import Context
 from authserver.endpoints import OAuthEndpoint, authorize, metadata, service, validate
-from authserver.interactions import login, steps
+from authserver.interactions import login, second_step, steps
 from authserver.legacy import LegacyTokens
 from authserver.maintenance import purge_every
 from authserver.oauth.bridge import (
@@ -37,8 +37,10 @@ from authserver.store import Store
 from authserver.throttle import LoginThrottle, RegistrationThrottle
 from authserver.web.edge import RefuseNul
 from authserver.web.pages import (
+    EnrolmentRequired,
     LoginRequired,
     PageError,
+    send_to_enrolment,
     send_to_login,
     show_page_error,
     show_time,
@@ -218,10 +220,16 @@ def _page_routes() -> list[BaseRoute]:
         Route("/interaction/{interaction_id}/consent", steps.consent, methods=["POST"]),
         Route("/login", login.show, methods=["GET"]),
         Route("/login", login.login, methods=["POST"]),
+        Route("/login/code", second_step.show, methods=["GET"]),
+        Route("/login/code", second_step.check, methods=["POST"]),
         Route("/logout", login.logout, methods=["POST"]),
         Route("/account", account.account, methods=["GET"]),
         Route("/account/data-access", account.data_access_page, methods=["GET"]),
         Route("/account/tokens", account.create_token, methods=["POST"]),
+        Route(factors.PAGE, factors.show, methods=["GET"]),
+        Route(f"{factors.PAGE}/start", factors.start, methods=["POST"]),
+        Route(f"{factors.PAGE}/confirm", factors.confirm, methods=["POST"]),
+        Route(f"{factors.PAGE}/remove", factors.remove, methods=["POST"]),
         Route("/account/grants/{grant_id}/revoke", account.revoke, methods=["POST"]),
         Route("/account/sessions/{session_id}/end", account.end_session, methods=["POST"]),
     ]
@@ -247,6 +255,8 @@ def _admin_routes() -> list[BaseRoute]:
             methods=["POST"],
         ),
         Route("/admin/accounts/{account_id}/password", console.reset_password, methods=["POST"]),
+        Route("/admin/accounts/{account_id}/factors/reset", factor_resets.reset,
+              methods=["POST"]),
         Route("/admin/grants/{grant_id}/revoke", console.revoke_grant, methods=["POST"]),
         Route("/admin/resource-servers", console.add_resource_server, methods=["POST"]),
         Route(
@@ -279,7 +289,7 @@ def create_app(
         lifespan=_lifespan(context),
         exception_handlers={
             MalformedRequest: _malformed, PageError: show_page_error, LoginRequired: send_to_login,
-            Exception: _server_error
+            EnrolmentRequired: send_to_enrolment, Exception: _server_error
         },
     )
     app.add_middleware(RefuseNul, oauth_paths=OAUTH_PATHS)

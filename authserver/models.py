@@ -103,9 +103,12 @@ class Interaction(SQLModel, table=True):
     # say: log in again (prompt=login), ask for consent again (prompt=consent).
     force_login: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     force_consent: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
-    # The pages' result: who decided, and "allow" or "deny".
+    # The pages' result: who decided, and "allow" or "deny"; and how that user had signed in
+    # (their session's amr and auth_time), which the grant records when the code is issued.
     account_id: str | None = None
     decision: str | None = None
+    amr: str | None = None
+    auth_time: int | None = Field(default=None, sa_type=UNIX_TIME)
     completed_at: int | None = Field(default=None, sa_type=UNIX_TIME)
 
 
@@ -131,6 +134,11 @@ class Grant(SQLModel, table=True):
     # Personal access tokens only: the name the user gave it, and the token's first characters.
     name: str | None = None
     token_prefix: str | None = None
+    # How the user signed in for its latest authorization (RFC 8176 amr, space-separated, and
+    # auth_time), returned by introspection with the acr it amounts to; none for personal
+    # tokens and for grants from before it was recorded.
+    amr: str | None = None
+    auth_time: int | None = Field(default=None, sa_type=UNIX_TIME)
 
 
 class AuthorizationCode(SQLModel, table=True):
@@ -245,3 +253,31 @@ class AccountSession(SQLModel, table=True):
     # or an IPv6 /64.
     user_agent: str = ""
     network: str | None = None
+    # How the user proved who they are (RFC 8176 values, space-separated): "pwd", "pwd otp".
+    amr: str = Field(default="pwd", sa_column_kwargs={"server_default": "pwd"})
+    # The password was right and the account has a second factor not yet given: the session
+    # counts for nothing but the second step (web.session.current_session ignores it).
+    second_factor_due: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+
+
+class OneTimeCodeFactor(SQLModel, table=True):
+    """An account's authenticator app (TOTP, RFC 6238): its shared secret, sealed under a key
+    derived from the server's secret (it must be read back to check a code, so it cannot be a
+    hash), and the last time step used, which no code may use again (the conditional UPDATE of
+    it is the single-use check, on any number of replicas)."""
+
+    account_id: str = Field(primary_key=True, foreign_key="account.id")
+    secret_sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: int = Field(sa_type=UNIX_TIME)
+    # None while enrolling: the user has not yet typed a code from the app.
+    confirmed_at: int | None = Field(default=None, sa_type=UNIX_TIME)
+    last_step: int | None = Field(default=None, sa_type=UNIX_TIME)
+
+
+class RecoveryCode(SQLModel, table=True):
+    """One of the ten single-use codes shown once at enrolment, stored as a keyed hash."""
+
+    code_hash: str = Field(primary_key=True)
+    account_id: str = Field(index=True, foreign_key="account.id")
+    created_at: int = Field(sa_type=UNIX_TIME)
+    used_at: int | None = Field(default=None, sa_type=UNIX_TIME)

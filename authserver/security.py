@@ -89,6 +89,7 @@ class Keys:
         self._replay_key = _derive(root, b"refresh-replay")
         self._browser_key = _derive(root, b"browser-binding")
         self._login_key = _derive(root, b"login-throttling")
+        self._factor_key = _derive(root, b"second-factor-secrets")
         self.cookie_secret = _derive(root, b"cookie-signing").hex()
 
     def hash_secret(self, value: str) -> str:
@@ -127,6 +128,22 @@ class Keys:
             return None
         loaded: dict[str, object] = json.loads(plain)
         return loaded
+
+    def seal_factor(self, account_id: str, secret: str) -> bytes:
+        """Encrypt a TOTP shared secret for its account: the server must read it back to check a
+        code, so it is sealed, not hashed; bound to the account, a row copied to another
+        account does not open."""
+        nonce = os.urandom(12)
+        return nonce + AESGCM(self._factor_key).encrypt(
+            nonce, secret.encode(), account_id.encode()
+        )
+
+    def open_factor(self, account_id: str, sealed: bytes) -> str | None:
+        try:
+            plain = AESGCM(self._factor_key).decrypt(sealed[:12], sealed[12:], account_id.encode())
+        except InvalidTag:
+            return None
+        return plain.decode()
 
     def _replay_cipher_key(self, refresh_token: str) -> bytes:
         return hmac.new(self._replay_key, refresh_token.encode(), hashlib.sha256).digest()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from authserver.models import ROLES
 from authserver.oauth.clients import private_use_scheme_problem
 from shared.settings import (
     SettingsError,
@@ -98,6 +99,9 @@ class Settings:
     # /data-access, asked with a one-minute token for HOSPIAI_DEFAULT_RESOURCE); by default
     # that resource's origin. In compose, the MCP server's private address.
     data_access_url: str | None = None
+    # Roles whose accounts must have a second factor (HOSPIAI_MFA_ROLES): sent to enrolment
+    # after their password, they finish no authorization and open no admin page until then.
+    mfa_roles: frozenset[str] = frozenset({"staff", "admin"})
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "issuer", public_base_url("HOSPIAI_ISSUER", self.issuer))
@@ -115,6 +119,8 @@ class Settings:
                 " loopback"
             )
         _check_private_use(self.private_use_schemes)
+        if not self.mfa_roles <= set(ROLES):
+            raise SettingsError(f"HOSPIAI_MFA_ROLES may name only {', '.join(ROLES)}")
         _check_legacy(self)
         if self.default_resource is not None:
             parts = urlsplit(self.default_resource)
@@ -161,6 +167,7 @@ class Settings:
             default_resource=env.get("HOSPIAI_DEFAULT_RESOURCE") or None,
             metadata_document_hosts=_names(env, "HOSPIAI_METADATA_DOCUMENT_HOSTS", frozenset()),
             private_use_schemes=_names(env, "HOSPIAI_PRIVATE_USE_SCHEMES", cls.private_use_schemes),
+            mfa_roles=_names(env, "HOSPIAI_MFA_ROLES", cls.mfa_roles),
             host=env_str(env, "HOSPIAI_AUTH_HOST", cls.host),
             forwarded_allow_ips=env_proxies(env, "HOSPIAI_FORWARDED_ALLOW_IPS"),
             access_log=env_bool(env, "HOSPIAI_ACCESS_LOG", cls.access_log),

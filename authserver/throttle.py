@@ -98,6 +98,18 @@ class LoginThrottle:
             # email has this key.
             key = self._keys.login_key(f"\0{device}\0{key}")
             limit, per_key = "device", self._per_device
+        return self._begin(key, limit, per_key, ip, now)
+
+    def begin_second_factor(self, account_id: str, ip: str | None, now: int) -> int | Throttled:
+        """Like ``begin``, for a one-time or recovery code after a right password: counted per
+        account under the per-email limit, and per network with every login."""
+        # NUL never comes from a form: no typed email has this key.
+        key = self._keys.login_key(f"\0second-factor\0{account_id}")
+        return self._begin(key, "account", self._per_account, ip, now)
+
+    def _begin(
+        self, key: str, limit: Limit, per_key: int, ip: str | None, now: int
+    ) -> int | Throttled:
         attempt = Attempt(at=now, kind="login", account_key=key, network=network_of(ip))
         attempt_id, recent = self._store.begin_attempt(
             attempt, since=now - self._window, account_limit=per_key + 1,

@@ -10,9 +10,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
+import pyotp
 
 from authserver.provisioning import Credentials
 from tests.harness import PASSWORD, AuthServer
@@ -219,6 +220,30 @@ def logged_in(server: Server, email: str, next_page: str = "/account") -> Iterat
         )
         assert response.status_code == 303 and response.headers["location"] == next_page
         yield browser
+
+
+def enrol_one_time_codes(
+    server: AuthServer, browser: httpx.Client, next_page: str = "/account"
+) -> tuple[pyotp.TOTP, list[str]]:
+    """Turn on one-time codes as the account page does (``browser`` logged in): the app's
+    TOTP, and the ten recovery codes the last page shows with a link to ``next_page``."""
+    query = urlencode({"next": next_page})
+    enrolment = f"/account/one-time-codes?{query}"
+    started = post_form(browser, "/account", f"/account/one-time-codes/start?{query}")
+    assert started.status_code == 303 and started.headers["location"] == enrolment
+    page = browser.get(enrolment)
+    assert page.status_code == 200 and "<svg" in page.text and "<script" not in page.text
+    match = re.search(r'<code id="secret">([A-Z2-7]+)</code>', page.text)
+    assert match, page.text
+    totp = pyotp.TOTP(match.group(1))
+    done = browser.post(f"/account/one-time-codes/confirm?{query}", data={
+        "code": totp.at(server.clock()), "csrf_token": csrf_token(page.text),
+    })
+    assert done.status_code == 201, done.text
+    codes = re.findall(r"<li><code>([A-Z0-9-]+)</code></li>", done.text)
+    assert len(codes) == 10 and len(set(codes)) == 10
+    assert f'<a href="{next_page}">Continue</a>' in done.text
+    return totp, codes
 
 
 def create_personal_token(

@@ -12,7 +12,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from authserver.context import Context, get_context
-from authserver.web.pages import LoginRequired, PageError, checked_form, error_page
+from authserver.policy import enrolment_required
+from authserver.web.pages import (
+    EnrolmentRequired,
+    LoginRequired,
+    PageError,
+    checked_form,
+    error_page,
+)
 from authserver.web.session import LoginSession, client_ip, current_session
 
 ADMIN_REAUTH_SECONDS = 15 * 60
@@ -34,6 +41,10 @@ async def admin_of(request: Request) -> Admin:
         raise LoginRequired(request.url.path)
     if session.account.role != "admin":
         raise PageError("Administrators only", "This page is for HospiAI administrators.", 403)
+    if await run_in_threadpool(
+        enrolment_required, context.settings, context.store, session.account
+    ):
+        raise EnrolmentRequired(request.url.path)
     return context, session
 
 

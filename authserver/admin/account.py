@@ -55,6 +55,9 @@ async def _page(
     tokens = await run_in_threadpool(store.personal_tokens, account.id, now)
     resources = await run_in_threadpool(store.resource_servers)
     sessions = await run_in_threadpool(store.account_sessions, account.id, now)
+    factor = await run_in_threadpool(store.one_time_code_factor, account.id)
+    confirmed = factor is not None and factor.confirmed_at is not None
+    codes_left = await run_in_threadpool(store.recovery_codes_left, account.id)
     return render(
         request,
         "account.html",
@@ -71,6 +74,8 @@ async def _page(
         max_days=MAX_TOKEN_DAYS,
         sessions=sessions,
         this_session=session.id,
+        one_time_codes=confirmed,
+        recovery_codes_left=codes_left,
         error=error,
         created=created,
     )

@@ -83,7 +83,13 @@ async def client(request: Request, context: Context) -> Response:
 async def accounts(request: Request, context: Context) -> Response:
     query = (request.query_params.get("q") or "").strip()[:100]
     found = await run_in_threadpool(context.store.search_accounts, query)
-    return render(request, "admin/accounts.html", accounts=found, query=query, roles=ROLES)
+    factors = await run_in_threadpool(
+        context.store.with_one_time_codes, [account.id for account in found]
+    )
+    return render(
+        request, "admin/accounts.html", accounts=found, query=query, roles=ROLES,
+        with_factors=factors,
+    )
 
 
 @view
@@ -100,6 +106,8 @@ async def account(request: Request, context: Context) -> Response:
         grants=await run_in_threadpool(store.live_grants, account_id=account_id),
         hospital_ids=await run_in_threadpool(store.hospital_ids, account_id),
         sessions=await run_in_threadpool(store.account_sessions, account_id, context.clock()),
+        factor=await run_in_threadpool(store.one_time_code_factor, account_id),
+        recovery_codes_left=await run_in_threadpool(store.recovery_codes_left, account_id),
     )
 
 

@@ -17,6 +17,7 @@ from authserver.oauth.clients import impersonable
 from authserver.oauth.consent import allow_remembered, consent_for
 from authserver.oauth.prompt import Decision, Prompt, decide
 from authserver.oauth.server import AuthorizationRejected, PendingAuthorization
+from authserver.policy import enrolment_required
 from authserver.web.pages import PageError
 from authserver.web.session import (
     LoginSession,
@@ -87,6 +88,12 @@ async def authorize(request: Request) -> Response:
     if isinstance(outcome, OAuthResponse):
         return _redirect(outcome)
     session = await run_in_threadpool(current_session, context, request)
+    if session is not None and await run_in_threadpool(
+        enrolment_required, context.settings, context.store, session.account
+    ):
+        # Its role requires a second factor it lacks: nothing is finished without the pages,
+        # which send it to enrolment (prompt=none gets login_required).
+        session = None
     assert client is not None  # validation refuses a request without a known client
     decision = await run_in_threadpool(_decide, context, client, outcome, session)
     if decision.error is not None:
@@ -102,7 +109,7 @@ async def authorize(request: Request) -> Response:
         assert session is not None
         await run_in_threadpool(
             allow_remembered, context.store, context.audit, context.clock, interaction,
-            session.account, client_ip(request),
+            session.account, client_ip(request), session.signed_in,
         )
         response.headers["location"] = f"/authorize/resume/{interaction.id}"
     else:
@@ -127,8 +134,10 @@ async def resume(request: Request) -> Response:
     )
     if finished is None:
         raise PageError("This sign-in request was already used", "Go back to your assistant.")
-    consented, account = finished
-    outcome = await run_in_threadpool(context.engine.complete_authorization, consented, account)
+    consented, signed_in = finished
+    outcome = await run_in_threadpool(
+        context.engine.complete_authorization, consented, signed_in
+    )
     if isinstance(outcome, AuthorizationRejected) or outcome.location is None:
         raise PageError(
             "This connection request is no longer valid", "Go back and connect again."

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from functools import partial
+from typing import Literal
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -11,10 +13,11 @@ from starlette.responses import RedirectResponse, Response
 
 from authserver.context import Context, get_context
 from authserver.models import Account
+from authserver.policy import has_second_factor, second_factor_required
 from authserver.throttle import Throttled
 from authserver.web.devices import device_for, remember_device
 from authserver.web.pages import checked_form, form_field, login_page
-from authserver.web.paths import local_path, login_url
+from authserver.web.paths import enrolment_url, local_path, login_url, second_step_url
 from authserver.web.session import (
     browser_id,
     client_ip,
@@ -109,15 +112,35 @@ async def log_in(
     return result
 
 
-async def finish_login(request: Request, response: Response, account: Account) -> str:
+Outstanding = Literal["second_factor", "enrolment"] | None
+
+
+def outstanding(context: Context, account: Account) -> Outstanding:
+    """What a right password still needs: the account's second factor, or (its role requiring
+    one it lacks) an enrolment; None when the login is whole."""
+    if has_second_factor(context.store, account):
+        return "second_factor"
+    return "enrolment" if second_factor_required(context.settings, account) else None
+
+
+async def finish_login(
+    request: Request, response: Response, account: Account, next_page: str, owed: Outstanding
+) -> str:
     """What a successful password login leaves on the browser: a new session, a new browser
     id (returned: an interaction being finished is re-bound to it), and this browser known
-    for the account's email."""
+    for the account's email. The response goes to ``next_page``, or first to what is ``owed``:
+    the second step (the session counts for nothing until it is given), or enrolment."""
     context = get_context(request)
     new_browser_id = await run_in_threadpool(
-        start_session, context, request, response, account, context.clock()
+        partial(start_session, second_factor_due=owed == "second_factor"),
+        context, request, response, account, context.clock(),
     )
     remember_device(context, request, response, account.email)
+    response.headers["location"] = (
+        second_step_url(next_page) if owed == "second_factor"
+        else enrolment_url(next_page) if owed == "enrolment"
+        else next_page
+    )
     return new_browser_id
 
 
@@ -138,7 +161,8 @@ async def login(request: Request) -> Response:
     if isinstance(account, Response):
         return account
     response = RedirectResponse(next_page, status_code=303)
-    await finish_login(request, response, account)
+    owed = await run_in_threadpool(outstanding, get_context(request), account)
+    await finish_login(request, response, account, next_page, owed)
     return response
 
 

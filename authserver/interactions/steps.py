@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from authserver.context import Context, get_context
-from authserver.interactions.login import finish_login, log_in
+from authserver.interactions.login import finish_login, log_in, outstanding
 from authserver.models import Account, Interaction
 from authserver.oauth.clients import on_device, private_use_scheme
 from authserver.oauth.consent import (
@@ -19,6 +19,7 @@ from authserver.oauth.consent import (
     consent_for,
     record_decision,
 )
+from authserver.policy import enrolment_required
 from authserver.web.pages import (
     PageError,
     checked_form,
@@ -27,6 +28,7 @@ from authserver.web.pages import (
     login_page,
     render,
 )
+from authserver.web.paths import enrolment_url
 from authserver.web.session import (
     LoginSession,
     bound_to_browser,
@@ -82,7 +84,34 @@ async def show(request: Request) -> Response:
             redirect_uri=interaction.params["redirect_uri"],
         )
     assert session is not None
+    if await _enrolment_first(context, session):
+        return RedirectResponse(enrolment_url(f"/interaction/{interaction.id}"), 303)
+    if await _allowed_before(request, context, interaction, session.account, session.signed_in):
+        return RedirectResponse(f"/authorize/resume/{interaction.id}", status_code=303)
     return await _consent_page(request, context, interaction, session)
+
+
+async def _enrolment_first(context: Context, session: LoginSession) -> bool:
+    """The account's role requires a second factor it lacks: no authorization is finished."""
+    return await run_in_threadpool(
+        enrolment_required, context.settings, context.store, session.account
+    )
+
+
+async def _allowed_before(
+    request: Request, context: Context, interaction: Interaction, account: Account,
+    signed_in: tuple[str, int],
+) -> bool:
+    """Everything asked for was allowed before: decided for the user, straight back to the
+    client (a login whose second step came after the password arrives here by show)."""
+    consent = await run_in_threadpool(_consent, context, account, interaction)
+    if not consent.remembered or interaction.force_consent:
+        return False
+    await run_in_threadpool(
+        allow_remembered, context.store, context.audit, context.clock, interaction, account,
+        client_ip(request), signed_in,
+    )
+    return True
 
 
 async def _consent_page(
@@ -129,18 +158,14 @@ async def login(request: Request) -> Response:
     if isinstance(account, Response):
         return account
     now = context.clock()
-    consent = await run_in_threadpool(_consent, context, account, interaction)
-    if consent.remembered and not interaction.force_consent:
-        # Everything asked for was allowed before: straight back to the client.
-        await run_in_threadpool(
-            allow_remembered, context.store, context.audit, context.clock, interaction, account,
-            client_ip(request),
-        )
-        next_page = f"/authorize/resume/{interaction.id}"
-    else:
-        next_page = f"/interaction/{interaction.id}"
-    response = RedirectResponse(next_page, status_code=303)
-    new_browser_id = await finish_login(request, response, account)
+    owed = await run_in_threadpool(outstanding, context, account)
+    # Consent remembered is used once the login is whole: after what is owed otherwise.
+    resumed = owed is None and await _allowed_before(
+        request, context, interaction, account, ("pwd", now)
+    )
+    next_page = f"/{'authorize/resume' if resumed else 'interaction'}/{interaction.id}"
+    response = RedirectResponse("", status_code=303)
+    new_browser_id = await finish_login(request, response, account, next_page, owed)
     # The login gave the browser a new id: this interaction follows it, and the old id (which
     # whoever planted or saw it may know) finishes nothing.
     await run_in_threadpool(
@@ -158,6 +183,8 @@ async def consent(request: Request) -> Response:
     if _needs_login(interaction, session):
         return RedirectResponse(f"/interaction/{interaction.id}", status_code=303)
     assert session is not None
+    if await _enrolment_first(context, session):
+        return RedirectResponse(enrolment_url(f"/interaction/{interaction.id}"), 303)
     decision = form_field(form.get("decision"))
     if decision not in {"allow", "deny"}:
         return error_page(request, "Unknown choice", "Choose Allow or Deny.")
@@ -167,6 +194,7 @@ async def consent(request: Request) -> Response:
         session.account.id,
         decision,
         context.clock(),
+        *session.signed_in,
     )
     if not decided:
         return error_page(

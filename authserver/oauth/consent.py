@@ -18,7 +18,8 @@ class ConsentStore(Protocol):
     def remembered_scopes(self, account_id: str, client_id: str, resource: str) -> set[str]: ...
 
     def decide_interaction(
-        self, interaction_id: str, account_id: str, decision: str, now: int
+        self, interaction_id: str, account_id: str, decision: str, now: int,
+        amr: str, auth_time: int,
     ) -> bool: ...
 
 
@@ -71,7 +72,9 @@ def allow_remembered(
     interaction: Interaction,
     account: Account,
     ip: str | None,
+    signed_in: tuple[str, int],
 ) -> None:
-    """Decide for the user what they (or an admin) allowed before; audited as such."""
-    store.decide_interaction(interaction.id, account.id, "allow", clock())
+    """Decide for the user what they (or an admin) allowed before; audited as such.
+    ``signed_in``: how the user signed in, amr and auth_time."""
+    store.decide_interaction(interaction.id, account.id, "allow", clock(), *signed_in)
     record_decision(audit, interaction, account, "consent.remembered", ip)

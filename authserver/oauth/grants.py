@@ -3,6 +3,7 @@ pkce and resource), and refresh tokens rotated on every use with reuse detection
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from authlib.oauth2.rfc6749 import (
@@ -20,6 +21,16 @@ from shared import scopes
 
 if TYPE_CHECKING:
     from authserver.oauth.bridge import BridgeRequest
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """Whom a code is issued for, and how they signed in (RFC 8176 amr, space-separated, and
+    auth_time): Authlib's grant user, recorded on the grant."""
+
+    account: Account
+    amr: str
+    auth_time: int
 
 
 class IssuedCode:
@@ -115,7 +126,8 @@ class CodeGrant(_Issuing, AuthorizationCodeGrant):  # type: ignore[misc]
     def save_authorization_code(self, code: str, request: BridgeRequest) -> None:
         context = self.context
         now = context.clock()
-        account: Account = request.user
+        signed_in: SignedIn = request.user
+        account = signed_in.account
         granted = scopes.allowed_for_role(scopes.parse(request.scope), account.role)
         if not granted:
             raise InvalidScopeError(
@@ -130,6 +142,8 @@ class CodeGrant(_Issuing, AuthorizationCodeGrant):  # type: ignore[misc]
             scope=scopes.join(granted),
             resource=request.resource,
             created_at=now,
+            amr=signed_in.amr,
+            auth_time=signed_in.auth_time,
         )
         data = request.payload.data
         context.store.issue_code(

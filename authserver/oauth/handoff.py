@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from authserver.models import Account, Interaction
+from authserver.oauth.grants import SignedIn
 from authserver.oauth.prompt import Decision
 from authserver.oauth.server import PendingAuthorization
 from authserver.oauth.services import Services
@@ -42,18 +43,19 @@ def start(
 
 def finish(
     store: InteractionStore, interaction_id: str, now: int
-) -> tuple[dict[str, str], Account | None] | None:
+) -> tuple[dict[str, str], SignedIn | None] | None:
     """Take the answered interaction (once): the request exactly as consented, and the account
-    to issue a code for (None: access_denied). None: already finished, or never answered."""
+    to issue a code for with how it signed in (None: access_denied). None: already finished,
+    or never answered."""
     completed = store.complete_interaction(interaction_id, now)
     if completed is None or completed.account_id is None:
         return None
-    account = None
+    signed_in = None
     if completed.decision == "allow":
         account = store.account(completed.account_id)
-        if account is not None and account.disabled:
-            account = None
+        if account is not None and not account.disabled:
+            signed_in = SignedIn(account, completed.amr or "pwd", completed.auth_time or now)
     # Exactly what was consented (or remembered): the scope and resource as resolved when the
     # request arrived, not what the client's registration says by now.
     consented = {**completed.params, "scope": completed.scope, "resource": completed.resource}
-    return consented, account
+    return consented, signed_in

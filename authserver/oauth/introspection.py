@@ -10,6 +10,7 @@ from authserver.oauth.services import Services
 from authserver.store import Introspected, LiveToken
 from authserver.store.tokens import LAST_USED_PRECISION
 from shared import scopes
+from shared.authentication import ACR_MFA, ACR_PASSWORD
 
 
 class Introspection:
@@ -83,6 +84,12 @@ class Introspection:
             "family_name": token.family_name,
             "role": token.role,
         }
+        if token.amr is not None and token.auth_time is not None:
+            # How the user signed in (RFC 9470 section 6.2 / RFC 8176): what step-up checks.
+            amr = token.amr.split()
+            payload["amr"] = amr
+            payload["acr"] = ACR_MFA if len(amr) > 1 else ACR_PASSWORD
+            payload["auth_time"] = token.auth_time
         if token.role == "staff":
             # The hospitals whose data a staff account may change, read now (a removed
             # membership counts from the resource server's next cache miss). A second query

@@ -17,7 +17,7 @@ from authlib.oauth2.rfc6749 import (
     OAuth2Error,
 )
 
-from authserver.models import Account, Client
+from authserver.models import Client
 from authserver.oauth.assertion import ClientAssertion
 from authserver.oauth.bridge import (
     BridgeJsonRequest,
@@ -26,7 +26,7 @@ from authserver.oauth.bridge import (
     OAuthResponse,
 )
 from authserver.oauth.clients import OAuthClient
-from authserver.oauth.grants import CodeGrant, RefreshGrant
+from authserver.oauth.grants import CodeGrant, RefreshGrant, SignedIn
 from authserver.oauth.introspection import Introspection
 from authserver.oauth.jwks import ClientKeys
 from authserver.oauth.pkce import S256CodeChallenge
@@ -178,9 +178,10 @@ class OAuthEngine:
         )
 
     def complete_authorization(
-        self, params: dict[str, str], account: Account | None
+        self, params: dict[str, str], signed_in: SignedIn | None
     ) -> AuthorizationRejected | OAuthResponse:
-        """Issue a code (account given) or access_denied (None), re-validating the request."""
+        """Issue a code (for whom ``signed_in`` names) or access_denied (None), re-validating
+        the request."""
         http = HttpRequest(
             method="GET",
             url=f"{self.context.settings.issuer}/authorize?{urlencode(params)}",
@@ -191,7 +192,7 @@ class OAuthEngine:
         if isinstance(grant, AuthorizationRejected | OAuthResponse):
             return grant
         response = self._server.create_authorization_response(
-            grant.request, grant_user=account, grant=grant
+            grant.request, grant_user=signed_in, grant=grant
         )
         return self._with_issuer(response)
 

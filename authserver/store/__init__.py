@@ -18,6 +18,8 @@ from authserver.models import (
     Grant,
     Interaction,
     Membership,
+    OneTimeCodeFactor,
+    RecoveryCode,
     RefreshToken,
     ResourceServer,
     UsedAssertion,
@@ -27,6 +29,7 @@ from authserver.store.assertions import AssertionStore
 from authserver.store.attempts import AttemptStore, RecentAttempts
 from authserver.store.audit import AuditEventStore
 from authserver.store.clients import ClientStore
+from authserver.store.factors import FactorStore
 from authserver.store.grants import GrantStore
 from authserver.store.interactions import InteractionStore
 from authserver.store.memberships import MembershipStore
@@ -50,10 +53,12 @@ class Store(
     AttemptStore,
     AssertionStore,
     SessionStore,
+    FactorStore,
     Purger,
 ):
     SERVICE = "authserver"
     TABLES = (
         Account, Client, ResourceServer, Interaction, Grant, AuthorizationCode, AccessToken,
         RefreshToken, AuditEvent, Attempt, UsedAssertion, Membership, AccountSession,
+        OneTimeCodeFactor, RecoveryCode,
     )

@@ -87,7 +87,11 @@ class GrantStore(SQLStore):
                         col(Grant.scope) == live_scope,
                         col(Grant.revoked_at).is_(None),
                     )
-                    .values(scope=scopes.join({*scopes.parse(live_scope), *allowed}))
+                    .values(
+                        scope=scopes.join({*scopes.parse(live_scope), *allowed}),
+                        # How the user signed in for this authorization, the latest.
+                        amr=grant.amr, auth_time=grant.auth_time,
+                    )
                 )
                 if widened.rowcount != 1:
                     session.rollback()

@@ -40,9 +40,11 @@ class InteractionStore(SQLStore):
         )
 
     def decide_interaction(
-        self, interaction_id: str, account_id: str, decision: str, now: int
+        self, interaction_id: str, account_id: str, decision: str, now: int,
+        amr: str, auth_time: int,
     ) -> bool:
-        """Record the user's decision once; a second submission gets False."""
+        """Record the user's decision once, with how they signed in; a second submission gets
+        False."""
         return self._update_one(
             update(Interaction)
             .where(
@@ -50,7 +52,7 @@ class InteractionStore(SQLStore):
                 col(Interaction.decision).is_(None),
                 col(Interaction.expires_at) > now,
             )
-            .values(account_id=account_id, decision=decision)
+            .values(account_id=account_id, decision=decision, amr=amr, auth_time=auth_time)
         )
 
     def complete_interaction(self, interaction_id: str, now: int) -> Interaction | None:

@@ -49,6 +49,16 @@ class SessionStore(SQLStore):
             )
             session.commit()
 
+    def second_factor_given(self, session_id: str, amr: str, now: int) -> None:
+        """The session's user just gave a second factor: it counts in full, authenticated now."""
+        with self._session() as session:
+            session.exec(
+                update(AccountSession)
+                .where(col(AccountSession.id) == session_id)
+                .values(amr=amr, auth_time=now, second_factor_due=False)
+            )
+            session.commit()
+
     def account_sessions(self, account_id: str, now: int) -> list[AccountSession]:
         """The account's unexpired sessions, the most recently seen first."""
         with self._session() as session:

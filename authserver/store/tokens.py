@@ -39,6 +39,9 @@ class LiveToken(NamedTuple):
     given_name: str
     family_name: str
     role: str
+    # How the user signed in for the grant's latest authorization (none: not recorded).
+    amr: str | None
+    auth_time: int | None
 
 
 class Introspected(NamedTuple):
@@ -67,6 +70,8 @@ _INTROSPECTION: Select[*tuple[Any, ...]] = (
         col(Account.given_name),
         col(Account.family_name),
         col(Account.role),
+        col(Grant.amr),
+        col(Grant.auth_time),
     )
     .select_from(ResourceServer)
     .outerjoin(

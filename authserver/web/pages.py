@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from authserver.context import get_context
-from authserver.web.paths import login_url
+from authserver.web.paths import enrolment_url, login_url
 from authserver.web.session import check_csrf, csrf_token
 from shared.clock import PARIS
 
@@ -90,6 +90,20 @@ class LoginRequired(Exception):
     def __init__(self, next_page: str) -> None:
         super().__init__(next_page)
         self.next_page = next_page
+
+
+class EnrolmentRequired(Exception):
+    """Raised by a page the account's role may open only with a second factor it lacks: the
+    one handler sends the browser to enrolment, which brings it back to ``next_page``."""
+
+    def __init__(self, next_page: str) -> None:
+        super().__init__(next_page)
+        self.next_page = next_page
+
+
+async def send_to_enrolment(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, EnrolmentRequired)
+    return RedirectResponse(enrolment_url(exc.next_page), status_code=303)
 
 
 async def send_to_login(_request: Request, exc: Exception) -> Response:

@@ -15,3 +15,13 @@ def local_path(value: str | None, default: str = "/account") -> str:
 
 def login_url(next_page: str | None) -> str:
     return f"/login?{urlencode({'next': local_path(next_page)})}"
+
+
+def second_step_url(next_page: str | None) -> str:
+    """The second factor after a right password, then ``next_page``."""
+    return f"/login/code?{urlencode({'next': local_path(next_page)})}"
+
+
+def enrolment_url(next_page: str | None) -> str:
+    """Setting up the second factor an account's role requires, then ``next_page``."""
+    return f"/account/one-time-codes?{urlencode({'next': local_path(next_page)})}"

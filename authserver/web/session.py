@@ -23,6 +23,8 @@ BROWSER = "hospiai_browser"
 SESSION = "hospiai_session"
 # A session's last use is written at most this often (seconds): a page request costs one read.
 LAST_SEEN_EVERY = 300
+# How long after a right password its second factor may be given (seconds).
+SECOND_STEP_SECONDS = 300
 # What the account page names a browser by: the first match in each list, in this order (Edge
 # and Opera also say Chrome, Chrome also says Safari; iOS also says Mac OS X, Android Linux).
 _BROWSERS = (
@@ -42,6 +44,13 @@ class LoginSession:
     auth_time: int
     # The session row's public id (the account page marks "this session" by it).
     id: str
+    # How the user proved who they are (RFC 8176): ("pwd",) or ("pwd", "otp").
+    amr: tuple[str, ...] = ("pwd",)
+
+    @property
+    def signed_in(self) -> tuple[str, int]:
+        """How, and when, the user signed in: what an interaction they decide records."""
+        return " ".join(self.amr), self.auth_time
 
 
 def _name(context: Context, base: str) -> str:
@@ -142,18 +151,20 @@ def device_summary(user_agent: str) -> str:
 
 
 def start_session(
-    context: Context, request: Request, response: Response, account: Account, now: int
+    context: Context, request: Request, response: Response, account: Account, now: int,
+    *, second_factor_due: bool = False,
 ) -> str:
     """After a password login: a new session row and its cookie, the session this browser had
     before ended, and a new browser id (so one planted or seen before the login no longer
-    passes CSRF nor an interaction's binding). Returns the new browser id."""
+    passes CSRF nor an interaction's binding). Returns the new browser id. With
+    ``second_factor_due`` the session counts only for the second step (due_session)."""
     _end_named_session(context, request)
     secret, ttl = new_secret("ses"), context.settings.session_ttl
     context.store.add_session(AccountSession(
         id=new_id("ses"), secret_hash=context.keys.hash_secret(secret), account_id=account.id,
         created_at=now, auth_time=now, last_seen_at=now, expires_at=now + ttl,
         user_agent=device_summary(request.headers.get("user-agent", "")),
-        network=network_of(client_ip(request)),
+        network=network_of(client_ip(request)), second_factor_due=second_factor_due,
     ))
     claims = {"sub": account.id, "sid": secret}
     set_cookie(context, response, SESSION, sign(context, SESSION, claims), ttl)
@@ -192,8 +203,24 @@ def end_session(context: Context, request: Request, response: Response) -> None:
 
 
 def current_session(context: Context, request: Request) -> LoginSession | None:
-    """The logged-in account, if the cookie names a live session of an active account: one
-    indexed read, and a write of its last use at most every LAST_SEEN_EVERY seconds."""
+    """The logged-in account, if the cookie names a live session of an active account that
+    owes no second factor: one indexed read, and a write of its last use at most every
+    LAST_SEEN_EVERY seconds."""
+    return _named_session(context, request, second_factor_due=False)
+
+
+def due_session(context: Context, request: Request) -> LoginSession | None:
+    """The session whose password was right a moment ago (SECOND_STEP_SECONDS) and whose
+    second factor is still due: what the second step finishes."""
+    found = _named_session(context, request, second_factor_due=True)
+    if found is None or context.clock() - found.auth_time > SECOND_STEP_SECONDS:
+        return None
+    return found
+
+
+def _named_session(
+    context: Context, request: Request, *, second_factor_due: bool
+) -> LoginSession | None:
     claims = _session_claims(context, request)
     if claims is None:
         return None
@@ -202,8 +229,8 @@ def current_session(context: Context, request: Request) -> LoginSession | None:
     if found is None:
         return None
     row, account = found
-    if row.account_id != claims[0]:
+    if row.account_id != claims[0] or row.second_factor_due != second_factor_due:
         return None
     if now - row.last_seen_at >= LAST_SEEN_EVERY:
         context.store.saw_session(row.id, now, unless_since=now - LAST_SEEN_EVERY + 1)
-    return LoginSession(account, row.auth_time, row.id)
+    return LoginSession(account, row.auth_time, row.id, tuple(row.amr.split()))

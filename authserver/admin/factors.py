@@ -1,0 +1,113 @@
+"""The account's second factors: enrol an authenticator app (a QR code, then its first code,
+then ten recovery codes shown once), and remove it unless the account's role requires one
+(policy). Every enrolment and removal is audited. ``next``: where an enrolment the policy
+asked for goes back to."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from authserver import one_time_codes
+from authserver.context import Context, get_context
+from authserver.policy import second_factor_required
+from authserver.web.pages import LoginRequired, checked_form, error_page, form_field, render
+from authserver.web.paths import enrolment_url, local_path
+from authserver.web.session import LoginSession, client_ip, current_session
+
+PAGE = "/account/one-time-codes"
+WRONG_FIRST_CODE = "That code is not right. Type the code your app shows now."
+
+
+async def _session(request: Request) -> tuple[Context, LoginSession, str]:
+    """The logged-in account, and where to go once enrolled."""
+    context = get_context(request)
+    next_page = local_path(request.query_params.get("next"))
+    session = await run_in_threadpool(current_session, context, request)
+    if session is None:
+        raise LoginRequired(enrolment_url(next_page))
+    return context, session, next_page
+
+
+def _with_next(path: str, next_page: str) -> str:
+    return f"{path}?{urlencode({'next': next_page})}"
+
+
+async def _audit(request: Request, context: Context, session: LoginSession, event: str) -> None:
+    await run_in_threadpool(
+        lambda: context.audit.record(
+            event, actor=session.account.id, ip=client_ip(request), factor="otp"
+        )
+    )
+
+
+async def start(request: Request) -> Response:
+    context, session, next_page = await _session(request)
+    await checked_form(request)
+    started = await run_in_threadpool(
+        one_time_codes.start, context.store, context.keys, session.account, context.clock()
+    )
+    if not started:
+        return error_page(
+            request, "Already set up", "Your account already has an authenticator app.", 409
+        )
+    return RedirectResponse(enrolment_url(next_page), status_code=303)
+
+
+async def show(request: Request, *, error: str | None = None) -> Response:
+    """The enrolment waiting for its first code; or, with none, what the policy asks."""
+    context, session, next_page = await _session(request)
+    enrolment = await run_in_threadpool(
+        one_time_codes.pending, context.store, context.keys, session.account
+    )
+    if enrolment is None and await run_in_threadpool(
+        context.store.one_time_code_factor, session.account.id
+    ) is not None:
+        return RedirectResponse(next_page, status_code=303)  # enrolled already
+    return render(
+        request, "one_time_codes.html", status_code=400 if error else 200,
+        enrolment=enrolment, error=error, next_page=next_page,
+        required=second_factor_required(context.settings, session.account),
+        start=_with_next(f"{PAGE}/start", next_page),
+        confirm=_with_next(f"{PAGE}/confirm", next_page),
+    )
+
+
+async def confirm(request: Request) -> Response:
+    context, session, next_page = await _session(request)
+    form = await checked_form(request)
+    now = context.clock()
+    codes = await run_in_threadpool(
+        one_time_codes.confirm, context.store, context.keys, session.account,
+        form_field(form.get("code")) or "", now,
+    )
+    if codes is None:
+        await _audit(request, context, session, "factor.enrolment_failed")
+        return await show(request, error=WRONG_FIRST_CODE)
+    # The code just typed is a second factor: this session has both from now on.
+    await run_in_threadpool(context.store.second_factor_given, session.id, "pwd otp", now)
+    await _audit(request, context, session, "factor.enrolled")
+    # The only time the recovery codes are shown: this response, never stored in the clear.
+    return render(
+        request, "recovery_codes.html", status_code=201, codes=codes, next_page=next_page
+    )
+
+
+async def remove(request: Request) -> Response:
+    context, session, _next_page = await _session(request)
+    await checked_form(request)
+    if second_factor_required(context.settings, session.account):
+        # Their only factor: removing it would lock them out of everything their role needs.
+        return error_page(
+            request, "Two-step sign-in is required",
+            "Your role requires two-step sign-in, so your authenticator app cannot be removed. "
+            "Lost it? Ask an administrator to reset it.", 409,
+        )
+    removed = await run_in_threadpool(context.store.remove_one_time_codes, session.account.id)
+    if not removed:
+        return error_page(request, "Nothing to remove", "No authenticator app is set up.", 404)
+    await _audit(request, context, session, "factor.removed")
+    return RedirectResponse("/account#second-factor", status_code=303)
