@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from authserver.admin import account, console, memberships
+from authserver.admin import account, console, front_door, memberships
 from authserver.audit import Audit
 from authserver.context import Context
 from authserver.endpoints import OAuthEndpoint, authorize, metadata, service, validate
@@ -213,6 +213,7 @@ def _protocol_routes(context: Context) -> list[BaseRoute]:
 
 def _page_routes() -> list[BaseRoute]:
     return [
+        Route("/", front_door.front_door, methods=["GET"]),
         Route("/interaction/{interaction_id}", steps.show, methods=["GET"]),
         Route("/interaction/{interaction_id}/login", steps.login, methods=["POST"]),
         Route("/interaction/{interaction_id}/consent", steps.consent, methods=["POST"]),

@@ -33,7 +33,10 @@ async def admin_of(request: Request) -> Admin:
     ):
         raise LoginRequired(request.url.path)
     if session.account.role != "admin":
-        raise PageError("Administrators only", "This page is for HospiAI administrators.", 403)
+        raise PageError(
+            "Administrators only", "This page is for HospiAI administrators.", 403,
+            link=("/account", "Go to your account page"),
+        )
     return context, session
 
 
