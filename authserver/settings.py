@@ -95,6 +95,8 @@ class Settings:
     # /data-access, asked with a one-minute token for HOSPIAI_DEFAULT_RESOURCE); by default
     # that resource's origin. In compose, the MCP server's private address.
     data_access_url: str | None = None
+    # HospiAI's own "forgot your password" page, linked from the login page when set.
+    password_reset_url: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "issuer", public_base_url("HOSPIAI_ISSUER", self.issuer))
@@ -121,6 +123,8 @@ class Settings:
             parts = urlsplit(self.data_access_url)
             if parts.scheme not in ("http", "https") or not parts.hostname or parts.fragment:
                 raise SettingsError("HOSPIAI_DATA_ACCESS_URL must be an http(s) URL")
+        if self.password_reset_url is not None:
+            _check_reset_url(self.password_reset_url)
 
     @property
     def data_access_endpoint(self) -> str | None:
@@ -165,12 +169,25 @@ class Settings:
             legacy_validate=env.get("HOSPIAI_LEGACY_VALIDATE", "off"),
             legacy_sunset=_date(env, "HOSPIAI_LEGACY_SUNSET"),
             data_access_url=env.get("HOSPIAI_DATA_ACCESS_URL") or None,
+            password_reset_url=env.get("HOSPIAI_PASSWORD_RESET_URL") or None,
             **bounded,
             **flags,
         )
 
 
 LEGACY_VALIDATE_MODES = ("off", "credentials", "bearer")
+
+
+def _check_reset_url(url: str) -> None:
+    """A page users are sent to: https, or http on loopback (development)."""
+    parts = urlsplit(url)
+    secure = parts.scheme == "https" or (
+        parts.scheme == "http" and is_loopback_host(parts.hostname)
+    )
+    if not secure or not parts.hostname or parts.username is not None:
+        raise SettingsError(
+            "HOSPIAI_PASSWORD_RESET_URL must be an https URL (http only on loopback)"
+        )
 
 
 def _check_legacy(settings: Settings) -> None:

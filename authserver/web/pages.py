@@ -156,4 +156,5 @@ def login_page(
         intro=intro,
         error=error,
         email=email,
+        password_reset_url=get_context(request).settings.password_reset_url,
     )
