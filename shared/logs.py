@@ -79,7 +79,7 @@ def configure(
     adopt("uvicorn", "uvicorn.access", "uvicorn.error")
     for name in (*CHATTY, *quiet):
         logging.getLogger(name).setLevel(
-            logging.WARNING if root.level > logging.DEBUG else logging.NOTSET
+            logging.WARNING if root.level > logging.DEBUG else root.level
         )
 
 
