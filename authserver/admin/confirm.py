@@ -36,35 +36,39 @@ def _missing(request: Request) -> Response:
     return error_page(request, "Not found", "It no longer exists.", 404)
 
 
-@view
-async def block_client(request: Request, context: Context) -> Response:
+async def _client_action(
+    request: Request, context: Context, verb: str, consequence: str,
+    fields: tuple[tuple[str, str], ...] = (),
+) -> Response:
     client_id = request.path_params["client_id"]
     found = await run_in_threadpool(context.store.client, client_id)
     if found is None:
         return _missing(request)
+    page = f"/admin/clients/{client_id}"
     return _page(request, Confirmation(
-        f"Block {found.client_name}?",
+        f"{verb} {found.client_name}?", consequence, f"{verb} {found.client_name}",
+        f"{page}/{verb.lower()}", page, fields,
+    ))
+
+
+@view
+async def block_client(request: Request, context: Context) -> Response:
+    return await _client_action(
+        request, context, "Block",
         "Every user's connection to it stops at once: its authorization requests are refused "
         "and its tokens stop working until you unblock it.",
-        f"Block {found.client_name}", f"/admin/clients/{client_id}/block",
-        f"/admin/clients/{client_id}", (("blocked", "1"),),
-    ))
+        (("blocked", "1"),),
+    )
 
 
 @view
 async def delete_client(request: Request, context: Context) -> Response:
-    client_id = request.path_params["client_id"]
-    found = await run_in_threadpool(context.store.client, client_id)
-    if found is None:
-        return _missing(request)
-    return _page(request, Confirmation(
-        f"Delete {found.client_name}?",
+    return await _client_action(
+        request, context, "Delete",
         "Its registration is removed and every grant and token it holds is revoked, for every "
         "user. This cannot be undone: an assistant that registers itself gets a new client the "
         "next time it connects, and users must allow it again.",
-        f"Delete {found.client_name}", f"/admin/clients/{client_id}/delete",
-        f"/admin/clients/{client_id}",
-    ))
+    )
 
 
 @view
