@@ -17,7 +17,15 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from authserver.admin import account, console, factor_resets, factors, memberships
+from authserver.admin import (
+    account,
+    confirm,
+    console,
+    factor_resets,
+    factors,
+    front_door,
+    memberships,
+)
 from authserver.audit import Audit
 from authserver.context import Context
 from authserver.endpoints import OAuthEndpoint, authorize, metadata, service, validate
@@ -215,6 +223,7 @@ def _protocol_routes(context: Context) -> list[BaseRoute]:
 
 def _page_routes() -> list[BaseRoute]:
     return [
+        Route("/", front_door.front_door, methods=["GET"]),
         Route("/interaction/{interaction_id}", steps.show, methods=["GET"]),
         Route("/interaction/{interaction_id}/login", steps.login, methods=["POST"]),
         Route("/interaction/{interaction_id}/consent", steps.consent, methods=["POST"]),
@@ -236,8 +245,16 @@ def _page_routes() -> list[BaseRoute]:
 
 
 def _admin_routes() -> list[BaseRoute]:
+    ask = confirm.PREFIX  # the second page of each destructive action, before its POST
     return [
         Route("/admin", console.home, methods=["GET"]),
+        Route(f"{ask}/clients/{{client_id:path}}/block", confirm.block_client, methods=["GET"]),
+        Route(f"{ask}/clients/{{client_id:path}}/delete", confirm.delete_client, methods=["GET"]),
+        Route(f"{ask}/resource-servers/{{resource_server_id}}/rotate",
+              confirm.rotate_resource_server, methods=["GET"]),
+        Route(f"{ask}/grants/{{grant_id}}/revoke", confirm.revoke_grant, methods=["GET"]),
+        Route(f"{ask}/accounts/{{account_id}}/disabled", confirm.disable_account,
+              methods=["GET"]),
         Route("/admin/clients/{client_id:path}", console.client, methods=["GET"]),
         Route("/admin/clients/{client_id:path}/block", console.block_client, methods=["POST"]),
         Route("/admin/clients/{client_id:path}/delete", console.delete_client, methods=["POST"]),

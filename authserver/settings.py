@@ -102,6 +102,8 @@ class Settings:
     # Roles whose accounts must have a second factor (HOSPIAI_MFA_ROLES): sent to enrolment
     # after their password, they finish no authorization and open no admin page until then.
     mfa_roles: frozenset[str] = frozenset({"staff", "admin"})
+    # HospiAI's own "forgot your password" page, linked from the login page when set.
+    password_reset_url: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "issuer", public_base_url("HOSPIAI_ISSUER", self.issuer))
@@ -130,6 +132,8 @@ class Settings:
             parts = urlsplit(self.data_access_url)
             if parts.scheme not in ("http", "https") or not parts.hostname or parts.fragment:
                 raise SettingsError("HOSPIAI_DATA_ACCESS_URL must be an http(s) URL")
+        if self.password_reset_url is not None:
+            _check_reset_url(self.password_reset_url)
 
     @property
     def data_access_endpoint(self) -> str | None:
@@ -176,12 +180,25 @@ class Settings:
             legacy_validate=env.get("HOSPIAI_LEGACY_VALIDATE", "off"),
             legacy_sunset=_date(env, "HOSPIAI_LEGACY_SUNSET"),
             data_access_url=env.get("HOSPIAI_DATA_ACCESS_URL") or None,
+            password_reset_url=env.get("HOSPIAI_PASSWORD_RESET_URL") or None,
             **bounded,
             **flags,
         )
 
 
 LEGACY_VALIDATE_MODES = ("off", "credentials", "bearer")
+
+
+def _check_reset_url(url: str) -> None:
+    """A page users are sent to: https, or http on loopback (development)."""
+    parts = urlsplit(url)
+    secure = parts.scheme == "https" or (
+        parts.scheme == "http" and is_loopback_host(parts.hostname)
+    )
+    if not secure or not parts.hostname or parts.username is not None:
+        raise SettingsError(
+            "HOSPIAI_PASSWORD_RESET_URL must be an https URL (http only on loopback)"
+        )
 
 
 def _check_legacy(settings: Settings) -> None:

@@ -36,6 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("--auth-port", type=int, default=9000)
     dev.add_argument("--mcp-port", type=int, default=8000)
     dev.add_argument("--data-dir", default=".data")
+    dev.add_argument(
+        "--log-level", default="info", choices=logs.LEVELS,
+        help="debug shows everything, the libraries' start-up chatter included (default: info)",
+    )
 
     accounts = commands.add_parser("accounts", help="manage accounts").add_subparsers(
         dest="action", required=True
@@ -161,7 +165,12 @@ def _read_password(from_stdin: bool) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logs.configure(structured=args.command != "dev")
+    if args.command == "dev":
+        # uvicorn's own lines would come twice (two servers in one process) and repeat the
+        # banner; its warnings and errors still show.
+        logs.configure(args.log_level, structured=False, quiet=("uvicorn.error",))
+    else:
+        logs.configure(structured=True)
     # Each service is imported only by its own subcommand: the MCP server's process never
     # loads the authorization server or Authlib, and neither service imports this module.
     if args.command == "mcpserver" and args.stdio:

@@ -7,10 +7,13 @@ outside ``dev``."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
 import secrets
 import signal
+import socket
+import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -57,6 +60,11 @@ def _secret_key(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def credentials_file(data_dir: Path, mcp_port: int) -> Path:
+    """The MCP server's resource-server credentials at the authorization server, per port."""
+    return data_dir / f"mcp-credentials-{mcp_port}.json"
+
+
 def prepare(data_dir: Path, *, auth_port: int, mcp_port: int) -> tuple[AuthSettings, McpSettings]:
     """Create (once) and load everything both services need; returns their settings."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -70,7 +78,7 @@ def prepare(data_dir: Path, *, auth_port: int, mcp_port: int) -> tuple[AuthSetti
         port=auth_port,
     )
     store = Store(create_db_engine(auth.database_url))
-    store.upgrade_schema()
+    _say_schema(store.SERVICE, store.upgrade_schema())
     keys = Keys(auth.secret_key)
     now = unix_now()
     for email, password, given, family, role in DEMO_ACCOUNTS:
@@ -81,7 +89,7 @@ def prepare(data_dir: Path, *, auth_port: int, mcp_port: int) -> tuple[AuthSetti
     assert staff is not None  # created just above
     for hospital_id in DEMO_STAFF_HOSPITALS:
         add_membership(store, account_id=staff.id, hospital_id=hospital_id, now=now)
-    credentials_path = data_dir / f"mcp-credentials-{mcp_port}.json"
+    credentials_path = credentials_file(data_dir, mcp_port)
     if not credentials_path.exists():
         if store.resource_server_by_resource(resource) is not None:
             raise SystemExit(f"{resource} is registered but {credentials_path} is missing; "
@@ -100,7 +108,7 @@ def prepare(data_dir: Path, *, auth_port: int, mcp_port: int) -> tuple[AuthSetti
         browser_origins=INSPECTOR_ORIGINS,
     )
     domain = DomainStore(create_db_engine(mcp.database_url))
-    domain.upgrade_schema()
+    _say_schema(domain.SERVICE, domain.upgrade_schema())
     patients = [store.account_by_email(email) for email, *_, role in DEMO_ACCOUNTS
                 if role == "patient"]
     seed_demo(domain, date.today(), int(time.time()),
@@ -108,28 +116,78 @@ def prepare(data_dir: Path, *, auth_port: int, mcp_port: int) -> tuple[AuthSetti
     return auth, mcp
 
 
+def _say_schema(service: str, revisions: tuple[set[str], set[str]]) -> None:
+    """One line per database, instead of alembic's (quieted by shared.logs)."""
+    before, after = revisions
+    migrated = "" if before == after else f", migrated from {', '.join(sorted(before)) or 'empty'}"
+    print(f"{service} database at {', '.join(sorted(after))}{migrated}", flush=True)
+
+
+class PortBusy(Exception):
+    def __init__(self, port: int, option: str, service: str) -> None:
+        super().__init__(
+            f"hospiai: port {port} ({service}) is already in use: stop what is using it, "
+            f"or choose another port with {option}"
+        )
+
+
+def _listen(port: int, option: str, service: str) -> socket.socket:
+    """The loopback socket a service will serve on, bound now (uvicorn is handed it, so no
+    other process can take the port in between); PortBusy if it is taken."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError as error:
+        sock.close()
+        if error.errno == errno.EADDRINUSE:
+            raise PortBusy(port, option, service) from None
+        raise
+    return sock
+
+
 def _loopback(app: ASGIApp, port: int) -> uvicorn.Config:
     return uvicorn.Config(app, host="127.0.0.1", port=port, http="httptools", log_config=None,
                           proxy_headers=False)
 
 
+def _banner(auth: AuthSettings, mcp: McpSettings, data_dir: Path, credentials: Path) -> str:
+    logins = "\n".join(f"    {email:24} {password}" for email, password, *_ in DEMO_ACCOUNTS)
+    issuer = auth.issuer
+    return (
+        f"\nHospiAI Connect (development)\n"
+        f"  Connector URL:  {mcp.resource}   <- paste this into your assistant\n"
+        f"  Front door:     {issuer}/\n"
+        f"  Sign in:        {issuer}/login\n"
+        f"  Your account:   {issuer}/account   (connected apps, personal access tokens)\n"
+        f"  Admin console:  {issuer}/admin   (as admin@hospiai.test)\n"
+        f"  Issuer:         {issuer}   (the authorization server)\n"
+        f"  MCP server's development credentials (introspection client id and secret):\n"
+        f"                  {credentials}\n"
+        f"  Data:           {data_dir}\n"
+        f"  Demo logins:\n{logins}\n"
+        f"  Ctrl-C stops both.\n"
+    )
+
+
 def run_dev(data_dir: Path, *, auth_port: int, mcp_port: int) -> int:
+    sockets: list[socket.socket] = []
+    try:
+        sockets.append(_listen(auth_port, "--auth-port", "the authorization server"))
+        sockets.append(_listen(mcp_port, "--mcp-port", "the MCP server"))
+    except PortBusy as busy:
+        for sock in sockets:
+            sock.close()
+        print(busy, file=sys.stderr, flush=True)
+        return 2
     auth, mcp = prepare(data_dir, auth_port=auth_port, mcp_port=mcp_port)
     # No proxy in front: uvicorn's default would believe X-Forwarded-For from any local process.
     servers = [
         Server(_loopback(create_auth_app(auth), auth_port), own_signals=False),
         Server(_loopback(create_mcp_app(mcp), mcp_port), own_signals=False),
     ]
-    logins = "\n".join(f"    {email:24} {password}" for email, password, *_ in DEMO_ACCOUNTS)
-    print(
-        f"\nHospiAI Connect (development)\n"
-        f"  Authorization server: {auth.issuer}\n"
-        f"  MCP server:           {mcp.resource}   <- paste this into your assistant\n"
-        f"  Data:                 {data_dir.resolve()}\n"
-        f"  Demo logins:\n{logins}\n"
-        f"  Ctrl-C stops both.\n",
-        flush=True,
-    )
+    data = data_dir.resolve()
+    print(_banner(auth, mcp, data, credentials_file(data, mcp_port)), flush=True)
 
     def stop() -> None:
         for server in servers:
@@ -139,7 +197,9 @@ def run_dev(data_dir: Path, *, auth_port: int, mcp_port: int) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop)
-        await asyncio.gather(*(server.serve() for server in servers))
+        await asyncio.gather(
+            *(server.serve(sockets=[sock]) for server, sock in zip(servers, sockets, strict=True))
+        )
 
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     asyncio.run(main())

@@ -51,8 +51,22 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure(level: str = "INFO", *, structured: bool = True) -> None:
-    """Send every log record through redaction: JSON lines, or plain text for `hospiai dev`."""
+# Library records an operator never acts on, once per start or once per request: alembic's
+# migration context and multi-line migration docstrings (`hospiai db upgrade` and `hospiai dev`
+# print one line per database instead), and the MCP SDK's "Terminating session: None" after
+# every stateless request. Shown again at DEBUG.
+CHATTY = (
+    "alembic.runtime.migration", "mcp.server.streamable_http",
+    "mcp.server.streamable_http_manager",
+)
+LEVELS = ("debug", "info", "warning", "error")
+
+
+def configure(
+    level: str = "INFO", *, structured: bool = True, quiet: tuple[str, ...] = ()
+) -> None:
+    """Send every log record through redaction: JSON lines, or plain text for `hospiai dev`.
+    ``quiet``: loggers beside CHATTY that say only warnings and errors, unless at DEBUG."""
     handler = logging.StreamHandler()
     handler.setFormatter(
         JsonFormatter()
@@ -61,8 +75,12 @@ def configure(level: str = "INFO", *, structured: bool = True) -> None:
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level)
+    root.setLevel(level.upper())
     adopt("uvicorn", "uvicorn.access", "uvicorn.error")
+    for name in (*CHATTY, *quiet):
+        logging.getLogger(name).setLevel(
+            logging.WARNING if root.level > logging.DEBUG else root.level
+        )
 
 
 def adopt(*names: str) -> None:

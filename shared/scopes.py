@@ -81,7 +81,8 @@ CATALOGUE: tuple[Scope, ...] = (
     Scope(
         OFFLINE_ACCESS,
         "Stay connected",
-        "Get a refresh token so the assistant stays connected.",
+        "The assistant keeps working without asking you to log in again, until you "
+        "disconnect it on your account page.",
     ),
 )
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.flow import REDIRECT_URI, authorize_params, csrf_token, pkce_pair
-from tests.servers import free_port, wait_until_answering
+from tests.servers import bind_loopback, free_port, wait_until_answering
 
 # It starts processes: handed out first, so that it never ends the run (tests/conftest.py).
 pytestmark = pytest.mark.processes
@@ -57,6 +57,7 @@ def test_dev_starts_both_services_with_demo_data_and_stops_on_ctrl_c(tmp_path: P
         for login in ("patient@hospiai.test", "staff-demo-pass", "admin@hospiai.test"):
             assert login in output
         assert "Traceback" not in output, output
+        _banner_and_a_short_log(output, tmp_path, auth_port, mcp_port)
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".sqlite3") == [
         "authserver.sqlite3", "mcpserver.sqlite3"
     ]
@@ -70,6 +71,44 @@ def test_dev_starts_both_services_with_demo_data_and_stops_on_ctrl_c(tmp_path: P
         addresses = connection.execute(
             "SELECT ip FROM auditevent WHERE event = 'login.succeeded'").fetchall()
     assert addresses == [("127.0.0.1",), ("127.0.0.1",)]
+
+
+def _banner_and_a_short_log(output: str, data_dir: Path, auth_port: int, mcp_port: int) -> None:
+    """Every URL a person needs and where the MCP server's credentials are; one line per
+    database and no library chatter, nothing twice (issue 17 item 4)."""
+    issuer = f"http://localhost:{auth_port}"
+    for url in (f"{issuer}/login", f"{issuer}/account", f"{issuer}/admin", f"{issuer}/"):
+        assert url in output, output
+    credentials = data_dir.resolve() / f"mcp-credentials-{mcp_port}.json"
+    assert str(credentials) in output and credentials.exists(), output
+    for chatter in ("alembic", "Running upgrade", "Terminating session", "uvicorn.error"):
+        assert chatter not in output, output
+    assert "authserver database at" in output and "mcpserver database at" in output, output
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == len(set(lines)), output
+    assert len([line for line in lines if "uvicorn.access" not in line]) < 25, output
+
+
+def test_a_busy_port_is_one_line_before_the_banner_and_status_2(tmp_path: Path) -> None:
+    for option in ("--auth-port", "--mcp-port"):
+        taken = bind_loopback()
+        taken.listen()
+        busy = taken.getsockname()[1]
+        ports = {"--auth-port": free_port(), "--mcp-port": free_port(), option: busy}
+        try:
+            finished = subprocess.run(
+                [sys.executable, "-m", "hospiai.cli", "dev", "--data-dir", str(tmp_path),
+                 "--auth-port", str(ports["--auth-port"]),
+                 "--mcp-port", str(ports["--mcp-port"])],
+                capture_output=True, text=True, timeout=60,
+            )
+        finally:
+            taken.close()
+        assert finished.returncode == 2, finished
+        assert finished.stdout == "", finished.stdout  # no banner, no migration line
+        (line,) = finished.stderr.splitlines()
+        assert str(busy) in line and option in line, line
+    assert list(tmp_path.iterdir()) == []  # nothing was created
 
 
 def _tables(path: Path) -> set[str]:

@@ -40,7 +40,10 @@ async def admin_of(request: Request) -> Admin:
     ):
         raise LoginRequired(request.url.path)
     if session.account.role != "admin":
-        raise PageError("Administrators only", "This page is for HospiAI administrators.", 403)
+        raise PageError(
+            "Administrators only", "This page is for HospiAI administrators.", 403,
+            link=("/account", "Go to your account page"),
+        )
     if await run_in_threadpool(
         enrolment_required, context.settings, context.store, session.account
     ):

@@ -234,7 +234,7 @@ async def change_role(request: Request, context: Context, form: FormData) -> boo
     )
 
 
-@action("grant_revoked", lambda request: _back(request))
+@action("grant_revoked", lambda request: revoke_back(request))
 async def revoke_grant(request: Request, context: Context, form: FormData) -> bool:
     grant = await run_in_threadpool(context.store.grant, request.path_params["grant_id"])
     if grant is None:
@@ -243,7 +243,7 @@ async def revoke_grant(request: Request, context: Context, form: FormData) -> bo
     return True
 
 
-def _back(request: Request) -> str:
+def revoke_back(request: Request) -> str:
     """Back to the account or client page the revoke button was on."""
     back = local_path(request.query_params.get("back"), "/admin")
     return back if back.startswith("/admin/") else "/admin"

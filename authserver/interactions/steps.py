@@ -37,7 +37,13 @@ from authserver.web.session import (
 )
 from shared import scopes
 
-ASSISTANT_INTRO = "An assistant is asking to connect to your HospiAI account."
+
+async def _intro(context: Context, interaction: Interaction) -> str:
+    """The login page's first line: which application asked (the consent page that follows
+    says whether HospiAI checked who publishes it)."""
+    client = await run_in_threadpool(context.store.client, interaction.client_id)
+    who = client.client_name if client is not None else "An assistant"
+    return f"{who} is asking to connect to your HospiAI account."
 
 
 async def _open_interaction(request: Request) -> Interaction:
@@ -80,7 +86,7 @@ async def show(request: Request) -> Response:
     session = await run_in_threadpool(current_session, context, request)
     if _needs_login(interaction, session):
         return login_page(
-            request, f"/interaction/{interaction.id}/login", ASSISTANT_INTRO,
+            request, f"/interaction/{interaction.id}/login", await _intro(context, interaction),
             redirect_uri=interaction.params["redirect_uri"],
         )
     assert session is not None
@@ -121,6 +127,9 @@ async def _consent_page(
     if client is None:
         return error_page(request, "Unknown application", "This application is not registered.")
     consent = await run_in_threadpool(_consent, context, session.account, interaction)
+    service = await run_in_threadpool(
+        context.store.resource_server_by_resource, interaction.resource
+    )
     # Marks are only useful when something was allowed before.
     marked = set(consent.new) if len(consent.new) < len(consent.granted) else set()
     redirect = urlsplit(interaction.params["redirect_uri"])
@@ -143,7 +152,9 @@ async def _consent_page(
         private_use_scheme=private_use,
         on_device=on_device(interaction.params["redirect_uri"]),
         granted=[(scopes.BY_NAME[name], name in marked) for name in consent.granted],
-        unavailable=[scopes.BY_NAME[name] for name in consent.unavailable],
+        # The service the token will be good at, by its name (the resource URI means nothing
+        # to a patient).
+        service=service.name if service is not None else None,
     )
 
 
@@ -152,7 +163,7 @@ async def login(request: Request) -> Response:
     context = get_context(request)
     form = await checked_form(request)
     account = await log_in(
-        request, form, f"/interaction/{interaction.id}/login", ASSISTANT_INTRO,
+        request, form, f"/interaction/{interaction.id}/login", await _intro(context, interaction),
         interaction.params["redirect_uri"],
     )
     if isinstance(account, Response):

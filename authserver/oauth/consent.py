@@ -25,12 +25,11 @@ class ConsentStore(Protocol):
 
 @dataclass(frozen=True)
 class Consent:
-    # What the request grants this account (its role may hold only some of what was asked).
+    # What the request grants this account (its role may hold only some of what was asked;
+    # the rest is left out, and never shown: a patient reads nothing of staff permissions).
     granted: list[str]
     # Granted scopes this account has not allowed this client before, for this resource.
     new: list[str]
-    # Asked for, but not available to this account's role.
-    unavailable: list[str]
 
     @property
     def remembered(self) -> bool:
@@ -47,7 +46,6 @@ def consent_for(
     return Consent(
         granted=granted,
         new=[name for name in granted if name not in remembered],
-        unavailable=[name for name in requested if name not in granted],
     )
 
 

@@ -63,24 +63,32 @@ def form_action(redirect_uri: str | None) -> str:
     return "form-action " + " ".join(sources)
 
 
-def error_page(request: Request, title: str, message: str, status_code: int = 400) -> Response:
-    return render(request, "error.html", status_code, title=title, message=message)
+def error_page(
+    request: Request, title: str, message: str, status_code: int = 400,
+    link: tuple[str, str] | None = None,
+) -> Response:
+    """``link``: (path, text) of this server's page that the person should go to instead."""
+    return render(request, "error.html", status_code, title=title, message=message, link=link)
 
 
 class PageError(Exception):
     """Raised by a page or the authorization endpoint: the app's one handler shows the error
     page (never a redirect, so never to an unverified redirect URI)."""
 
-    def __init__(self, title: str, message: str, status_code: int = 400) -> None:
+    def __init__(
+        self, title: str, message: str, status_code: int = 400,
+        link: tuple[str, str] | None = None,
+    ) -> None:
         super().__init__(title)
         self.title = title
         self.message = message
         self.status_code = status_code
+        self.link = link
 
 
 async def show_page_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PageError)
-    return error_page(request, exc.title, exc.message, exc.status_code)
+    return error_page(request, exc.title, exc.message, exc.status_code, exc.link)
 
 
 class LoginRequired(Exception):
@@ -162,4 +170,5 @@ def login_page(
         intro=intro,
         error=error,
         email=email,
+        password_reset_url=get_context(request).settings.password_reset_url,
     )

@@ -128,8 +128,12 @@ def test_admin_revokes_a_grant(auth_server: AuthServer, public_client: str) -> N
     page = f"/admin/accounts/{user.id}"
     with logged_in(auth_server, auth_server.account("admin").email, "/admin") as admin:
         listing = admin.get(page).text
-        action = re.search(r'action="(/admin/grants/[^"]+/revoke\?back=[^"]+)"', listing)
-        assert action, listing
+        # The revoke button is on the confirmation page the listing links to (issue 17).
+        link = re.search(r'href="(/admin/confirm/grants/[^"]+)"', listing)
+        assert link, listing
+        confirmation = admin.get(link.group(1).replace("&amp;", "&")).text
+        action = re.search(r'action="(/admin/grants/[^"]+/revoke\?back=[^"]+)"', confirmation)
+        assert action, confirmation
         response = post_form(admin, page, action.group(1).replace("&amp;", "&"))
         assert response.status_code == 303 and response.headers["location"] == page
     assert introspect(auth_server, tokens["access_token"]).json() == {"active": False}
@@ -266,3 +270,31 @@ def test_after_a_revoke_the_admin_returns_only_to_an_admin_page(
             response = post_form(admin, page, f"/admin/grants/{grant_id}/revoke?back={back}")
             assert response.status_code == 303
             assert response.headers["location"] == (page if back == page else "/admin"), back
+
+
+def test_confirmation_pages_change_nothing_and_name_only_what_exists(
+    auth_server: AuthServer, public_client: str
+) -> None:
+    user = auth_server.account()
+    tokens_for(auth_server, public_client, user.email)
+    grant_id = auth_server.store.live_grants(account_id=user.id)[0][0].id
+    asks = [
+        f"/admin/confirm/clients/{public_client}/block",
+        f"/admin/confirm/clients/{public_client}/delete",
+        f"/admin/confirm/resource-servers/{auth_server.resource_server.id}/rotate",
+        f"/admin/confirm/grants/{grant_id}/revoke",
+        f"/admin/confirm/accounts/{user.id}/disabled",
+    ]
+    with logged_in(auth_server, auth_server.account("admin").email, "/admin") as admin:
+        for ask in asks:
+            assert admin.get(ask).status_code == 200, ask
+            missing = ask.replace(public_client, "nope").replace(grant_id, "nope")
+            missing = missing.replace(user.id, "nope")
+            missing = missing.replace(auth_server.resource_server.id, "nope")
+            assert admin.get(missing).status_code == 404, missing
+    client = auth_server.store.client(public_client)
+    account = auth_server.store.account(user.id)
+    assert client is not None and not client.blocked
+    assert account is not None and not account.disabled
+    assert auth_server.store.live_grants(account_id=user.id)
+    assert introspect(auth_server, "hospiai_at_unknown").status_code == 200

@@ -56,6 +56,9 @@ def test_issuer_trailing_slash_is_normalised() -> None:
         ("HOSPIAI_DEFAULT_RESOURCE", "not a uri"),
         ("HOSPIAI_DATA_ACCESS_URL", "mcpserver:8000/data-access"),
         ("HOSPIAI_DATA_ACCESS_URL", "ftp://mcpserver/data-access"),
+        ("HOSPIAI_PASSWORD_RESET_URL", "http://hospiai.example/forgot"),
+        ("HOSPIAI_PASSWORD_RESET_URL", "javascript:alert(1)"),
+        ("HOSPIAI_PASSWORD_RESET_URL", "/forgot"),
         ("HOSPIAI_LOGIN_FAILURES_PER_ACCOUNT", "0"),
         ("HOSPIAI_LOGIN_FAILURES_PER_ACCOUNT", "101"),
         ("HOSPIAI_LOGIN_FAILURES_PER_NETWORK", "0"),
@@ -181,3 +184,9 @@ def test_the_access_log_is_read_at_the_default_resources_origin_unless_named() -
     named = Settings.from_env({**base, "HOSPIAI_DEFAULT_RESOURCE": "https://mcp.hospiai.fr/mcp",
                                "HOSPIAI_DATA_ACCESS_URL": "http://mcpserver:8000/data-access"})
     assert named.data_access_endpoint == "http://mcpserver:8000/data-access"
+
+
+def test_the_password_reset_page_is_optional_and_https() -> None:
+    assert Settings.from_env(BASE).password_reset_url is None
+    url = "https://www.hospiai.example/mot-de-passe-oublie"
+    assert Settings.from_env({**BASE, "HOSPIAI_PASSWORD_RESET_URL": url}).password_reset_url == url

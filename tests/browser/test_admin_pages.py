@@ -23,6 +23,10 @@ def test_admin_blocks_a_client_and_it_is_refused(
     expect(page.get_by_role("heading", name="HospiAI Connect administration")).to_be_visible()
     screenshot(page, "admin")
     page.get_by_role("link", name="Test Client").click()
+    page.get_by_role("link", name="Block Test Client").click()
+    # The second page says what will happen (issue 17 item 3), then its button blocks.
+    expect(page.get_by_role("note")).to_contain_text("its tokens stop working")
+    screenshot(page, "admin-confirm-block")
     page.get_by_role("button", name="Block Test Client").click()
     expect(page.get_by_text("Blocked: its authorization requests are refused")).to_be_visible()
     open_authorize(page, auth_server, public_client, callback)

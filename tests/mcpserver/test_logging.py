@@ -1,5 +1,6 @@
 """`hospiai mcpserver` as a real process: every line it logs is a redacted JSON record,
-FastMCP's included, and a refused tool call is an answer (INFO), not a fault (ERROR)."""
+FastMCP's included, a refused tool call is an answer (INFO), not a fault (ERROR), and no line
+is logged per request but the access log's."""
 
 from __future__ import annotations
 
@@ -64,5 +65,7 @@ def test_every_line_is_redacted_json_and_refusals_are_not_errors(
     assert [r["level"] for r in refused] == ["INFO"], text
     assert refused[0]["request_id"], text
     assert not [r for r in records if r["level"] in {"ERROR", "CRITICAL"}], text
+    # The MCP SDK says it after every stateless request (issue 17 item 4).
+    assert not [r for r in records if "Terminating session" in r["message"]], text
     assert credentials.secret is not None
     assert token not in text and credentials.secret not in text

@@ -10,6 +10,7 @@ import sys
 import httpx
 import pytest
 
+from shared import logs
 from shared.logs import JsonFormatter, RedactingFormatter, redact, request_id
 from tests.harness import Stack
 
@@ -77,3 +78,19 @@ def test_every_response_names_its_request(stack: Stack) -> None:
         for forged in ("a b;<script>", "x" * 65):
             answer = httpx.get(url, headers={"X-Request-ID": forged}).headers["x-request-id"]
             assert re.fullmatch(MADE_UP, answer)
+
+
+def test_library_chatter_is_quiet_unless_at_debug() -> None:
+    # `hospiai dev --log-level debug` shows alembic's migration lines again (issue 17 item 4).
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    chatty = [logging.getLogger(name) for name in (*logs.CHATTY, "uvicorn.error")]
+    try:
+        logs.configure("info", structured=False, quiet=("uvicorn.error",))
+        assert [logger.getEffectiveLevel() for logger in chatty] == [logging.WARNING] * 4
+        logs.configure("debug", structured=False, quiet=("uvicorn.error",))
+        assert [logger.getEffectiveLevel() for logger in chatty] == [logging.DEBUG] * 4
+    finally:
+        root.handlers[:], root.level = handlers, level
+        for logger in chatty:
+            logger.setLevel(logging.NOTSET)

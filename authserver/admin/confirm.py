@@ -1,0 +1,123 @@
+"""The second page of a destructive admin action: what will happen, then the button that does
+it (a POST to the action itself, admin.access's). Opening it changes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from authserver.admin.access import view
+from authserver.admin.console import revoke_back
+from authserver.context import Context
+from authserver.web.pages import error_page, render
+
+PREFIX = "/admin/confirm"
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    title: str
+    consequence: str
+    button: str
+    action: str  # the admin POST that does it
+    back: str  # where Cancel goes
+    fields: tuple[tuple[str, str], ...] = ()
+
+
+def _page(request: Request, confirmation: Confirmation) -> Response:
+    return render(request, "admin/confirm.html", confirmation=confirmation)
+
+
+def _missing(request: Request) -> Response:
+    return error_page(request, "Not found", "It no longer exists.", 404)
+
+
+async def _client_action(
+    request: Request, context: Context, verb: str, consequence: str,
+    fields: tuple[tuple[str, str], ...] = (),
+) -> Response:
+    client_id = request.path_params["client_id"]
+    found = await run_in_threadpool(context.store.client, client_id)
+    if found is None:
+        return _missing(request)
+    page = f"/admin/clients/{client_id}"
+    return _page(request, Confirmation(
+        f"{verb} {found.client_name}?", consequence, f"{verb} {found.client_name}",
+        f"{page}/{verb.lower()}", page, fields,
+    ))
+
+
+@view
+async def block_client(request: Request, context: Context) -> Response:
+    return await _client_action(
+        request, context, "Block",
+        "Every user's connection to it stops at once: its authorization requests are refused "
+        "and its tokens stop working until you unblock it.",
+        (("blocked", "1"),),
+    )
+
+
+@view
+async def delete_client(request: Request, context: Context) -> Response:
+    return await _client_action(
+        request, context, "Delete",
+        "Its registration is removed and every grant and token it holds is revoked, for every "
+        "user. This cannot be undone: an assistant that registers itself gets a new client the "
+        "next time it connects, and users must allow it again.",
+    )
+
+
+@view
+async def rotate_resource_server(request: Request, context: Context) -> Response:
+    resource_server_id = request.path_params["resource_server_id"]
+    servers = await run_in_threadpool(context.store.resource_servers)
+    found = next((rs for rs in servers if rs.id == resource_server_id), None)
+    if found is None:
+        return _missing(request)
+    return _page(request, Confirmation(
+        f"Rotate the credentials of {found.name}?",
+        "Its current secret stops working at once, so it answers 503 until it is configured "
+        "with the new one (tokens already in its cache keep working for a few seconds). The "
+        "new secret is shown once, on the next page.",
+        f"Rotate credentials {found.name}", f"/admin/resource-servers/{resource_server_id}/rotate",
+        "/admin",
+    ))
+
+
+@view
+async def revoke_grant(request: Request, context: Context) -> Response:
+    grant_id = request.path_params["grant_id"]
+    back = revoke_back(request)
+    found = await run_in_threadpool(context.store.grant, grant_id)
+    if found is None:
+        return _missing(request)
+    client = await run_in_threadpool(context.store.client, found.client_id)
+    account = await run_in_threadpool(context.store.account, found.account_id)
+    # A personal token by the name its owner gave it, an application by its own.
+    name = found.name or (client.client_name if client else "this application")
+    who = account.email if account else "the account"
+    return _page(request, Confirmation(
+        f"Revoke {name} for {who}?",
+        f"Its tokens stop working at once; to connect again, {who} must allow it again.",
+        "Revoke", f"/admin/grants/{grant_id}/revoke?{urlencode({'back': back})}", back,
+    ))
+
+
+@view
+async def disable_account(request: Request, context: Context) -> Response:
+    account_id = request.path_params["account_id"]
+    found = await run_in_threadpool(context.store.account, account_id)
+    if found is None:
+        return _missing(request)
+    return _page(request, Confirmation(
+        f"Disable {found.email}?",
+        "The account cannot log in any more and is logged out everywhere, and the tokens of "
+        "its assistants and its personal access tokens stop working, until you enable it "
+        "again.",
+        "Disable account", f"/admin/accounts/{account_id}/disabled",
+        f"/admin/accounts/{account_id}", (("disabled", "1"),),
+    ))
