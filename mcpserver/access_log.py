@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 import mcp_types as mt
-from anyio import CancelScope, to_thread
+from anyio import CancelScope
 from fastmcp.exceptions import ToolError, ValidationError
 from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 from fastmcp.tools.base import ToolResult
@@ -132,7 +132,7 @@ async def _record(
         for subject, theirs in subjects.items()
     ]
     try:
-        await to_thread.run_sync(call.services.store.log_access, rows)
+        await call.services.access_log.write(rows)
     except Exception:
         log.exception("the health-data access log could not be written; the call fails")
         raise ToolError(

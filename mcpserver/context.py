@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextvars import ContextVar, Token
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mcpserver.auth import Identity
+from mcpserver.domain.access_log import GroupCommit
 from mcpserver.domain.store import DomainStore
 
 
@@ -16,6 +17,11 @@ from mcpserver.domain.store import DomainStore
 class Services:
     store: DomainStore
     clock: Callable[[], float]
+    # The health-data access log's writer (mcpserver.access_log).
+    access_log: GroupCommit = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "access_log", GroupCommit(self.store))
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,10 @@ deleted only past the retention. Nothing here updates a row."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
+from anyio import to_thread
 from sqlmodel import col, delete, select
 
 from mcpserver.domain.models import DataAccess
@@ -46,3 +48,39 @@ class AccessLogStore(SQLStore):
             ).rowcount
             session.commit()
         return int(deleted or 0)
+
+
+class GroupCommit:
+    """Appends the rows of concurrent calls in one transaction: each call waits for the commit
+    that holds its rows (so it never answers before its record is durable, and a failed
+    commit fails every call in it), while one commit a batch amortises the disk's flush.
+    One per event loop's services; the rows are written even if the call that brought them
+    is cancelled meanwhile."""
+
+    def __init__(self, store: AccessLogStore) -> None:
+        self._store = store
+        self._pending: list[tuple[Sequence[DataAccess], asyncio.Future[None]]] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    async def write(self, rows: Sequence[DataAccess]) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((rows, future))
+        if self._flushing is None:
+            self._flushing = asyncio.create_task(self._flush())
+        await asyncio.shield(future)
+
+    async def _flush(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    await to_thread.run_sync(
+                        self._store.log_access, [row for rows, _ in batch for row in rows])
+                except Exception as error:
+                    for _, future in batch:
+                        future.set_exception(error)
+                else:
+                    for _, future in batch:
+                        future.set_result(None)
+        finally:
+            self._flushing = None

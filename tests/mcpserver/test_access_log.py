@@ -9,6 +9,7 @@ from typing import Any
 
 import anyio
 import mcp_types as mt
+import pytest
 from fastmcp.server.middleware import MiddlewareContext
 from fastmcp.tools.base import ToolResult
 from sqlalchemy import text
@@ -16,6 +17,7 @@ from sqlalchemy import text
 from mcpserver.access_log import AccessLog, Whose
 from mcpserver.auth import Identity
 from mcpserver.context import Call, Services, enter, leave
+from mcpserver.domain.access_log import GroupCommit
 from mcpserver.domain.models import DataAccess
 from tests.databases import both_backends
 from tests.harness import Stack
@@ -171,3 +173,33 @@ def test_a_cancelled_call_is_recorded_all_the_same(stack: Stack) -> None:
     anyio.run(cancel_mid_call)
     (row,) = stack.domain.accesses(subject_sub="acct_cancelled")
     assert (row.tool, row.outcome, row.ids) == ("cancel_my_appointment", "cancelled", ["apt_1"])
+
+
+def test_concurrent_calls_share_commits_and_every_row_lands(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Group commit: the rows of calls that arrive while a commit runs go in the next one
+    together (one flush of the disk for many calls), and each call returns once its own
+    rows are stored."""
+    commits: list[int] = []
+    log_access = stack.domain.log_access
+    def counted(rows: list[DataAccess]) -> None:
+        commits.append(len(rows))
+        log_access(rows)
+
+    monkeypatch.setattr(stack.domain, "log_access", counted)
+    writer = GroupCommit(stack.domain)
+
+    def row(number: int) -> DataAccess:
+        return DataAccess(at=1, actor_sub=f"acct_group_{number}", actor_name="A",
+                          actor_role="patient", client_id="c", tool="get_my_profile",
+                          subject_sub="acct_group", hospital_id=None, outcome="ok", ids=[])
+
+    async def forty_calls() -> None:
+        async with anyio.create_task_group() as group:
+            for number in range(40):
+                group.start_soon(writer.write, [row(number)])
+
+    anyio.run(forty_calls)
+    assert sum(commits) == 40 and len(commits) < 40
+    assert len(stack.domain.accesses(subject_sub="acct_group", limit=100)) == 40
