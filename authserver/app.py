@@ -165,6 +165,8 @@ def _lifespan(context: Context) -> Callable[[Starlette], AbstractAsyncContextMan
             if purging is not None:
                 purging.cancel()
             await context.fetcher.aclose()
+            if "resource_servers" in context.__dict__:  # opened by a first use only
+                await context.resource_servers.aclose()
             store.dispose()
 
     return lifespan

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
+import httpx
 from starlette.requests import HTTPConnection
 from starlette.templating import Jinja2Templates
 
@@ -44,6 +45,13 @@ class Context:
     def fetcher(self) -> Fetcher:
         """The one client for other sites' documents: metadata documents and client keys."""
         return Fetcher(self.egress, allow_private=self.settings.metadata_documents_allow_private)
+
+    @cached_property
+    def resource_servers(self) -> httpx.AsyncClient:
+        """The one pooled client for this server's own MCP server (the account page's access
+        log, authserver.data_access): a private address it is configured with, so not the
+        egress's public-only fetcher."""
+        return httpx.AsyncClient(timeout=httpx.Timeout(5.0))
 
     @cached_property
     def engine(self) -> OAuthEngine:

@@ -23,7 +23,6 @@ from authserver.security import new_id, new_secret
 TOKEN_SECONDS = 60
 SCOPE = "read:profile"
 PAGE_SIZE = 50
-TIMEOUT_SECONDS = 5
 
 
 class Unavailable(Exception):
@@ -73,9 +72,8 @@ async def read_log(context: Context, account_id: str, before: int | None) -> lis
     secret, token_hash = await run_in_threadpool(_issue, context, account_id, resource)
     params = {"limit": str(PAGE_SIZE), **({"before": str(before)} if before is not None else {})}
     try:
-        async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as client:
-            answer = await client.get(
-                endpoint, params=params, headers={"Authorization": f"Bearer {secret}"})
+        answer = await context.resource_servers.get(
+            endpoint, params=params, headers={"Authorization": f"Bearer {secret}"})
     except httpx.HTTPError as error:
         raise Unavailable(f"the MCP server cannot be reached: {type(error).__name__}") from None
     finally:
