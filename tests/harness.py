@@ -8,7 +8,7 @@ import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -176,14 +176,15 @@ def mcp_settings(
 @contextmanager
 def start_stack(
     databases: Databases, *, cache_ttl: int = 30, browser_origins: tuple[str, ...] = (),
-    **auth_overrides: Any
+    step_up_max_age: int = 0, **auth_overrides: Any
 ) -> Iterator[Stack]:
+    """``step_up_max_age``: the MCP server's HOSPIAI_MCP_STEP_UP_MAX_AGE."""
     sock = bind_loopback()
     mcp_url = f"http://127.0.0.1:{sock.getsockname()[1]}/mcp"
     with start_auth_server(databases, resource=mcp_url, **auth_overrides) as auth:
-        settings = mcp_settings(
+        settings = replace(mcp_settings(
             auth, databases, cache_ttl=cache_ttl, browser_origins=browser_origins, demo=True
-        )
+        ), step_up_max_age=step_up_max_age)
         domain = DomainStore(create_db_engine(settings.database_url))
         try:
             with serve(create_mcp_app(settings, clock=auth.clock), sock):

@@ -7,25 +7,21 @@ clients that show tool errors); reading tools and patients' own tools never ask.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 
 import anyio
 import httpx
 import pytest
 from fastmcp import Client
 
-from mcpserver.app import build_mcp, create_app, verifier_for
+from mcpserver.app import build_mcp, verifier_for
 from mcpserver.auth import Identity
 from mcpserver.context import Services
-from mcpserver.domain.store import DomainStore
 from mcpserver.stdio import StdioGuard
 from mcpserver.user_authentication import EXPLANATION, strong_enough
 from shared.authentication import ACR_MFA, ACR_PASSWORD
-from shared.database import create_db_engine
 from tests.databases import Databases
-from tests.harness import Stack, mcp_settings, start_auth_server
+from tests.harness import Stack, start_stack
 from tests.mcpserver.helpers import call, rpc, token_for
-from tests.servers import bind_loopback, serve
 
 STAFF = "read:data write:data read:schedule write:schedule"
 MAX_AGE = 600
@@ -57,16 +53,8 @@ def test_only_a_recent_second_factor_is_strong_enough(
 @pytest.fixture
 def stepped_up(databases: Databases) -> Iterator[Stack]:
     """A stack whose MCP server requires the step-up."""
-    sock = bind_loopback()
-    mcp_url = f"http://127.0.0.1:{sock.getsockname()[1]}/mcp"
-    with start_auth_server(databases, resource=mcp_url) as auth:
-        settings = replace(mcp_settings(auth, databases, demo=True), step_up_max_age=MAX_AGE)
-        domain = DomainStore(create_db_engine(settings.database_url))
-        try:
-            with serve(create_app(settings, clock=auth.clock), sock):
-                yield Stack(auth, mcp_url, settings, domain)
-        finally:
-            domain.dispose()
+    with start_stack(databases, step_up_max_age=MAX_AGE) as started:
+        yield started
 
 
 def test_a_password_only_sign_in_gets_the_rfc_9470_challenge(stepped_up: Stack) -> None:
