@@ -201,7 +201,11 @@ async def disable_account(request: Request, context: Context, form: FormData) ->
 @action("account_logged_out_everywhere", _account_page)
 async def log_out_everywhere(request: Request, context: Context, form: FormData) -> bool:
     """Every session of the account ends (a stolen laptop, a shared computer)."""
-    account_id = request.path_params["account_id"]
+    return await end_sessions(context, request.path_params["account_id"])
+
+
+async def end_sessions(context: Context, account_id: str) -> bool:
+    """End every session of the account; False if there is no such account."""
     if await run_in_threadpool(context.store.account, account_id) is None:
         return False
     await run_in_threadpool(context.store.end_account_sessions, account_id)

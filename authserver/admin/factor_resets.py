@@ -9,6 +9,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 
 from authserver.admin.access import action
+from authserver.admin.console import end_sessions
 from authserver.context import Context
 
 
@@ -19,8 +20,7 @@ def _account_page(request: Request) -> str:
 @action("factors_reset", _account_page)
 async def reset(request: Request, context: Context, _form: FormData) -> bool:
     account_id = request.path_params["account_id"]
-    if await run_in_threadpool(context.store.account, account_id) is None:
+    if not await end_sessions(context, account_id):
         return False
     await run_in_threadpool(context.store.remove_one_time_codes, account_id)
-    await run_in_threadpool(context.store.end_account_sessions, account_id)
     return True
