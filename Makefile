@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check install clean bench fuzz
+.PHONY: run test check install clean bench fuzz messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,20 @@ check: $(STAMP)
 test: check
 	@test -x /usr/bin/chromium || { echo "The browser tests need Debian's chromium: apt-get install chromium (.ci/run does)"; exit 1; }
 	$(BIN)/pytest
+
+# The French catalogues (README "Languages"): extract the English text of each service's code
+# and templates, and merge it into its .po: a new text gets an empty msgstr to translate there,
+# a text no longer used goes. tests/test_messages.py fails until every text is translated.
+# The sources of each catalogue are also in tests/test_messages.py.
+define catalogue
+$(BIN)/pybabel -q extract -F babel.cfg --no-location --sort-output --omit-header --no-wrap \
+	-o $(VENV)/$(1).pot $(2)
+$(BIN)/pybabel -q update -i $(VENV)/$(1).pot -d $(1)/locales -l fr --init-missing --no-wrap \
+	--no-fuzzy-matching --ignore-obsolete
+endef
+messages: $(STAMP)
+	$(call catalogue,authserver,authserver shared/scopes.py)
+	$(call catalogue,mcpserver,mcpserver)
 
 # The fuzz suite at length (tests/test_fuzz.py): many more cases, a random seed, the per-endpoint
 # figures printed. make test runs it bounded, with a fixed seed.

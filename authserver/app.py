@@ -32,6 +32,7 @@ from authserver.endpoints import OAuthEndpoint, authorize, metadata, service, va
 from authserver.interactions import login, second_step, steps
 from authserver.legacy import LegacyTokens
 from authserver.maintenance import purge_every
+from authserver.messages import CATALOGUE, CLIENT_KINDS, ROLE_NAMES
 from authserver.oauth.bridge import (
     HttpRequest,
     MalformedRequest,
@@ -43,7 +44,9 @@ from authserver.security import PASSWORDS, Keys, Passwords
 from authserver.settings import Settings
 from authserver.store import Store
 from authserver.throttle import LoginThrottle, RegistrationThrottle
+from authserver.web import language
 from authserver.web.edge import RefuseNul
+from authserver.web.language import Language, switches
 from authserver.web.pages import (
     EnrolmentRequired,
     LoginRequired,
@@ -58,6 +61,7 @@ from shared.cors import Cors, RouteCors
 from shared.database import create_db_engine
 from shared.health import database_check, health_routes
 from shared.http import NO_STORE
+from shared.i18n import active_locale, show_number
 from shared.metrics import Metrics
 from shared.observe import Observe
 
@@ -125,9 +129,21 @@ def build_context(
     store = Store(create_db_engine(settings.database_url))
     keys, metrics = Keys(settings.secret_key), Metrics("authserver")
     environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True
+        loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    # Whitespace in {% trans %} collapsed, as the extractor reads it (babel.cfg).
+    environment.policies["ext.i18n.trimmed"] = True
+    CATALOGUE.load()
+    environment.install_gettext_callables(  # type: ignore[attr-defined]
+        CATALOGUE.gettext, CATALOGUE.ngettext, newstyle=True
     )
     environment.filters["datetime"] = show_time
+    environment.filters["number"] = show_number
+    environment.filters["translate"] = CATALOGUE.gettext  # text marked N_ in Python
+    environment.globals.update(
+        locale=active_locale, switches=switches, role_names=ROLE_NAMES, client_kinds=CLIENT_KINDS
+    )
     context = Context(
         settings=settings,
         store=store,
@@ -226,6 +242,7 @@ def _protocol_routes(context: Context) -> list[BaseRoute]:
 def _page_routes() -> list[BaseRoute]:
     return [
         Route("/", front_door.front_door, methods=["GET"]),
+        Route(language.PATH, language.switch, methods=["GET"]),
         Route("/interaction/{interaction_id}", steps.show, methods=["GET"]),
         Route("/interaction/{interaction_id}/login", steps.login, methods=["POST"]),
         Route("/interaction/{interaction_id}/consent", steps.consent, methods=["POST"]),
@@ -312,6 +329,7 @@ def create_app(
         },
     )
     app.add_middleware(RefuseNul, oauth_paths=OAUTH_PATHS)
+    app.add_middleware(Language, context=context)  # outside RefuseNul: its page is translated
     app.add_middleware(RouteCors, routes=CORS_ROUTES)
     app.add_middleware(Observe, metrics=context.metrics, headers=SECURITY_HEADERS)
     return app

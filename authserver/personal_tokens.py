@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from authserver.context import Context
+from authserver.messages import N_
 from authserver.models import PERSONAL_CLIENT_ID, AccessToken, Grant
 from authserver.security import new_id, new_secret
 from shared import scopes
@@ -14,6 +15,8 @@ MAX_TOKEN_DAYS = 365
 MAX_NAME_LENGTH = 100
 # Shown in the list so the user can tell tokens apart; far too short to be guessed from.
 PREFIX_LENGTH = len("hospiai_pat_") + 4
+# The values token_problem's messages name.
+LIMITS = {"max_name": MAX_NAME_LENGTH, "max_days": MAX_TOKEN_DAYS}
 
 
 def token_scopes(role: str) -> list[scopes.Scope]:
@@ -31,14 +34,16 @@ class TokenRequest:
 
 
 def token_problem(wanted: TokenRequest, role: str) -> str | None:
-    """What is wrong with the request, in the user's words (the resource is checked apart)."""
+    """What is wrong with the request, in the user's words (the resource is checked apart): a
+    catalogue message naming LIMITS, which the account page shows in the user's language and
+    the service API in English (its JSON errors are for developers)."""
     allowed = {scope.name for scope in token_scopes(role)}
     if not wanted.name or len(wanted.name) > MAX_NAME_LENGTH:
-        return f"Give the token a name of 1 to {MAX_NAME_LENGTH} characters."
+        return N_("Give the token a name of 1 to %(max_name)s characters.")
     if not wanted.scope or not set(wanted.scope) <= allowed:
-        return "Choose at least one of the permissions listed."
+        return N_("Choose at least one of the permissions listed.")
     if wanted.days is None or not 1 <= wanted.days <= MAX_TOKEN_DAYS:
-        return f"The expiry must be between 1 and {MAX_TOKEN_DAYS} days."
+        return N_("The expiry must be between 1 and %(max_days)s days.")
     return None
 
 

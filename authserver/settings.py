@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from authserver.models import ROLES
 from authserver.oauth.clients import private_use_scheme_problem
+from shared.i18n import checked_locale
 from shared.settings import (
     SettingsError,
     env_bool,
@@ -104,9 +105,13 @@ class Settings:
     mfa_roles: frozenset[str] = frozenset({"staff", "admin"})
     # HospiAI's own "forgot your password" page, linked from the login page when set.
     password_reset_url: str | None = None
+    # The language of pages for a browser that chose none and accepts neither French nor
+    # English (HOSPIAI_DEFAULT_LOCALE): HospiAI's patients mostly read French.
+    default_locale: str = "fr"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "issuer", public_base_url("HOSPIAI_ISSUER", self.issuer))
+        checked_locale("HOSPIAI_DEFAULT_LOCALE", self.default_locale)
         if len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
             raise SettingsError(
                 f"HOSPIAI_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters"
@@ -181,6 +186,7 @@ class Settings:
             legacy_sunset=_date(env, "HOSPIAI_LEGACY_SUNSET"),
             data_access_url=env.get("HOSPIAI_DATA_ACCESS_URL") or None,
             password_reset_url=env.get("HOSPIAI_PASSWORD_RESET_URL") or None,
+            default_locale=env.get("HOSPIAI_DEFAULT_LOCALE") or cls.default_locale,
             **bounded,
             **flags,
         )

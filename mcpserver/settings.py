@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from shared.i18n import checked_locale
 from shared.settings import (
     SettingsError,
     env_bool,
@@ -58,9 +59,13 @@ class Settings:
     # RFC 9470 step-up: the tools that change hospital data need a sign-in with a second
     # factor at most this many seconds old (0: no such rule).
     step_up_max_age: int = 0
+    # The language of refusals for an MCP request whose Accept-Language names neither French
+    # nor English, and on stdio (HOSPIAI_DEFAULT_LOCALE, as the authorization server's).
+    default_locale: str = "fr"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "issuer", public_base_url("HOSPIAI_ISSUER", self.issuer))
+        checked_locale("HOSPIAI_DEFAULT_LOCALE", self.default_locale)
         _check_resource(self.resource)
         object.__setattr__(self, "browser_origins", tuple(
             public_origin("HOSPIAI_MCP_BROWSER_ORIGINS", origin) for origin in self.browser_origins
@@ -114,6 +119,7 @@ class Settings:
                                    minimum=0, maximum=86400),
             step_up_max_age=env_int(env, "HOSPIAI_MCP_STEP_UP_MAX_AGE", cls.step_up_max_age,
                                     minimum=0, maximum=7 * 86400),
+            default_locale=env.get("HOSPIAI_DEFAULT_LOCALE") or cls.default_locale,
         )
 
 

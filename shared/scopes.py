@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shared.i18n import mark as N_
+
 
 @dataclass(frozen=True)
 class Scope:
+    """``consent_text`` and ``description`` are English; pages show them translated."""
+
     name: str
     consent_text: str
     description: str
@@ -29,60 +33,60 @@ OFFLINE_ACCESS = "offline_access"
 CATALOGUE: tuple[Scope, ...] = (
     Scope(
         "read:data",
-        "See hospitals and availability",
-        "Read the hospital directory, live status, doctors and slots.",
+        N_("See hospitals and availability"),
+        N_("Read the hospital directory, live status, doctors and slots."),
         default=True,
     ),
     Scope(
         "read:bookings",
-        "See your appointments",
-        "List your appointments.",
+        N_("See your appointments"),
+        N_("List your appointments."),
         default=True,
     ),
     Scope(
         "write:bookings",
-        "Book and cancel appointments for you",
-        "Book and cancel your appointments.",
+        N_("Book and cancel appointments for you"),
+        N_("Book and cancel your appointments."),
         default=True,
     ),
     Scope(
         "read:profile",
-        "See your name and contact details",
-        "Read your HospiAI profile.",
+        N_("See your name and contact details"),
+        N_("Read your HospiAI profile."),
         default=True,
     ),
     Scope(
         "write:data",
-        "Update hospital status (staff)",
-        "Update the live status of a hospital. Staff and admins only.",
+        N_("Update hospital status (staff)"),
+        N_("Update the live status of a hospital. Staff and admins only."),
         roles=frozenset({"staff", "admin"}),
     ),
     Scope(
         "read:records",
-        "See your medical records",
-        "Read your consultations: the appointment, doctor, hospital and the summary notes.",
+        N_("See your medical records"),
+        N_("Read your consultations: the appointment, doctor, hospital and the summary notes."),
         sensitive=True,
     ),
     Scope(
         "read:schedule",
-        "See your hospital's appointments (staff)",
-        "See the appointments at the hospitals you belong to, with patients' names. Staff "
-        "and admins only.",
+        N_("See your hospital's appointments (staff)"),
+        N_("See the appointments at the hospitals you belong to, with patients' names. Staff "
+            "and admins only."),
         roles=frozenset({"staff", "admin"}),
     ),
     Scope(
         "write:schedule",
-        "Manage your hospital's schedule (staff)",
-        "Open and close slots, mark appointments attended, missed or cancelled, add "
-        "consultation notes, and keep the list of doctors, at the hospitals you belong to. "
-        "Staff and admins only.",
+        N_("Manage your hospital's schedule (staff)"),
+        N_("Open and close slots, mark appointments attended, missed or cancelled, add "
+            "consultation notes, and keep the list of doctors, at the hospitals you belong to. "
+            "Staff and admins only."),
         roles=frozenset({"staff", "admin"}),
     ),
     Scope(
         OFFLINE_ACCESS,
-        "Stay connected",
-        "The assistant keeps working without asking you to log in again, until you "
-        "disconnect it on your account page.",
+        N_("Stay connected"),
+        N_("The assistant keeps working without asking you to log in again, until you "
+            "disconnect it on your account page."),
     ),
 )
 

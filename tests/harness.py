@@ -124,6 +124,9 @@ def start_auth_server(
         # test_second_factor_policy.py): the staff and admins of other tests log in with a
         # password, as they did before the policy.
         "mfa_roles": frozenset(),
+        # English pages unless a test says otherwise (tests/authserver/test_language.py): the
+        # other tests read English text, as they did before French became the default.
+        "default_locale": "en",
         **overrides,
     }
     if "database_url" not in values:
@@ -170,6 +173,7 @@ def mcp_settings(
         database_url=databases.url("mcp", "mcpserver+demo" if demo else "mcpserver"),
         cache_ttl=cache_ttl,
         browser_origins=browser_origins,
+        default_locale="en",  # as the authorization server's, above
     )
 
 

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from authserver.context import Context, get_context
+from authserver.messages import _
 from authserver.policy import enrolment_required
 from authserver.web.pages import (
     EnrolmentRequired,
@@ -41,8 +42,8 @@ async def admin_of(request: Request) -> Admin:
         raise LoginRequired(request.url.path)
     if session.account.role != "admin":
         raise PageError(
-            "Administrators only", "This page is for HospiAI administrators.", 403,
-            link=("/account", "Go to your account page"),
+            _("Administrators only"), _("This page is for HospiAI administrators."), 403,
+            link=("/account", _("Go to your account page")),
         )
     if await run_in_threadpool(
         enrolment_required, context.settings, context.store, session.account
@@ -78,7 +79,7 @@ def action(
             form = await checked_form(request)
             outcome = await change(request, context, form)
             if outcome is False:
-                return error_page(request, "Not found", "It no longer exists.", 404)
+                return error_page(request, _("Not found"), _("It no longer exists."), 404)
             if isinstance(outcome, Response) and outcome.status_code >= 400:
                 return outcome  # nothing changed, nothing to audit
             values = {key: str(value) for key, value in request.path_params.items()}

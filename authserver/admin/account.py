@@ -13,8 +13,10 @@ from starlette.responses import RedirectResponse, Response
 
 from authserver import data_access
 from authserver.context import Context, get_context
+from authserver.messages import N_, _
 from authserver.models import PERSONAL_CLIENT_ID
 from authserver.personal_tokens import (
+    LIMITS,
     MAX_TOKEN_DAYS,
     TokenRequest,
     issue_token,
@@ -99,9 +101,9 @@ async def data_access_page(request: Request) -> Response:
     except data_access.Unavailable as why:
         log.warning("the account page cannot read the access log: %s", why)
         return error_page(
-            request, "Access log unavailable",
-            "The record of who reached your health data cannot be read right now. Nothing is "
-            "lost: try again in a few minutes.", 503)
+            request, _("Access log unavailable"),
+            _("The record of who reached your health data cannot be read right now. Nothing is "
+              "lost: try again in a few minutes."), 503)
     names = {}
     for client_id in {entry.client_id for entry in entries}:
         client = await run_in_threadpool(context.store.client, client_id)
@@ -142,7 +144,7 @@ async def revoke(request: Request) -> Response:
         context.clock(),
     )
     if not revoked:
-        return error_page(request, "Nothing to revoke", "It was already revoked.", 404)
+        return error_page(request, _("Nothing to revoke"), _("It was already revoked."), 404)
     await _audit(
         request, context, session, "grant.revoked", grant_id=request.path_params["grant_id"],
         by="account",
@@ -159,7 +161,7 @@ async def end_session(request: Request) -> Response:
         context.store.end_account_session, session.account.id, session_id
     )
     if not ended:
-        return error_page(request, "Nothing to end", "That session has already ended.", 404)
+        return error_page(request, _("Nothing to end"), _("That session has already ended."), 404)
     await _audit(request, context, session, "session.ended", session_id=session_id, by="account")
     if session_id != session.id:
         return RedirectResponse("/account#sessions", status_code=303)
@@ -181,9 +183,9 @@ async def create_token(request: Request) -> Response:
     if problem is None and await run_in_threadpool(
         context.store.resource_server_by_resource, wanted.resource
     ) is None:
-        problem = "Choose one of the services listed."
+        problem = N_("Choose one of the services listed.")
     if problem is not None:
-        return await _page(request, context, session, status_code=400, error=problem)
+        return await _page(request, context, session, status_code=400, error=_(problem, **LIMITS))
     secret, grant, _token = await run_in_threadpool(
         issue_token, context, session.account.id, wanted)
     await _audit(

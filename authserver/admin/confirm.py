@@ -3,6 +3,7 @@ it (a POST to the action itself, admin.access's). Opening it changes nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -13,6 +14,7 @@ from starlette.responses import Response
 from authserver.admin.access import view
 from authserver.admin.console import revoke_back
 from authserver.context import Context
+from authserver.messages import _
 from authserver.web.pages import error_page, render
 
 PREFIX = "/admin/confirm"
@@ -33,42 +35,44 @@ def _page(request: Request, confirmation: Confirmation) -> Response:
 
 
 def _missing(request: Request) -> Response:
-    return error_page(request, "Not found", "It no longer exists.", 404)
+    return error_page(request, _("Not found"), _("It no longer exists."), 404)
 
 
 async def _client_action(
-    request: Request, context: Context, verb: str, consequence: str,
-    fields: tuple[tuple[str, str], ...] = (),
+    request: Request, context: Context, action: str,
+    texts: Callable[[str], tuple[str, str, str]], fields: tuple[tuple[str, str], ...] = (),
 ) -> Response:
+    """``texts``: the title, consequence and button for the client's name."""
     client_id = request.path_params["client_id"]
     found = await run_in_threadpool(context.store.client, client_id)
     if found is None:
         return _missing(request)
     page = f"/admin/clients/{client_id}"
+    title, consequence, button = texts(found.client_name)
     return _page(request, Confirmation(
-        f"{verb} {found.client_name}?", consequence, f"{verb} {found.client_name}",
-        f"{page}/{verb.lower()}", page, fields,
+        title, consequence, button, f"{page}/{action}", page, fields,
     ))
 
 
 @view
 async def block_client(request: Request, context: Context) -> Response:
-    return await _client_action(
-        request, context, "Block",
-        "Every user's connection to it stops at once: its authorization requests are refused "
-        "and its tokens stop working until you unblock it.",
-        (("blocked", "1"),),
-    )
+    return await _client_action(request, context, "block", lambda name: (
+        _("Block %(name)s?", name=name),
+        _("Every user's connection to it stops at once: its authorization requests are "
+          "refused and its tokens stop working until you unblock it."),
+        _("Block %(name)s", name=name),
+    ), (("blocked", "1"),))
 
 
 @view
 async def delete_client(request: Request, context: Context) -> Response:
-    return await _client_action(
-        request, context, "Delete",
-        "Its registration is removed and every grant and token it holds is revoked, for every "
-        "user. This cannot be undone: an assistant that registers itself gets a new client the "
-        "next time it connects, and users must allow it again.",
-    )
+    return await _client_action(request, context, "delete", lambda name: (
+        _("Delete %(name)s?", name=name),
+        _("Its registration is removed and every grant and token it holds is revoked, for "
+          "every user. This cannot be undone: an assistant that registers itself gets a new "
+          "client the next time it connects, and users must allow it again."),
+        _("Delete %(name)s", name=name),
+    ))
 
 
 @view
@@ -79,11 +83,12 @@ async def rotate_resource_server(request: Request, context: Context) -> Response
     if found is None:
         return _missing(request)
     return _page(request, Confirmation(
-        f"Rotate the credentials of {found.name}?",
-        "Its current secret stops working at once, so it answers 503 until it is configured "
-        "with the new one (tokens already in its cache keep working for a few seconds). The "
-        "new secret is shown once, on the next page.",
-        f"Rotate credentials {found.name}", f"/admin/resource-servers/{resource_server_id}/rotate",
+        _("Rotate the credentials of %(name)s?", name=found.name),
+        _("Its current secret stops working at once, so it answers 503 until it is "
+          "configured with the new one (tokens already in its cache keep working for a few "
+          "seconds). The new secret is shown once, on the next page."),
+        _("Rotate credentials %(name)s", name=found.name),
+        f"/admin/resource-servers/{resource_server_id}/rotate",
         "/admin",
     ))
 
@@ -98,12 +103,13 @@ async def revoke_grant(request: Request, context: Context) -> Response:
     client = await run_in_threadpool(context.store.client, found.client_id)
     account = await run_in_threadpool(context.store.account, found.account_id)
     # A personal token by the name its owner gave it, an application by its own.
-    name = found.name or (client.client_name if client else "this application")
-    who = account.email if account else "the account"
+    name = found.name or (client.client_name if client else _("this application"))
+    who = account.email if account else _("the account")
     return _page(request, Confirmation(
-        f"Revoke {name} for {who}?",
-        f"Its tokens stop working at once; to connect again, {who} must allow it again.",
-        "Revoke", f"/admin/grants/{grant_id}/revoke?{urlencode({'back': back})}", back,
+        _("Revoke %(name)s for %(who)s?", name=name, who=who),
+        _("Its tokens stop working at once; to connect again, %(who)s must allow it again.",
+          who=who),
+        _("Revoke"), f"/admin/grants/{grant_id}/revoke?{urlencode({'back': back})}", back,
     ))
 
 
@@ -114,10 +120,10 @@ async def disable_account(request: Request, context: Context) -> Response:
     if found is None:
         return _missing(request)
     return _page(request, Confirmation(
-        f"Disable {found.email}?",
-        "The account cannot log in any more and is logged out everywhere, and the tokens of "
-        "its assistants and its personal access tokens stop working, until you enable it "
-        "again.",
-        "Disable account", f"/admin/accounts/{account_id}/disabled",
+        _("Disable %(email)s?", email=found.email),
+        _("The account cannot log in any more and is logged out everywhere, and the tokens "
+          "of its assistants and its personal access tokens stop working, until you enable "
+          "it again."),
+        _("Disable account"), f"/admin/accounts/{account_id}/disabled",
         f"/admin/accounts/{account_id}", (("disabled", "1"),),
     ))

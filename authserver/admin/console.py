@@ -13,6 +13,7 @@ from starlette.responses import RedirectResponse, Response
 
 from authserver.admin.access import action, view
 from authserver.context import Context
+from authserver.messages import ROLE_NAMES, _
 from authserver.models import PERSONAL_CLIENT_ID, ROLES
 from authserver.provisioning import (
     MIN_PASSWORD_LENGTH,
@@ -68,7 +69,7 @@ async def client(request: Request, context: Context) -> Response:
     store, client_id = context.store, request.path_params["client_id"]
     found = await run_in_threadpool(store.client, client_id)
     if found is None:
-        return error_page(request, "Not found", "No such client.", 404)
+        return error_page(request, _("Not found"), _("No such client."), 404)
     return render(
         request,
         "admin/client.html",
@@ -97,7 +98,7 @@ async def account(request: Request, context: Context) -> Response:
     store, account_id = context.store, request.path_params["account_id"]
     found = await run_in_threadpool(store.account, account_id)
     if found is None:
-        return error_page(request, "Not found", "No such account.", 404)
+        return error_page(request, _("Not found"), _("No such account."), 404)
     return render(
         request,
         "admin/account.html",
@@ -143,8 +144,8 @@ async def block_client(request: Request, context: Context, form: FormData) -> bo
 def _built_in(request: Request) -> Response:
     return error_page(
         request,
-        "Built-in client",
-        "Personal access tokens cannot be deleted or approved; block it to stop them all.",
+        _("Built-in client"),
+        _("Personal access tokens cannot be deleted or approved; block it to stop them all."),
     )
 
 
@@ -219,8 +220,9 @@ async def reset_password(request: Request, context: Context, form: FormData) -> 
     password = form_field(form.get("password")) or ""
     if len(password) < MIN_PASSWORD_LENGTH:
         return error_page(
-            request, "The password was not changed",
-            f"The password must have at least {MIN_PASSWORD_LENGTH} characters.",
+            request, _("The password was not changed"),
+            _("The password must have at least %(length)s characters.",
+              length=MIN_PASSWORD_LENGTH),
         )
     password_hash = await run_in_threadpool(context.passwords.hash, password)
     return await run_in_threadpool(
@@ -232,7 +234,9 @@ async def reset_password(request: Request, context: Context, form: FormData) -> 
 async def change_role(request: Request, context: Context, form: FormData) -> bool | Response:
     role = form_field(form.get("role")) or ""
     if role not in ROLES:
-        return error_page(request, "Unknown role", f"Choose one of {', '.join(ROLES)}.")
+        return error_page(request, _("Unknown role"), _(
+            "Choose one of %(roles)s.", roles=", ".join(_(ROLE_NAMES[role]) for role in ROLES)
+        ))
     return await run_in_threadpool(
         context.store.set_account_role, request.path_params["account_id"], role
     )

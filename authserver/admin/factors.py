@@ -13,13 +13,14 @@ from starlette.responses import RedirectResponse, Response
 
 from authserver import one_time_codes
 from authserver.context import Context, get_context
+from authserver.messages import N_, _
 from authserver.policy import second_factor_required
 from authserver.web.pages import LoginRequired, checked_form, error_page, form_field, render
 from authserver.web.paths import enrolment_url, local_path
 from authserver.web.session import LoginSession, client_ip, current_session
 
 PAGE = "/account/one-time-codes"
-WRONG_FIRST_CODE = "That code is not right. Type the code your app shows now."
+WRONG_FIRST_CODE = N_("That code is not right. Type the code your app shows now.")
 
 
 async def _session(request: Request) -> tuple[Context, LoginSession, str]:
@@ -52,7 +53,8 @@ async def start(request: Request) -> Response:
     )
     if not started:
         return error_page(
-            request, "Already set up", "Your account already has an authenticator app.", 409
+            request, _("Already set up"), _("Your account already has an authenticator app."),
+            409,
         )
     return RedirectResponse(enrolment_url(next_page), status_code=303)
 
@@ -86,7 +88,7 @@ async def confirm(request: Request) -> Response:
     )
     if codes is None:
         await _audit(request, context, session, "factor.enrolment_failed")
-        return await show(request, error=WRONG_FIRST_CODE)
+        return await show(request, error=_(WRONG_FIRST_CODE))
     # The code just typed is a second factor: this session has both from now on.
     await run_in_threadpool(context.store.second_factor_given, session.id, "pwd otp", now)
     await _audit(request, context, session, "factor.enrolled")
@@ -102,12 +104,14 @@ async def remove(request: Request) -> Response:
     if second_factor_required(context.settings, session.account):
         # Their only factor: removing it would lock them out of everything their role needs.
         return error_page(
-            request, "Two-step sign-in is required",
-            "Your role requires two-step sign-in, so your authenticator app cannot be removed. "
-            "Lost it? Ask an administrator to reset it.", 409,
+            request, _("Two-step sign-in is required"),
+            _("Your role requires two-step sign-in, so your authenticator app cannot be "
+              "removed. Lost it? Ask an administrator to reset it."), 409,
         )
     removed = await run_in_threadpool(context.store.remove_one_time_codes, session.account.id)
     if not removed:
-        return error_page(request, "Nothing to remove", "No authenticator app is set up.", 404)
+        return error_page(
+            request, _("Nothing to remove"), _("No authenticator app is set up."), 404
+        )
     await _audit(request, context, session, "factor.removed")
     return RedirectResponse("/account#second-factor", status_code=303)

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from authserver.context import Context, get_context
+from authserver.messages import _
 from authserver.models import Client
 from authserver.oauth import handoff
 from authserver.oauth.bridge import HttpRequest, OAuthResponse, read_request
@@ -46,14 +47,14 @@ async def _client(context: Context, http: HttpRequest) -> Client | None:
             client = await context.documents.client(client_id, http.client_ip)
         except MetadataDocumentError as problem:
             raise PageError(
-                "This application could not be verified", problem.description
+                _("This application could not be verified"), problem.description
             ) from None
     else:
         client = await run_in_threadpool(context.store.client, client_id)
     if client is not None and client.blocked:
         raise PageError(
-            "This application has been blocked",
-            "Your hospital's administrator blocked it. Contact them if you need it.",
+            _("This application has been blocked"),
+            _("Your hospital's administrator blocked it. Contact them if you need it."),
             403,
         )
     return client
@@ -84,7 +85,7 @@ async def authorize(request: Request) -> Response:
     client = await _client(context, http)
     outcome = await run_in_threadpool(context.engine.validate_authorization, http, client)
     if isinstance(outcome, AuthorizationRejected):
-        raise PageError("This connection request is not valid", outcome.description)
+        raise PageError(_("This connection request is not valid"), outcome.description)
     if isinstance(outcome, OAuthResponse):
         return _redirect(outcome)
     session = await run_in_threadpool(current_session, context, request)
@@ -126,20 +127,22 @@ async def resume(request: Request) -> Response:
     )
     if interaction is None or not bound_to_browser(context, request, interaction):
         raise PageError(
-            "This sign-in request is no longer valid",
-            "It has expired, was already used, or was started in another browser.",
+            _("This sign-in request is no longer valid"),
+            _("It has expired, was already used, or was started in another browser."),
         )
     finished = await run_in_threadpool(
         handoff.finish, context.store, interaction_id, context.clock()
     )
     if finished is None:
-        raise PageError("This sign-in request was already used", "Go back to your assistant.")
+        raise PageError(
+            _("This sign-in request was already used"), _("Go back to your assistant.")
+        )
     consented, signed_in = finished
     outcome = await run_in_threadpool(
         context.engine.complete_authorization, consented, signed_in
     )
     if isinstance(outcome, AuthorizationRejected) or outcome.location is None:
         raise PageError(
-            "This connection request is no longer valid", "Go back and connect again."
+            _("This connection request is no longer valid"), _("Go back and connect again.")
         )
     return _redirect(outcome)

@@ -15,7 +15,7 @@ from authserver.context import Context, get_context
 from authserver.models import PERSONAL_CLIENT_ID, AccessToken, Account, Client, Grant
 from authserver.oauth.bridge import read_request
 from authserver.oauth.service import SERVICE_KIND, service_audience
-from authserver.personal_tokens import TokenRequest, issue_token, token_problem
+from authserver.personal_tokens import LIMITS, TokenRequest, issue_token, token_problem
 from shared.http import NO_STORE
 
 PREFIX = "/api/service"
@@ -120,7 +120,7 @@ def _create(context: Context, client: Client, body: object, request: Request) ->
     if problem is None and context.store.resource_server_by_resource(wanted.resource) is None:
         problem = "The resource is not a registered resource server."
     if problem is not None:
-        raise _Refused(400, "invalid_request", problem)
+        raise _Refused(400, "invalid_request", problem % LIMITS)
     secret, grant, token = issue_token(context, account.id, wanted)
     context.audit.record(
         "token.issued", actor=client.client_id, client_id=client.client_id,

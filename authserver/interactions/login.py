@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from authserver.context import Context, get_context
+from authserver.messages import N_, _, ngettext
 from authserver.models import Account
 from authserver.policy import has_second_factor, second_factor_required
 from authserver.throttle import Throttled
@@ -26,17 +27,19 @@ from authserver.web.session import (
     start_session,
 )
 
-BAD_LOGIN = "The email or password is incorrect, or the account is disabled."
-ACCOUNT_INTRO = "Log in to manage your HospiAI account."
+BAD_LOGIN = N_("The email or password is incorrect, or the account is disabled.")
+ACCOUNT_INTRO = N_("Log in to manage your HospiAI account.")
 
 
 def too_many_attempts(throttled: Throttled) -> str:
     # The same words for both limits, and for emails with and without an account.
     minutes = math.ceil(throttled.retry_after / 60)
-    wait = "a minute" if minutes == 1 else f"{minutes} minutes"
-    return (
-        "Too many failed login attempts. For your security, logging in is paused: "
-        f"try again in {wait}."
+    return ngettext(
+        "Too many failed login attempts. For your security, logging in is paused: try again "
+        "in a minute.",
+        "Too many failed login attempts. For your security, logging in is paused: try again "
+        "in %(num)s minutes.",
+        minutes,
     )
 
 
@@ -107,7 +110,7 @@ async def log_in(
         return page
     if result is None:
         return login_page(
-            request, action, intro, error=BAD_LOGIN, email=email, redirect_uri=redirect_uri
+            request, action, intro, error=_(BAD_LOGIN), email=email, redirect_uri=redirect_uri
         )
     return result
 
@@ -151,13 +154,13 @@ async def show(request: Request) -> Response:
         response = RedirectResponse(login_url(request.query_params.get("next")), 303)
         ensure_browser_id(context, request, response)
         return response
-    return login_page(request, login_url(request.query_params.get("next")), ACCOUNT_INTRO)
+    return login_page(request, login_url(request.query_params.get("next")), _(ACCOUNT_INTRO))
 
 
 async def login(request: Request) -> Response:
     form = await checked_form(request)
     next_page = local_path(request.query_params.get("next"))
-    account = await log_in(request, form, login_url(next_page), ACCOUNT_INTRO)
+    account = await log_in(request, form, login_url(next_page), _(ACCOUNT_INTRO))
     if isinstance(account, Response):
         return account
     response = RedirectResponse(next_page, status_code=303)

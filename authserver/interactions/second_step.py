@@ -11,12 +11,13 @@ from starlette.responses import RedirectResponse, Response
 from authserver import one_time_codes
 from authserver.context import get_context
 from authserver.interactions.login import too_many_attempts
+from authserver.messages import N_, _
 from authserver.throttle import Throttled
 from authserver.web.pages import checked_form, form_field, render
 from authserver.web.paths import local_path, login_url, second_step_url
 from authserver.web.session import LoginSession, client_ip, due_session
 
-BAD_CODE = "That code is not right, or was used already. Type the newest code from your app."
+BAD_CODE = N_("That code is not right, or was used already. Type the newest code from your app.")
 
 
 def _page(
@@ -58,7 +59,7 @@ async def check(request: Request) -> Response:
     )
     if used is None:
         await _audit(request, session, "second_factor.failed")
-        return _page(request, next_page, error=BAD_CODE, status_code=401)
+        return _page(request, next_page, error=_(BAD_CODE), status_code=401)
     context.throttle.succeeded(attempt)
     await run_in_threadpool(context.store.second_factor_given, session.id, "pwd otp", now)
     await _audit(request, session, "second_factor.succeeded", method=used)

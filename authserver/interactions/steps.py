@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 
 from authserver.context import Context, get_context
 from authserver.interactions.login import finish_login, log_in, outstanding
+from authserver.messages import _
 from authserver.models import Account, Interaction
 from authserver.oauth.clients import on_device, private_use_scheme
 from authserver.oauth.consent import (
@@ -42,8 +43,9 @@ async def _intro(context: Context, interaction: Interaction) -> str:
     """The login page's first line: which application asked (the consent page that follows
     says whether HospiAI checked who publishes it)."""
     client = await run_in_threadpool(context.store.client, interaction.client_id)
-    who = client.client_name if client is not None else "An assistant"
-    return f"{who} is asking to connect to your HospiAI account."
+    if client is None:
+        return _("An assistant is asking to connect to your HospiAI account.")
+    return _("%(name)s is asking to connect to your HospiAI account.", name=client.client_name)
 
 
 async def _open_interaction(request: Request) -> Interaction:
@@ -54,13 +56,15 @@ async def _open_interaction(request: Request) -> Interaction:
     interaction = await run_in_threadpool(context.store.open_interaction, interaction_id, now)
     if interaction is None or interaction.decision is not None:
         raise PageError(
-            "This sign-in request is no longer valid",
-            "It has expired or was already answered. Go back to your assistant and connect again.",
+            _("This sign-in request is no longer valid"),
+            _("It has expired or was already answered. Go back to your assistant and connect "
+              "again."),
         )
     if not bound_to_browser(context, request, interaction):
         raise PageError(
-            "This sign-in request was started in another browser",
-            "For your safety it can only be finished where it started. Connect again from here.",
+            _("This sign-in request was started in another browser"),
+            _("For your safety it can only be finished where it started. Connect again from "
+              "here."),
             403,
         )
     return interaction
@@ -125,7 +129,9 @@ async def _consent_page(
 ) -> Response:
     client = await run_in_threadpool(context.store.client, interaction.client_id)
     if client is None:
-        return error_page(request, "Unknown application", "This application is not registered.")
+        return error_page(
+            request, _("Unknown application"), _("This application is not registered.")
+        )
     consent = await run_in_threadpool(_consent, context, session.account, interaction)
     service = await run_in_threadpool(
         context.store.resource_server_by_resource, interaction.resource
@@ -198,7 +204,7 @@ async def consent(request: Request) -> Response:
         return RedirectResponse(enrolment_url(f"/interaction/{interaction.id}"), 303)
     decision = form_field(form.get("decision"))
     if decision not in {"allow", "deny"}:
-        return error_page(request, "Unknown choice", "Choose Allow or Deny.")
+        return error_page(request, _("Unknown choice"), _("Choose Allow or Deny."))
     decided = await run_in_threadpool(
         context.store.decide_interaction,
         interaction.id,
@@ -209,7 +215,7 @@ async def consent(request: Request) -> Response:
     )
     if not decided:
         return error_page(
-            request, "This request was already answered", "Go back to your assistant."
+            request, _("This request was already answered"), _("Go back to your assistant.")
         )
     event = "consent.given" if decision == "allow" else "consent.refused"
     await run_in_threadpool(

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from authserver.messages import _
 from authserver.oauth.bridge import NUL_DESCRIPTION, MalformedRequest, malformed_response
 from authserver.web.pages import PageError, show_page_error
 
@@ -39,5 +40,7 @@ class RefuseNul:
         path = request.url.path
         if any(path == prefix or path.startswith(prefix + "/") for prefix in self.oauth_paths):
             return malformed_response(MalformedRequest(NUL_DESCRIPTION))
-        refused = PageError("This address cannot be read", "It contains a character not allowed.")
+        refused = PageError(
+            _("This address cannot be read"), _("It contains a character not allowed.")
+        )
         return await show_page_error(request, refused)

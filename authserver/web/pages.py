@@ -13,9 +13,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from authserver.context import get_context
+from authserver.messages import _
 from authserver.web.paths import enrolment_url, login_url
 from authserver.web.session import check_csrf, csrf_token
 from shared.clock import PARIS
+from shared.i18n import show_moment
 
 # Sources a form-action may name: an http(s) origin by host name or IPv4 address, or a scheme.
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
@@ -132,11 +134,10 @@ def whole_number(value: object) -> int | None:
 
 
 def show_time(unix_time: int | None) -> str:
-    """A stored unix time as the hospital's users read it (Europe/Paris)."""
+    """A stored unix time as the hospital's users read it (Europe/Paris, their language)."""
     if unix_time is None:
-        return "never"
-    moment = datetime.datetime.fromtimestamp(unix_time, PARIS)
-    return moment.strftime("%d %b %Y, %H:%M")
+        return _("never")
+    return show_moment(datetime.datetime.fromtimestamp(unix_time, PARIS))
 
 
 async def checked_form(request: Request) -> FormData:
@@ -145,10 +146,10 @@ async def checked_form(request: Request) -> FormData:
     checked at the edge, web.edge)."""
     form = await request.form()
     if any(isinstance(value, str) and "\x00" in key + value for key, value in form.multi_items()):
-        raise PageError("This form cannot be read", "It contains a character not allowed.")
+        raise PageError(_("This form cannot be read"), _("It contains a character not allowed."))
     if check_csrf(get_context(request), request, form_field(form.get("csrf_token"))):
         return form
-    raise PageError("This form has expired", "Reload the page and try again.", 403)
+    raise PageError(_("This form has expired"), _("Reload the page and try again."), 403)
 
 
 def login_page(

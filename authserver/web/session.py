@@ -53,7 +53,7 @@ class LoginSession:
         return " ".join(self.amr), self.auth_time
 
 
-def _name(context: Context, base: str) -> str:
+def cookie_name(context: Context, base: str) -> str:
     # The __Host- prefix pins a secure cookie to this exact host and path "/".
     return f"__Host-{base}" if context.settings.secure_cookies else base
 
@@ -65,7 +65,7 @@ def _serializer(context: Context, base: str) -> URLSafeTimedSerializer:
 
 def set_cookie(context: Context, response: Response, base: str, value: str, max_age: int) -> None:
     response.set_cookie(
-        _name(context, base),
+        cookie_name(context, base),
         value,
         max_age=max_age,
         path="/",
@@ -77,7 +77,7 @@ def set_cookie(context: Context, response: Response, base: str, value: str, max_
 
 def signed_cookie(context: Context, request: Request, base: str, max_age: int) -> object:
     """The value this server signed into cookie ``base`` within ``max_age``; None otherwise."""
-    raw = request.cookies.get(_name(context, base))
+    raw = request.cookies.get(cookie_name(context, base))
     if not raw:
         return None
     try:
@@ -188,7 +188,7 @@ def _end_named_session(context: Context, request: Request) -> None:
 
 def forget_session(context: Context, response: Response) -> None:
     response.delete_cookie(
-        _name(context, SESSION),
+        cookie_name(context, SESSION),
         path="/",
         httponly=True,
         samesite="lax",
