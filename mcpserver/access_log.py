@@ -19,6 +19,7 @@ from fastmcp.tools.base import ToolResult
 
 from mcpserver.context import current
 from mcpserver.domain.models import DataAccess
+from mcpserver.messages import _
 from mcpserver.refusal import Refusal
 
 log = logging.getLogger(__name__)
@@ -135,8 +136,8 @@ async def _record(
         await call.services.access_log.write(rows)
     except Exception:
         log.exception("the health-data access log could not be written; the call fails")
-        raise ToolError(
+        raise ToolError(_(
             "This call could not be recorded in the health-data access log, so its answer "
             "is withheld. Try again in a moment (a change it made is kept: list before "
             "changing again)."
-        ) from None
+        )) from None

@@ -26,6 +26,7 @@ from mcpserver.context import Services
 from mcpserver.domain.store import DomainStore
 from mcpserver.edge import RefuseNul
 from mcpserver.guard import BearerGuard
+from mcpserver.messages import CATALOGUE
 from mcpserver.settings import DATA_ACCESS_PATH, MCP_PATH, Settings
 from mcpserver.tools import (
     Tools,
@@ -101,6 +102,7 @@ def create_app(
     # FastMCP sets up its own logger when imported (its own handlers, not propagating): its
     # records must go through the process's redacting handler like every other.
     logs.adopt("fastmcp")
+    CATALOGUE.load()  # the French refusals, read now rather than on a first refusal
     store = DomainStore(create_db_engine(settings.database_url))
     tools = build_mcp(step_up_max_age=settings.step_up_max_age, clock=clock)
     mcp_app = _mcp_http_app(tools.mcp, settings)

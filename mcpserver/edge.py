@@ -8,6 +8,7 @@ from fastmcp.resources.base import ResourceResult
 from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 from fastmcp.tools.base import ToolResult
 
+from mcpserver.messages import _
 from mcpserver.refusal import Refusal
 
 NUL = "\x00"
@@ -37,7 +38,7 @@ class RefuseNul(Middleware):
         call_next: CallNext[mt.CallToolRequestParams, ToolResult],
     ) -> ToolResult:
         if has_nul(context.message.arguments):
-            raise Refusal("Tool arguments must not contain the NUL character.")
+            raise Refusal(_("Tool arguments must not contain the NUL character."))
         return await call_next(context)
 
     async def on_read_resource(
@@ -46,5 +47,5 @@ class RefuseNul(Middleware):
         call_next: CallNext[mt.ReadResourceRequestParams, ResourceResult],
     ) -> ResourceResult:
         if has_nul(str(context.message.uri)):
-            raise Refusal("A resource URI must not contain the NUL character.")
+            raise Refusal(_("A resource URI must not contain the NUL character."))
         return await call_next(context)

@@ -20,6 +20,7 @@ from mcpserver.tools.data_access import OWN_LOG_SCOPE
 from mcpserver.user_authentication import challenge, strong_enough
 from shared import scopes
 from shared.http import read_body
+from shared.i18n import negotiate, speaking
 
 MAX_BODY_BYTES = 1024 * 1024
 RETRY_AFTER_SECONDS = 5
@@ -73,6 +74,7 @@ class BearerGuard:
         self.verifier = verifier
         self.services = services
         self.metadata_url = settings.resource_metadata_url
+        self.default_locale = settings.default_locale
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -119,9 +121,12 @@ class BearerGuard:
             await self._run(identity, scope, receive, send)
 
     async def _run(self, identity: Identity, scope: Scope, receive: Receive, send: Send) -> None:
+        # What a person may read verbatim (refusals) is in the language the client asks for.
+        locale = negotiate(Headers(scope=scope).get("accept-language"), self.default_locale)
         context = enter(Call(identity, self.services))
         try:
-            await self.app(scope, receive, send)
+            with speaking(locale):
+                await self.app(scope, receive, send)
         finally:
             leave(context)
 

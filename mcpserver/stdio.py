@@ -20,9 +20,11 @@ from mcpserver.app import build_mcp, verifier_for
 from mcpserver.auth import AuthServerUnavailable, Identity, TokenVerifier
 from mcpserver.context import Call, Services, current, enter, leave
 from mcpserver.domain.store import DomainStore
+from mcpserver.messages import CATALOGUE, _
 from mcpserver.settings import Settings
 from mcpserver.step_up import missing_scopes
 from shared.database import create_db_engine
+from shared.i18n import speaking
 from shared.settings import SettingsError, environ
 
 TOKEN_VARIABLE = "HOSPIAI_TOKEN"
@@ -32,8 +34,9 @@ class TokenRefused(ToolError):
     """The token stopped being valid (expired, revoked, its account disabled)."""
 
     def __init__(self) -> None:
-        super().__init__(f"{TOKEN_VARIABLE} is no longer valid here (expired or revoked): "
-                         "create a new personal access token and restart the assistant.")
+        super().__init__(_("%(variable)s is no longer valid here (expired or revoked): create "
+                           "a new personal access token and restart the assistant.",
+                           variable=TOKEN_VARIABLE))
 
 
 class StdioGuard(Middleware):
@@ -54,8 +57,8 @@ class StdioGuard(Middleware):
         try:
             identity = await self.verifier.verify(self.token)
         except AuthServerUnavailable:
-            raise ToolError("HospiAI sign-in cannot be reached right now; the request was "
-                            "not run. Try again in a few seconds.") from None
+            raise ToolError(_("HospiAI sign-in cannot be reached right now; the request was "
+                              "not run. Try again in a few seconds.")) from None
         if identity is None:
             raise TokenRefused()
         reset = enter(Call(identity, self.services))
@@ -81,8 +84,9 @@ class StdioGuard(Middleware):
         # user is told which scope the token needs.
         missing = missing_scopes(message, current().identity, self.tool_scopes)
         if missing:
-            raise ToolError(f"Your {TOKEN_VARIABLE} lacks the scope {' '.join(missing)}: "
-                            "create a personal access token that includes it.")
+            raise ToolError(_("Your %(variable)s lacks the scope %(scope)s: create a personal "
+                              "access token that includes it.",
+                              variable=TOKEN_VARIABLE, scope=" ".join(missing)))
 
 
 async def serve(
@@ -90,6 +94,7 @@ async def serve(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> int:
     store = DomainStore(create_db_engine(settings.database_url))
+    CATALOGUE.load()
     try:
         store.check_schema()
         async with httpx.AsyncClient(timeout=httpx.Timeout(5.0), transport=transport) as client:
@@ -103,7 +108,8 @@ async def serve(
             await tools.check()
             print(f"hospiai: serving MCP over stdio for {identity.email or identity.sub}",
                   file=sys.stderr, flush=True)
-            await tools.mcp.run_stdio_async(show_banner=False)
+            with speaking(settings.default_locale):  # no request says a language on stdio
+                await tools.mcp.run_stdio_async(show_banner=False)
     finally:
         store.dispose()
     return 0

@@ -17,10 +17,11 @@ from starlette.responses import JSONResponse, Response
 
 from mcpserver.auth import IAT_LEEWAY_SECONDS, Identity
 from mcpserver.context import current
+from mcpserver.messages import N_, _
 from mcpserver.refusal import Refusal
 from shared.authentication import ACR_MFA
 
-EXPLANATION = (
+EXPLANATION = N_(
     "This change to hospital data needs a recent sign-in to HospiAI with your second factor "
     "(a one-time code or a passkey). Sign in again from your assistant's HospiAI connector, "
     "with the second factor, then retry."
@@ -69,5 +70,5 @@ class StrongAuthentication(Middleware):
         if context.message.name in self.strong and not strong_enough(
             current().identity, self.clock(), self.max_age
         ):
-            raise Refusal(EXPLANATION)
+            raise Refusal(_(EXPLANATION))
         return await call_next(context)

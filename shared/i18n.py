@@ -65,7 +65,7 @@ def negotiate(accept_language: str | None, default: str) -> str:
             except ValueError:
                 continue
         if tag.strip() and 0 < weight <= 1:
-            ranked.append((-weight, position, tag.strip()))
+            ranked.append((-weight, position, tag.strip().lower()))
     preferred = [tag for _weight, _position, tag in sorted(ranked)]
     return negotiate_locale(preferred, LOCALES, sep="-") or default
 

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import time
 from collections.abc import Iterator
@@ -38,6 +39,9 @@ PASSWORD = "correct-horse-battery"
 # they serve also run at (so a login does not re-hash it at the production cost).
 # test_secrets_at_rest and test_account_import check the production cost.
 QUICK = Passwords(time_cost=1, memory_cost=8)
+# The processes tests start (hospiai dev, replicas, stdio) speak English too, like the servers
+# below: the tests that read French say so (tests/authserver/test_language.py).
+os.environ.setdefault("HOSPIAI_DEFAULT_LOCALE", "en")
 QUICK_HASH = QUICK.hash
 
 @dataclass

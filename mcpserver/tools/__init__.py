@@ -19,6 +19,7 @@ from mcp_types import ToolAnnotations
 
 from mcpserver.access_log import AccessLog, Whose
 from mcpserver.domain.errors import DomainError
+from mcpserver.messages import _
 from mcpserver.refusal import Refusal
 from mcpserver.user_authentication import StrongAuthentication
 from shared import scopes
@@ -95,8 +96,8 @@ class DeclaredOnly(Middleware):
 def not_your_hospital(hospital_id: str) -> str:
     """The refusal of a staff change to a hospital the user does not belong to, the same
     whether the id exists or not."""
-    return (f"You can change only the hospitals you belong to, and {hospital_id[:64]!r} is not "
-            "one of them. An administrator adds hospitals to your account.")
+    return _("You can change only the hospitals you belong to, and %(id)s is not one of them. "
+             "An administrator adds hospitals to your account.", id=repr(hospital_id[:64]))
 
 
 async def run(function: Callable[..., T], *args: object) -> T:
@@ -104,7 +105,7 @@ async def run(function: Callable[..., T], *args: object) -> T:
     try:
         return await to_thread.run_sync(function, *args)
     except DomainError as error:
-        raise Refusal(str(error)) from None
+        raise Refusal(_(str(error))) from None
 
 
 def paris_time(timestamp: int) -> str:
@@ -121,9 +122,11 @@ def parse_day(value: str, name: str) -> date:
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        raise Refusal(f"{name} must be a date like 2026-12-01, got {value[:40]!r}.") from None
+        raise Refusal(_("%(name)s must be a date like 2026-12-01, got %(value)s.",
+                        name=name, value=repr(value[:40]))) from None
     if not FIRST_DAY <= day <= LAST_DAY:
-        raise Refusal(f"{name} must be between {FIRST_DAY} and {LAST_DAY}.")
+        raise Refusal(_("%(name)s must be between %(first)s and %(last)s.",
+                        name=name, first=FIRST_DAY, last=LAST_DAY))
     return day
 
 
@@ -135,9 +138,9 @@ def day_range(date_from: str, date_to: str) -> tuple[date, date]:
     """The first and last days of a range a tool was given, both checked."""
     first, last = parse_day(date_from, "date_from"), parse_day(date_to, "date_to")
     if last < first:
-        raise Refusal("date_to must not be before date_from.")
+        raise Refusal(_("date_to must not be before date_from."))
     if (last - first).days >= MAX_RANGE_DAYS:
-        raise Refusal(f"The date range may span at most {MAX_RANGE_DAYS} days.")
+        raise Refusal(_("The date range may span at most %(days)s days.", days=MAX_RANGE_DAYS))
     return first, last
 
 

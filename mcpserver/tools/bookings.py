@@ -13,6 +13,7 @@ from mcpserver.access_log import Whose, touched
 from mcpserver.context import current
 from mcpserver.domain.models import Appointment
 from mcpserver.domain.views import AppointmentView
+from mcpserver.messages import _
 from mcpserver.refusal import Refusal
 from mcpserver.tools import Tools, paris_time, run
 
@@ -60,7 +61,7 @@ async def _mine(appointment_id: str) -> AppointmentInfo:
         if view.appointment.id == appointment_id:
             return info(view)
     # The same answer for someone else's appointment as for none: ids reveal nothing.
-    raise Refusal(f"You have no appointment with the id {appointment_id!r}.")
+    raise Refusal(_("You have no appointment with the id %(id)s.", id=repr(appointment_id)))
 
 
 async def book_appointment(
@@ -96,7 +97,8 @@ async def cancel_appointment(
         call.services.store.cancel, appointment_id, call.identity.sub, int(call.services.clock())
     )
     if not cancelled:
-        raise Refusal(f"You have no booked appointment with the id {appointment_id!r}.")
+        raise Refusal(_("You have no booked appointment with the id %(id)s.",
+                        id=repr(appointment_id)))
     return await _mine(appointment_id)
 
 

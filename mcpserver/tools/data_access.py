@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 
 from mcpserver.context import current
 from mcpserver.domain.models import DataAccess
+from mcpserver.messages import _
 from mcpserver.refusal import Refusal
 from mcpserver.tools import Tools, paris_time, run
 
@@ -106,7 +107,7 @@ async def list_data_access(
     or tool."""
     call = current()
     if call.identity.role != "admin":
-        raise Refusal("Only HospiAI administrators can read the whole access log.")
+        raise Refusal(_("Only HospiAI administrators can read the whole access log."))
     rows = await run(lambda: call.services.store.accesses(
         subject_sub=subject_sub, actor_sub=actor_sub, hospital_id=hospital_id, tool=tool,
         before=before, limit=limit))

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from mcpserver.access_log import Whose, touched
 from mcpserver.context import current
 from mcpserver.domain.models import Doctor, Slot
+from mcpserver.messages import _
 from mcpserver.refusal import Refusal
 from mcpserver.tools import (
     Tools,
@@ -74,7 +75,7 @@ def _desk_slot(slot: Slot) -> DeskSlot:
 
 def _staff() -> None:
     if current().identity.role not in STAFF_ROLES:
-        raise Refusal("Only hospital staff can manage a hospital's schedule.")
+        raise Refusal(_("Only hospital staff can manage a hospital's schedule."))
 
 
 async def _desk_doctor(doctor_id: str) -> Doctor:
@@ -83,7 +84,8 @@ async def _desk_doctor(doctor_id: str) -> Doctor:
     call = current()
     doctor = await run(call.services.store.doctor, doctor_id)
     if doctor is None or not call.identity.manages(doctor.hospital_id):
-        raise Refusal(f"No doctor has the id {doctor_id[:80]!r} at the hospitals you belong to.")
+        raise Refusal(_("No doctor has the id %(id)s at the hospitals you belong to.",
+                        id=repr(doctor_id[:80])))
     touched(doctor.id, hospital_id=doctor.hospital_id)
     return doctor
 
@@ -112,7 +114,7 @@ async def open_slots(
     start, end = _days(date_from, date_to)
     opens, closes = time.fromisoformat(day_start), time.fromisoformat(day_end)
     if closes <= opens:
-        raise Refusal("day_end must be after day_start.")
+        raise Refusal(_("day_end must be after day_start."))
     existing = await run(call.services.store.doctor_slots, doctor.id, start - 86400, end)
     taken = [(s.starts_at, s.starts_at + 60 * s.duration_minutes)
              for s in existing if s.closed_at is None]
@@ -152,14 +154,15 @@ async def close_slot(
     call = current()
     slot = await run(call.services.store.slot, slot_id)
     if slot is None or not call.identity.manages(slot.hospital_id):
-        raise Refusal(f"No slot has the id {slot_id[:80]!r} at the hospitals you belong to.")
+        raise Refusal(_("No slot has the id %(id)s at the hospitals you belong to.",
+                        id=repr(slot_id[:80])))
     touched(hospital_id=slot.hospital_id)
     await run(call.services.store.close_slot, slot_id, int(call.services.clock()))
     after = await run(call.services.store.slot, slot_id)
     assert after is not None  # slots are never deleted
     if after.closed_at is None:
-        raise Refusal("This slot is booked: mark its appointment cancelled_by_hospital "
-                      "instead, and the patient is told.")
+        raise Refusal(_("This slot is booked: mark its appointment cancelled_by_hospital "
+                        "instead, and the patient is told."))
     return _desk_slot(after)
 
 
@@ -210,13 +213,13 @@ async def save_doctor(
     if doctor_id is not None:
         existing = await _desk_doctor(doctor_id)
         if existing.hospital_id != hospital_id:
-            raise Refusal(f"Doctor {doctor_id[:80]!r} works at another hospital.")
+            raise Refusal(_("Doctor %(id)s works at another hospital.", id=repr(doctor_id[:80])))
     else:
         slug = re.sub(r"[^a-z0-9]+", "-", name.lower().removeprefix("dr ")).strip("-")
         doctor_id = f"{hospital_id}-{slug[:40] or 'doctor'}"
     hospital = await run(call.services.store.hospital, hospital_id)
     if hospital is None:
-        raise Refusal(f"No hospital has the id {hospital_id!r}.")
+        raise Refusal(_("No hospital has the id %(id)s.", id=repr(hospital_id)))
     touched(doctor_id)
     saved = await run(call.services.store.save_doctor, Doctor(
         id=doctor_id, name=name.strip(), specialty=specialty.strip().lower(),

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from mcpserver.access_log import Whose
 from mcpserver.context import current
 from mcpserver.domain.models import Hospital, HospitalStatus
+from mcpserver.messages import _
 from mcpserver.refusal import Refusal
 from mcpserver.tools import (
     Tools,
@@ -103,7 +104,8 @@ def live(status: HospitalStatus) -> LiveStatus:
 async def _hospital(hospital_id: str) -> Hospital:
     hospital = await run(current().services.store.hospital, hospital_id)
     if hospital is None:
-        raise Refusal(f"No hospital has the id {hospital_id!r}. Use search_hospitals to find one.")
+        raise Refusal(_("No hospital has the id %(id)s. Use search_hospitals to find one.",
+                        id=repr(hospital_id)))
     return hospital
 
 
@@ -126,7 +128,7 @@ async def search_hospitals(
     if city is None and latitude is not None and longitude is not None:
         near = await run(store.hospitals_near, latitude, longitude, radius_km, service, limit)
         return HospitalList(hospitals=[summary(h, km) for h, km in near])
-    raise Refusal("Give either a city, or both latitude and longitude (not both kinds).")
+    raise Refusal(_("Give either a city, or both latitude and longitude (not both kinds)."))
 
 
 async def get_hospital(hospital_id: HospitalId) -> HospitalSummary:
@@ -139,7 +141,7 @@ async def get_hospital_status(hospital_id: HospitalId) -> LiveStatus:
     await _hospital(hospital_id)
     status = await run(current().services.store.status, hospital_id)
     if status is None:
-        raise Refusal(f"No live status is published for {hospital_id!r} yet.")
+        raise Refusal(_("No live status is published for %(id)s yet.", id=repr(hospital_id)))
     return live(status)
 
 
@@ -154,7 +156,7 @@ async def update_hospital_status(
     that changed."""
     call = current()
     if call.identity.role not in {"staff", "admin"}:
-        raise Refusal("Only hospital staff can update the live status.")
+        raise Refusal(_("Only hospital staff can update the live status."))
     # Before the hospital is looked up: an id guessed or not, the same answer.
     if not call.identity.manages(hospital_id):
         raise Refusal(not_your_hospital(hospital_id))
@@ -169,12 +171,12 @@ async def update_hospital_status(
         if value is not None
     }
     if not values:
-        raise Refusal("Give at least one figure to update.")
+        raise Refusal(_("Give at least one figure to update."))
     await _hospital(hospital_id)
     values.update(updated_at=int(call.services.clock()), updated_by=call.identity.sub)
     status = await run(call.services.store.update_status, hospital_id, values)
     if status is None:
-        raise Refusal(f"No live status is published for {hospital_id!r} yet.")
+        raise Refusal(_("No live status is published for %(id)s yet.", id=repr(hospital_id)))
     return live(status)
 
 
@@ -198,12 +200,12 @@ async def find_available_slots(
 ) -> SlotList:
     """Free appointment slots between two days, by hospital, doctor or specialty (at least one)."""
     if not (hospital_id or doctor_id or specialty):
-        raise Refusal("Give a hospital_id, a doctor_id or a specialty.")
+        raise Refusal(_("Give a hospital_id, a doctor_id or a specialty."))
     first, last = day_range(date_from, date_to)
     call = current()
     now = int(call.services.clock())
     if start_of_day(last + timedelta(days=1)) <= now:
-        raise Refusal("date_to is in the past.")
+        raise Refusal(_("date_to is in the past."))
     if hospital_id:
         await _hospital(hospital_id)
     views = await run(

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from mcpserver.access_log import Whose, touched
 from mcpserver.context import current
 from mcpserver.domain.records import RecordView
+from mcpserver.messages import _
 from mcpserver.refusal import Refusal
 from mcpserver.tools import Tools, paris_time, run
 from mcpserver.tools.bookings import AppointmentInfo, info
@@ -57,7 +58,7 @@ async def get_my_medical_record(
     views = await run(call.services.store.records, call.identity.sub, record_id)
     if not views:
         # The same answer for another patient's record as for none: ids reveal nothing.
-        raise Refusal(f"You have no medical record with the id {record_id[:80]!r}.")
+        raise Refusal(_("You have no medical record with the id %(id)s.", id=repr(record_id[:80])))
     return record(views[0])
 
 

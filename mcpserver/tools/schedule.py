@@ -15,6 +15,7 @@ from mcpserver.access_log import Whose, touched
 from mcpserver.context import current
 from mcpserver.domain.models import Consultation
 from mcpserver.domain.views import AppointmentView
+from mcpserver.messages import _
 from mcpserver.refusal import Refusal
 from mcpserver.tools import Tools, run
 from mcpserver.tools.bookings import AppointmentInfo, info
@@ -34,8 +35,8 @@ async def desk_appointment(appointment_id: str) -> AppointmentView:
     if view is not None and call.identity.manages(view.hospital.id):
         touched(subject=view.appointment.account_sub, hospital_id=view.hospital.id)
     else:
-        raise Refusal(f"No appointment has the id {appointment_id[:80]!r} at the hospitals "
-                      "you belong to.")
+        raise Refusal(_("No appointment has the id %(id)s at the hospitals you belong to.",
+                        id=repr(appointment_id[:80])))
     return view
 
 
@@ -62,22 +63,22 @@ async def mark_appointment(
     if status == outcome:
         return info(view)  # a retry: already done
     if status != "booked":
-        raise Refusal(f"This appointment is {status.replace('_', ' ')}; it cannot be marked "
-                      f"{outcome.replace('_', ' ')}.")
+        raise Refusal(_("This appointment is %(status)s; it cannot be marked %(outcome)s.",
+                        status=status.replace("_", " "), outcome=outcome.replace("_", " ")))
     started = view.slot.starts_at <= now
     if outcome == "cancelled_by_hospital" and started:
-        raise Refusal("This appointment has started: mark it attended or no_show instead.")
+        raise Refusal(_("This appointment has started: mark it attended or no_show instead."))
     if outcome != "cancelled_by_hospital" and not started:
-        raise Refusal("This appointment has not started yet: only cancelled_by_hospital can "
-                      "be marked now.")
+        raise Refusal(_("This appointment has not started yet: only cancelled_by_hospital can "
+                        "be marked now."))
     text = reason.strip() if reason and reason.strip() else None
     marked = await run(call.services.store.mark, appointment_id, outcome, text,
                        call.identity.sub, now)
     after = await run(call.services.store.appointment_view, appointment_id)
     assert after is not None  # appointments are never deleted
     if not marked and after.appointment.status != outcome:
-        raise Refusal(f"This appointment is now {after.appointment.status.replace('_', ' ')}; "
-                      "it was not changed.")
+        raise Refusal(_("This appointment is now %(status)s; it was not changed.",
+                        status=after.appointment.status.replace("_", " ")))
     return info(after)
 
 
@@ -93,8 +94,8 @@ async def add_consultation_note(
     call = current()
     view = await desk_appointment(appointment_id)
     if view.appointment.status != "attended":
-        raise Refusal("Only an attended appointment gets a consultation note: mark it "
-                      "attended first.")
+        raise Refusal(_("Only an attended appointment gets a consultation note: mark it "
+                        "attended first."))
     now = int(call.services.clock())
     stored = await run(call.services.store.write_note, Consultation(
         id=f"rec_{secrets.token_urlsafe(12)}",
