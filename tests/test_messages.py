@@ -24,7 +24,7 @@ _LOOSE_PUNCTUATION = re.compile(r" [:;?!]|« | »")
 def _extracted(package: str, folder: Path, monkeypatch: pytest.MonkeyPatch) -> Catalog:
     template = folder / f"{package}.pot"
     monkeypatch.chdir(ROOT)
-    CommandLineInterface().run([
+    CommandLineInterface().run([  # type: ignore[no-untyped-call]
         "pybabel", "-q", "extract", "-F", "babel.cfg", "--no-location", "-o", str(template),
         *SOURCES[package],
     ])
@@ -42,7 +42,7 @@ def _key(message: Message) -> str:
 
 
 def _texts(message: Message) -> list[str]:
-    return [message.string] if isinstance(message.string, str) else list(message.string)
+    return [message.string] if isinstance(message.string, str) else list(message.string or ())
 
 
 @pytest.mark.parametrize("package", sorted(SOURCES))
