@@ -1,0 +1,183 @@
+"""Pages in French or English: the browser's choice on the switch (a cookie), else its
+Accept-Language, else HOSPIAI_DEFAULT_LOCALE (French unless set); <html lang> follows, and
+OAuth's JSON errors stay English whatever the language."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from tests.databases import Databases
+from tests.flow import begin, csrf_token, logged_in, login
+from tests.harness import PASSWORD, AuthServer, start_auth_server
+
+# 1 December 2026, 19:58 in Paris.
+EVENING = 1796151480
+
+
+@pytest.fixture
+def french_server(databases: Databases) -> Iterator[AuthServer]:
+    """The setting's default, French."""
+    with start_auth_server(databases, default_locale="fr") as server:
+        yield server
+
+
+def _login_page(browser: httpx.Client, **headers: str) -> httpx.Response:
+    first = browser.get("/login", params={"next": "/account"}, headers=headers)
+    return browser.get(first.headers["location"], headers=headers)
+
+
+def _lang(page: str) -> str:
+    found = re.search(r'<html lang="([a-z]+)">', page)
+    assert found, page[:200]
+    return found.group(1)
+
+
+def _switch(page: str) -> str:
+    """The one link of the page's language switch."""
+    links = re.findall(r'<a href="(/language\?[^"]+)" hreflang=', page)
+    assert len(links) == 1, page
+    return html.unescape(links[0])
+
+
+def test_french_by_default(french_server: AuthServer) -> None:
+    with french_server.http() as browser:
+        page = _login_page(browser).text
+    assert _lang(page) == "fr"
+    assert "Connexion à HospiAI" in page and "Mot de passe" in page
+    assert "Log in to HospiAI" not in page
+    assert "Connectez-vous pour gérer votre compte HospiAI." in page
+    assert ">English</a>" in page  # the switch names the other language
+
+
+@pytest.mark.parametrize(
+    ("accept_language", "lang"),
+    [("en-GB,en;q=0.9", "en"), ("de-DE,en;q=0.5", "en"), ("de-DE", "fr"), ("fr-CA", "fr")],
+)
+def test_accept_language_when_no_choice_was_made(
+    french_server: AuthServer, accept_language: str, lang: str
+) -> None:
+    with french_server.http() as browser:
+        page = _login_page(browser, **{"Accept-Language": accept_language}).text
+    assert _lang(page) == lang
+    assert ("Log in to HospiAI" in page) == (lang == "en")
+
+
+def test_the_switch_remembers_the_choice_and_comes_back(french_server: AuthServer) -> None:
+    with french_server.http() as browser:
+        page = _login_page(browser, **{"Accept-Language": "fr"})
+        here = f"{page.url.path}?{page.url.query.decode()}"
+        switch = _switch(page.text)
+        assert parse_qs(urlsplit(switch).query) == {"lang": ["en"], "next": [here]}
+        response = browser.get(switch)
+        assert response.status_code == 303 and response.headers["location"] == here
+        assert response.headers["cache-control"] == "no-store"
+        cookie = response.headers["set-cookie"]
+        assert cookie.startswith("hospiai_locale=en;") and "HttpOnly" in cookie
+        assert "SameSite=lax" in cookie and "Max-Age=31536000" in cookie
+        # The choice wins over Accept-Language, on every page from now on.
+        again = browser.get(here, headers={"Accept-Language": "fr"}).text
+        assert _lang(again) == "en" and "Log in to HospiAI" in again
+        assert parse_qs(urlsplit(_switch(again)).query)["lang"] == ["fr"]
+        back = browser.get(_switch(again))
+        assert browser.get(back.headers["location"]).text.count('<html lang="fr">') == 1
+
+
+@pytest.mark.parametrize(
+    "next_page", ["//evil.example/x", "https://evil.example/", "/\\evil.example", "account", ""]
+)
+def test_the_switch_returns_only_to_a_path_on_this_server(
+    french_server: AuthServer, next_page: str
+) -> None:
+    with french_server.http() as browser:
+        response = browser.get("/language", params={"lang": "en", "next": next_page})
+    assert response.status_code == 303 and response.headers["location"] == "/"
+
+
+@pytest.mark.parametrize("lang", ["de", "", "FR", "fr-FR", "en\u00e9"])
+def test_the_switch_refuses_another_language(french_server: AuthServer, lang: str) -> None:
+    with french_server.http() as browser:
+        response = browser.get("/language", params={"lang": lang, "next": "/account"})
+    assert response.status_code == 400 and "set-cookie" not in response.headers
+    assert "Langue inconnue" in response.text and "Choisissez le français ou l\u2019anglais." in (
+        response.text
+    )
+
+
+def test_a_forged_cookie_is_no_choice(french_server: AuthServer) -> None:
+    with french_server.http() as browser:
+        browser.cookies.set("hospiai_locale", "de")
+        page = _login_page(browser, **{"Accept-Language": "en"}).text
+    assert _lang(page) == "en"
+
+
+def test_the_cookie_is_host_only_and_secure_on_https(databases: Databases) -> None:
+    with start_auth_server(databases, scheme="https") as server, server.http() as browser:
+        response = browser.get("/language", params={"lang": "fr", "next": "/"})
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith("__Host-hospiai_locale=fr;") and "Secure" in cookie
+
+
+def test_the_answer_to_a_form_switches_back_to_its_page(french_server: AuthServer) -> None:
+    """A page shown in answer to a POST offers the page that has the form, not the POST."""
+    email = french_server.account().email
+    with logged_in(french_server, email) as browser:
+        page = browser.get("/account")
+        refused = browser.post(
+            "/account/tokens",
+            data={"csrf_token": csrf_token(page.text), "name": "", "days": "30"},
+        )
+    assert refused.status_code == 400
+    assert "Donnez au jeton un nom de 1 à 100 caractères." in refused.text
+    assert parse_qs(urlsplit(_switch(refused.text)).query)["next"] == ["/account"]
+
+
+def test_times_in_french_in_paris(french_server: AuthServer) -> None:
+    french_server.clock.frozen_at = EVENING
+    email = french_server.account().email
+    with logged_in(french_server, email) as browser:
+        page = browser.get("/account").text
+        english = browser.get("/account", headers={"Accept-Language": "en"}).text
+    assert "Connexion le <time>1 déc. 2026, 19:58</time>" in page
+    assert "Votre compte HospiAI" in page and "Se déconnecter" in page
+    assert _lang(english) == "en"
+    assert "Logged in <time>1 Dec 2026, 19:58</time>" in english
+
+
+def test_consent_and_error_pages_in_french(french_server: AuthServer) -> None:
+    account = french_server.account()
+    client_id = french_server.client(public=True, name="Le Chat").id
+    with french_server.http() as browser:
+        started, _verifier = begin(browser, client_id)
+        interaction = started.headers["location"]
+        signed_in = login(browser, interaction, account.email, PASSWORD)
+        assert signed_in.status_code == 303
+        consent = browser.get(interaction).text
+        gone = browser.get("/authorize/resume/no-such-interaction")
+    assert "Autoriser <strong>Le Chat</strong> à utiliser votre compte HospiAI\u202f?" in consent
+    assert "Voir les hôpitaux et leurs disponibilités" in consent  # the scope catalogue
+    assert ">Refuser</button>" in consent and ">Autoriser</button>" in consent
+    assert gone.status_code == 400 and _lang(gone.text) == "fr"
+    assert "Cette demande de connexion n\u2019est plus valable" in gone.text
+    assert "Vous pouvez fermer cette page et retourner à votre assistant." in gone.text
+
+
+def test_oauth_errors_stay_english(french_server: AuthServer) -> None:
+    """error_description is for developers, whatever the browser or client reads."""
+    answers = []
+    with french_server.http() as client:
+        for language in ("fr", "en"):
+            headers = {"Accept-Language": language}
+            for response in (
+                client.post("/register", json={"redirect_uris": ["ftp://x"]}, headers=headers),
+                client.post("/token", data={"grant_type": "authorization_code"}, headers=headers),
+            ):
+                answers.append((response.status_code, response.json()))
+    assert answers[:2] == answers[2:]
+    assert "must use https" in answers[0][1]["error_description"]
+    assert "cannot authenticate" in answers[1][1]["error_description"]
