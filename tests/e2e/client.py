@@ -102,9 +102,11 @@ async def connect(
     browser: Browser,
     storage: MemoryStorage | None = None,
     client_metadata_url: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> AsyncIterator[Connection]:
     """An initialized MCP session over streamable HTTP, authorized by the SDK's OAuth client
-    (which registers dynamically, or names itself by ``client_metadata_url``)."""
+    (which registers dynamically, or names itself by ``client_metadata_url``); ``headers`` go
+    on every request (an assistant's Accept-Language)."""
     storage = storage or MemoryStorage()
     provider = OAuthClientProvider(
         mcp_url,
@@ -118,7 +120,7 @@ async def connect(
     )
     timeout = httpx2.Timeout(30, read=60)
     async with (
-        httpx2.AsyncClient(auth=provider, timeout=timeout) as http,
+        httpx2.AsyncClient(auth=provider, timeout=timeout, headers=headers) as http,
         streamable_http_client(mcp_url, http_client=http) as (read, write),
         ClientSession(read, write) as session,
     ):
