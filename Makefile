@@ -29,12 +29,14 @@ test: check
 # The French catalogues (README "Languages"): extract the English text of each service's code
 # and templates, and merge it into its .po: a new text gets an empty msgstr to translate there,
 # a text no longer used goes. tests/test_messages.py fails until every text is translated.
-# The sources of each catalogue are also in tests/test_messages.py.
+# The sources of each catalogue are also in tests/test_messages.py. The dates Babel writes in
+# the header are dropped: git has them, and they would change each file at every run.
 define catalogue
 $(BIN)/pybabel -q extract -F babel.cfg --no-location --sort-output --omit-header --no-wrap \
 	-o $(VENV)/$(1).pot $(2)
 $(BIN)/pybabel -q update -i $(VENV)/$(1).pot -d $(1)/locales -l fr --init-missing --no-wrap \
 	--no-fuzzy-matching --ignore-obsolete
+sed -i '/^"POT-Creation-Date: \|^"PO-Revision-Date: /d' $(1)/locales/fr/LC_MESSAGES/messages.po
 endef
 messages: $(STAMP)
 	$(call catalogue,authserver,authserver shared/scopes.py)

@@ -32,7 +32,7 @@ from authserver.endpoints import OAuthEndpoint, authorize, metadata, service, va
 from authserver.interactions import login, second_step, steps
 from authserver.legacy import LegacyTokens
 from authserver.maintenance import purge_every
-from authserver.messages import CATALOGUE, CLIENT_KINDS, ROLE_NAMES
+from authserver.messages import CATALOGUE
 from authserver.oauth.bridge import (
     HttpRequest,
     MalformedRequest,
@@ -46,6 +46,7 @@ from authserver.store import Store
 from authserver.throttle import LoginThrottle, RegistrationThrottle
 from authserver.web import language
 from authserver.web.edge import RefuseNul
+from authserver.web.labels import CLIENT_KINDS, ROLE_NAMES, client_name
 from authserver.web.language import Language, switches
 from authserver.web.pages import (
     EnrolmentRequired,
@@ -140,6 +141,7 @@ def build_context(
     )
     environment.filters["datetime"] = show_time
     environment.filters["number"] = show_number
+    environment.filters["client_name"] = client_name
     environment.filters["translate"] = CATALOGUE.gettext  # text marked N_ in Python
     environment.globals.update(
         locale=active_locale, switches=switches, role_names=ROLE_NAMES, client_kinds=CLIENT_KINDS

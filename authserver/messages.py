@@ -16,11 +16,3 @@ _ = CATALOGUE.translate
 ngettext = CATALOGUE.translate_plural
 N_ = mark
 
-# What pages call the stored values people read (models.ROLES, Client.kind).
-ROLE_NAMES = {"patient": N_("patient"), "staff": N_("staff"), "admin": N_("admin")}
-CLIENT_KINDS = {
-    "dynamic": N_("dynamic registration"),
-    "preregistered": N_("pre-registered"),
-    "metadata_document": N_("metadata document"),
-    "personal": N_("built in"),
-}

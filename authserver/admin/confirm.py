@@ -15,6 +15,7 @@ from authserver.admin.access import view
 from authserver.admin.console import revoke_back
 from authserver.context import Context
 from authserver.messages import _
+from authserver.web.labels import client_name
 from authserver.web.pages import error_page, render
 
 PREFIX = "/admin/confirm"
@@ -48,7 +49,7 @@ async def _client_action(
     if found is None:
         return _missing(request)
     page = f"/admin/clients/{client_id}"
-    title, consequence, button = texts(found.client_name)
+    title, consequence, button = texts(client_name(found))
     return _page(request, Confirmation(
         title, consequence, button, f"{page}/{action}", page, fields,
     ))

@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 
 from authserver.admin.access import action, view
 from authserver.context import Context
-from authserver.messages import ROLE_NAMES, _
+from authserver.messages import _
 from authserver.models import PERSONAL_CLIENT_ID, ROLES
 from authserver.provisioning import (
     MIN_PASSWORD_LENGTH,
@@ -22,6 +22,7 @@ from authserver.provisioning import (
     create_resource_server,
 )
 from authserver.security import new_secret
+from authserver.web.labels import ROLE_NAMES
 from authserver.web.pages import error_page, form_field, render, whole_number
 from authserver.web.paths import local_path
 from shared import scopes
