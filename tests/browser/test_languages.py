@@ -54,6 +54,16 @@ def _look(page: Page, lang: str, name: str) -> None:
     screenshot(page, name)
 
 
+def _visit(
+    page: Page, url: str, lang: str, name: str, heading: str | None = None
+) -> None:
+    """Open ``url`` and look at it (its main heading, when given, is shown)."""
+    page.goto(url)
+    if heading is not None:
+        expect(page.get_by_role("heading", name=heading)).to_be_visible()
+    _look(page, lang, name)
+
+
 def _choose(page: Page, lang: str, server: AuthServer) -> None:
     page.goto(f"{server.url}/")
     if lang == "en":  # the switch, from the French a French browser gets first
@@ -88,13 +98,11 @@ def test_a_patient_connects_an_assistant(
         page.get_by_role("button", name=words["allow"], exact=True).click()
         page.wait_for_url(f"{callback.uri}?*")
         assert exchange_back(french_server, public_client, callback, verifier) == 200
-        page.goto(f"{french_server.url}/account")
-        expect(page.get_by_role("heading", name=words["account"])).to_be_visible()
+        url = french_server.url
+        _visit(page, f"{url}/account", lang, f"i18n-account-{lang}-{size}", words["account"])
         expect(page.locator("main")).to_contain_text("Test Client")
-        _look(page, lang, f"i18n-account-{lang}-{size}")
-        page.goto(f"{french_server.url}/authorize/resume/no-such-request")
-        expect(page.get_by_role("heading", name=words["error"])).to_be_visible()
-        _look(page, lang, f"i18n-error-{lang}-{size}")
+        _visit(page, f"{url}/authorize/resume/no-such-request", lang,
+               f"i18n-error-{lang}-{size}", words["error"])
     finally:
         page.context.close()
 
@@ -112,12 +120,11 @@ def test_an_admin_reads_the_console(
         _log_in(page, words, admin.email)
         expect(page.get_by_role("heading", name=words["admin"])).to_be_visible()
         _look(page, lang, f"i18n-admin-{lang}-{size}")
-        page.goto(f"{french_server.url}/admin/accounts/{admin.id}")
-        _look(page, lang, f"i18n-admin-account-{lang}-{size}")
-        page.goto(f"{french_server.url}/admin/confirm/accounts/{admin.id}/disabled")
-        _look(page, lang, f"i18n-admin-confirm-{lang}-{size}")
-        page.goto(f"{french_server.url}/admin/audit")
-        expect(page.get_by_role("heading", name=words["audit"])).to_be_visible()
-        _look(page, lang, f"i18n-admin-audit-{lang}-{size}")
+        for path, name, heading in (
+            (f"/admin/accounts/{admin.id}", "admin-account", None),
+            (f"/admin/confirm/accounts/{admin.id}/disabled", "admin-confirm", None),
+            ("/admin/audit", "admin-audit", words["audit"]),
+        ):
+            _visit(page, f"{french_server.url}{path}", lang, f"i18n-{name}-{lang}-{size}", heading)
     finally:
         page.context.close()
