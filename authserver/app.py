@@ -57,6 +57,7 @@ from authserver.web.pages import (
     show_page_error,
     show_time,
 )
+from authserver.web.session import device_label
 from shared.clock import unix_now
 from shared.cors import Cors, RouteCors
 from shared.database import create_db_engine
@@ -142,6 +143,7 @@ def build_context(
     environment.filters["datetime"] = show_time
     environment.filters["number"] = show_number
     environment.filters["client_name"] = client_name
+    environment.filters["device"] = device_label
     environment.filters["translate"] = CATALOGUE.gettext  # text marked N_ in Python
     environment.globals.update(
         locale=active_locale, switches=switches, role_names=ROLE_NAMES, client_kinds=CLIENT_KINDS

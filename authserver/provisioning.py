@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from authserver.messages import N_, _
 from authserver.models import ROLES, Account, Client, Membership, ResourceServer
 from authserver.oauth.clients import GRANT_TYPES, redirect_uri_problem
 from authserver.oauth.service import GRANT_TYPE as SERVICE_GRANT
@@ -24,7 +25,18 @@ MEMBER_ROLES = ("staff", "admin")
 
 
 class ProvisioningError(ValueError):
-    """Input that cannot be provisioned; the message says why."""
+    """Input that cannot be provisioned; the message says why: in English as ``str()`` (the
+    CLI), in the admin's language on a page (``sentence``)."""
+
+    def __init__(self, message: str, **values: object) -> None:
+        super().__init__(message % values if values else message)
+        self.message = message
+        self.values = values
+
+    def sentence(self) -> str:
+        """The message translated (when it is in the catalogue), as a sentence."""
+        text = _(self.message, **self.values)
+        return text[:1].upper() + text[1:]
 
 
 @dataclass(frozen=True)
@@ -53,9 +65,11 @@ def create_account(
         phone=phone, role=role, now=now,
     )
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ProvisioningError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+        raise ProvisioningError(N_("the password must have at least %(length)s characters"),
+                                length=MIN_PASSWORD_LENGTH)
     if store.account_by_email(account.email) is not None:
-        raise ProvisioningError(f"an account with email {account.email!r} already exists")
+        raise ProvisioningError(N_("an account with email %(email)s already exists"),
+                                email=repr(account.email))
     account.password_hash = hasher(password)
     store.add_account(account)
     return account
@@ -75,9 +89,9 @@ def new_account(
     page looks it up (``email_key``); the CLI's create and import, and the admin's, share it."""
     email = email.strip()
     if "@" not in email or email.startswith("@") or email.endswith("@"):
-        raise ProvisioningError(f"{email!r} is not an email address")
+        raise ProvisioningError(N_("%(email)s is not an email address"), email=repr(email))
     if role not in ROLES:
-        raise ProvisioningError(f"role must be one of {', '.join(ROLES)}")
+        raise ProvisioningError(N_("role must be one of %(roles)s"), roles=", ".join(ROLES))
     return Account(
         id=new_id("acct"),
         email=email,
@@ -156,9 +170,10 @@ def create_resource_server(
 ) -> Credentials:
     """A resource server: tokens for ``resource`` and the credentials to introspect them."""
     if redirect_uri_problem(resource) is not None:
-        raise ProvisioningError("the resource must be an https URI, or http on loopback")
+        raise ProvisioningError(N_("the resource must be an https URI, or http on loopback"))
     if store.resource_server_by_resource(resource) is not None:
-        raise ProvisioningError(f"resource {resource!r} is already registered")
+        raise ProvisioningError(N_("resource %(resource)s is already registered"),
+                                resource=repr(resource))
     secret = new_secret("rs")
     server = ResourceServer(
         id=new_id("rs"), resource=resource, name=name, secret_hash=keys.hash_secret(secret),
@@ -173,15 +188,15 @@ def add_membership(store: Store, *, account_id: str, hospital_id: str, now: int)
     already did."""
     account = store.account(account_id)
     if account is None:
-        raise ProvisioningError("no such account")
+        raise ProvisioningError(N_("no such account"))
     if account.role not in MEMBER_ROLES:
-        raise ProvisioningError("only staff and admin accounts belong to hospitals")
+        raise ProvisioningError(N_("only staff and admin accounts belong to hospitals"))
     hospital_id = hospital_id.strip()
     if HOSPITAL_ID.fullmatch(hospital_id) is None:
-        raise ProvisioningError(
-            f"{hospital_id[:80]!r} is not a hospital id (lower-case letters, digits and "
-            "hyphens, such as paris-1)"
-        )
+        raise ProvisioningError(N_(
+            "%(id)s is not a hospital id (lower-case letters, digits and hyphens, such as "
+            "paris-1)"
+        ), id=repr(hospital_id[:80]))
     return store.add_membership(
         Membership(account_id=account_id, hospital_id=hospital_id, created_at=now)
     )

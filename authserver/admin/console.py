@@ -188,7 +188,7 @@ async def add_account(request: Request, context: Context, form: FormData) -> boo
             )
         )
     except ProvisioningError as error:
-        return error_page(request, "The account was not created", str(error).capitalize())
+        return error_page(request, _("The account was not created"), error.sentence())
     return RedirectResponse(f"/admin/accounts/{created.id}", status_code=303)
 
 
@@ -273,7 +273,9 @@ async def add_resource_server(
             )
         )
     except ProvisioningError as error:
-        return error_page(request, "The resource server was not created", str(error).capitalize())
+        return error_page(
+            request, _("The resource server was not created"), error.sentence()
+        )
     return render(
         request, "admin/secret.html", status_code=201, id=created.id, secret=created.secret
     )

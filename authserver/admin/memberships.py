@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from authserver.admin.access import action
 from authserver.context import Context
+from authserver.messages import _
 from authserver.provisioning import ProvisioningError, add_membership
 from authserver.web.pages import error_page, form_field
 
@@ -30,7 +31,7 @@ async def add(request: Request, context: Context, form: FormData) -> bool | Resp
             )
         )
     except ProvisioningError as error:
-        return error_page(request, "The membership was not added", str(error).capitalize())
+        return error_page(request, _("The membership was not added"), error.sentence())
     return True
 
 

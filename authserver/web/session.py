@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from authserver.context import Context
+from authserver.messages import N_, _
 from authserver.models import Account, AccountSession, Interaction
 from authserver.security import new_id, new_secret
 from authserver.throttle import network_of
@@ -35,6 +36,7 @@ _SYSTEMS = (
     ("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iOS"), ("Windows", "Windows"),
     ("CrOS", "ChromeOS"), ("Mac OS X", "macOS"), ("Linux", "Linux"),
 )
+UNKNOWN_BROWSER = N_("Unknown browser")
 _PRODUCT = re.compile(r"[A-Za-z][A-Za-z0-9._-]{0,39}")
 
 
@@ -146,8 +148,16 @@ def device_summary(user_agent: str) -> str:
     system = next((name for token, name in _SYSTEMS if token in user_agent), None)
     if browser is None:
         product = _PRODUCT.match(user_agent)
-        browser = product.group(0) if product else "Unknown browser"
+        browser = product.group(0) if product else UNKNOWN_BROWSER
     return f"{browser} on {system}" if system else browser
+
+
+def device_label(summary: str) -> str:
+    """A stored device_summary (English, as the sessions table holds it) in the page's
+    language. Its browser name has no space, so " on " parts it."""
+    browser, on, system = summary.partition(" on ")
+    browser = _(UNKNOWN_BROWSER) if browser == UNKNOWN_BROWSER else browser
+    return _("%(browser)s on %(system)s", browser=browser, system=system) if on else browser
 
 
 def start_session(

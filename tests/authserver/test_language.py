@@ -12,6 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from authserver.web.session import device_label
+from shared.i18n import speaking
 from tests.databases import Databases
 from tests.flow import begin, csrf_token, logged_in, login
 from tests.harness import PASSWORD, AuthServer, start_auth_server
@@ -181,3 +183,22 @@ def test_oauth_errors_stay_english(french_server: AuthServer) -> None:
     assert answers[:2] == answers[2:]
     assert "must use https" in answers[0][1]["error_description"]
     assert "cannot authenticate" in answers[1][1]["error_description"]
+
+
+def test_stored_english_reads_french(french_server: AuthServer) -> None:
+    """A session's device and a refused admin form come from English the store or the CLI
+    share; the page says them in French."""
+    admin = french_server.account("admin")
+    with logged_in(french_server, admin.email, "/admin") as browser:
+        page = browser.get("/admin/accounts")
+        refused = browser.post("/admin/accounts", data={
+            "csrf_token": csrf_token(page.text), "email": "not-an-address", "given_name": "A",
+            "family_name": "B", "role": "patient", "password": "long enough password",
+        })
+    with speaking("fr"):
+        assert device_label("Firefox on Linux") == "Firefox sous Linux"
+        assert device_label("Unknown browser") == "Navigateur inconnu"
+        assert device_label("curl") == "curl"
+    assert refused.status_code == 400
+    assert "Le compte n\u2019a pas été créé" in refused.text
+    assert "&#39;not-an-address&#39; n\u2019est pas une adresse e-mail" in refused.text
