@@ -1,5 +1,6 @@
-"""The interaction pages: log in, then consent. Each step checks the interaction is open and
-bound to this browser, and every POST checks the CSRF token."""
+"""The interaction pages: log in (then the second step or enrolment, when the account's role or
+the request asks for a second factor), then consent. Each step checks the interaction is open
+and bound to this browser, and every POST checks the CSRF token."""
 
 from __future__ import annotations
 
