@@ -124,6 +124,8 @@ def start_auth_server(
         # test_second_factor_policy.py): the staff and admins of other tests log in with a
         # password, as they did before the policy.
         "mfa_roles": frozenset(),
+        # No RFC 9470 step-up either unless a test says so (start_stack's step_up_max_age).
+        "step_up_max_age": 0,
         **overrides,
     }
     if "database_url" not in values:
@@ -180,11 +182,15 @@ def mcp_settings(
 @contextmanager
 def start_stack(
     databases: Databases, *, cache_ttl: int = 30, browser_origins: tuple[str, ...] = (),
-    step_up_max_age: int = 0, **auth_overrides: Any
+    step_up_max_age: int = 0, auth_step_up_max_age: int | None = None, **auth_overrides: Any
 ) -> Iterator[Stack]:
-    """``step_up_max_age``: see mcp_settings."""
+    """``step_up_max_age``: see mcp_settings; the authorization server's
+    HOSPIAI_STEP_UP_MAX_AGE too, unless ``auth_step_up_max_age`` says otherwise."""
     sock = bind_loopback()
     mcp_url = f"http://127.0.0.1:{sock.getsockname()[1]}/mcp"
+    auth_overrides["step_up_max_age"] = (
+        step_up_max_age if auth_step_up_max_age is None else auth_step_up_max_age
+    )
     with start_auth_server(databases, resource=mcp_url, **auth_overrides) as auth:
         settings = mcp_settings(
             auth, databases, cache_ttl=cache_ttl, browser_origins=browser_origins, demo=True,

@@ -109,6 +109,10 @@ async def authorize(request: Request) -> Response:
         # Its role requires a second factor it lacks: nothing is finished without the pages,
         # which send it to enrolment (prompt=none gets login_required).
         session = None
+    if session is not None:
+        authentication = authentication.for_account(
+            scopes.join(outcome.scope), session.account.role, context.settings.step_up_max_age
+        )
     assert client is not None  # validation refuses a request without a known client
     decision = await run_in_threadpool(
         _decide, context, client, outcome, authentication, session

@@ -100,6 +100,14 @@ async def show(request: Request) -> Response:
     return await _consent_page(request, context, interaction, session)
 
 
+def _asked(context: Context, interaction: Interaction, account: Account) -> Authentication:
+    """What this request asks of the account's sign-in: the client's acr_values (max_age was
+    decided at /authorize), and this server's own step-up rule for the account's role."""
+    return Authentication.parse(interaction.params).for_account(
+        interaction.scope, account.role, context.settings.step_up_max_age
+    )
+
+
 async def _owed(
     context: Context, interaction: Interaction, session: LoginSession
 ) -> str | None:
@@ -111,7 +119,7 @@ async def _owed(
     account = session.account
     if await run_in_threadpool(enrolment_required, context.settings, context.store, account):
         return enrolment_url(back)
-    if not Authentication.parse(interaction.params).needs_second_factor(session):
+    if not _asked(context, interaction, account).needs_second_factor(session):
         return None
     if await run_in_threadpool(has_second_factor, context.store, account):
         return second_step_url(back)
@@ -183,7 +191,7 @@ async def login(request: Request) -> Response:
     if isinstance(account, Response):
         return account
     now = context.clock()
-    asked = Authentication.parse(interaction.params).mfa
+    asked = _asked(context, interaction, account).mfa
     owed = await run_in_threadpool(outstanding, context, account, asked)
     # Consent remembered is used once the login is whole: after what is owed otherwise.
     resumed = owed is None and await _allowed_before(

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from shared import scopes
 from shared.authentication import ACR_MFA, ACR_VALUES, acr_of
 
 Need = Literal["none", "login", "consent"]
@@ -74,6 +75,18 @@ class Authentication:
             raise InvalidAuthentication("max_age must be a whole number of seconds.")
         # Levels are ordered: naming mfa among others asks for mfa, the stricter reading.
         return cls(mfa=ACR_MFA in acr_values, max_age=int(max_age) if max_age else None)
+
+    def for_account(self, scope: str, role: str, step_up_max_age: int) -> Authentication:
+        """The request as this server enforces it for an account with ``role``: a scope that
+        changes hospital data (shared.scopes, step_up) asks for mfa and at most
+        ``step_up_max_age`` (HOSPIAI_STEP_UP_MAX_AGE; 0: no such rule), the stricter of that
+        and what the client asked. The resource server's RFC 9470 challenge asks for the
+        same, and a client that does not pass it on must not get a code for the same sign-in
+        the challenge refused."""
+        if step_up_max_age <= 0 or not scopes.needs_step_up(scopes.parse(scope), role):
+            return self
+        max_age = step_up_max_age if self.max_age is None else min(self.max_age, step_up_max_age)
+        return Authentication(mfa=True, max_age=max_age)
 
     def too_old(self, signed_in: SignIn, now: int) -> bool:
         """The sign-in is older than max_age allows: the user signs in again."""

@@ -144,3 +144,37 @@ def test_levels_are_ordered_and_empty_parameters_are_absent() -> None:
 def test_what_cannot_be_honoured_is_invalid(params: dict[str, str]) -> None:
     with pytest.raises(InvalidAuthentication):
         Authentication.parse(params)
+
+
+@pytest.mark.parametrize(
+    ("scope", "role", "asked", "expected"),
+    [
+        # A scope that changes hospital data, for a role that may hold it: mfa and max_age.
+        ("read:data write:data", "staff", {}, Authentication(mfa=True, max_age=900)),
+        ("write:schedule", "admin", {}, Authentication(mfa=True, max_age=900)),
+        # The client's own max_age stays when it is stricter, and the server's when it is not.
+        ("write:data", "staff", {"max_age": "60"}, Authentication(mfa=True, max_age=60)),
+        ("write:data", "staff", {"max_age": "3600"}, Authentication(mfa=True, max_age=900)),
+        # A patient never holds write:data: asking for it changes nothing of the sign-in.
+        ("read:data write:data", "patient", {}, Authentication()),
+        # Reading asks nothing more than the client did.
+        ("read:data read:schedule", "staff", {"max_age": "60"}, Authentication(max_age=60)),
+    ],
+)
+def test_the_server_asks_for_step_up_for_scopes_that_change_hospital_data(
+    scope: str, role: str, asked: dict[str, str], expected: Authentication
+) -> None:
+    assert Authentication.parse(asked).for_account(scope, role, 900) == expected
+
+
+def test_the_server_step_up_rule_can_be_turned_off() -> None:
+    assert Authentication.parse({}).for_account("write:data", "staff", 0) == Authentication()
+
+
+def test_an_old_sign_in_asked_for_write_data_signs_in_again() -> None:
+    asked = Authentication.parse({}).for_account("write:data", "staff", 900)
+    decision = decide(
+        Prompt.parse(None), asked, signed_in=SignIn(("pwd", "otp"), NOW - 901), now=NOW,
+        on_device=False, remembered=_never,
+    )
+    assert (decision.need, decision.force_login) == ("login", True)

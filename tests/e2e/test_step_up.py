@@ -39,7 +39,15 @@ def _with_write_data(scope: str) -> str:
 
 
 @both_backends
-def test_a_password_only_token_is_challenged_until_the_second_factor(stepped_up: Stack) -> None:
+def test_a_password_only_token_is_challenged_until_the_second_factor(databases: Databases) -> None:
+    """The token comes from an authorization server whose own step-up rule is off (or from
+    before it was on): with it on, the first connection would already ask for the second
+    factor (test_a_client_that_passes_nothing_on_still_gets_a_fresh_sign_in)."""
+    with start_stack(databases, step_up_max_age=MAX_AGE, auth_step_up_max_age=0) as stack:
+        _challenged_until_the_second_factor(stack)
+
+
+def _challenged_until_the_second_factor(stepped_up: Stack) -> None:
     auth = stepped_up.auth
     staff = auth.account("staff")
     auth.join(staff, "lyon-1")
@@ -141,3 +149,38 @@ def test_a_sign_in_older_than_max_age_signs_in_again_before_the_code(stepped_up:
     assert len(browser.authorize_urls) == 2
     status = stepped_up.domain.status("lyon-1")
     assert status is not None and status.beds_available == UPDATE["beds_available"]
+
+
+@both_backends
+def test_a_client_that_passes_nothing_on_still_gets_a_fresh_sign_in(databases: Databases) -> None:
+    """The official SDK retries with its first authorization's parameters: the authorization
+    server's own rule (HOSPIAI_STEP_UP_MAX_AGE on a request for write:data) asks the browser,
+    still signed in since too long ago, to sign in again; without it the code would be issued
+    for that old sign-in and the retried call refused again."""
+    with start_stack(databases, step_up_max_age=MAX_AGE) as stack:
+        auth = stack.auth
+        staff = auth.account("staff")
+        auth.join(staff, "lyon-1")
+        with logged_in(auth, staff.email) as other:
+            totp, _codes = enrol_one_time_codes(auth, other)
+        auth.clock.advance(30)
+        browser = Browser(staff.email, PASSWORD, rewrite_scope=_with_write_data,
+                          code=lambda: totp.at(auth.clock()), keep_session=True)
+
+        async def scenario() -> None:
+            async with connect(stack.mcp_url, browser) as connection:
+                storage = connection.storage
+                assert storage.tokens is not None
+                assert introspect(auth, storage.tokens.access_token).json()["acr"] == ACR_MFA
+                auth.clock.advance(MAX_AGE + 1)
+                signed_in_from = auth.clock()
+                updated = await connection.session.call_tool("update_hospital_status", UPDATE)
+                assert not updated.is_error, updated.content
+                stepped = introspect(auth, storage.tokens.access_token).json()
+                assert stepped["auth_time"] >= signed_in_from
+
+        asyncio.run(scenario())
+        assert len(browser.authorize_urls) == 2
+        assert "max_age" not in browser.authorize_urls[-1]
+        status = stack.domain.status("lyon-1")
+        assert status is not None and status.beds_available == UPDATE["beds_available"]

@@ -53,8 +53,10 @@ def test_only_a_recent_second_factor_is_strong_enough(
 
 @pytest.fixture
 def stepped_up(databases: Databases) -> Iterator[Stack]:
-    """A stack whose MCP server requires the step-up."""
-    with start_stack(databases, step_up_max_age=MAX_AGE) as started:
+    """A stack whose MCP server requires the step-up, and whose authorization server issues
+    tokens for any sign-in (its own rule off, tests/e2e/test_step_up.py has it on): what the
+    MCP server does with each kind of token."""
+    with start_stack(databases, step_up_max_age=MAX_AGE, auth_step_up_max_age=0) as started:
         yield started
 
 
