@@ -44,7 +44,8 @@ class LoginSession:
     auth_time: int
     # The session row's public id (the account page marks "this session" by it).
     id: str
-    # How the user proved who they are (RFC 8176): ("pwd",) or ("pwd", "otp").
+    # How the user proved who they are (RFC 8176): ("pwd",), ("pwd", "otp"), a passkey's
+    # ("hwk", "user", "mfa"), ...
     amr: tuple[str, ...] = ("pwd",)
 
     @property
@@ -152,11 +153,11 @@ def device_summary(user_agent: str) -> str:
 
 def start_session(
     context: Context, request: Request, response: Response, account: Account, now: int,
-    *, second_factor_due: bool = False,
+    *, second_factor_due: bool = False, amr: str = "pwd",
 ) -> str:
-    """After a password login: a new session row and its cookie, the session this browser had
-    before ended, and a new browser id (so one planted or seen before the login no longer
-    passes CSRF nor an interaction's binding). Returns the new browser id. With
+    """After a login (``amr``: how, RFC 8176): a new session row and its cookie, the session
+    this browser had before ended, and a new browser id (so one planted or seen before the
+    login no longer passes CSRF nor an interaction's binding). Returns the new browser id. With
     ``second_factor_due`` the session counts only for the second step (due_session)."""
     _end_named_session(context, request)
     secret, ttl = new_secret("ses"), context.settings.session_ttl
@@ -164,7 +165,7 @@ def start_session(
         id=new_id("ses"), secret_hash=context.keys.hash_secret(secret), account_id=account.id,
         created_at=now, auth_time=now, last_seen_at=now, expires_at=now + ttl,
         user_agent=device_summary(request.headers.get("user-agent", "")),
-        network=network_of(client_ip(request)), second_factor_due=second_factor_due,
+        network=network_of(client_ip(request)), second_factor_due=second_factor_due, amr=amr,
     ))
     claims = {"sub": account.id, "sid": secret}
     set_cookie(context, response, SESSION, sign(context, SESSION, claims), ttl)
