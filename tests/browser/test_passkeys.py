@@ -287,8 +287,12 @@ def test_a_cloned_authenticator_and_a_disabled_account_sign_nobody_in(
     assert events(server, "passkey.failed", account_id)[0].detail["reason"] == "assertion"
     assert server.store.passkey_used(passkey.id, 1000, 0, server.clock())
     server.store.set_account_disabled(account_id, True)
+    page.goto(f"{server.settings.issuer}/login")  # no alert left from the attempt before
     page.get_by_role("button", name="Sign in with a passkey").click()
     expect(page.get_by_role("alert")).to_contain_text("That passkey was not accepted")
+    # A disabled account's passkey is no passkey at all.
+    last = server.store.audit_events(event="passkey.failed", limit=1)[0]
+    assert last.detail["reason"] == "unknown passkey" and last.actor is None
     assert session_amr(server, account_id) == []
 
 
