@@ -5,8 +5,6 @@ asked for goes back to."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -23,7 +21,7 @@ from authserver.web.pages import (
     last_factor_page,
     render,
 )
-from authserver.web.paths import enrolment_url, local_path
+from authserver.web.paths import enrolment_url, local_path, with_next
 from authserver.web.session import LoginSession, client_ip, current_session
 
 PAGE = "/account/one-time-codes"
@@ -38,10 +36,6 @@ async def _session(request: Request) -> tuple[Context, LoginSession, str]:
     if session is None:
         raise LoginRequired(enrolment_url(next_page))
     return context, session, next_page
-
-
-def _with_next(path: str, next_page: str) -> str:
-    return f"{path}?{urlencode({'next': next_page})}"
 
 
 async def _audit(request: Request, context: Context, session: LoginSession, event: str) -> None:
@@ -79,9 +73,9 @@ async def show(request: Request, *, error: str | None = None) -> Response:
         request, "one_time_codes.html", status_code=400 if error else 200,
         enrolment=enrolment, error=error, next_page=next_page,
         required=second_factor_required(context.settings, session.account),
-        start=_with_next(f"{PAGE}/start", next_page),
-        confirm=_with_next(f"{PAGE}/confirm", next_page),
-        passkeys=_with_next(passkeys.PAGE, next_page),
+        start=with_next(f"{PAGE}/start", next_page),
+        confirm=with_next(f"{PAGE}/confirm", next_page),
+        passkeys=with_next(passkeys.PAGE, next_page),
     )
 
 

@@ -6,8 +6,6 @@ back to."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -25,7 +23,7 @@ from authserver.web.pages import (
     render,
 )
 from authserver.web.passkey_challenges import options_response, take
-from authserver.web.paths import local_path
+from authserver.web.paths import local_path, with_next
 from authserver.web.session import LoginSession, client_ip, current_session
 from shared.http import NO_STORE
 
@@ -40,12 +38,8 @@ async def _session(request: Request) -> tuple[Context, LoginSession, str]:
     next_page = local_path(request.query_params.get("next"), "/account#passkeys")
     session = await run_in_threadpool(current_session, context, request)
     if session is None:
-        raise LoginRequired(_with_next(PAGE, next_page))
+        raise LoginRequired(with_next(PAGE, next_page))
     return context, session, next_page
-
-
-def _with_next(path: str, next_page: str) -> str:
-    return f"{path}?{urlencode({'next': next_page})}"
 
 
 async def _audit(
@@ -66,7 +60,7 @@ async def show(request: Request, *, error: str | None = None, status_code: int =
         request, "passkeys.html", status_code=status_code, script=rp is not None,
         available=rp is not None, error=error,
         required=second_factor_required(context.settings, session.account),
-        action=_with_next(PAGE, next_page), options=f"{PAGE}/options",
+        action=with_next(PAGE, next_page), options=f"{PAGE}/options",
     )
 
 
