@@ -5,11 +5,14 @@ answer refused as a page, never an error 500."""
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from authserver.models import Passkey
 from authserver.web.passkey_challenges import CHALLENGE_SECONDS
 from shared.authentication import ACR_MFA, ACR_PASSWORD, acr_of
 from tests.databases import Databases
@@ -117,3 +120,32 @@ def test_a_malformed_registration_is_refused_and_audited(server: AuthServer) -> 
 ])
 def test_the_level_of_a_sign_in(amr: list[str], acr: str) -> None:
     assert acr_of(amr) == acr
+
+
+def test_failed_passkey_sign_ins_are_throttled_per_account(server: AuthServer) -> None:
+    account = server.account()
+    credential_id = b"credential-of-the-account"
+    server.store.add_passkey(Passkey(
+        id="pk_throttled", account_id=account.id, credential_id=credential_id,
+        public_key=b"public-key", name="Key", device_type="single_device",
+        created_at=server.clock(),
+    ))
+    named = base64.urlsafe_b64encode(credential_id).decode().rstrip("=")
+    forged = json.dumps({"id": named, "rawId": named, "type": "public-key", "response": {
+        "clientDataJSON": "e30", "authenticatorData": "AAAA", "signature": "AAAA"}})
+    with httpx.Client(base_url=server.settings.issuer, timeout=10) as browser:
+        token = csrf_token(_login_page(browser))
+        for _ in range(server.settings.login_failures_per_account):
+            browser.post("/login/passkey/options", data={"csrf_token": token})
+            failed = browser.post("/login?next=%2Faccount", data={
+                "csrf_token": token, "credential": forged})
+            assert failed.status_code == 401
+        paused = browser.post("/login?next=%2Faccount", data={
+            "csrf_token": token, "credential": forged})
+    assert paused.status_code == 429 and "Retry-After" in paused.headers
+    assert "logging in is paused" in paused.text
+    [event] = server.store.audit_events(event="login.throttled", actor=account.id)
+    assert event.detail["method"] == "passkey"
+    assert len(server.store.audit_events(event="passkey.failed", actor=account.id)) == (
+        server.settings.login_failures_per_account
+    )

@@ -336,3 +336,12 @@ def test_only_the_pages_that_offer_a_passkey_run_a_script(server: AuthServer) ->
         script = browser.get("/static/passkeys.js")
         assert script.status_code == 200 and "javascript" in script.headers["content-type"]
         assert "script-src" not in script.headers["content-security-policy"]
+        # The account page lists and removes passkeys with plain forms: no script there.
+        browser.post("/login?next=%2Faccount", data={
+            "email": server.account().email, "password": PASSWORD,
+            "csrf_token": csrf_token(login_page.text),
+        })
+        account = browser.get("/account")
+        assert account.status_code == 200 and "Add a passkey" in account.text
+        assert "script-src" not in account.headers["content-security-policy"]
+        assert "<script" not in account.text
