@@ -8,6 +8,9 @@
 (function () {
   const supported = typeof window.PublicKeyCredential === "function" &&
     navigator.credentials !== undefined;
+  for (const note of document.querySelectorAll("[data-passkey-no-script]")) {
+    note.hidden = true;
+  }
   for (const note of document.querySelectorAll("[data-passkey-unsupported]")) {
     note.hidden = supported;
   }

@@ -82,6 +82,8 @@ def test_register_sign_in_with_and_remove_a_passkey(page: Page, server: AuthServ
     authenticator(page)
     password_login(page, server, account.email)
     add_passkey(page, server, "Test laptop", shot="passkey-enrolment-phone")
+    page.locator("#passkeys").scroll_into_view_if_needed()
+    screenshot(page, "passkeys-on-account-phone")
     [passkey] = server.store.passkeys(account.id)
     assert passkey.name == "Test laptop" and passkey.device_type == "single_device"
     assert events(server, "factor.enrolled", account.id)[0].detail["factor"] == "passkey"
@@ -321,6 +323,31 @@ def test_a_patient_passkey_without_user_verification_counts_as_one_factor(
     page.get_by_role("button", name="Use a passkey").click()
     expect(page.get_by_role("heading", name="Your HospiAI account")).to_be_visible()
     assert session_amr(server, account.id) == ["pwd hwk user"]
+
+
+def test_a_browser_without_passkeys_says_so_and_logs_in_with_a_password(
+    chromium: Browser, server: AuthServer
+) -> None:
+    email = server.account().email
+    for options, note in (
+        ({"java_script_enabled": False}, "Passkeys need JavaScript"),
+        ({}, "This browser cannot use passkeys"),
+    ):
+        context = chromium.new_context(viewport={"width": 390, "height": 844}, **options)
+        try:
+            page = context.new_page()
+            if options == {}:
+                # A browser without WebAuthn: the script finds no PublicKeyCredential.
+                page.add_init_script("delete window.PublicKeyCredential")
+            page.goto(f"{server.settings.issuer}/login")
+            expect(page.get_by_text(note)).to_be_visible()
+            expect(page.get_by_role("button", name="Sign in with a passkey")).to_be_hidden()
+            page.get_by_label("Email").fill(email)
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Log in").click()
+            expect(page.get_by_role("heading", name="Your HospiAI account")).to_be_visible()
+        finally:
+            context.close()
 
 
 def test_only_the_pages_that_offer_a_passkey_run_a_script(server: AuthServer) -> None:
