@@ -84,7 +84,7 @@ def _authenticate(
     subject = account.id if account else (credential_id or b"").hex()[:128]
     attempt = context.throttle.begin_passkey(subject, ip, now)
     if isinstance(attempt, Throttled):
-        context.audit.record("login.throttled", actor=subject if account else None, ip=ip,
+        context.audit.record("login.throttled", actor=account.id if account else None, ip=ip,
                              method="passkey", limit=attempt.limit)
         return attempt
     challenge = take(context, request, "sign_in")
