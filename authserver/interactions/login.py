@@ -28,6 +28,7 @@ from authserver.web.session import (
     ensure_browser_id,
     start_session,
 )
+from shared.authentication import ACR_MFA, acr_of
 
 BAD_LOGIN = "The email or password is incorrect, or the account is disabled."
 ACCOUNT_INTRO = "Log in to manage your HospiAI account."
@@ -140,16 +141,18 @@ async def log_in(
 Outstanding = Literal["second_factor", "enrolment"] | None
 
 
-def outstanding(context: Context, login: Login) -> Outstanding:
+def outstanding(context: Context, login: Login, asked: bool = False) -> Outstanding:
     """What a right password still needs: the account's second factor, or (its role requiring
-    one it lacks) an enrolment; None when the login is whole, as a passkey's always is (a
-    role that requires a second factor had the passkey verify its user)."""
+    one it lacks, or the request being finished having ``asked`` for one) an enrolment; None
+    when the login is whole. A passkey's is, unless it was one factor (no user verification,
+    which a role that requires a second factor never signs in without) and ``asked``."""
     account = login.account
-    if not login.by_password:
+    if not login.by_password and not (asked and acr_of(login.amr.split()) != ACR_MFA):
         return None
     if has_second_factor(context.store, account):
         return "second_factor"
-    return "enrolment" if second_factor_required(context.settings, account) else None
+    required = asked or second_factor_required(context.settings, account)
+    return "enrolment" if required else None
 
 
 async def finish_login(

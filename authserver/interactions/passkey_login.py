@@ -17,7 +17,7 @@ from authserver.policy import second_factor_required
 from authserver.throttle import Throttled
 from authserver.web.pages import checked_form
 from authserver.web.passkey_challenges import options_response, take
-from authserver.web.session import LoginSession, client_ip, due_session
+from authserver.web.session import LoginSession, client_ip, second_step_session
 from shared.http import NO_STORE
 
 BAD_PASSKEY = "That passkey was not accepted. Try again, or log in with your password."
@@ -47,11 +47,11 @@ async def sign_in_options(request: Request) -> Response:
 
 async def second_factor_options(request: Request) -> Response:
     """POST: the options of the second step, for the passkeys of the account whose password
-    was right a moment ago."""
+    was right a moment ago (or whose live sign-in steps up)."""
     context = get_context(request)
     await checked_form(request)
     rp = available(context)
-    session = await run_in_threadpool(due_session, context, request)
+    session = await run_in_threadpool(second_step_session, context, request)
     if rp is None or session is None:
         return _unavailable("Log in again.", 403)
     account = session.account
@@ -109,9 +109,9 @@ def _authenticate(
 
 def second_factor(
     context: Context, request: Request, session: LoginSession, credential: str
-) -> str | None:
-    """The amr of a password followed by a passkey of the account answering this browser's
-    second-step challenge; None (audited) if it does not."""
+) -> tuple[str, ...] | None:
+    """The amr values of a passkey of the account answering this browser's second-step
+    challenge; None (audited) if it does not."""
     account, ip, rp = session.account, client_ip(request), available(context)
     credential_id = passkeys.credential_id(credential)
     found = context.store.passkey_by_credential(credential_id) if credential_id else None
@@ -125,4 +125,4 @@ def second_factor(
     if assertion is None:
         context.audit.record("passkey.failed", actor=account.id, ip=ip, step="second factor")
         return None
-    return " ".join(("pwd", *assertion.amr))
+    return assertion.amr

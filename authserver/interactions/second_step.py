@@ -1,6 +1,7 @@
 """The second step of a login: a one-time code from the authenticator app, a recovery code, or a
-passkey (interactions.passkey_login), within SECOND_STEP_SECONDS of the right password.
-Throttled like passwords; every failure is audited."""
+passkey (interactions.passkey_login), within SECOND_STEP_SECONDS of the right password, or later
+to step up a live session signed in with one factor (RFC 9470: a client asked for a second
+factor). Throttled like passwords; every failure is audited."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from authserver.interactions.passkey_login import BAD_PASSKEY, available
 from authserver.throttle import Throttled
 from authserver.web.pages import checked_form, form_field, render
 from authserver.web.paths import local_path, login_url, second_step_url
-from authserver.web.session import LoginSession, client_ip, due_session
+from authserver.web.session import LoginSession, client_ip, second_step_session
 
 PASSKEY_OPTIONS = "/login/code/passkey-options"
 BAD_CODE = "That code is not right, or was used already. Type the newest code from your app."
@@ -42,7 +43,7 @@ async def _page(
 
 async def show(request: Request) -> Response:
     next_page = local_path(request.query_params.get("next"))
-    session = await run_in_threadpool(due_session, get_context(request), request)
+    session = await run_in_threadpool(second_step_session, get_context(request), request)
     if session is None:
         return RedirectResponse(login_url(next_page), status_code=303)
     return await _page(request, session, next_page)
@@ -52,7 +53,7 @@ async def check(request: Request) -> Response:
     context = get_context(request)
     form = await checked_form(request)
     next_page = local_path(request.query_params.get("next"))
-    session = await run_in_threadpool(due_session, context, request)
+    session = await run_in_threadpool(second_step_session, context, request)
     if session is None:
         return RedirectResponse(login_url(next_page), status_code=303)
     ip, now = client_ip(request), context.clock()
@@ -68,21 +69,23 @@ async def check(request: Request) -> Response:
         return page
     credential = form_field(form.get("credential"))
     if credential is not None:
-        amr = await run_in_threadpool(
+        added = await run_in_threadpool(
             passkey_login.second_factor, context, request, session, credential
         )
-        used: str | None = "passkey" if amr else None
+        used: str | None = "passkey" if added else None
         error = BAD_PASSKEY
     else:
         used = await run_in_threadpool(
             one_time_codes.use, context.store, context.keys, session.account,
             form_field(form.get("code")) or "", now,
         )
-        amr, error = "pwd otp", BAD_CODE
-    if used is None or amr is None:
+        added, error = ("otp",), BAD_CODE
+    if used is None or added is None:
         await _audit(request, session, "second_factor.failed")
         return await _page(request, session, next_page, error=error, status_code=401)
     context.throttle.succeeded(attempt)
+    # The sign-in's methods and the second factor's, each once (RFC 8176).
+    amr = " ".join(dict.fromkeys((*session.amr, *added)))
     await run_in_threadpool(context.store.second_factor_given, session.id, amr, now)
     await _audit(request, session, "second_factor.succeeded", method=used)
     return RedirectResponse(next_page, status_code=303)

@@ -18,6 +18,7 @@ from authserver.context import Context
 from authserver.models import Account, AccountSession, Interaction
 from authserver.security import new_id, new_secret
 from authserver.throttle import network_of
+from shared.authentication import ACR_PASSWORD, acr_of
 
 BROWSER = "hospiai_browser"
 SESSION = "hospiai_session"
@@ -217,6 +218,16 @@ def due_session(context: Context, request: Request) -> LoginSession | None:
     if found is None or context.clock() - found.auth_time > SECOND_STEP_SECONDS:
         return None
     return found
+
+
+def second_step_session(context: Context, request: Request) -> LoginSession | None:
+    """The session a second factor completes: one whose password was right a moment ago, or
+    a live one whose sign-in was one factor (giving a second factor only raises its level)."""
+    due = due_session(context, request)
+    if due is not None:
+        return due
+    live = current_session(context, request)
+    return live if live is not None and acr_of(live.amr) == ACR_PASSWORD else None
 
 
 def _named_session(
