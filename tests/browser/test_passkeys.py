@@ -112,10 +112,15 @@ def test_sign_in_with_a_passkey_to_authorize_an_assistant(
     add_passkey(page, server, "Phone")
     log_out(page)
     verifier, challenge = pkce_pair()
-    params = authorize_params(client_id, challenge, redirect_uri=callback.uri)
+    # The client asks for two factors (RFC 9470 acr_values): a passkey that verifies its user
+    # is both, so no second step follows.
+    params = authorize_params(
+        client_id, challenge, redirect_uri=callback.uri, acr_values="urn:hospiai:acr:mfa"
+    )
     page.goto(f"{server.settings.issuer}/authorize?{urlencode(params)}")
     expect(page.get_by_text("Le Chat is asking to connect")).to_be_visible()
     page.get_by_role("button", name="Sign in with a passkey").click()
+    expect(page.get_by_role("heading", name="Two-step sign-in")).to_have_count(0)
     page.get_by_role("button", name="Allow").click()
     expect(page.get_by_text("back at the assistant")).to_be_visible()
     code = callback.params()["code"]
