@@ -25,11 +25,12 @@ from authserver.admin import (
     factors,
     front_door,
     memberships,
+    passkeys,
 )
 from authserver.audit import Audit
 from authserver.context import Context
 from authserver.endpoints import OAuthEndpoint, authorize, metadata, service, validate
-from authserver.interactions import login, second_step, steps
+from authserver.interactions import login, passkey_login, second_step, steps
 from authserver.legacy import LegacyTokens
 from authserver.maintenance import purge_every
 from authserver.oauth.bridge import (
@@ -45,6 +46,8 @@ from authserver.store import Store
 from authserver.throttle import LoginThrottle, RegistrationThrottle
 from authserver.web.edge import RefuseNul
 from authserver.web.pages import (
+    PAGE_POLICY,
+    PASSKEY_SIGN_IN,
     EnrolmentRequired,
     LoginRequired,
     PageError,
@@ -64,14 +67,11 @@ from shared.observe import Observe
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 
-# No script anywhere; pages are never framed (clickjacking on consent), never leak a referrer
-# (authorization codes travel in URLs).
+# No script (a page that offers a passkey sets its own policy, web.pages.render); pages are
+# never framed (clickjacking on consent), never leak a referrer (authorization codes travel in
+# URLs).
 SECURITY_HEADERS = [
-    (
-        b"content-security-policy",
-        b"default-src 'none'; style-src 'self'; img-src 'self'; "
-        b"frame-ancestors 'none'; base-uri 'none'",
-    ),
+    (b"content-security-policy", PAGE_POLICY.encode()),
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
@@ -233,6 +233,9 @@ def _page_routes() -> list[BaseRoute]:
         Route("/login", login.login, methods=["POST"]),
         Route("/login/code", second_step.show, methods=["GET"]),
         Route("/login/code", second_step.check, methods=["POST"]),
+        Route(PASSKEY_SIGN_IN, passkey_login.sign_in_options, methods=["POST"]),
+        Route(second_step.PASSKEY_OPTIONS, passkey_login.second_factor_options,
+              methods=["POST"]),
         Route("/logout", login.logout, methods=["POST"]),
         Route("/account", account.account, methods=["GET"]),
         Route("/account/data-access", account.data_access_page, methods=["GET"]),
@@ -241,6 +244,10 @@ def _page_routes() -> list[BaseRoute]:
         Route(f"{factors.PAGE}/start", factors.start, methods=["POST"]),
         Route(f"{factors.PAGE}/confirm", factors.confirm, methods=["POST"]),
         Route(f"{factors.PAGE}/remove", factors.remove, methods=["POST"]),
+        Route(passkeys.PAGE, passkeys.show, methods=["GET"]),
+        Route(passkeys.PAGE, passkeys.register, methods=["POST"]),
+        Route(f"{passkeys.PAGE}/options", passkeys.options, methods=["POST"]),
+        Route(f"{passkeys.PAGE}/{{passkey_id}}/remove", passkeys.remove, methods=["POST"]),
         Route("/account/grants/{grant_id}/revoke", account.revoke, methods=["POST"]),
         Route("/account/sessions/{session_id}/end", account.end_session, methods=["POST"]),
     ]

@@ -281,3 +281,32 @@ class RecoveryCode(SQLModel, table=True):
     account_id: str = Field(index=True, foreign_key="account.id")
     created_at: int = Field(sa_type=UNIX_TIME)
     used_at: int | None = Field(default=None, sa_type=UNIX_TIME)
+
+
+class Passkey(SQLModel, table=True):
+    """A WebAuthn credential of an account (a passkey): its public key and the signature count
+    the authenticator last reported, never anything secret. ``credential_id`` is what an
+    assertion names it by (discoverable sign-in looks it up before knowing the account)."""
+
+    id: str = Field(primary_key=True)
+    account_id: str = Field(index=True, foreign_key="account.id")
+    credential_id: bytes = Field(sa_column=Column(LargeBinary, nullable=False, unique=True))
+    public_key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # An unsigned 32-bit counter: 64 bits on PostgreSQL, as a Unix time is.
+    sign_count: int = Field(default=0, sa_type=UNIX_TIME)
+    # What the user called it ("Work laptop"), shown on the account page and in the console.
+    name: str
+    # The backup-eligible flag at registration (WebAuthn section 6.1.3): "multi_device" for a
+    # synced passkey (RFC 8176 amr "swk"), "single_device" for one bound to its device ("hwk").
+    device_type: str
+    created_at: int = Field(sa_type=UNIX_TIME)
+    last_used_at: int | None = Field(default=None, sa_type=UNIX_TIME)
+
+
+class UsedChallenge(SQLModel, table=True):
+    """A passkey challenge already answered (by its keyed hash): the challenge lives in a signed
+    cookie of the browser it was issued to, and this insert, decided by the primary key, is its
+    single use on any number of replicas. Kept until the cookie would have expired anyway."""
+
+    challenge_hash: str = Field(primary_key=True)
+    expires_at: int = Field(index=True, sa_type=UNIX_TIME)

@@ -108,13 +108,14 @@ class AuthServer:
 
 @contextmanager
 def start_auth_server(
-    databases: Databases, *, scheme: str = "http", egress: Egress | None = None,
-    passwords: Passwords = QUICK, **overrides: object
+    databases: Databases, *, scheme: str = "http", host: str = "127.0.0.1",
+    egress: Egress | None = None, passwords: Passwords = QUICK, **overrides: object
 ) -> Iterator[AuthServer]:
-    """Serve over plain HTTP on loopback; ``scheme`` only changes the configured issuer."""
+    """Serve over plain HTTP on loopback; ``scheme`` and ``host`` only change the configured
+    issuer ("localhost": a WebAuthn relying party, which an IP address cannot be)."""
     sock = bind_loopback()
     port = sock.getsockname()[1]
-    issuer = f"{scheme}://127.0.0.1:{port}"
+    issuer = f"{scheme}://{host}:{port}"
     resource = str(overrides.pop("resource", "http://127.0.0.1:8000/mcp"))
     values: dict[str, object] = {
         "issuer": issuer,

@@ -83,12 +83,12 @@ async def client(request: Request, context: Context) -> Response:
 async def accounts(request: Request, context: Context) -> Response:
     query = (request.query_params.get("q") or "").strip()[:100]
     found = await run_in_threadpool(context.store.search_accounts, query)
-    factors = await run_in_threadpool(
-        context.store.with_one_time_codes, [account.id for account in found]
-    )
+    ids = [account.id for account in found]
+    apps = await run_in_threadpool(context.store.with_one_time_codes, ids)
+    keys = await run_in_threadpool(context.store.with_passkeys, ids)
     return render(
         request, "admin/accounts.html", accounts=found, query=query, roles=ROLES,
-        with_factors=factors,
+        with_factors=apps, passkey_counts=keys,
     )
 
 
@@ -108,6 +108,7 @@ async def account(request: Request, context: Context) -> Response:
         sessions=await run_in_threadpool(store.account_sessions, account_id, context.clock()),
         factor=await run_in_threadpool(store.one_time_code_factor, account_id),
         recovery_codes_left=await run_in_threadpool(store.recovery_codes_left, account_id),
+        passkeys=await run_in_threadpool(store.passkeys, account_id),
     )
 
 

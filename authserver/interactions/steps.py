@@ -184,22 +184,22 @@ async def login(request: Request) -> Response:
     interaction = await _open_interaction(request)
     context = get_context(request)
     form = await checked_form(request)
-    account = await log_in(
+    done = await log_in(
         request, form, f"/interaction/{interaction.id}/login", await _intro(context, interaction),
         interaction.params["redirect_uri"],
     )
-    if isinstance(account, Response):
-        return account
+    if isinstance(done, Response):
+        return done
     now = context.clock()
-    asked = _asked(context, interaction, account).mfa
-    owed = await run_in_threadpool(outstanding, context, account, asked)
+    asked = _asked(context, interaction, done.account).mfa
+    owed = await run_in_threadpool(outstanding, context, done, asked)
     # Consent remembered is used once the login is whole: after what is owed otherwise.
     resumed = owed is None and await _allowed_before(
-        request, context, interaction, account, ("pwd", now)
+        request, context, interaction, done.account, (done.amr, now)
     )
     next_page = f"/{'authorize/resume' if resumed else 'interaction'}/{interaction.id}"
     response = RedirectResponse("", status_code=303)
-    new_browser_id = await finish_login(request, response, account, next_page, owed)
+    new_browser_id = await finish_login(request, response, done, next_page, owed)
     # The login gave the browser a new id: this interaction follows it, and the old id (which
     # whoever planted or saw it may know) finishes nothing.
     await run_in_threadpool(

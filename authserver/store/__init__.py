@@ -19,10 +19,12 @@ from authserver.models import (
     Interaction,
     Membership,
     OneTimeCodeFactor,
+    Passkey,
     RecoveryCode,
     RefreshToken,
     ResourceServer,
     UsedAssertion,
+    UsedChallenge,
 )
 from authserver.store.accounts import AccountStore
 from authserver.store.assertions import AssertionStore
@@ -33,6 +35,7 @@ from authserver.store.factors import FactorStore
 from authserver.store.grants import GrantStore
 from authserver.store.interactions import InteractionStore
 from authserver.store.memberships import MembershipStore
+from authserver.store.passkeys import PasskeyStore
 from authserver.store.purge import Purger
 from authserver.store.resource_servers import ResourceServerStore
 from authserver.store.sessions import SessionStore
@@ -54,11 +57,12 @@ class Store(
     AssertionStore,
     SessionStore,
     FactorStore,
+    PasskeyStore,
     Purger,
 ):
     SERVICE = "authserver"
     TABLES = (
         Account, Client, ResourceServer, Interaction, Grant, AuthorizationCode, AccessToken,
         RefreshToken, AuditEvent, Attempt, UsedAssertion, Membership, AccountSession,
-        OneTimeCodeFactor, RecoveryCode,
+        OneTimeCodeFactor, RecoveryCode, Passkey, UsedChallenge,
     )
