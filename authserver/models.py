@@ -82,6 +82,11 @@ class ResourceServer(SQLModel, table=True):
     name: str
     secret_hash: str
     created_at: int = Field(sa_type=UNIX_TIME)
+    # A rotation with a grace period keeps the secret it replaced (its hash) working until
+    # previous_secret_until, and never after; a rotation without one, or the next rotation,
+    # replaces both.
+    previous_secret_hash: str | None = None
+    previous_secret_until: int | None = Field(default=None, sa_type=UNIX_TIME)
 
 
 class Interaction(SQLModel, table=True):
@@ -185,6 +190,9 @@ class RefreshToken(SQLModel, table=True):
 
 class AuditEvent(SQLModel, table=True):
     """Who did what, from where; never a secret (ids, scopes and emails only)."""
+
+    # The dashboard counts one kind of event per day: a range of this index per kind.
+    __table_args__ = (Index("ix_auditevent_event_at", "event", "at"),)
 
     id: int | None = Field(default=None, primary_key=True, sa_type=ROW_ID)
     at: int = Field(index=True, sa_type=UNIX_TIME)

@@ -29,6 +29,8 @@ AUDIT_PAGE = 50
 # Audit event ids are 64 bits (shared.database.ROW_ID): a page cursor beyond means the newest.
 MAX_EVENT_ID = 2**63 - 1
 CLIENT_PAGE = 50
+# The grace periods a rotation offers, in seconds (0: the old secret stops at once).
+GRACE_PERIODS = (0, 3600, 86400)
 # Far past any real number of clients, and an offset every database takes.
 MAX_CLIENT_PAGE = 1_000_000
 
@@ -278,11 +280,23 @@ async def add_resource_server(
 async def rotate_resource_server(
     request: Request, context: Context, form: FormData
 ) -> bool | Response:
-    secret = new_secret("rs")
+    """A new secret; the old one keeps working for the grace period chosen on the confirmation
+    page (none when the form names none: stricter), so that the resource server can be given
+    the new one without answering 503 meanwhile."""
+    given = form_field(form.get("grace"))
+    grace = 0 if given is None else whole_number(given)
+    if grace not in GRACE_PERIODS:
+        return error_page(
+            request, "The credentials were not rotated",
+            "Choose a grace period of none, 1 hour or 24 hours.",
+        )
+    secret, now = new_secret("rs"), context.clock()
+    until = now + grace if grace else None
     rotated = await run_in_threadpool(
         context.store.rotate_resource_server,
         request.path_params["resource_server_id"],
         context.keys.hash_secret(secret),
+        until,
     )
     if not rotated:
         return False
@@ -291,4 +305,5 @@ async def rotate_resource_server(
         "admin/secret.html",
         id=request.path_params["resource_server_id"],
         secret=secret,
+        previous_until=until,
     )
