@@ -21,6 +21,7 @@ from authserver.admin import (
     account,
     confirm,
     console,
+    dashboard,
     factor_resets,
     factors,
     front_door,
@@ -253,6 +254,7 @@ def _admin_routes() -> list[BaseRoute]:
     ask = confirm.PREFIX  # the second page of each destructive action, before its POST
     return [
         Route("/admin", lists.home, methods=["GET"]),
+        Route("/admin/dashboard", dashboard.dashboard, methods=["GET"]),
         Route(f"{ask}/clients/{{client_id:path}}/block", confirm.block_client, methods=["GET"]),
         Route(f"{ask}/clients/{{client_id:path}}/delete", confirm.delete_client, methods=["GET"]),
         Route(f"{ask}/resource-servers/{{resource_server_id}}/rotate",

@@ -13,29 +13,17 @@ from pathlib import Path
 import pytest
 
 from tests.servers import free_port, wait_until_answering
-from tests.test_shutdown import _auth_env, _migrated
+from tests.test_shutdown import _auth_env, _mcp_env
 
 pytestmark = pytest.mark.processes
-
-
-def _env(tmp_path: Path, service: str, port: int) -> dict[str, str]:
-    if service == "authserver":
-        return _auth_env(tmp_path, port)
-    return _migrated(
-        tmp_path,
-        HOSPIAI_MCP_URL=f"http://127.0.0.1:{port}/mcp",
-        HOSPIAI_ISSUER=f"http://127.0.0.1:{free_port()}",
-        HOSPIAI_MCP_CLIENT_ID="rs_log_level",
-        HOSPIAI_MCP_CLIENT_SECRET="hospiai_rs_log_level",
-        HOSPIAI_MCP_PORT=str(port),
-    )
 
 
 def _log_of(tmp_path: Path, service: str, *options: str) -> list[tuple[str, str]]:
     """(level, message) of every record a start and a SIGTERM stop wrote."""
     port = free_port()
+    env = (_auth_env if service == "authserver" else _mcp_env)(tmp_path, port)
     process = subprocess.Popen(
-        [sys.executable, "-m", "hospiai.cli", service, *options], env=_env(tmp_path, service, port),
+        [sys.executable, "-m", "hospiai.cli", service, *options], env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     wait_until_answering(f"http://127.0.0.1:{port}/healthz", process)

@@ -36,6 +36,7 @@ from authserver.store.memberships import MembershipStore
 from authserver.store.purge import Purger
 from authserver.store.resource_servers import ResourceServerStore
 from authserver.store.sessions import SessionStore
+from authserver.store.statistics import StatisticsStore
 from authserver.store.tokens import Introspected, LiveToken, TokenStore
 
 __all__ = ["Introspected", "LiveToken", "RecentAttempts", "Store"]
@@ -54,6 +55,7 @@ class Store(
     AssertionStore,
     SessionStore,
     FactorStore,
+    StatisticsStore,
     Purger,
 ):
     SERVICE = "authserver"
