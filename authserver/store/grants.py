@@ -148,7 +148,7 @@ class GrantStore(SQLStore):
                 q, col(Account.email_key), col(Client.client_name), col(Client.client_id),
                 col(Grant.name),
             ))
-        query = query.order_by(col(Grant.created_at).desc(), col(Grant.id)).offset(offset)
+        query = query.order_by(col(Grant.created_at).desc(), col(Grant.id).desc()).offset(offset)
         with self._session() as session:
             rows = session.exec(query.limit(limit)).all()
             return [(grant, client, account) for grant, client, account in rows]

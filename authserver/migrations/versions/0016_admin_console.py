@@ -1,5 +1,6 @@
 """The admin console at scale: a rotated resource-server secret that keeps working for a grace
-period, and an index for the dashboard's daily counts of one kind of audit event.
+period, and indexes for the console's bounded queries: the dashboard's daily counts of one kind
+of audit event and its count of accounts per role, and the grants list newest first.
 
 Revision ID: 0016
 """
@@ -22,3 +23,5 @@ def upgrade() -> None:
         batch.add_column(sa.Column("previous_secret_hash", sa.String(), nullable=True))
         batch.add_column(sa.Column("previous_secret_until", INT64, nullable=True))
     op.create_index("ix_auditevent_event_at", "auditevent", ["event", "at"], unique=False)
+    op.create_index(op.f("ix_account_role"), "account", ["role"], unique=False)
+    op.create_index("ix_grant_created_at_id", "grant", ["created_at", "id"], unique=False)
