@@ -56,8 +56,13 @@ class Settings:
     access_log_retention: int = 365 * 86400
     purge_interval: int = 3600
     # RFC 9470 step-up: the tools that change hospital data need a sign-in with a second
-    # factor at most this many seconds old (0: no such rule).
-    step_up_max_age: int = 0
+    # factor at most this many seconds old (0: no such rule). On by default, 900 s: a change to
+    # beds, ICU or a schedule is then made by someone who proved who they are within the last
+    # quarter of an hour (about one sitting at a ward's workstation, which is also about when
+    # such a screen locks), not by whoever holds a token from a sign-in hours ago: refreshing a
+    # token keeps its auth_time. Shorter would ask nurses for a code several times a shift
+    # for one task; longer, the token of an unattended session stays strong for longer.
+    step_up_max_age: int = 900
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "issuer", public_base_url("HOSPIAI_ISSUER", self.issuer))

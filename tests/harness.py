@@ -8,7 +8,7 @@ import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -158,10 +158,13 @@ class Stack:
 
 def mcp_settings(
     auth: AuthServer, databases: Databases, *, cache_ttl: int = 30,
-    browser_origins: tuple[str, ...] = (), demo: bool = False,
+    browser_origins: tuple[str, ...] = (), demo: bool = False, step_up_max_age: int = 0,
 ) -> McpSettings:
     """The MCP server for the authorization server's resource, with its credentials there;
-    ``demo``: its database holds the demo directory."""
+    ``demo``: its database holds the demo directory. ``step_up_max_age``: the MCP server's
+    HOSPIAI_MCP_STEP_UP_MAX_AGE, off unless a test says so (tests/mcpserver/
+    test_user_authentication.py, tests/e2e/test_step_up.py): the staff of other tests change
+    hospital data with a password-only token, as they did before the rule."""
     return McpSettings(
         resource=auth.resource,
         issuer=auth.settings.issuer,
@@ -170,6 +173,7 @@ def mcp_settings(
         database_url=databases.url("mcp", "mcpserver+demo" if demo else "mcpserver"),
         cache_ttl=cache_ttl,
         browser_origins=browser_origins,
+        step_up_max_age=step_up_max_age,
     )
 
 
@@ -178,13 +182,14 @@ def start_stack(
     databases: Databases, *, cache_ttl: int = 30, browser_origins: tuple[str, ...] = (),
     step_up_max_age: int = 0, **auth_overrides: Any
 ) -> Iterator[Stack]:
-    """``step_up_max_age``: the MCP server's HOSPIAI_MCP_STEP_UP_MAX_AGE."""
+    """``step_up_max_age``: see mcp_settings."""
     sock = bind_loopback()
     mcp_url = f"http://127.0.0.1:{sock.getsockname()[1]}/mcp"
     with start_auth_server(databases, resource=mcp_url, **auth_overrides) as auth:
-        settings = replace(mcp_settings(
-            auth, databases, cache_ttl=cache_ttl, browser_origins=browser_origins, demo=True
-        ), step_up_max_age=step_up_max_age)
+        settings = mcp_settings(
+            auth, databases, cache_ttl=cache_ttl, browser_origins=browser_origins, demo=True,
+            step_up_max_age=step_up_max_age,
+        )
         domain = DomainStore(create_db_engine(settings.database_url))
         try:
             with serve(create_mcp_app(settings, clock=auth.clock), sock):

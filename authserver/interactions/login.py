@@ -115,12 +115,14 @@ async def log_in(
 Outstanding = Literal["second_factor", "enrolment"] | None
 
 
-def outstanding(context: Context, account: Account) -> Outstanding:
+def outstanding(context: Context, account: Account, asked: bool = False) -> Outstanding:
     """What a right password still needs: the account's second factor, or (its role requiring
-    one it lacks) an enrolment; None when the login is whole."""
+    one it lacks, or the request being finished having ``asked`` for one) an enrolment; None
+    when the login is whole."""
     if has_second_factor(context.store, account):
         return "second_factor"
-    return "enrolment" if second_factor_required(context.settings, account) else None
+    required = asked or second_factor_required(context.settings, account)
+    return "enrolment" if required else None
 
 
 async def finish_login(

@@ -1,6 +1,7 @@
 """The second step of a login: a one-time code from the authenticator app, or a recovery code,
-within SECOND_STEP_SECONDS of the right password. Throttled like passwords; every failure is
-audited."""
+within SECOND_STEP_SECONDS of the right password, or later to step up a live session signed in
+with a password alone (RFC 9470: a client asked for a second factor). Throttled like
+passwords; every failure is audited."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from authserver import one_time_codes
-from authserver.context import get_context
+from authserver.context import Context, get_context
 from authserver.interactions.login import too_many_attempts
 from authserver.throttle import Throttled
 from authserver.web.pages import checked_form, form_field, render
 from authserver.web.paths import local_path, login_url, second_step_url
-from authserver.web.session import LoginSession, client_ip, due_session
+from authserver.web.session import LoginSession, client_ip, current_session, due_session
+from shared.authentication import ACR_PASSWORD, acr_of
 
 BAD_CODE = "That code is not right, or was used already. Type the newest code from your app."
 
@@ -28,9 +30,19 @@ def _page(
     )
 
 
+def _finishing(context: Context, request: Request) -> LoginSession | None:
+    """The session this step completes: one whose password was right a moment ago, or a live
+    one whose sign-in was a password alone (giving a second factor only raises its level)."""
+    due = due_session(context, request)
+    if due is not None:
+        return due
+    live = current_session(context, request)
+    return live if live is not None and acr_of(live.amr) == ACR_PASSWORD else None
+
+
 async def show(request: Request) -> Response:
     next_page = local_path(request.query_params.get("next"))
-    session = await run_in_threadpool(due_session, get_context(request), request)
+    session = await run_in_threadpool(_finishing, get_context(request), request)
     if session is None:
         return RedirectResponse(login_url(next_page), status_code=303)
     return _page(request, next_page)
@@ -40,7 +52,7 @@ async def check(request: Request) -> Response:
     context = get_context(request)
     form = await checked_form(request)
     next_page = local_path(request.query_params.get("next"))
-    session = await run_in_threadpool(due_session, context, request)
+    session = await run_in_threadpool(_finishing, context, request)
     if session is None:
         return RedirectResponse(login_url(next_page), status_code=303)
     ip, now = client_ip(request), context.clock()

@@ -1,5 +1,6 @@
-"""The interaction pages: log in, then consent. Each step checks the interaction is open and
-bound to this browser, and every POST checks the CSRF token."""
+"""The interaction pages: log in (then the second step or enrolment, when the account's role or
+the request asks for a second factor), then consent. Each step checks the interaction is open
+and bound to this browser, and every POST checks the CSRF token."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from authserver.oauth.consent import (
     consent_for,
     record_decision,
 )
-from authserver.policy import enrolment_required
+from authserver.oauth.prompt import Authentication
+from authserver.policy import enrolment_required, has_second_factor
 from authserver.web.pages import (
     PageError,
     checked_form,
@@ -28,7 +30,7 @@ from authserver.web.pages import (
     login_page,
     render,
 )
-from authserver.web.paths import enrolment_url
+from authserver.web.paths import enrolment_url, second_step_url
 from authserver.web.session import (
     LoginSession,
     bound_to_browser,
@@ -90,18 +92,30 @@ async def show(request: Request) -> Response:
             redirect_uri=interaction.params["redirect_uri"],
         )
     assert session is not None
-    if await _enrolment_first(context, session):
-        return RedirectResponse(enrolment_url(f"/interaction/{interaction.id}"), 303)
+    first = await _owed(context, interaction, session)
+    if first is not None:
+        return RedirectResponse(first, 303)
     if await _allowed_before(request, context, interaction, session.account, session.signed_in):
         return RedirectResponse(f"/authorize/resume/{interaction.id}", status_code=303)
     return await _consent_page(request, context, interaction, session)
 
 
-async def _enrolment_first(context: Context, session: LoginSession) -> bool:
-    """The account's role requires a second factor it lacks: no authorization is finished."""
-    return await run_in_threadpool(
-        enrolment_required, context.settings, context.store, session.account
-    )
+async def _owed(
+    context: Context, interaction: Interaction, session: LoginSession
+) -> str | None:
+    """Where the session goes before this interaction is decided: to enrolment while the
+    account's role requires a second factor it lacks (no authorization is finished until
+    then); to the second step when the request asks for one (acr_values, RFC 9470 section 4)
+    and this sign-in was a password alone, or to enrolment if the account has none."""
+    back = f"/interaction/{interaction.id}"
+    account = session.account
+    if await run_in_threadpool(enrolment_required, context.settings, context.store, account):
+        return enrolment_url(back)
+    if not Authentication.parse(interaction.params).needs_second_factor(session):
+        return None
+    if await run_in_threadpool(has_second_factor, context.store, account):
+        return second_step_url(back)
+    return enrolment_url(back)
 
 
 async def _allowed_before(
@@ -169,7 +183,8 @@ async def login(request: Request) -> Response:
     if isinstance(account, Response):
         return account
     now = context.clock()
-    owed = await run_in_threadpool(outstanding, context, account)
+    asked = Authentication.parse(interaction.params).mfa
+    owed = await run_in_threadpool(outstanding, context, account, asked)
     # Consent remembered is used once the login is whole: after what is owed otherwise.
     resumed = owed is None and await _allowed_before(
         request, context, interaction, account, ("pwd", now)
@@ -194,8 +209,9 @@ async def consent(request: Request) -> Response:
     if _needs_login(interaction, session):
         return RedirectResponse(f"/interaction/{interaction.id}", status_code=303)
     assert session is not None
-    if await _enrolment_first(context, session):
-        return RedirectResponse(enrolment_url(f"/interaction/{interaction.id}"), 303)
+    first = await _owed(context, interaction, session)
+    if first is not None:
+        return RedirectResponse(first, 303)
     decision = form_field(form.get("decision"))
     if decision not in {"allow", "deny"}:
         return error_page(request, "Unknown choice", "Choose Allow or Deny.")

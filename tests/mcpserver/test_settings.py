@@ -23,6 +23,9 @@ def test_defaults_and_derived_urls() -> None:
     )
     assert settings.cache_ttl == 30
     assert settings.access_log_retention == 365 * 86400 and settings.purge_interval == 3600
+    # RFC 9470 step-up is on unless hospital IT turns it off: a second factor within 15 minutes.
+    assert settings.step_up_max_age == 900
+    assert Settings.from_env({**BASE, "HOSPIAI_MCP_STEP_UP_MAX_AGE": "0"}).step_up_max_age == 0
 
 
 @pytest.mark.parametrize(
@@ -38,6 +41,8 @@ def test_defaults_and_derived_urls() -> None:
         ("HOSPIAI_ACCESS_LOG_RETENTION", "3600"),
         ("HOSPIAI_ACCESS_LOG_RETENTION", "one year"),
         ("HOSPIAI_MCP_PURGE_INTERVAL", "-1"),
+        ("HOSPIAI_MCP_STEP_UP_MAX_AGE", "-1"),
+        ("HOSPIAI_MCP_STEP_UP_MAX_AGE", "15 minutes"),
     ],
 )
 def test_bad_values_are_refused(name: str, value: str) -> None:
