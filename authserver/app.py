@@ -21,9 +21,11 @@ from authserver.admin import (
     account,
     confirm,
     console,
+    dashboard,
     factor_resets,
     factors,
     front_door,
+    lists,
     memberships,
     passkeys,
 )
@@ -51,6 +53,7 @@ from authserver.web.pages import (
     EnrolmentRequired,
     LoginRequired,
     PageError,
+    iso_time,
     send_to_enrolment,
     send_to_login,
     show_page_error,
@@ -128,6 +131,7 @@ def build_context(
         loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True
     )
     environment.filters["datetime"] = show_time
+    environment.filters["isotime"] = iso_time
     context = Context(
         settings=settings,
         store=store,
@@ -256,7 +260,8 @@ def _page_routes() -> list[BaseRoute]:
 def _admin_routes() -> list[BaseRoute]:
     ask = confirm.PREFIX  # the second page of each destructive action, before its POST
     return [
-        Route("/admin", console.home, methods=["GET"]),
+        Route("/admin", lists.home, methods=["GET"]),
+        Route("/admin/dashboard", dashboard.dashboard, methods=["GET"]),
         Route(f"{ask}/clients/{{client_id:path}}/block", confirm.block_client, methods=["GET"]),
         Route(f"{ask}/clients/{{client_id:path}}/delete", confirm.delete_client, methods=["GET"]),
         Route(f"{ask}/resource-servers/{{resource_server_id}}/rotate",
@@ -268,7 +273,7 @@ def _admin_routes() -> list[BaseRoute]:
         Route("/admin/clients/{client_id:path}/block", console.block_client, methods=["POST"]),
         Route("/admin/clients/{client_id:path}/delete", console.delete_client, methods=["POST"]),
         Route("/admin/clients/{client_id:path}/approve", console.approve_client, methods=["POST"]),
-        Route("/admin/accounts", console.accounts, methods=["GET"]),
+        Route("/admin/accounts", lists.accounts, methods=["GET"]),
         Route("/admin/accounts", console.add_account, methods=["POST"]),
         Route("/admin/accounts/{account_id}", console.account, methods=["GET"]),
         Route("/admin/accounts/{account_id}/disabled", console.disable_account, methods=["POST"]),
@@ -290,7 +295,8 @@ def _admin_routes() -> list[BaseRoute]:
             console.rotate_resource_server,
             methods=["POST"],
         ),
-        Route("/admin/audit", console.audit, methods=["GET"]),
+        Route("/admin/audit", lists.audit, methods=["GET"]),
+        Route("/admin/grants", lists.grants, methods=["GET"]),
     ]
 
 

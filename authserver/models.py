@@ -36,7 +36,8 @@ class Account(SQLModel, table=True):
     given_name: str
     family_name: str
     phone: str | None = None
-    role: str = "patient"
+    # Indexed for the dashboard's count per role (an index-only scan, not the table).
+    role: str = Field(default="patient", index=True)
     disabled: bool = False
     created_at: int = Field(sa_type=UNIX_TIME)
 
@@ -82,6 +83,11 @@ class ResourceServer(SQLModel, table=True):
     name: str
     secret_hash: str
     created_at: int = Field(sa_type=UNIX_TIME)
+    # A rotation with a grace period keeps the secret it replaced (its hash) working until
+    # previous_secret_until, and never after; a rotation without one, or the next rotation,
+    # replaces both.
+    previous_secret_hash: str | None = None
+    previous_secret_until: int | None = Field(default=None, sa_type=UNIX_TIME)
 
 
 class Interaction(SQLModel, table=True):
@@ -121,6 +127,8 @@ class Grant(SQLModel, table=True):
             "ix_grant_live_key", "account_id", "client_id", "resource", unique=True,
             sqlite_where=LIVE_REMEMBERED_GRANT, postgresql_where=LIVE_REMEMBERED_GRANT,
         ),
+        # The admin console's grants list, newest first: a backward walk cut off at a page.
+        Index("ix_grant_created_at_id", "created_at", "id"),
     )
 
     id: str = Field(primary_key=True)
@@ -185,6 +193,9 @@ class RefreshToken(SQLModel, table=True):
 
 class AuditEvent(SQLModel, table=True):
     """Who did what, from where; never a secret (ids, scopes and emails only)."""
+
+    # The dashboard counts one kind of event per day: a range of this index per kind.
+    __table_args__ = (Index("ix_auditevent_event_at", "event", "at"),)
 
     id: int | None = Field(default=None, primary_key=True, sa_type=ROW_ID)
     at: int = Field(index=True, sa_type=UNIX_TIME)

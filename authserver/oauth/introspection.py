@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from authserver.oauth.bridge import HttpRequest, OAuthResponse
@@ -32,9 +31,7 @@ class Introspection:
             return None
         key = self.context.legacy.token_key(keys, token or "", now)
         found = self.context.store.introspection(caller_id, key, now)
-        if found is None or not hmac.compare_digest(
-            keys.hash_secret(secret), found.caller_secret_hash
-        ):
+        if found is None or not found.authenticates(keys.hash_secret(secret), now):
             return None
         return found
 

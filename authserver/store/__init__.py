@@ -39,6 +39,7 @@ from authserver.store.passkeys import PasskeyStore
 from authserver.store.purge import Purger
 from authserver.store.resource_servers import ResourceServerStore
 from authserver.store.sessions import SessionStore
+from authserver.store.statistics import StatisticsStore
 from authserver.store.tokens import Introspected, LiveToken, TokenStore
 
 __all__ = ["Introspected", "LiveToken", "RecentAttempts", "Store"]
@@ -58,6 +59,7 @@ class Store(
     SessionStore,
     FactorStore,
     PasskeyStore,
+    StatisticsStore,
     Purger,
 ):
     SERVICE = "authserver"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sqlmodel import col, func, or_, select, update
+from sqlmodel import col, select, update
 
 from authserver.models import Account
+from authserver.store.search import contains_text
 from authserver.store.sessions import ending_sessions
 from shared.database import SQLStore
 
@@ -37,24 +38,28 @@ class AccountStore(SQLStore):
             then=[ending_sessions(account_id)],
         )
 
-    def search_accounts(self, query: str, limit: int = 50) -> list[Account]:
-        """Accounts whose email or name contains ``query``, by email."""
-        pattern = f"%{query.lower()}%"
+    def search_accounts(self, query: str, *, offset: int = 0, limit: int = 50) -> list[Account]:
+        """Accounts whose email or name contains ``query`` (any case; every account if it is
+        empty), by email: a page of the unique email index."""
+        select_accounts = select(Account)
+        if query:
+            select_accounts = select_accounts.where(contains_text(
+                query, col(Account.email_key), col(Account.family_name), col(Account.given_name),
+            ))
         with self._session() as session:
-            return list(
-                session.exec(
-                    select(Account)
-                    .where(
-                        or_(
-                            col(Account.email_key).like(pattern),
-                            func.lower(col(Account.family_name)).like(pattern),
-                            func.lower(col(Account.given_name)).like(pattern),
-                        )
-                    )
-                    .order_by(col(Account.email_key))
-                    .limit(limit)
-                )
+            return list(session.exec(
+                select_accounts.order_by(col(Account.email_key)).offset(offset).limit(limit)
+            ))
+
+    def account_emails(self, account_ids: set[str]) -> dict[str, str]:
+        """The email of each of these accounts that exists (the audit log's actors)."""
+        if not account_ids:
+            return {}
+        with self._session() as session:
+            rows = session.exec(
+                select(Account.id, Account.email).where(col(Account.id).in_(account_ids))
             )
+            return dict(rows.all())
 
     def set_account_role(self, account_id: str, role: str) -> bool:
         return self._update_one(

@@ -14,6 +14,7 @@ from authserver.models import (
     Interaction,
     RefreshToken,
 )
+from authserver.store.search import contains_text
 from shared.database import SQLStore
 
 # What a client's metadata document sets; the rest of the row is this server's own record.
@@ -24,16 +25,18 @@ _DOCUMENT_COLUMNS = (
 
 
 class ClientStore(SQLStore):
-    def clients(self, *, offset: int, limit: int) -> list[Client]:
-        """One page of clients, newest first; the id breaks ties, so pages never overlap."""
+    def clients(self, *, q: str = "", offset: int, limit: int) -> list[Client]:
+        """One page of clients, newest first; the id breaks ties, so pages never overlap.
+        ``q``: the name or the client id contains it (any case)."""
+        query = select(Client)
+        if q:
+            query = query.where(contains_text(q, col(Client.client_name), col(Client.client_id)))
         with self._session() as session:
-            query = (
-                select(Client)
-                .order_by(col(Client.created_at).desc(), col(Client.client_id))
+            return list(session.exec(
+                query.order_by(col(Client.created_at).desc(), col(Client.client_id))
                 .offset(offset)
                 .limit(limit)
-            )
-            return list(session.exec(query))
+            ))
 
     def set_client_blocked(self, client_id: str, blocked: bool) -> bool:
         return self._update_one(

@@ -15,6 +15,7 @@ from authserver.models import (
     Client,
     Grant,
 )
+from authserver.store.search import contains_text
 from shared import scopes
 from shared.database import SQLStore
 
@@ -126,9 +127,12 @@ class GrantStore(SQLStore):
             return session.get(Grant, grant_id)
 
     def live_grants(
-        self, *, account_id: str | None = None, client_id: str | None = None
+        self, *, account_id: str | None = None, client_id: str | None = None,
+        q: str = "", offset: int = 0, limit: int | None = None,
     ) -> list[tuple[Grant, Client, Account]]:
-        """Live grants (OAuth apps and personal tokens) of an account or of a client."""
+        """Live grants (OAuth apps and personal tokens) of an account or of a client, newest
+        first (the id breaks ties, so pages never overlap); ``q``: the account's email, the
+        client's name or id, or a personal token's name contains it (any case)."""
         query = (
             select(Grant, Client, Account)
             .join(Client, col(Client.client_id) == col(Grant.client_id))
@@ -139,8 +143,14 @@ class GrantStore(SQLStore):
             query = query.where(Grant.account_id == account_id)
         if client_id is not None:
             query = query.where(Grant.client_id == client_id)
+        if q:
+            query = query.where(contains_text(
+                q, col(Account.email_key), col(Client.client_name), col(Client.client_id),
+                col(Grant.name),
+            ))
+        query = query.order_by(col(Grant.created_at).desc(), col(Grant.id).desc()).offset(offset)
         with self._session() as session:
-            rows = session.exec(query.order_by(col(Grant.created_at).desc())).all()
+            rows = session.exec(query.limit(limit)).all()
             return [(grant, client, account) for grant, client, account in rows]
 
     def personal_tokens(self, account_id: str, now: int) -> list[tuple[Grant, AccessToken]]:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Engine, Select, and_, bindparam, or_
@@ -49,6 +50,21 @@ class Introspected(NamedTuple):
     caller_resource: str
     # None: no access token with that hash is live for the caller's resource.
     token: LiveToken | None
+    # The secret a rotation with a grace period replaced, and until when it still works.
+    caller_previous_secret_hash: str | None = None
+    caller_previous_until: int | None = None
+
+    def authenticates(self, secret_hash: str, now: int) -> bool:
+        """Whether the caller's secret (its hash) is its current one, or the one it replaced
+        while the grace period of that rotation lasts (up to, not including, its end)."""
+        current = hmac.compare_digest(secret_hash, self.caller_secret_hash)
+        previous = (
+            self.caller_previous_secret_hash is not None
+            and self.caller_previous_until is not None
+            and now < self.caller_previous_until
+            and hmac.compare_digest(secret_hash, self.caller_previous_secret_hash)
+        )
+        return current or previous
 
 
 # The calling resource server, then the token and what keeps it live, each left-joined only if
@@ -57,6 +73,8 @@ _INTROSPECTION: Select[*tuple[Any, ...]] = (
     select_columns(
         col(ResourceServer.secret_hash),
         col(ResourceServer.resource),
+        col(ResourceServer.previous_secret_hash),
+        col(ResourceServer.previous_secret_until),
         col(Client.client_id),
         col(Grant.id),
         col(Grant.last_used_at),
@@ -191,10 +209,12 @@ class TokenStore(SQLStore):
         )
         if row is None:
             return None
-        secret_hash, resource, client_id, *columns = row
+        secret_hash, resource, previous_hash, previous_until, client_id, *columns = row
         token = LiveToken(*columns)
         live = None not in (client_id, token.grant_id, token.account_id)
-        return Introspected(secret_hash, resource, token if live else None)
+        return Introspected(
+            secret_hash, resource, token if live else None, previous_hash, previous_until
+        )
 
 
 def _unused_code(code_hash: str, now: int) -> Update:

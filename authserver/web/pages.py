@@ -158,12 +158,18 @@ def whole_number(value: object) -> int | None:
     return int(text) if text is not None and _NUMBER.fullmatch(text) else None
 
 
-def show_time(unix_time: int | None) -> str:
-    """A stored unix time as the hospital's users read it (Europe/Paris)."""
+def show_time(unix_time: int | None, seconds: bool = False) -> str:
+    """A stored unix time as the hospital's users read it (Europe/Paris); ``seconds`` for the
+    audit log, where the order of events a few seconds apart matters."""
     if unix_time is None:
         return "never"
     moment = datetime.datetime.fromtimestamp(unix_time, PARIS)
-    return moment.strftime("%d %b %Y, %H:%M")
+    return moment.strftime("%d %b %Y, %H:%M:%S" if seconds else "%d %b %Y, %H:%M")
+
+
+def iso_time(unix_time: int) -> str:
+    """A stored unix time for a <time datetime> attribute: ISO 8601 with the Paris offset."""
+    return datetime.datetime.fromtimestamp(unix_time, PARIS).isoformat()
 
 
 async def checked_form(request: Request) -> FormData:
