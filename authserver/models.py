@@ -281,3 +281,27 @@ class RecoveryCode(SQLModel, table=True):
     account_id: str = Field(index=True, foreign_key="account.id")
     created_at: int = Field(sa_type=UNIX_TIME)
     used_at: int | None = Field(default=None, sa_type=UNIX_TIME)
+
+
+class SecurityEvent(SQLModel, table=True):
+    """Something that ends tokens before their expiry (a token or grant revoked, an account
+    disabled, a client blocked), written in the transaction that did it: the feed resource
+    servers poll (RFC 8936) to drop what they cached, the same on every replica. Identifiers
+    only, never a token: a revoked access token is named by the SHA-256 of its value, which is
+    how a resource server's cache already knows it."""
+
+    # AUTOINCREMENT on SQLite: an id is never given again once purged, so a receiver's position
+    # in the feed never skips a new event.
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=ROW_ID)
+    at: int = Field(index=True, sa_type=UNIX_TIME)
+    # "token", "grant", "account" or "client" (authserver.oauth.security_events maps each to
+    # its event type URI).
+    kind: str
+    # The audience whose tokens it ends; None: every resource server (an account or a client).
+    resource: str | None = None
+    account_id: str | None = None
+    client_id: str | None = None
+    # "token" only: the SHA-256 (hex) of the revoked access token.
+    token_sha256: str | None = None

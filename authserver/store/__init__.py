@@ -22,6 +22,7 @@ from authserver.models import (
     RecoveryCode,
     RefreshToken,
     ResourceServer,
+    SecurityEvent,
     UsedAssertion,
 )
 from authserver.store.accounts import AccountStore
@@ -35,6 +36,7 @@ from authserver.store.interactions import InteractionStore
 from authserver.store.memberships import MembershipStore
 from authserver.store.purge import Purger
 from authserver.store.resource_servers import ResourceServerStore
+from authserver.store.security_events import SecurityEventStore
 from authserver.store.sessions import SessionStore
 from authserver.store.tokens import Introspected, LiveToken, TokenStore
 
@@ -54,11 +56,12 @@ class Store(
     AssertionStore,
     SessionStore,
     FactorStore,
+    SecurityEventStore,
     Purger,
 ):
     SERVICE = "authserver"
     TABLES = (
         Account, Client, ResourceServer, Interaction, Grant, AuthorizationCode, AccessToken,
         RefreshToken, AuditEvent, Attempt, UsedAssertion, Membership, AccountSession,
-        OneTimeCodeFactor, RecoveryCode,
+        OneTimeCodeFactor, RecoveryCode, SecurityEvent,
     )

@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlmodel import col, func, or_, select, update
 
 from authserver.models import Account
+from authserver.store.security_events import SecurityEventStore, account_disabled
 from authserver.store.sessions import ending_sessions
-from shared.database import SQLStore
 
 
-class AccountStore(SQLStore):
+class AccountStore(SecurityEventStore):
     def add_account(self, account: Account) -> None:
         self._add(account)
 
@@ -21,11 +21,13 @@ class AccountStore(SQLStore):
         with self._session() as session:
             return session.exec(select(Account).where(Account.email_key == email.lower())).first()
 
-    def set_account_disabled(self, account_id: str, disabled: bool) -> bool:
-        """Disabling also ends every session of the account, in the same transaction."""
+    def set_account_disabled(self, account_id: str, disabled: bool, now: int) -> bool:
+        """Disabling also ends every session of the account and records its event, in the
+        same transaction."""
         return self._update_one(
             update(Account).where(col(Account.id) == account_id).values(disabled=disabled),
-            then=[ending_sessions(account_id)] if disabled else [],
+            then=[ending_sessions(account_id), *self._recording(account_disabled(account_id, now))]
+            if disabled else [],
         )
 
     def set_account_password(self, account_id: str, password_hash: str) -> bool:
