@@ -32,14 +32,17 @@ from typing import Any
 from authserver.models import SecurityEvent
 from authserver.oauth.bridge import HttpRequest, OAuthResponse
 from authserver.oauth.services import Services
+from shared.security_events import (
+    ACCOUNT_DISABLED,
+    CLIENT_REVOKED,
+    PATH,
+    SESSION_REVOKED,
+    TOKEN_REVOKED,
+)
 
 log = logging.getLogger(__name__)
 
-PATH = "/security-events"
-SESSION_REVOKED = "https://schemas.openid.net/secevent/caep/event-type/session-revoked"
-ACCOUNT_DISABLED = "https://schemas.openid.net/secevent/risc/event-type/account-disabled"
-TOKEN_REVOKED = "urn:hospiai:secevent:token-revoked"
-CLIENT_REVOKED = "urn:hospiai:secevent:client-revoked"
+__all__ = ["PATH", "SecurityEventFeed"]
 # SETs in one answer when the receiver names no maxEvents, and the most it may ask for.
 DEFAULT_EVENTS = 100
 MAX_EVENTS = 1000
