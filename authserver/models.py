@@ -296,8 +296,8 @@ class SecurityEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True, sa_type=ROW_ID)
     at: int = Field(index=True, sa_type=UNIX_TIME)
-    # "token", "grant", "account" or "client" (authserver.oauth.security_events maps each to
-    # its event type URI).
+    # "token", "grant", "account", "client" or "claims" (authserver.oauth.security_events maps
+    # each to its event type URI).
     kind: str
     # The audience whose tokens it ends; None: every resource server (an account or a client).
     resource: str | None = None
@@ -305,3 +305,6 @@ class SecurityEvent(SQLModel, table=True):
     client_id: str | None = None
     # "token" only: the SHA-256 (hex) of the revoked access token.
     token_sha256: str | None = None
+    # "claims" only: the account's claims that changed, with their new values (a role that
+    # can hold fewer scopes, fewer hospitals), which its tokens' cached answers must not keep.
+    claims: dict[str, object] | None = Field(default=None, sa_column=Column(JSON, nullable=True))

@@ -26,6 +26,7 @@ from shared.security_events import (
     ACCOUNT_DISABLED,
     CLIENT_REVOKED,
     SESSION_REVOKED,
+    TOKEN_CLAIMS_CHANGE,
     TOKEN_REVOKED,
 )
 
@@ -148,7 +149,7 @@ class SecurityEventReceiver:
         elif event_type == SESSION_REVOKED:
             self._cache.evict(account_id=self._user(subject.get("user")),
                               client_id=_opaque(subject.get("application")))
-        elif event_type == ACCOUNT_DISABLED:
+        elif event_type in (ACCOUNT_DISABLED, TOKEN_CLAIMS_CHANGE):
             self._cache.evict(account_id=self._user(subject))
         elif event_type == CLIENT_REVOKED:
             self._cache.evict(client_id=_opaque(subject))

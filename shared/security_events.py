@@ -8,6 +8,9 @@ from __future__ import annotations
 SESSION_REVOKED = "https://schemas.openid.net/secevent/caep/event-type/session-revoked"
 # An account disabled: every token of the user (iss_sub).
 ACCOUNT_DISABLED = "https://schemas.openid.net/secevent/risc/event-type/account-disabled"
+# The account's role or hospitals changed (iss_sub, and the new values in `claims`): its
+# tokens' cached answers claim more than it now holds.
+TOKEN_CLAIMS_CHANGE = "https://schemas.openid.net/secevent/caep/event-type/token-claims-change"
 # One access token revoked (RFC 7009, or the account page's own), named by the SHA-256 of its
 # value (opaque): SSF's token events change claims, none ends one token.
 TOKEN_REVOKED = "urn:hospiai:secevent:token-revoked"

@@ -236,7 +236,7 @@ async def change_role(request: Request, context: Context, form: FormData) -> boo
     if role not in ROLES:
         return error_page(request, "Unknown role", f"Choose one of {', '.join(ROLES)}.")
     return await run_in_threadpool(
-        context.store.set_account_role, request.path_params["account_id"], role
+        context.store.set_account_role, request.path_params["account_id"], role, context.clock()
     )
 
 

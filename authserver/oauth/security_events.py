@@ -6,7 +6,8 @@ Event types: the CAEP session-revoked for a grant (a user's session with an appl
 "complex" subject of both), the RISC account-disabled for an account, and two of our own
 (RFC 8417 section 2.2 lets an issuer name its own) where no SSF type fits: an access token
 revoked, named by the SHA-256 of its value, and a client whose every token ended (blocked,
-deleted, its consent withdrawn).
+deleted, its consent withdrawn); and the CAEP token-claims-change when an account's role or
+hospitals change, which its tokens' cached answers would otherwise still claim.
 
 The SETs are unsecured JWTs (RFC 8417 section 2.1, "alg": "none"): this server has no signing
 key (it issues opaque tokens), and a SET here only ever makes a resource server ask
@@ -37,6 +38,7 @@ from shared.security_events import (
     CLIENT_REVOKED,
     PATH,
     SESSION_REVOKED,
+    TOKEN_CLAIMS_CHANGE,
     TOKEN_REVOKED,
 )
 
@@ -123,7 +125,11 @@ def _token(event: SecurityEvent, issuer: str, resource: str) -> str:
     claims: dict[str, Any] = {
         "iss": issuer, "aud": resource, "iat": event.at, "jti": str(event.id),
         "sub_id": _subject(event, issuer),
-        "events": {_EVENT_TYPES[event.kind]: {"event_timestamp": event.at}},
+        "events": {_EVENT_TYPES[event.kind]: {
+            "event_timestamp": event.at,
+            # CAEP token-claims-change: the claims that changed, with their new values.
+            **({"claims": event.claims} if event.kind == "claims" else {}),
+        }},
     }
     encoded = json.dumps(claims, separators=(",", ":")).encode()
     return f"{_HEADER}.{base64.urlsafe_b64encode(encoded).rstrip(b'=').decode()}."
@@ -131,7 +137,7 @@ def _token(event: SecurityEvent, issuer: str, resource: str) -> str:
 
 _EVENT_TYPES = {
     "token": TOKEN_REVOKED, "grant": SESSION_REVOKED, "account": ACCOUNT_DISABLED,
-    "client": CLIENT_REVOKED,
+    "client": CLIENT_REVOKED, "claims": TOKEN_CLAIMS_CHANGE,
 }
 
 
@@ -143,7 +149,7 @@ def _subject(event: SecurityEvent, issuer: str) -> dict[str, Any]:
         return {"format": "opaque", "id": event.token_sha256}
     if event.kind == "grant":
         return {"format": "complex", "user": user, "application": application}
-    return user if event.kind == "account" else application
+    return application if event.kind == "client" else user
 
 
 def _error(

@@ -5,7 +5,11 @@ from __future__ import annotations
 from sqlmodel import col, func, or_, select, update
 
 from authserver.models import Account
-from authserver.store.security_events import SecurityEventStore, account_disabled
+from authserver.store.security_events import (
+    SecurityEventStore,
+    account_disabled,
+    claims_changed,
+)
 from authserver.store.sessions import ending_sessions
 
 
@@ -58,9 +62,11 @@ class AccountStore(SecurityEventStore):
                 )
             )
 
-    def set_account_role(self, account_id: str, role: str) -> bool:
+    def set_account_role(self, account_id: str, role: str, now: int) -> bool:
+        """With its event: resource servers drop the answers that claim the old role."""
         return self._update_one(
-            update(Account).where(col(Account.id) == account_id).values(role=role)
+            update(Account).where(col(Account.id) == account_id).values(role=role),
+            then=self._recording(claims_changed(account_id, {"role": role}, now)),
         )
 
     def replace_password_hash(self, account_id: str, old_hash: str, new_hash: str) -> bool:

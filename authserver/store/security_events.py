@@ -57,6 +57,13 @@ def account_disabled(account_id: str, now: int) -> Executable:
     return insert_into(SecurityEvent).values(at=now, kind="account", account_id=account_id)
 
 
+def claims_changed(account_id: str, claims: dict[str, object], now: int) -> Executable:
+    """The account's role or hospitals changed: its tokens' cached answers claim too much."""
+    return insert_into(SecurityEvent).values(
+        at=now, kind="claims", account_id=account_id, claims=claims
+    )
+
+
 def client_revoked(client_id: str, now: int) -> Executable:
     """A client blocked, deleted, or whose grants were all withdrawn: every resource server."""
     return insert_into(SecurityEvent).values(at=now, kind="client", client_id=client_id)

@@ -18,6 +18,7 @@ from shared.security_events import (
     CLIENT_REVOKED,
     PATH,
     SESSION_REVOKED,
+    TOKEN_CLAIMS_CHANGE,
     TOKEN_REVOKED,
 )
 from tests.databases import both_backends
@@ -103,6 +104,26 @@ def test_grant_and_client_events_name_the_user_and_the_application(
     assert set(client["events"]) == {CLIENT_REVOKED}
     assert client["sub_id"] == {"format": "opaque", "id": public_client}
     assert int(grant["jti"]) < int(client["jti"])
+
+
+@both_backends
+def test_a_changed_role_or_hospital_is_a_claims_change_for_every_resource_server(
+    auth_server: AuthServer,
+) -> None:
+    other = auth_server.add_resource_server(OTHER)
+    staff = auth_server.account("staff")
+    auth_server.join(staff, "lyon-1", "paris-2")
+    assert auth_server.store.remove_membership(staff.id, "lyon-1", auth_server.clock())
+    assert not auth_server.store.remove_membership(staff.id, "lyon-1", auth_server.clock())
+    assert auth_server.store.set_account_role(staff.id, "patient", auth_server.clock())
+    for credentials in (own(auth_server), (other.id, other.secret or "")):
+        hospitals, role = events(auth_server, credentials)
+        for seen in (hospitals, role):
+            assert set(seen["events"]) == {TOKEN_CLAIMS_CHANGE}
+            assert seen["sub_id"] == {"format": "iss_sub", "iss": auth_server.settings.issuer,
+                                      "sub": staff.id}
+        assert hospitals["events"][TOKEN_CLAIMS_CHANGE]["claims"] == {"hospital_ids": ["paris-2"]}
+        assert role["events"][TOKEN_CLAIMS_CHANGE]["claims"] == {"role": "patient"}
 
 
 @both_backends

@@ -36,11 +36,12 @@ class Replicated:
     auth: AuthServer
     mcp: tuple[str, ...]
 
-    def token(self) -> tuple[str, str, str]:
-        """(access token, account id, client id), for a new patient and a new public client."""
-        account = self.auth.account()
+    def token(self, role: str = "patient",
+              scope: str = "read:data") -> tuple[str, str, str]:
+        """(access token, account id, client id), for a new account and a new public client."""
+        account = self.auth.account(role)
         client_id = self.auth.client(public=True).id
-        tokens = tokens_for(self.auth, client_id, account.email, scope="read:data",
+        tokens = tokens_for(self.auth, client_id, account.email, scope=scope,
                             resource=self.auth.resource)
         return tokens["access_token"], account.id, client_id
 
@@ -50,11 +51,13 @@ class Replicated:
         return max(event.id or 0 for event in events)
 
 
-def tools_call(mcp_url: str, token: str) -> httpx.Response:
+def tools_call(mcp_url: str, token: str, name: str = "search_hospitals",
+               arguments: dict[str, str] | None = None) -> httpx.Response:
     return httpx.post(
         mcp_url, headers={**MCP_HEADERS, "Authorization": f"Bearer {token}"}, timeout=30,
         json={"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-              "params": {"name": "search_hospitals", "arguments": {"city": "Lyon"}}},
+              "params": {"name": name, "arguments": {"city": "Lyon"} if arguments is None
+                         else arguments}},
     )
 
 
@@ -162,6 +165,22 @@ def test_a_blocked_client_is_refused_by_both_replicas(replicated: Replicated) ->
     assert auth.store.set_client_blocked(client_id, True, auth.clock())
     wait_until_processed(replicated, replicated.last_event())
     _refused_everywhere(replicated, token)
+
+
+@both_backends
+def test_a_demoted_account_has_its_new_role_on_both_replicas(replicated: Replicated) -> None:
+    """Not a revocation, but the cached answers would claim the old role (its scopes)."""
+    token, account_id, _client = replicated.token("staff", "read:profile")
+
+    def roles() -> list[str]:
+        answers = [tools_call(url, token, "get_my_profile", {}) for url in replicated.mcp]
+        return [answer.json()["result"]["structuredContent"]["role"] for answer in answers]
+
+    assert roles() == ["staff", "staff"]
+    auth = replicated.auth
+    assert auth.store.set_account_role(account_id, "patient", auth.clock())
+    wait_until_processed(replicated, replicated.last_event())
+    assert roles() == ["patient", "patient"]
 
 
 @both_backends

@@ -20,6 +20,7 @@ from shared.security_events import (
     ACCOUNT_DISABLED,
     CLIENT_REVOKED,
     SESSION_REVOKED,
+    TOKEN_CLAIMS_CHANGE,
     TOKEN_REVOKED,
 )
 from tests.mcpserver.test_auth import ISSUER, RESOURCE, FakeTime, _active
@@ -95,6 +96,7 @@ def test_each_event_drops_exactly_the_answers_it_names() -> None:
                                 "application": opaque("client_1")}, {"t1"}),
         ("3", ACCOUNT_DISABLED, user("acct_1"), {"t1", "t2"}),
         ("4", CLIENT_REVOKED, opaque("client_1"), {"t1", "t3"}),
+        ("9", TOKEN_CLAIMS_CHANGE, user("acct_2"), {"t3"}),
         # An event type this receiver does not know drops nothing.
         ("5", "https://schemas.openid.net/secevent/caep/event-type/credential-change",
          user("acct_3"), set()),

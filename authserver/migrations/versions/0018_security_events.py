@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("account_id", sa.String(), nullable=True),
         sa.Column("client_id", sa.String(), nullable=True),
         sa.Column("token_sha256", sa.String(), nullable=True),
+        sa.Column("claims", sa.JSON(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sqlite_autoincrement=True,
     )
