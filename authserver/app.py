@@ -218,7 +218,8 @@ def _protocol_routes(context: Context) -> list[BaseRoute]:
         Route("/register", endpoint(engine.register), methods=["POST"]),
         # RFC 8936: resource servers poll for revocations (their introspection credentials).
         Route(
-            security_events.PATH, endpoint(security_events.SecurityEventFeed(context)),
+            security_events.PATH,
+            security_events.Rfc8936Errors(endpoint(security_events.SecurityEventFeed(context))),
             methods=["POST"],
         ),
         Route(

@@ -30,8 +30,10 @@ import json
 import logging
 from typing import Any
 
+from starlette.types import ASGIApp, Receive, Scope, Send
+
 from authserver.models import SecurityEvent
-from authserver.oauth.bridge import HttpRequest, OAuthResponse
+from authserver.oauth.bridge import HttpRequest, MalformedRequest, OAuthResponse, send_response
 from authserver.oauth.services import Services
 from shared.security_events import (
     ACCOUNT_DISABLED,
@@ -44,7 +46,7 @@ from shared.security_events import (
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PATH", "SecurityEventFeed"]
+__all__ = ["PATH", "Rfc8936Errors", "SecurityEventFeed"]
 # SETs in one answer when the receiver names no maxEvents, and the most it may ask for.
 DEFAULT_EVENTS = 100
 MAX_EVENTS = 1000
@@ -89,6 +91,22 @@ class SecurityEventFeed:
         ):
             return None
         return found.resource
+
+
+class Rfc8936Errors:
+    """Around the feed's endpoint: a body that cannot even be parsed (not JSON, too large, a
+    NUL, malformed Basic credentials) is answered in RFC 8936's error shape too, not OAuth's."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except MalformedRequest as error:  # raised before anything was sent
+            # Malformed Basic credentials are a 401 (bridge): authentication failed.
+            code = "authentication_failed" if error.status == 401 else "invalid_request"
+            await send_response(_error(error.status, code, error.description), send)
 
 
 def _poll(body: object) -> tuple[int, int]:

@@ -146,15 +146,18 @@ def test_acknowledged_events_are_not_sent_again_and_pages_say_more_is_available(
 def test_bad_credentials_get_the_rfc_8936_error(auth_server: AuthServer) -> None:
     rs_id, _secret = own(auth_server)
     with auth_server.http() as http:
-        for answer in (
+        refused = [
             http.post(PATH, json={}),
             http.post(PATH, json={}, auth=(rs_id, "wrong")),
             http.post(PATH, json={}, auth=("rs_unknown", "wrong")),
-        ):
-            assert answer.status_code == 401
-            assert answer.json() == {"err": "authentication_failed",
-                                     "description": "Resource server authentication failed."}
-            assert answer.headers["www-authenticate"].startswith("Basic")
+        ]
+        malformed = http.post(PATH, json={}, headers={"Authorization": "Basic !!!"})
+    for answer in refused:
+        assert answer.status_code == 401
+        assert answer.json() == {"err": "authentication_failed",
+                                 "description": "Resource server authentication failed."}
+        assert answer.headers["www-authenticate"].startswith("Basic")
+    assert malformed.status_code == 401 and malformed.json()["err"] == "authentication_failed"
 
 
 def test_a_poll_it_cannot_read_is_an_invalid_request(auth_server: AuthServer) -> None:
@@ -166,8 +169,18 @@ def test_a_poll_it_cannot_read_is_an_invalid_request(auth_server: AuthServer) ->
         assert answer.status_code == 400, body
         assert answer.json()["err"] == "invalid_request" and answer.json()["description"]
     with auth_server.http() as http:
-        form = http.post(PATH, data={"ack": "1"}, auth=own(auth_server))
-    assert form.status_code == 400 and form.json()["err"] == "invalid_request"
+        unread = [
+            http.post(PATH, data={"ack": "1"}, auth=own(auth_server)),
+            http.post(PATH, content=b'{"ack": [', auth=own(auth_server),
+                      headers={"Content-Type": "application/json"}),
+            http.post(PATH, content=b'{"ack": ["\\u0000"]}', auth=own(auth_server),
+                      headers={"Content-Type": "application/json"}),
+            http.post(PATH, content=b"[" * 70_000, auth=own(auth_server),
+                      headers={"Content-Type": "application/json"}),
+        ]
+    for answer in unread:
+        assert answer.status_code in (400, 413), answer.text
+        assert answer.json()["err"] == "invalid_request" and answer.json()["description"]
 
 
 @both_backends
