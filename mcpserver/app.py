@@ -15,6 +15,7 @@ from anyio import to_thread
 from fastmcp import FastMCP
 from fastmcp.server.http import StarletteWithLifespan
 from fastmcp.server.middleware import Middleware
+from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -114,7 +115,7 @@ def create_app(
     metadata = _metadata_endpoint(settings)
     metrics = Metrics("mcpserver")
     verifier = verifier_for(settings, http_client, clock)
-    receiver = _receiver(settings, http_client, verifier, metrics)
+    receiver = receiver_for(settings, http_client, verifier, metrics.registry)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -210,8 +211,9 @@ def _mcp_http_app(mcp: FastMCP, settings: Settings) -> StarletteWithLifespan:
     )
 
 
-def _receiver(
-    settings: Settings, client: httpx.AsyncClient, cache: IntrospectionVerifier, metrics: Metrics
+def receiver_for(
+    settings: Settings, client: httpx.AsyncClient, cache: IntrospectionVerifier,
+    registry: CollectorRegistry,
 ) -> SecurityEventReceiver | None:
     """The revocation feed's receiver, when it is on and there is a cache for it to evict."""
     if not settings.security_events_poll_ms or not settings.cache_ttl:
@@ -221,7 +223,7 @@ def _receiver(
         client_secret=settings.client_secret, issuer=settings.issuer,
         resource=settings.resource, interval=settings.security_events_poll_ms / 1000,
     )
-    return SecurityEventReceiver(client, feed, cache, metrics.registry)
+    return SecurityEventReceiver(client, feed, cache, registry)
 
 
 def verifier_for(
