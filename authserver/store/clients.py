@@ -75,7 +75,8 @@ class ClientStore(SecurityEventStore):
                 session.exec(
                     update(Client).where(col(Client.client_id) == client.client_id).values(**values)
                 )
-                self._record(session, withdrawn, client.client_id, now)
+                if withdrawn:
+                    self._record_in(session, client_revoked(client.client_id, now))
                 session.commit()
                 return False
             session.add(client)
@@ -101,7 +102,8 @@ class ClientStore(SecurityEventStore):
             if withdrawn:
                 values = {**values, **_withdraw_consent(session, client_id, now)}
             session.exec(update(Client).where(col(Client.client_id) == client_id).values(**values))
-            self._record(session, withdrawn, client_id, now)
+            if withdrawn:
+                self._record_in(session, client_revoked(client_id, now))
             session.commit()
             return session.get(Client, client_id, populate_existing=True)
 
@@ -111,14 +113,8 @@ class ClientStore(SecurityEventStore):
             for table in (AccessToken, RefreshToken, AuthorizationCode, Grant, Interaction):
                 session.exec(delete(table).where(col(table.client_id) == client_id))
             session.exec(delete(Client).where(col(Client.client_id) == client_id))
-            self._record(session, True, client_id, now)
+            self._record_in(session, client_revoked(client_id, now))
             session.commit()
-
-    def _record(self, session: Session, ended: bool, client_id: str, now: int) -> None:
-        """If the client's tokens ``ended``, its event, last in the session's transaction."""
-        if ended:
-            for statement in self._recording(client_revoked(client_id, now)):
-                session.exec(statement)  # type: ignore[call-overload]
 
 
 def _withdraw_consent(session: Session, client_id: str, now: int) -> dict[str, Any]:

@@ -45,9 +45,9 @@ class MembershipStore(SecurityEventStore):
                     .where(Membership.account_id == account_id)
                     .order_by(col(Membership.hospital_id))
                 ).all()
-                changed = claims_changed(account_id, {"hospital_ids": list(left)}, now)
-                for statement in self._recording(changed):
-                    session.exec(statement)  # type: ignore[call-overload]
+                self._record_in(
+                    session, claims_changed(account_id, {"hospital_ids": list(left)}, now)
+                )
             session.commit()
         return bool(removed == 1)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, Executable, TextClause, literal, text
 from sqlalchemy import insert as insert_into
 from sqlalchemy import select as select_columns
-from sqlmodel import col, or_, select
+from sqlmodel import Session, col, or_, select
 
 from authserver.models import AccessToken, Grant, SecurityEvent
 from shared.database import SQLStore
@@ -77,6 +77,11 @@ class SecurityEventStore(SQLStore):
     def _recording(self, *events: Executable) -> list[Executable | TextClause]:
         """The statements that record ``events``, last in their transaction (see above)."""
         return [_LOCK, *events] if self._serialized and events else list(events)
+
+    def _record_in(self, session: Session, *events: Executable) -> None:
+        """Record ``events`` in ``session``'s transaction, as its last statements."""
+        for statement in self._recording(*events):
+            session.exec(statement)  # type: ignore[call-overload]
 
     def security_events(self, resource: str, after: int, limit: int) -> list[SecurityEvent]:
         """The events after position ``after`` that ``resource`` may see (its own tokens',

@@ -127,6 +127,30 @@ def test_a_changed_role_or_hospital_is_a_claims_change_for_every_resource_server
 
 
 @both_backends
+def test_a_registration_updated_to_new_redirect_uris_or_deleted_ends_its_clients_tokens(
+    auth_server: AuthServer,
+) -> None:
+    metadata = {"redirect_uris": ["http://127.0.0.1:5555/callback"],
+                "token_endpoint_auth_method": "none",
+                "grant_types": ["authorization_code", "refresh_token"]}
+    with auth_server.http() as http:
+        body = http.post("/register", json=metadata).json()
+        uri = body["registration_client_uri"].removeprefix(auth_server.url)
+        bearer = {"Authorization": f"Bearer {body['registration_access_token']}"}
+        renamed = {**metadata, "client_id": body["client_id"], "client_name": "Renamed"}
+        assert http.put(uri, headers=bearer, json=renamed).status_code == 200
+        # The name alone: nobody's consent is withdrawn, no event.
+        assert events(auth_server, own(auth_server)) == []
+        moved = {**renamed, "redirect_uris": ["http://127.0.0.1:5556/callback"]}
+        assert http.put(uri, headers=bearer, json=moved).status_code == 200
+        assert http.delete(uri, headers=bearer).status_code == 204
+    withdrawn, deleted = events(auth_server, own(auth_server))
+    for seen in (withdrawn, deleted):
+        assert set(seen["events"]) == {CLIENT_REVOKED}
+        assert seen["sub_id"] == {"format": "opaque", "id": body["client_id"]}
+
+
+@both_backends
 def test_acknowledged_events_are_not_sent_again_and_pages_say_more_is_available(
     auth_server: AuthServer,
 ) -> None:
