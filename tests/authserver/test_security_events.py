@@ -7,12 +7,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import threading
+import time
 from typing import Any
 
 import httpx
+import pytest
+from sqlalchemy import text
 
 from authserver.maintenance import purge
-from authserver.store.security_events import RETENTION_SECONDS
+from authserver.store.security_events import RETENTION_SECONDS, account_disabled
 from shared.security_events import (
     ACCOUNT_DISABLED,
     CLIENT_REVOKED,
@@ -216,3 +220,33 @@ def test_events_are_purged_after_their_retention(auth_server: AuthServer) -> Non
     assert kept["security_events"] == 0 and len(events(auth_server, own(auth_server))) == 1
     purged = purge(auth_server.settings, auth_server.store, now + RETENTION_SECONDS + 1)
     assert purged["security_events"] == 1 and events(auth_server, own(auth_server)) == []
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_on_postgresql_events_become_visible_in_jti_order(auth_server: AuthServer) -> None:
+    """A writer that took an id waits for the one before it to commit: a receiver's position
+    can never pass an event that is not visible yet (and so miss it for good)."""
+    store, now = auth_server.store, auth_server.clock()
+    first, second = auth_server.account(), auth_server.account()
+    with store._engine.connect() as slow:  # an event written, its transaction still open
+        for statement in store._recording(account_disabled(first.id, now)):
+            slow.execute(statement)
+        writer = threading.Thread(
+            target=store.set_account_disabled, args=(second.id, True, now), daemon=True
+        )
+        writer.start()
+        deadline = time.monotonic() + 30
+        with store._engine.connect() as watcher:
+            while not watcher.execute(text(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted "
+                "AND relation = 'securityevent'::regclass"
+            )).scalar():
+                assert time.monotonic() < deadline, "the second writer did not wait"
+                time.sleep(0.01)
+        # Neither is visible yet: a receiver polling now moves past nothing.
+        assert events(auth_server, own(auth_server)) == []
+        slow.commit()
+    writer.join(timeout=30)
+    seen = events(auth_server, own(auth_server))
+    assert [event["sub_id"]["sub"] for event in seen] == [first.id, second.id]
+    assert int(seen[0]["jti"]) < int(seen[1]["jti"])
