@@ -91,8 +91,10 @@ class SecurityEventReceiver:
             except (httpx.HTTPError, ValueError) as error:
                 self._polls.labels("failed").inc()
                 if self._healthy:
+                    # Our own sentence for an answer; only the class of a transport error.
+                    why = str(error) if type(error) is ValueError else type(error).__name__
                     log.warning("security event feed unavailable (%s): the cache falls back to "
-                                "its TTL", type(error).__name__)
+                                "its TTL", why)
                 self._healthy = False
             else:
                 self._polls.labels("ok").inc()
@@ -125,7 +127,9 @@ class SecurityEventReceiver:
             except InvalidSet as why:
                 log.warning("security event skipped: %s", why)
                 self._errors[jti[:40]] = {"err": "invalid_request", "description": str(why)}
-            else:
+            # One of this feed's, processed or reported in setErrs: either way delivered (RFC
+            # 8936 section 2.4), and it will not mend by being sent again.
+            if _order(jti) is not None:
                 self.position = jti
                 self._position.set(int(jti))
         return body.get("moreAvailable") is True
