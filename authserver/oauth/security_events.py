@@ -3,11 +3,11 @@
 working at every resource server within its poll interval, not its cache TTL.
 
 Event types: the CAEP session-revoked for a grant (a user's session with an application: the
-"complex" subject of both), the RISC account-disabled for an account, and two of our own
-(RFC 8417 section 2.2 lets an issuer name its own) where no SSF type fits: an access token
-revoked, named by the SHA-256 of its value, and a client whose every token ended (blocked,
-deleted, its consent withdrawn); and the CAEP token-claims-change when an account's role or
-hospitals change, which its tokens' cached answers would otherwise still claim.
+"complex" subject of both), the RISC account-disabled for an account, the CAEP
+token-claims-change when an account's role or hospitals change (its tokens' cached answers
+would still claim the old ones), and two of our own (RFC 8417 section 2.2 lets an issuer name
+its own) where no SSF type fits: an access token revoked, named by the SHA-256 of its value,
+and a client whose every token ended (blocked, deleted, its consent withdrawn).
 
 The SETs are unsecured JWTs (RFC 8417 section 2.1, "alg": "none"): this server has no signing
 key (it issues opaque tokens), and a SET here only ever makes a resource server ask
@@ -47,6 +47,7 @@ from shared.security_events import (
 log = logging.getLogger(__name__)
 
 __all__ = ["PATH", "Rfc8936Errors", "SecurityEventFeed"]
+
 # SETs in one answer when the receiver names no maxEvents, and the most it may ask for.
 DEFAULT_EVENTS = 100
 MAX_EVENTS = 1000
