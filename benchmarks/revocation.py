@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -43,6 +44,8 @@ async def _one(
     for url in replicas:  # cached on both
         answer = await client.post(url, json=CALL, headers=headers)
         assert answer.status_code == 200, answer.text
+    # At a random moment of the poll period: the latency depends on where in it the event falls.
+    await asyncio.sleep(random.uniform(0, 1))
     # A refresh token revoked revokes its grant (a grant event); an access token, itself.
     revoked = tokens["refresh_token"] if revoke_refresh and "refresh_token" in tokens else token
     answer = await client.post(f"{issuer}/revoke", data={"token": revoked, "client_id": client_id})

@@ -233,7 +233,8 @@ def main() -> None:
             print(asyncio.run(_booking_race(config, token, work)))
         print(f"\nRSS after the load (target <= 150 MiB each): {rss(processes)}")
     finally:
-        for process in processes.values():
+        # The authorization server last: the MCP servers poll it until they stop.
+        for process in reversed(processes.values()):
             process.terminate()
             process.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
