@@ -35,6 +35,7 @@ from authserver.endpoints import OAuthEndpoint, authorize, metadata, service, va
 from authserver.interactions import login, passkey_login, second_step, steps
 from authserver.legacy import LegacyTokens
 from authserver.maintenance import purge_every
+from authserver.oauth import security_events
 from authserver.oauth.bridge import (
     HttpRequest,
     MalformedRequest,
@@ -102,7 +103,8 @@ CORS_ROUTES = {
 
 # The endpoints that answer in OAuth JSON, and what lies under them; the rest are pages.
 OAUTH_PATHS = (
-    "/token", "/introspect", "/revoke", "/register", "/.well-known", validate.PATH, service.PREFIX
+    "/token", "/introspect", "/revoke", "/register", "/.well-known", validate.PATH, service.PREFIX,
+    security_events.PATH,
 )
 
 
@@ -218,6 +220,12 @@ def _protocol_routes(context: Context) -> list[BaseRoute]:
         Route("/token", endpoint(engine.token, authenticates=True), methods=["POST"]),
         Route("/revoke", endpoint(engine.revoke, authenticates=True), methods=["POST"]),
         Route("/register", endpoint(engine.register), methods=["POST"]),
+        # RFC 8936: resource servers poll for revocations (their introspection credentials).
+        Route(
+            security_events.PATH,
+            security_events.Rfc8936Errors(endpoint(security_events.SecurityEventFeed(context))),
+            methods=["POST"],
+        ),
         Route(
             "/register/{client_id}",
             endpoint(engine.configure_client),

@@ -321,3 +321,28 @@ class UsedChallenge(SQLModel, table=True):
 
     challenge_hash: str = Field(primary_key=True)
     expires_at: int = Field(index=True, sa_type=UNIX_TIME)
+class SecurityEvent(SQLModel, table=True):
+    """Something that ends tokens before their expiry (a token or grant revoked, an account
+    disabled, a client blocked), written in the transaction that did it: the feed resource
+    servers poll (RFC 8936) to drop what they cached, the same on every replica. Identifiers
+    only, never a token: a revoked access token is named by the SHA-256 of its value, which is
+    how a resource server's cache already knows it."""
+
+    # AUTOINCREMENT on SQLite: an id is never given again once purged, so a receiver's position
+    # in the feed never skips a new event.
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=ROW_ID)
+    at: int = Field(index=True, sa_type=UNIX_TIME)
+    # "token", "grant", "account", "client" or "claims" (authserver.oauth.security_events maps
+    # each to its event type URI).
+    kind: str
+    # The audience whose tokens it ends; None: every resource server (an account or a client).
+    resource: str | None = None
+    account_id: str | None = None
+    client_id: str | None = None
+    # "token" only: the SHA-256 (hex) of the revoked access token.
+    token_sha256: str | None = None
+    # "claims" only: the account's claims that changed, with their new values (a role that
+    # can hold fewer scopes, fewer hospitals), which its tokens' cached answers must not keep.
+    claims: dict[str, object] | None = Field(default=None, sa_column=Column(JSON, nullable=True))

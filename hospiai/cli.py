@@ -293,7 +293,7 @@ def _memberships(args: argparse.Namespace, store: Store, now: int) -> int:
         changed = add_membership(store, account_id=account.id, hospital_id=args.hospital_id,
                                  now=now)
     else:
-        changed = store.remove_membership(account.id, args.hospital_id)
+        changed = store.remove_membership(account.id, args.hospital_id, now)
     if changed:
         # The same event as the admin console's, with no actor: whoever runs the command.
         store.record(AuditEvent(

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from shared.security_events import PATH as EVENTS_PATH
 from shared.settings import (
     SettingsError,
     env_bool,
@@ -35,8 +36,14 @@ class Settings:
     # Where to introspect; defaults to the issuer's /introspect (override for private networks).
     introspection_url: str = ""
     database_url: str = "sqlite:///.data/mcpserver.sqlite3"
-    # How long an introspection result is reused, and so how long a revoked token still works.
+    # How long an introspection result is reused, and so how long a revoked token still works
+    # while the revocation feed cannot be reached.
     cache_ttl: int = 30
+    # The authorization server's revocation feed (RFC 8936 polling, this server's credentials):
+    # where (default: beside introspection), and every how many milliseconds (0: not at all,
+    # and a revoked token works until the TTL ends its cached answer).
+    security_events_url: str = ""
+    security_events_poll_ms: int = 1000
     cache_size: int = 10_000
     host: str = "127.0.0.1"
     port: int = 8000
@@ -73,6 +80,13 @@ class Settings:
         if not self.introspection_url:
             object.__setattr__(self, "introspection_url", f"{self.issuer}/introspect")
         _check_introspection_url(self.introspection_url)
+        if not self.security_events_url:
+            introspection = urlsplit(self.introspection_url)
+            object.__setattr__(self, "security_events_url",
+                               f"{introspection.scheme}://{introspection.netloc}{EVENTS_PATH}")
+        _check_introspection_url(self.security_events_url, "HOSPIAI_SECURITY_EVENTS_URL")
+        if self.security_events_poll_ms and not 100 <= self.security_events_poll_ms <= 5000:
+            raise SettingsError("HOSPIAI_SECURITY_EVENTS_POLL_MS must be 0 (off) or 100 to 5000")
 
     @property
     def base_url(self) -> str:
@@ -103,6 +117,11 @@ class Settings:
             database_url=cls.database_url_from_env(env),
             cache_ttl=env_int(env, "HOSPIAI_INTROSPECTION_CACHE_TTL", cls.cache_ttl,
                               minimum=0, maximum=300),
+            security_events_url=env.get("HOSPIAI_SECURITY_EVENTS_URL", ""),
+            security_events_poll_ms=env_int(
+                env, "HOSPIAI_SECURITY_EVENTS_POLL_MS", cls.security_events_poll_ms,
+                minimum=0, maximum=5000,
+            ),
             host=env_str(env, "HOSPIAI_MCP_HOST", cls.host),
             port=env_int(env, "HOSPIAI_MCP_PORT", cls.port, minimum=1, maximum=65535),
             shutdown_timeout=env_int(
@@ -129,7 +148,7 @@ def _check_resource(resource: str) -> None:
         raise SettingsError(f"HOSPIAI_MCP_URL must be {base}{MCP_PATH}, got {resource!r}")
 
 
-def _check_introspection_url(url: str) -> None:
+def _check_introspection_url(url: str, name: str = "HOSPIAI_INTROSPECTION_URL") -> None:
     target = urlsplit(url)
     # Plain http only where the traffic cannot leave the host or a private service network
     # (a single-label name such as "authserver" in compose).
@@ -137,6 +156,5 @@ def _check_introspection_url(url: str) -> None:
     private = is_loopback_host(host) or (bool(host) and "." not in host)
     if target.scheme != "https" and not (target.scheme == "http" and private):
         raise SettingsError(
-            "HOSPIAI_INTROSPECTION_URL must use https, or http on loopback or a private "
-            "service name"
+            f"{name} must use https, or http on loopback or a private service name"
         )

@@ -93,7 +93,8 @@ async def account(request: Request, context: Context) -> Response:
 async def block_client(request: Request, context: Context, form: FormData) -> bool:
     blocked = form_field(form.get("blocked")) == "1"
     return await run_in_threadpool(
-        context.store.set_client_blocked, request.path_params["client_id"], blocked
+        context.store.set_client_blocked, request.path_params["client_id"], blocked,
+        context.clock(),
     )
 
 
@@ -112,7 +113,7 @@ async def delete_client(request: Request, context: Context, form: FormData) -> b
         return False
     if found.kind == "personal":
         return _built_in(request)
-    await run_in_threadpool(context.store.delete_client, found.client_id)
+    await run_in_threadpool(context.store.delete_client, found.client_id, context.clock())
     return True
 
 
@@ -151,7 +152,8 @@ async def add_account(request: Request, context: Context, form: FormData) -> boo
 async def disable_account(request: Request, context: Context, form: FormData) -> bool:
     disabled = form_field(form.get("disabled")) == "1"
     return await run_in_threadpool(
-        context.store.set_account_disabled, request.path_params["account_id"], disabled
+        context.store.set_account_disabled, request.path_params["account_id"], disabled,
+        context.clock(),
     )
 
 
@@ -191,7 +193,7 @@ async def change_role(request: Request, context: Context, form: FormData) -> boo
     if role not in ROLES:
         return error_page(request, "Unknown role", f"Choose one of {', '.join(ROLES)}.")
     return await run_in_threadpool(
-        context.store.set_account_role, request.path_params["account_id"], role
+        context.store.set_account_role, request.path_params["account_id"], role, context.clock()
     )
 
 

@@ -23,6 +23,7 @@ from authserver.models import (
     RecoveryCode,
     RefreshToken,
     ResourceServer,
+    SecurityEvent,
     UsedAssertion,
     UsedChallenge,
 )
@@ -38,6 +39,7 @@ from authserver.store.memberships import MembershipStore
 from authserver.store.passkeys import PasskeyStore
 from authserver.store.purge import Purger
 from authserver.store.resource_servers import ResourceServerStore
+from authserver.store.security_events import SecurityEventStore
 from authserver.store.sessions import SessionStore
 from authserver.store.statistics import StatisticsStore
 from authserver.store.tokens import Introspected, LiveToken, TokenStore
@@ -60,11 +62,12 @@ class Store(
     FactorStore,
     PasskeyStore,
     StatisticsStore,
+    SecurityEventStore,
     Purger,
 ):
     SERVICE = "authserver"
     TABLES = (
         Account, Client, ResourceServer, Interaction, Grant, AuthorizationCode, AccessToken,
         RefreshToken, AuditEvent, Attempt, UsedAssertion, Membership, AccountSession,
-        OneTimeCodeFactor, RecoveryCode, Passkey, UsedChallenge,
+        OneTimeCodeFactor, RecoveryCode, Passkey, UsedChallenge, SecurityEvent,
     )

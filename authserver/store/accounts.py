@@ -6,11 +6,15 @@ from sqlmodel import col, select, update
 
 from authserver.models import Account
 from authserver.store.search import contains_text
+from authserver.store.security_events import (
+    SecurityEventStore,
+    account_disabled,
+    claims_changed,
+)
 from authserver.store.sessions import ending_sessions
-from shared.database import SQLStore
 
 
-class AccountStore(SQLStore):
+class AccountStore(SecurityEventStore):
     def add_account(self, account: Account) -> None:
         self._add(account)
 
@@ -22,11 +26,13 @@ class AccountStore(SQLStore):
         with self._session() as session:
             return session.exec(select(Account).where(Account.email_key == email.lower())).first()
 
-    def set_account_disabled(self, account_id: str, disabled: bool) -> bool:
-        """Disabling also ends every session of the account, in the same transaction."""
+    def set_account_disabled(self, account_id: str, disabled: bool, now: int) -> bool:
+        """Disabling also ends every session of the account and records its event, in the
+        same transaction."""
         return self._update_one(
             update(Account).where(col(Account.id) == account_id).values(disabled=disabled),
-            then=[ending_sessions(account_id)] if disabled else [],
+            then=[ending_sessions(account_id), *self._recording(account_disabled(account_id, now))]
+            if disabled else [],
         )
 
     def set_account_password(self, account_id: str, password_hash: str) -> bool:
@@ -61,9 +67,11 @@ class AccountStore(SQLStore):
             )
             return dict(rows.all())
 
-    def set_account_role(self, account_id: str, role: str) -> bool:
+    def set_account_role(self, account_id: str, role: str, now: int) -> bool:
+        """With its event: resource servers drop the answers that claim the old role."""
         return self._update_one(
-            update(Account).where(col(Account.id) == account_id).values(role=role)
+            update(Account).where(col(Account.id) == account_id).values(role=role),
+            then=self._recording(claims_changed(account_id, {"role": role}, now)),
         )
 
     def replace_password_hash(self, account_id: str, old_hash: str, new_hash: str) -> bool:

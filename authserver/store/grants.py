@@ -16,15 +16,15 @@ from authserver.models import (
     Grant,
 )
 from authserver.store.search import contains_text
+from authserver.store.security_events import SecurityEventStore, grant_revoked
 from shared import scopes
-from shared.database import SQLStore
 
 # Each retry of `issue_code` means another writer changed the grant first: widened it (its
 # scope only grows, so at most once per scope in the catalogue), created it, or revoked it.
 _GRANT_ATTEMPTS = 2 * len(scopes.NAMES) + 2
 
 
-class GrantStore(SQLStore):
+class GrantStore(SecurityEventStore):
     def remembered_scopes(self, account_id: str, client_id: str, resource: str) -> set[str]:
         """What this account already allowed this client for this resource (live grants),
         and what an admin allowed it for everyone."""
@@ -181,7 +181,8 @@ class GrantStore(SQLStore):
                 col(Grant.account_id) == account_id,
                 col(Grant.revoked_at).is_(None),
             )
-            .values(revoked_at=now)
+            .values(revoked_at=now),
+            then=self._recording(grant_revoked(grant_id, now)),
         )
 
     def touch_grant(self, grant_id: str, now: int, every: int) -> None:
@@ -198,14 +199,14 @@ class GrantStore(SQLStore):
             session.commit()
 
     def revoke_grant(self, grant_id: str, now: int) -> None:
-        """Revoke a grant; every code and token issued under it dies with it."""
-        with self._session() as session:
-            session.exec(
-                update(Grant)
-                .where(col(Grant.id) == grant_id, col(Grant.revoked_at).is_(None))
-                .values(revoked_at=now)
-            )
-            session.commit()
+        """Revoke a grant; every code and token issued under it dies with it (and its event
+        tells the resource servers, unless it was revoked already)."""
+        self._update_one(
+            update(Grant)
+            .where(col(Grant.id) == grant_id, col(Grant.revoked_at).is_(None))
+            .values(revoked_at=now),
+            then=self._recording(grant_revoked(grant_id, now)),
+        )
 
 
 def _same_live_grant(grant: Grant) -> tuple[ColumnElement[bool], ...]:

@@ -16,9 +16,11 @@ from authserver.models import (
     Grant,
     Interaction,
     RefreshToken,
+    SecurityEvent,
     UsedAssertion,
     UsedChallenge,
 )
+from authserver.store.security_events import RETENTION_SECONDS
 from shared.database import SQLStore
 
 # What a client owns, deleted before it and after it.
@@ -39,13 +41,18 @@ class Purger(SQLStore):
         ``audit_retention``; attempts past the throttling window, which no longer count;
         client assertion jtis once expired (the assertion's exp refuses it from then on);
         login sessions once expired (nothing is left to catch: the cookie names no row); used
-        passkey challenges once expired (their signed cookie refuses them from then on).
+        passkey challenges once expired (their signed cookie refuses them from then on);
+        security events after RETENTION_SECONDS, when no resource server can still hold what
+        they name.
         Returns the number of rows deleted per kind."""
         with self._session() as session:
             counts = _delete_ended(
                 session, now - retention, audit_before=now - audit_retention,
                 attempts_until=now - attempt_window, expired_before=now,
             )
+            counts["security_events"] = session.exec(
+                delete(SecurityEvent).where(col(SecurityEvent.at) < now - RETENTION_SECONDS)
+            ).rowcount
             counts["clients"] = _delete_unused_clients(session, now, now - unused_client_age)
             counts["registrations"] = _delete_unused_registrations(
                 session, now, now - unused_registration_age

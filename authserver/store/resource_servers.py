@@ -39,3 +39,7 @@ class ResourceServerStore(SQLStore):
             return session.exec(
                 select(ResourceServer).where(ResourceServer.resource == resource)
             ).first()
+
+    def resource_server(self, resource_server_id: str) -> ResourceServer | None:
+        with self._session() as session:
+            return session.get(ResourceServer, resource_server_id)

@@ -21,7 +21,7 @@ from authserver.models import (
     RefreshToken,
     ResourceServer,
 )
-from shared.database import SQLStore
+from authserver.store.security_events import SecurityEventStore, token_revoked
 
 # Last-use times (of a grant, of a client) are kept to the minute: one write a minute at most.
 LAST_USED_PRECISION = 60
@@ -116,7 +116,7 @@ _INTROSPECTION: Select[*tuple[Any, ...]] = (
 )
 
 
-class TokenStore(SQLStore):
+class TokenStore(SecurityEventStore):
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
         self._introspection = self._hot_read(_INTROSPECTION)
@@ -185,17 +185,18 @@ class TokenStore(SQLStore):
         """A token issued under no grant: a service client's (client credentials)."""
         self._add(token)
 
-    def revoke_access_token(self, token_hash: str, now: int) -> None:
-        with self._session() as session:
-            session.exec(
-                update(AccessToken)
-                .where(
-                    col(AccessToken.token_hash) == token_hash,
-                    col(AccessToken.revoked_at).is_(None),
-                )
-                .values(revoked_at=now)
+    def revoke_access_token(self, token_hash: str, token_sha256: str, now: int) -> None:
+        """Revoke an access token, and tell its audience by ``token_sha256`` (the SHA-256 of its
+        value, which a resource server's cache knows it by) unless it was revoked already."""
+        self._update_one(
+            update(AccessToken)
+            .where(
+                col(AccessToken.token_hash) == token_hash,
+                col(AccessToken.revoked_at).is_(None),
             )
-            session.commit()
+            .values(revoked_at=now),
+            then=self._recording(token_revoked(token_hash, token_sha256, now)),
+        )
 
     def introspection(self, caller_id: str, token_hash: str, now: int) -> Introspected | None:
         """The calling resource server and, if the token is live for its resource, the token.

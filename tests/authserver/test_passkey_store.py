@@ -37,7 +37,7 @@ def test_a_credential_is_registered_once_and_found_only_for_an_active_account(
     found = store.passkey_by_credential(first.credential_id)
     assert found is not None and found[0].id == first.id and found[1].id == alice.id
     assert store.passkey_by_credential(secrets.token_bytes(16)) is None
-    store.set_account_disabled(alice.id, True)
+    store.set_account_disabled(alice.id, True, auth_server.clock())
     assert store.passkey_by_credential(first.credential_id) is None
 
 

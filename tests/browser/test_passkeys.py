@@ -293,7 +293,7 @@ def test_a_cloned_authenticator_and_a_disabled_account_sign_nobody_in(
     expect(page.get_by_role("alert")).to_contain_text("That passkey was not accepted")
     assert events(server, "passkey.failed", account_id)[0].detail["reason"] == "assertion"
     assert server.store.passkey_used(passkey.id, 1000, 0, server.clock())
-    server.store.set_account_disabled(account_id, True)
+    server.store.set_account_disabled(account_id, True, server.clock())
     page.goto(f"{server.settings.issuer}/login")  # no alert left from the attempt before
     page.get_by_role("button", name="Sign in with a passkey").click()
     expect(page.get_by_role("alert")).to_contain_text("That passkey was not accepted")
