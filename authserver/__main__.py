@@ -9,8 +9,8 @@ from authserver.settings import Settings
 from shared.serving import run
 
 
-def main() -> int:
-    return run(create_app, Settings.from_env)
+def main(log_level: str = "info") -> int:
+    return run(create_app, Settings.from_env, log_level)
 
 
 if __name__ == "__main__":

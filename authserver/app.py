@@ -21,18 +21,22 @@ from authserver.admin import (
     account,
     confirm,
     console,
+    dashboard,
     factor_resets,
     factors,
     front_door,
+    lists,
     memberships,
+    passkeys,
 )
 from authserver.audit import Audit
 from authserver.context import Context
 from authserver.endpoints import OAuthEndpoint, authorize, metadata, service, validate
-from authserver.interactions import login, second_step, steps
+from authserver.interactions import login, passkey_login, second_step, steps
 from authserver.legacy import LegacyTokens
 from authserver.maintenance import purge_every
 from authserver.messages import CATALOGUE
+from authserver.oauth import security_events
 from authserver.oauth.bridge import (
     HttpRequest,
     MalformedRequest,
@@ -49,9 +53,12 @@ from authserver.web.edge import RefuseNul
 from authserver.web.labels import CLIENT_KINDS, ROLE_NAMES, client_name
 from authserver.web.language import Language, switches
 from authserver.web.pages import (
+    PAGE_POLICY,
+    PASSKEY_SIGN_IN,
     EnrolmentRequired,
     LoginRequired,
     PageError,
+    iso_time,
     send_to_enrolment,
     send_to_login,
     show_page_error,
@@ -63,21 +70,18 @@ from shared.cors import Cors, RouteCors
 from shared.database import create_db_engine
 from shared.health import database_check, health_routes
 from shared.http import NO_STORE
-from shared.i18n import active_locale, show_number
+from shared.i18n import active_locale, show_day, show_number
 from shared.metrics import Metrics
 from shared.observe import Observe
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 
-# No script anywhere; pages are never framed (clickjacking on consent), never leak a referrer
-# (authorization codes travel in URLs).
+# No script (a page that offers a passkey sets its own policy, web.pages.render); pages are
+# never framed (clickjacking on consent), never leak a referrer (authorization codes travel in
+# URLs).
 SECURITY_HEADERS = [
-    (
-        b"content-security-policy",
-        b"default-src 'none'; style-src 'self'; img-src 'self'; "
-        b"frame-ancestors 'none'; base-uri 'none'",
-    ),
+    (b"content-security-policy", PAGE_POLICY.encode()),
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
@@ -105,7 +109,8 @@ CORS_ROUTES = {
 
 # The endpoints that answer in OAuth JSON, and what lies under them; the rest are pages.
 OAUTH_PATHS = (
-    "/token", "/introspect", "/revoke", "/register", "/.well-known", validate.PATH, service.PREFIX
+    "/token", "/introspect", "/revoke", "/register", "/.well-known", validate.PATH, service.PREFIX,
+    security_events.PATH,
 )
 
 
@@ -145,6 +150,8 @@ def build_context(
     environment.filters["client_name"] = client_name
     environment.filters["device"] = device_label
     environment.filters["translate"] = CATALOGUE.gettext  # text marked N_ in Python
+    environment.filters["isotime"] = iso_time
+    environment.filters["day"] = show_day
     environment.globals.update(
         locale=active_locale, switches=switches, role_names=ROLE_NAMES, client_kinds=CLIENT_KINDS
     )
@@ -234,6 +241,12 @@ def _protocol_routes(context: Context) -> list[BaseRoute]:
         Route("/token", endpoint(engine.token, authenticates=True), methods=["POST"]),
         Route("/revoke", endpoint(engine.revoke, authenticates=True), methods=["POST"]),
         Route("/register", endpoint(engine.register), methods=["POST"]),
+        # RFC 8936: resource servers poll for revocations (their introspection credentials).
+        Route(
+            security_events.PATH,
+            security_events.Rfc8936Errors(endpoint(security_events.SecurityEventFeed(context))),
+            methods=["POST"],
+        ),
         Route(
             "/register/{client_id}",
             endpoint(engine.configure_client),
@@ -254,6 +267,9 @@ def _page_routes() -> list[BaseRoute]:
         Route("/login", login.login, methods=["POST"]),
         Route("/login/code", second_step.show, methods=["GET"]),
         Route("/login/code", second_step.check, methods=["POST"]),
+        Route(PASSKEY_SIGN_IN, passkey_login.sign_in_options, methods=["POST"]),
+        Route(second_step.PASSKEY_OPTIONS, passkey_login.second_factor_options,
+              methods=["POST"]),
         Route("/logout", login.logout, methods=["POST"]),
         Route("/account", account.account, methods=["GET"]),
         Route("/account/data-access", account.data_access_page, methods=["GET"]),
@@ -262,6 +278,10 @@ def _page_routes() -> list[BaseRoute]:
         Route(f"{factors.PAGE}/start", factors.start, methods=["POST"]),
         Route(f"{factors.PAGE}/confirm", factors.confirm, methods=["POST"]),
         Route(f"{factors.PAGE}/remove", factors.remove, methods=["POST"]),
+        Route(passkeys.PAGE, passkeys.show, methods=["GET"]),
+        Route(passkeys.PAGE, passkeys.register, methods=["POST"]),
+        Route(f"{passkeys.PAGE}/options", passkeys.options, methods=["POST"]),
+        Route(f"{passkeys.PAGE}/{{passkey_id}}/remove", passkeys.remove, methods=["POST"]),
         Route("/account/grants/{grant_id}/revoke", account.revoke, methods=["POST"]),
         Route("/account/sessions/{session_id}/end", account.end_session, methods=["POST"]),
     ]
@@ -270,7 +290,8 @@ def _page_routes() -> list[BaseRoute]:
 def _admin_routes() -> list[BaseRoute]:
     ask = confirm.PREFIX  # the second page of each destructive action, before its POST
     return [
-        Route("/admin", console.home, methods=["GET"]),
+        Route("/admin", lists.home, methods=["GET"]),
+        Route("/admin/dashboard", dashboard.dashboard, methods=["GET"]),
         Route(f"{ask}/clients/{{client_id:path}}/block", confirm.block_client, methods=["GET"]),
         Route(f"{ask}/clients/{{client_id:path}}/delete", confirm.delete_client, methods=["GET"]),
         Route(f"{ask}/resource-servers/{{resource_server_id}}/rotate",
@@ -282,7 +303,7 @@ def _admin_routes() -> list[BaseRoute]:
         Route("/admin/clients/{client_id:path}/block", console.block_client, methods=["POST"]),
         Route("/admin/clients/{client_id:path}/delete", console.delete_client, methods=["POST"]),
         Route("/admin/clients/{client_id:path}/approve", console.approve_client, methods=["POST"]),
-        Route("/admin/accounts", console.accounts, methods=["GET"]),
+        Route("/admin/accounts", lists.accounts, methods=["GET"]),
         Route("/admin/accounts", console.add_account, methods=["POST"]),
         Route("/admin/accounts/{account_id}", console.account, methods=["GET"]),
         Route("/admin/accounts/{account_id}/disabled", console.disable_account, methods=["POST"]),
@@ -304,7 +325,8 @@ def _admin_routes() -> list[BaseRoute]:
             console.rotate_resource_server,
             methods=["POST"],
         ),
-        Route("/admin/audit", console.audit, methods=["GET"]),
+        Route("/admin/audit", lists.audit, methods=["GET"]),
+        Route("/admin/grants", lists.grants, methods=["GET"]),
     ]
 
 

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from authserver.context import Context
 from authserver.models import ACCOUNT_PAGE_CLIENT_ID, AccessToken, Grant
-from authserver.security import new_id, new_secret
+from authserver.security import new_id, new_secret, token_sha256
 
 TOKEN_SECONDS = 60
 SCOPE = "read:profile"
@@ -77,7 +77,9 @@ async def read_log(context: Context, account_id: str, before: int | None) -> lis
     except httpx.HTTPError as error:
         raise Unavailable(f"the MCP server cannot be reached: {type(error).__name__}") from None
     finally:
-        await run_in_threadpool(context.store.revoke_access_token, token_hash, context.clock())
+        await run_in_threadpool(
+            context.store.revoke_access_token, token_hash, token_sha256(secret), context.clock()
+        )
     if answer.status_code != 200:
         raise Unavailable(f"the MCP server answered {answer.status_code}")
     try:

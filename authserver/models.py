@@ -36,7 +36,8 @@ class Account(SQLModel, table=True):
     given_name: str
     family_name: str
     phone: str | None = None
-    role: str = "patient"
+    # Indexed for the dashboard's count per role (an index-only scan, not the table).
+    role: str = Field(default="patient", index=True)
     disabled: bool = False
     created_at: int = Field(sa_type=UNIX_TIME)
 
@@ -82,6 +83,11 @@ class ResourceServer(SQLModel, table=True):
     name: str
     secret_hash: str
     created_at: int = Field(sa_type=UNIX_TIME)
+    # A rotation with a grace period keeps the secret it replaced (its hash) working until
+    # previous_secret_until, and never after; a rotation without one, or the next rotation,
+    # replaces both.
+    previous_secret_hash: str | None = None
+    previous_secret_until: int | None = Field(default=None, sa_type=UNIX_TIME)
 
 
 class Interaction(SQLModel, table=True):
@@ -121,6 +127,8 @@ class Grant(SQLModel, table=True):
             "ix_grant_live_key", "account_id", "client_id", "resource", unique=True,
             sqlite_where=LIVE_REMEMBERED_GRANT, postgresql_where=LIVE_REMEMBERED_GRANT,
         ),
+        # The admin console's grants list, newest first: a backward walk cut off at a page.
+        Index("ix_grant_created_at_id", "created_at", "id"),
     )
 
     id: str = Field(primary_key=True)
@@ -185,6 +193,9 @@ class RefreshToken(SQLModel, table=True):
 
 class AuditEvent(SQLModel, table=True):
     """Who did what, from where; never a secret (ids, scopes and emails only)."""
+
+    # The dashboard counts one kind of event per day: a range of this index per kind.
+    __table_args__ = (Index("ix_auditevent_event_at", "event", "at"),)
 
     id: int | None = Field(default=None, primary_key=True, sa_type=ROW_ID)
     at: int = Field(index=True, sa_type=UNIX_TIME)
@@ -281,3 +292,57 @@ class RecoveryCode(SQLModel, table=True):
     account_id: str = Field(index=True, foreign_key="account.id")
     created_at: int = Field(sa_type=UNIX_TIME)
     used_at: int | None = Field(default=None, sa_type=UNIX_TIME)
+
+
+class Passkey(SQLModel, table=True):
+    """A WebAuthn credential of an account (a passkey): its public key and the signature count
+    the authenticator last reported, never anything secret. ``credential_id`` is what an
+    assertion names it by (discoverable sign-in looks it up before knowing the account)."""
+
+    id: str = Field(primary_key=True)
+    account_id: str = Field(index=True, foreign_key="account.id")
+    credential_id: bytes = Field(sa_column=Column(LargeBinary, nullable=False, unique=True))
+    public_key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # An unsigned 32-bit counter: 64 bits on PostgreSQL, as a Unix time is.
+    sign_count: int = Field(default=0, sa_type=UNIX_TIME)
+    # What the user called it ("Work laptop"), shown on the account page and in the console.
+    name: str
+    # The backup-eligible flag at registration (WebAuthn section 6.1.3): "multi_device" for a
+    # synced passkey (RFC 8176 amr "swk"), "single_device" for one bound to its device ("hwk").
+    device_type: str
+    created_at: int = Field(sa_type=UNIX_TIME)
+    last_used_at: int | None = Field(default=None, sa_type=UNIX_TIME)
+
+
+class UsedChallenge(SQLModel, table=True):
+    """A passkey challenge already answered (by its keyed hash): the challenge lives in a signed
+    cookie of the browser it was issued to, and this insert, decided by the primary key, is its
+    single use on any number of replicas. Kept until the cookie would have expired anyway."""
+
+    challenge_hash: str = Field(primary_key=True)
+    expires_at: int = Field(index=True, sa_type=UNIX_TIME)
+class SecurityEvent(SQLModel, table=True):
+    """Something that ends tokens before their expiry (a token or grant revoked, an account
+    disabled, a client blocked), written in the transaction that did it: the feed resource
+    servers poll (RFC 8936) to drop what they cached, the same on every replica. Identifiers
+    only, never a token: a revoked access token is named by the SHA-256 of its value, which is
+    how a resource server's cache already knows it."""
+
+    # AUTOINCREMENT on SQLite: an id is never given again once purged, so a receiver's position
+    # in the feed never skips a new event.
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=ROW_ID)
+    at: int = Field(index=True, sa_type=UNIX_TIME)
+    # "token", "grant", "account", "client" or "claims" (authserver.oauth.security_events maps
+    # each to its event type URI).
+    kind: str
+    # The audience whose tokens it ends; None: every resource server (an account or a client).
+    resource: str | None = None
+    account_id: str | None = None
+    client_id: str | None = None
+    # "token" only: the SHA-256 (hex) of the revoked access token.
+    token_sha256: str | None = None
+    # "claims" only: the account's claims that changed, with their new values (a role that
+    # can hold fewer scopes, fewer hospitals), which its tokens' cached answers must not keep.
+    claims: dict[str, object] | None = Field(default=None, sa_column=Column(JSON, nullable=True))

@@ -75,6 +75,13 @@ def new_secret(kind: str) -> str:
     return f"hospiai_{kind}_{secrets.token_urlsafe(_SECRET_BYTES)}"
 
 
+def token_sha256(token: str) -> str:
+    """What a resource server's introspection cache knows a token by (mcpserver.auth), and so
+    what a revocation event names it by: unkeyed, since the resource server has no key of
+    ours, and safe because a token has 256 bits of entropy."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def new_id(kind: str) -> str:
     """A public, unguessable identifier (not a secret)."""
     return f"{kind}_{secrets.token_urlsafe(16)}"

@@ -103,6 +103,14 @@ class Settings:
     # Roles whose accounts must have a second factor (HOSPIAI_MFA_ROLES): sent to enrolment
     # after their password, they finish no authorization and open no admin page until then.
     mfa_roles: frozenset[str] = frozenset({"staff", "admin"})
+    # RFC 9470 step-up, the authorization server's half (HOSPIAI_STEP_UP_MAX_AGE; 0: off): a
+    # request that would give an account a scope changing hospital data (shared.scopes,
+    # step_up) is treated as asking for acr_values urn:hospiai:acr:mfa and at most this max_age,
+    # whatever the client sent. The MCP server refuses those tools to an older or weaker
+    # sign-in (HOSPIAI_MCP_STEP_UP_MAX_AGE, the same default): a client that does not pass the
+    # challenge's acr_values and max_age on (most today) would otherwise get a new code for the
+    # same old sign-in, refused again, until the user logged out. Keep both settings equal.
+    step_up_max_age: int = 900
     # HospiAI's own "forgot your password" page, linked from the login page when set.
     password_reset_url: str | None = None
     # The language of pages for a browser that chose none and accepts neither French nor
@@ -258,6 +266,7 @@ _INTEGERS: dict[str, tuple[str, int, int]] = {
     "code_ttl": ("HOSPIAI_CODE_TTL", 1, 60),
     "refresh_grace_seconds": ("HOSPIAI_REFRESH_GRACE_SECONDS", 0, 60),
     "session_ttl": ("HOSPIAI_SESSION_TTL", 60, 7 * _DAY),
+    "step_up_max_age": ("HOSPIAI_STEP_UP_MAX_AGE", 0, 7 * _DAY),
     "purge_interval": ("HOSPIAI_PURGE_INTERVAL", 0, 7 * _DAY),
     "purge_retention": ("HOSPIAI_PURGE_RETENTION", 60, 365 * _DAY),
     "unused_client_age": ("HOSPIAI_UNUSED_CLIENT_AGE", 3600, 365 * _DAY),

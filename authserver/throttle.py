@@ -107,6 +107,13 @@ class LoginThrottle:
         key = self._keys.login_key(f"\0second-factor\0{account_id}")
         return self._begin(key, "account", self._per_account, ip, now)
 
+    def begin_passkey(self, subject: str, ip: str | None, now: int) -> int | Throttled:
+        """Like ``begin``, for a passkey sign-in: counted per ``subject`` (the account the
+        passkey is of, or the unknown credential it names) under the per-email limit, and per
+        network with every login."""
+        key = self._keys.login_key(f"\0passkey\0{subject}")
+        return self._begin(key, "account", self._per_account, ip, now)
+
     def _begin(
         self, key: str, limit: Limit, per_key: int, ip: str | None, now: int
     ) -> int | Throttled:

@@ -7,6 +7,8 @@ run. Servers run on core 0, the load generator (wrk) on core 1; every load is bo
 (c) Booking under 50 concurrent clients: throughput, no double booking, nothing lost.
 (d) The refresh grant with rotation, this code against BENCH_BASE's, on SQLite and PostgreSQL.
 (e) MCP tools/call of a logged tool with the health-data access log on vs off (issue 16).
+(f) Revocation reaching two MCP replicas through the revocation feed, and the feed's cost on
+    tools/call (issue 14).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from benchmarks.measure import (
     wrk,
 )
 from benchmarks.refresh import bench_refresh
+from benchmarks.revocation import bench_revocation
 from mcpserver.domain.seed import seed_demo
 from mcpserver.domain.store import DomainStore
 from shared.clock import unix_now
@@ -48,7 +51,7 @@ from shared.database import create_db_engine
 from tests.flow import tokens_for
 
 PORTS = {"auth": 19000, "mcp": 18000, "mcp-noauth": 18001, "mcp-unlogged": 18002, "bare": 19001,
-         "auth-stack": 19002}
+         "auth-stack": 19002, "mcp-2": 18003, "mcp-nofeed": 18004}
 MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
 
 
@@ -140,7 +143,7 @@ def _sub(config: dict[str, Any], token: str) -> str:
 
 
 def main() -> None:
-    parts = sys.argv[1:] or ["a", "e", "b", "c", "d"]
+    parts = sys.argv[1:] or ["a", "e", "f", "b", "c", "d"]
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is required: apt-get install wrk")
     work = Path(tempfile.mkdtemp(prefix="hospiai-bench-"))
@@ -183,6 +186,15 @@ def main() -> None:
                 ("access log on (as served)",
                  lambda: wrk(config["mcp"]["resource"], "POST", mine, bearer, work)),
             )
+        if "f" in parts:
+            bench_revocation(
+                config["auth"]["issuer"], config["client_id"],
+                [config["mcp"]["resource"], f"http://127.0.0.1:{PORTS['mcp-2']}/mcp"],
+                lambda: tokens_for(_Remote(config["auth"]["issuer"]), config["client_id"],  # type: ignore[arg-type]
+                                   "bench@hospiai.test", password="bench-password-1",
+                                   scope="read:data offline_access"),
+                f"http://127.0.0.1:{PORTS['mcp-nofeed']}/mcp", work,
+            )
         if "b" in parts:
             basic = base64.b64encode(
                 f"{config['mcp']['client_id']}:{config['mcp']['client_secret']}".encode()
@@ -221,7 +233,8 @@ def main() -> None:
             print(asyncio.run(_booking_race(config, token, work)))
         print(f"\nRSS after the load (target <= 150 MiB each): {rss(processes)}")
     finally:
-        for process in processes.values():
+        # The authorization server last: the MCP servers poll it until they stop.
+        for process in reversed(processes.values()):
             process.terminate()
             process.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)

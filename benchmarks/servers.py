@@ -5,7 +5,8 @@ FastMCP app with a fixed identity and no token check: the baseline), bare (Starl
 returning constant JSON: the baseline for introspection), mcp-unlogged (the MCP server with the
 health-data access log recording nothing: the baseline for the log's cost), auth-stack (the
 authorization server's own HTTP stack around /introspect answering without any check: how
-close to the baseline any introspection can get)."""
+close to the baseline any introspection can get), mcp-2 (a second replica of mcp), mcp-nofeed
+(mcp without the revocation feed: the baseline for its cost)."""
 
 from __future__ import annotations
 
@@ -114,8 +115,10 @@ def main() -> None:
         app: object = create_auth_app(AuthSettings(**config["auth"]))
     elif kind == "auth-stack":
         app = _auth_stack(AuthSettings(**config["auth"]))
-    elif kind == "mcp":
+    elif kind in {"mcp", "mcp-2"}:
         app = create_mcp_app(McpSettings(**config["mcp"]))
+    elif kind == "mcp-nofeed":
+        app = create_mcp_app(McpSettings(**{**config["mcp"], "security_events_poll_ms": 0}))
     elif kind == "mcp-unlogged":
         app = _mcp_unlogged(McpSettings(**config["mcp"]))
     elif kind == "mcp-noauth":

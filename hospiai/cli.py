@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hospiai", description="HospiAI Connect")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("authserver", help="run the authorization server")
+    authserver = commands.add_parser("authserver", help="run the authorization server")
     mcpserver = commands.add_parser("mcpserver", help="run the MCP server")
     mcpserver.add_argument(
         "--stdio", action="store_true",
@@ -36,10 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("--auth-port", type=int, default=9000)
     dev.add_argument("--mcp-port", type=int, default=8000)
     dev.add_argument("--data-dir", default=".data")
-    dev.add_argument(
-        "--log-level", default="info", choices=logs.LEVELS,
-        help="debug shows everything, the libraries' start-up chatter included (default: info)",
-    )
+    for service in (authserver, mcpserver, dev):
+        service.add_argument(
+            "--log-level", default="info", choices=logs.LEVELS,
+            help="debug shows everything, the libraries' start-up chatter included "
+            "(default: info)",
+        )
 
     accounts = commands.add_parser("accounts", help="manage accounts").add_subparsers(
         dest="action", required=True
@@ -170,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # banner; its warnings and errors still show.
         logs.configure(args.log_level, structured=False, quiet=("uvicorn.error",))
     else:
-        logs.configure(structured=True)
+        logs.configure(getattr(args, "log_level", "info"), structured=True)
     # Each service is imported only by its own subcommand: the MCP server's process never
     # loads the authorization server or Authlib, and neither service imports this module.
     if args.command == "mcpserver" and args.stdio:
@@ -180,11 +182,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "mcpserver":
         from mcpserver.__main__ import main as serve_mcpserver
 
-        return serve_mcpserver()
+        return serve_mcpserver(args.log_level)
     if args.command == "authserver":
         from authserver.__main__ import main as serve_authserver
 
-        return serve_authserver()
+        return serve_authserver(args.log_level)
     try:
         return _run(args)
     except SchemaError as error:
@@ -291,7 +293,7 @@ def _memberships(args: argparse.Namespace, store: Store, now: int) -> int:
         changed = add_membership(store, account_id=account.id, hospital_id=args.hospital_id,
                                  now=now)
     else:
-        changed = store.remove_membership(account.id, args.hospital_id)
+        changed = store.remove_membership(account.id, args.hospital_id, now)
     if changed:
         # The same event as the admin console's, with no actor: whoever runs the command.
         store.record(AuditEvent(

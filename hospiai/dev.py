@@ -166,8 +166,8 @@ def _banner(auth: AuthSettings, mcp: McpSettings, data_dir: Path, credentials: P
         f"                  {credentials}\n"
         f"  Data:           {data_dir}\n"
         f"  Demo logins:\n{logins}\n"
-        f"    (staff and admin set up an authenticator app at their first sign-in:\n"
-        f"     HOSPIAI_MFA_ROLES, README \"Two-step sign-in\")\n"
+        f"    (staff and admin set up an authenticator app or a passkey at their first\n"
+        f"     sign-in: HOSPIAI_MFA_ROLES, README \"Two-step sign-in\")\n"
         f"  Ctrl-C stops both.\n"
     )
 

@@ -15,18 +15,20 @@ from anyio import to_thread
 from fastmcp import FastMCP
 from fastmcp.server.http import StarletteWithLifespan
 from fastmcp.server.middleware import Middleware
+from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from mcpserver.auth import IntrospectionVerifier, TokenVerifier
+from mcpserver.auth import IntrospectionVerifier
 from mcpserver.capabilities import StatelessCapabilities
 from mcpserver.context import Services
 from mcpserver.domain.store import DomainStore
 from mcpserver.edge import RefuseNul
 from mcpserver.guard import BearerGuard
 from mcpserver.messages import CATALOGUE
+from mcpserver.security_events import Feed, SecurityEventReceiver
 from mcpserver.settings import DATA_ACCESS_PATH, MCP_PATH, Settings
 from mcpserver.tools import (
     Tools,
@@ -113,24 +115,30 @@ def create_app(
         transport=transport,
     )
     metadata = _metadata_endpoint(settings)
+    metrics = Metrics("mcpserver")
+    verifier = verifier_for(settings, http_client, clock)
+    receiver = receiver_for(settings, http_client, verifier, metrics.registry)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store.check_schema()
         await tools.check()
-        purging = asyncio.create_task(_purge_access_log(store, settings, clock))
+        tasks = [asyncio.create_task(_purge_access_log(store, settings, clock))]
+        if receiver is not None:
+            tasks.append(asyncio.create_task(receiver.run()))
         try:
             async with mcp_app.lifespan(app):
                 yield
         finally:
-            purging.cancel()
+            for task in tasks:
+                task.cancel()
             # Its purge may be running in a worker thread: the engine goes after it ends.
-            with contextlib.suppress(asyncio.CancelledError):
-                await purging
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await http_client.aclose()
             store.dispose()
 
-    metrics = Metrics("mcpserver")
     app = Starlette(
         routes=[
             Route(f"/.well-known/oauth-protected-resource{MCP_PATH}", metadata),
@@ -144,7 +152,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.add_middleware(
-        BearerGuard, verifier=verifier_for(settings, http_client, clock),
+        BearerGuard, verifier=verifier,
         services=Services(store=store, clock=clock), settings=settings,
         tool_scopes=tools.scopes, strong_tools=tools.strong,
     )
@@ -205,9 +213,24 @@ def _mcp_http_app(mcp: FastMCP, settings: Settings) -> StarletteWithLifespan:
     )
 
 
+def receiver_for(
+    settings: Settings, client: httpx.AsyncClient, cache: IntrospectionVerifier,
+    registry: CollectorRegistry,
+) -> SecurityEventReceiver | None:
+    """The revocation feed's receiver, when it is on and there is a cache for it to evict."""
+    if not settings.security_events_poll_ms or not settings.cache_ttl:
+        return None
+    feed = Feed(
+        url=settings.security_events_url, client_id=settings.client_id,
+        client_secret=settings.client_secret, issuer=settings.issuer,
+        resource=settings.resource, interval=settings.security_events_poll_ms / 1000,
+    )
+    return SecurityEventReceiver(client, feed, cache, registry)
+
+
 def verifier_for(
     settings: Settings, client: httpx.AsyncClient, clock: Callable[[], float]
-) -> TokenVerifier:
+) -> IntrospectionVerifier:
     """Introspection as this server does it, over HTTP or stdio."""
     return IntrospectionVerifier(
         client,

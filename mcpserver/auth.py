@@ -88,6 +88,12 @@ class IntrospectionVerifier:
         self._size = cache_size
         self._clock = clock
         self._cache: OrderedDict[str, tuple[Identity | None, float]] = OrderedDict()
+        # The cached identities by account and by client, for revocation events to find them.
+        self._by_account: dict[str, set[str]] = {}
+        self._by_client: dict[str, set[str]] = {}
+        # Counts evictions: an answer that was in flight while one happened is not cached, as
+        # it may predate the revocation the eviction was for.
+        self._evictions = 0
 
     async def verify(self, token: str) -> Identity | None:
         """The identity behind an active token for this resource, else None."""
@@ -100,16 +106,49 @@ class IntrospectionVerifier:
             self._cache.move_to_end(key)
             identity = cached[0]
             return identity if identity is None or identity.expires_at > now else None
+        evictions = self._evictions
         identity = await self._introspect(token, now)
-        if self._ttl > 0:
+        if self._ttl > 0 and evictions == self._evictions:
             until = now + self._ttl
             if identity is not None:
                 until = min(until, identity.expires_at)
-            self._cache[key] = (identity, until)
-            self._cache.move_to_end(key)
-            while len(self._cache) > self._size:
-                self._cache.popitem(last=False)
+            self._keep(key, identity, until)
         return identity
+
+    def evict(
+        self, *, token_sha256: str | None = None, account_id: str | None = None,
+        client_id: str | None = None,
+    ) -> int:
+        """Forget the cached answers a revocation event names: one token (by the SHA-256 of its
+        value, which is its cache key), or every token of an account, of a client, or of an
+        account with a client. Returns how many were forgotten."""
+        self._evictions += 1
+        if token_sha256 is not None:
+            keys = {token_sha256} & self._cache.keys()
+        elif account_id is not None:
+            keys = set(self._by_account.get(account_id, ()))
+            if client_id is not None:
+                keys &= self._by_client.get(client_id, set())
+        else:
+            keys = set(self._by_client.get(client_id or "", ()))
+        for key in keys:
+            self._forget(key)
+        return len(keys)
+
+    def _keep(self, key: str, identity: Identity | None, until: float) -> None:
+        self._forget(key)
+        self._cache[key] = (identity, until)
+        if identity is not None:
+            self._by_account.setdefault(identity.sub, set()).add(key)
+            self._by_client.setdefault(identity.client_id, set()).add(key)
+        while len(self._cache) > self._size:
+            self._forget(next(iter(self._cache)))
+
+    def _forget(self, key: str) -> None:
+        identity, _until = self._cache.pop(key, (None, 0.0))
+        if identity is not None:
+            _unindex(self._by_account, identity.sub, key)
+            _unindex(self._by_client, identity.client_id, key)
 
     async def _introspect(self, token: str, now: float) -> Identity | None:
         try:
@@ -134,6 +173,14 @@ class IntrospectionVerifier:
         if self._resource not in audiences or data.get("iss") != self._issuer:
             return None
         return _identity(data, now)
+
+
+def _unindex(index: dict[str, set[str]], name: str, key: str) -> None:
+    keys = index.get(name)
+    if keys is not None:
+        keys.discard(key)
+        if not keys:
+            del index[name]
 
 
 def _refused(status: int) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from shared.i18n import checked_locale
+from shared.security_events import PATH as EVENTS_PATH
 from shared.settings import (
     SettingsError,
     env_bool,
@@ -36,8 +37,14 @@ class Settings:
     # Where to introspect; defaults to the issuer's /introspect (override for private networks).
     introspection_url: str = ""
     database_url: str = "sqlite:///.data/mcpserver.sqlite3"
-    # How long an introspection result is reused, and so how long a revoked token still works.
+    # How long an introspection result is reused, and so how long a revoked token still works
+    # while the revocation feed cannot be reached.
     cache_ttl: int = 30
+    # The authorization server's revocation feed (RFC 8936 polling, this server's credentials):
+    # where (default: beside introspection), and every how many milliseconds (0: not at all,
+    # and a revoked token works until the TTL ends its cached answer).
+    security_events_url: str = ""
+    security_events_poll_ms: int = 1000
     cache_size: int = 10_000
     host: str = "127.0.0.1"
     port: int = 8000
@@ -57,8 +64,13 @@ class Settings:
     access_log_retention: int = 365 * 86400
     purge_interval: int = 3600
     # RFC 9470 step-up: the tools that change hospital data need a sign-in with a second
-    # factor at most this many seconds old (0: no such rule).
-    step_up_max_age: int = 0
+    # factor at most this many seconds old (0: no such rule). On by default, 900 s: a change to
+    # beds, ICU or a schedule is then made by someone who proved who they are within the last
+    # quarter of an hour (about one sitting at a ward's workstation, which is also about when
+    # such a screen locks), not by whoever holds a token from a sign-in hours ago: refreshing a
+    # token keeps its auth_time. Shorter would ask nurses for a code several times a shift
+    # for one task; longer, the token of an unattended session stays strong for longer.
+    step_up_max_age: int = 900
     # The language of refusals for an MCP request whose Accept-Language names neither French
     # nor English, and on stdio (HOSPIAI_DEFAULT_LOCALE, as the authorization server's).
     default_locale: str = "fr"
@@ -73,6 +85,13 @@ class Settings:
         if not self.introspection_url:
             object.__setattr__(self, "introspection_url", f"{self.issuer}/introspect")
         _check_introspection_url(self.introspection_url)
+        if not self.security_events_url:
+            introspection = urlsplit(self.introspection_url)
+            object.__setattr__(self, "security_events_url",
+                               f"{introspection.scheme}://{introspection.netloc}{EVENTS_PATH}")
+        _check_introspection_url(self.security_events_url, "HOSPIAI_SECURITY_EVENTS_URL")
+        if self.security_events_poll_ms and not 100 <= self.security_events_poll_ms <= 5000:
+            raise SettingsError("HOSPIAI_SECURITY_EVENTS_POLL_MS must be 0 (off) or 100 to 5000")
 
     @property
     def base_url(self) -> str:
@@ -103,6 +122,11 @@ class Settings:
             database_url=cls.database_url_from_env(env),
             cache_ttl=env_int(env, "HOSPIAI_INTROSPECTION_CACHE_TTL", cls.cache_ttl,
                               minimum=0, maximum=300),
+            security_events_url=env.get("HOSPIAI_SECURITY_EVENTS_URL", ""),
+            security_events_poll_ms=env_int(
+                env, "HOSPIAI_SECURITY_EVENTS_POLL_MS", cls.security_events_poll_ms,
+                minimum=0, maximum=5000,
+            ),
             host=env_str(env, "HOSPIAI_MCP_HOST", cls.host),
             port=env_int(env, "HOSPIAI_MCP_PORT", cls.port, minimum=1, maximum=65535),
             shutdown_timeout=env_int(
@@ -130,7 +154,7 @@ def _check_resource(resource: str) -> None:
         raise SettingsError(f"HOSPIAI_MCP_URL must be {base}{MCP_PATH}, got {resource!r}")
 
 
-def _check_introspection_url(url: str) -> None:
+def _check_introspection_url(url: str, name: str = "HOSPIAI_INTROSPECTION_URL") -> None:
     target = urlsplit(url)
     # Plain http only where the traffic cannot leave the host or a private service network
     # (a single-label name such as "authserver" in compose).
@@ -138,6 +162,5 @@ def _check_introspection_url(url: str) -> None:
     private = is_loopback_host(host) or (bool(host) and "." not in host)
     if target.scheme != "https" and not (target.scheme == "http" and private):
         raise SettingsError(
-            "HOSPIAI_INTROSPECTION_URL must use https, or http on loopback or a private "
-            "service name"
+            f"{name} must use https, or http on loopback or a private service name"
         )

@@ -5,6 +5,7 @@ same scopes and the same access log. Standard output is the protocol's: logs go 
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -15,8 +16,9 @@ import mcp_types as mt
 from fastmcp.exceptions import ToolError
 from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 from fastmcp.tools.base import ToolResult
+from prometheus_client import CollectorRegistry
 
-from mcpserver.app import build_mcp, verifier_for
+from mcpserver.app import build_mcp, receiver_for, verifier_for
 from mcpserver.auth import AuthServerUnavailable, Identity, TokenVerifier
 from mcpserver.context import Call, Services, current, enter, leave
 from mcpserver.domain.store import DomainStore
@@ -108,8 +110,15 @@ async def serve(
             await tools.check()
             print(f"hospiai: serving MCP over stdio for {identity.email or identity.sub}",
                   file=sys.stderr, flush=True)
-            with speaking(settings.default_locale):  # no request says a language on stdio
-                await tools.mcp.run_stdio_async(show_banner=False)
+            # The revocation feed, as over HTTP: a token revoked on /account stops at once.
+            receiver = receiver_for(settings, client, verifier, CollectorRegistry())
+            polling = asyncio.create_task(receiver.run()) if receiver is not None else None
+            try:
+                with speaking(settings.default_locale):  # no request says a language on stdio
+                    await tools.mcp.run_stdio_async(show_banner=False)
+            finally:
+                if polling is not None:
+                    polling.cancel()
     finally:
         store.dispose()
     return 0

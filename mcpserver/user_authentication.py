@@ -21,10 +21,12 @@ from mcpserver.messages import N_, _
 from mcpserver.refusal import Refusal
 from shared.authentication import ACR_MFA
 
+# For a person whose client did not follow the challenge (or cannot: stdio): reconnecting
+# alone would bring back the browser's current sign-in, so they log out of it first.
 EXPLANATION = N_(
     "This change to hospital data needs a recent sign-in to HospiAI with your second factor "
-    "(a one-time code or a passkey). Sign in again from your assistant's HospiAI connector, "
-    "with the second factor, then retry."
+    "(a one-time code or a passkey). Log out of HospiAI in your browser, reconnect your "
+    "assistant's HospiAI connector and sign in with the second factor, then retry."
 )
 
 

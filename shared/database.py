@@ -10,7 +10,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import URL, BigInteger, Engine, Insert, Integer, Select, Table, event, insert, text
+from sqlalchemy import (
+    URL,
+    BigInteger,
+    Engine,
+    Executable,
+    Insert,
+    Integer,
+    Select,
+    Table,
+    event,
+    insert,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import PoolProxiedConnection, SingletonThreadPool
@@ -245,7 +257,7 @@ class SQLStore:
         return True
 
     def _update_one(
-        self, update: UpdateBase, *, add: Sequence[SQLModel] = (), then: Sequence[UpdateBase] = ()
+        self, update: UpdateBase, *, add: Sequence[SQLModel] = (), then: Sequence[Executable] = ()
     ) -> bool:
         """Run a conditional UPDATE that must change exactly one row and, if it did, store
         ``add`` and run ``then`` in the same transaction. False: no row met the condition (it

@@ -21,7 +21,7 @@ from io import BytesIO
 from pathlib import Path
 
 from babel.core import negotiate_locale
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -127,9 +127,16 @@ class Catalogue:
         return self.ngettext(singular, plural, n) % {"num": show_number(n), **values}
 
 
-def show_moment(moment: datetime.datetime) -> str:
-    """A moment as the hospital's users read it: Europe/Paris, in the active language."""
-    return format_datetime(moment.astimezone(PARIS), TIME_PATTERN, locale=active_locale())
+def show_moment(moment: datetime.datetime, seconds: bool = False) -> str:
+    """A moment as the hospital's users read it: Europe/Paris, in the active language;
+    ``seconds`` for the audit log, where the order of events a few seconds apart matters."""
+    pattern = TIME_PATTERN + ":ss" if seconds else TIME_PATTERN
+    return format_datetime(moment.astimezone(PARIS), pattern, locale=active_locale())
+
+
+def show_day(day: datetime.date, pattern: str = "d MMM") -> str:
+    """A day in the active language ("1 déc." in French, "1 Dec" in English)."""
+    return format_date(day, pattern, locale=active_locale())
 
 
 def show_number(number: int | float) -> str:

@@ -24,8 +24,10 @@ _SEQUENCE = itertools.count(1)
 
 
 class Observe:
-    """``fixed_paths`` are routes by themselves; every other request is labelled by its route
-    template, never by a raw path whose ids would explode the label set."""
+    """``headers``: what every response gets, unless it sets that header itself (a page with
+    its own security policy). ``fixed_paths`` are routes by themselves; every other request is
+    labelled by its route template, never by a raw path whose ids would explode the label
+    set."""
 
     def __init__(
         self,
@@ -53,9 +55,11 @@ class Observe:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                own = message.get("headers", [])
+                named = {name for name, _ in own}
                 message["headers"] = [
-                    *message.get("headers", []),
-                    *self.headers,
+                    *own,
+                    *(header for header in self.headers if header[0] not in named),
                     (b"x-request-id", current.encode()),
                 ]
             await send(message)

@@ -21,6 +21,10 @@ class Scope:
     default: bool = False
     # Health data: never a default, and marked on the consent page.
     sensitive: bool = False
+    # Changes hospital data: the MCP server's tools behind it need a recent sign-in with a
+    # second factor (RFC 9470 step-up, mcpserver.user_authentication), and the authorization
+    # server asks for one before it issues a code that carries it (authserver.oauth.prompt).
+    step_up: bool = False
 
     def __post_init__(self) -> None:
         if self.sensitive and self.default:
@@ -60,6 +64,7 @@ CATALOGUE: tuple[Scope, ...] = (
         N_("Update hospital status (staff)"),
         N_("Update the live status of a hospital. Staff and admins only."),
         roles=frozenset({"staff", "admin"}),
+        step_up=True,
     ),
     Scope(
         "read:records",
@@ -81,6 +86,7 @@ CATALOGUE: tuple[Scope, ...] = (
             "consultation notes, and keep the list of doctors, at the hospitals you belong to. "
             "Staff and admins only."),
         roles=frozenset({"staff", "admin"}),
+        step_up=True,
     ),
     Scope(
         OFFLINE_ACCESS,
@@ -122,3 +128,8 @@ def allowed_for_role(names: list[str], role: str) -> list[str]:
         if roles is None or role in roles:
             allowed.append(name)
     return allowed
+
+
+def needs_step_up(names: list[str], role: str) -> bool:
+    """Whether an account with ``role`` would hold a scope that changes hospital data."""
+    return any(BY_NAME[name].step_up for name in allowed_for_role(known(names), role))

@@ -100,11 +100,13 @@ Configured = TypeVar("Configured", bound=Listening)
 def run(
     create_app: Callable[[Configured], ASGIApp],
     from_env: Callable[[Mapping[str, str]], Configured],
+    log_level: str = "info",
 ) -> int:
     """A service's production entry point: settings from the environment, validated at
     start-up (exit 2 with the reason), then served until stopped. A schema behind the code
-    fails the lifespan start-up, which uvicorn logs and exits on (status 3)."""
-    logs.configure(structured=True)
+    fails the lifespan start-up, which uvicorn logs and exits on (status 3). ``log_level``:
+    one of logs.LEVELS (`--log-level`)."""
+    logs.configure(log_level, structured=True)
     try:
         settings = from_env(environ())
     except SettingsError as error:

@@ -9,7 +9,7 @@ import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -112,13 +112,14 @@ class AuthServer:
 
 @contextmanager
 def start_auth_server(
-    databases: Databases, *, scheme: str = "http", egress: Egress | None = None,
-    passwords: Passwords = QUICK, **overrides: object
+    databases: Databases, *, scheme: str = "http", host: str = "127.0.0.1",
+    egress: Egress | None = None, passwords: Passwords = QUICK, **overrides: object
 ) -> Iterator[AuthServer]:
-    """Serve over plain HTTP on loopback; ``scheme`` only changes the configured issuer."""
+    """Serve over plain HTTP on loopback; ``scheme`` and ``host`` only change the configured
+    issuer ("localhost": a WebAuthn relying party, which an IP address cannot be)."""
     sock = bind_loopback()
     port = sock.getsockname()[1]
-    issuer = f"{scheme}://127.0.0.1:{port}"
+    issuer = f"{scheme}://{host}:{port}"
     resource = str(overrides.pop("resource", "http://127.0.0.1:8000/mcp"))
     values: dict[str, object] = {
         "issuer": issuer,
@@ -131,6 +132,8 @@ def start_auth_server(
         # English pages unless a test says otherwise (tests/authserver/test_language.py): the
         # other tests read English text, as they did before French became the default.
         "default_locale": "en",
+        # No RFC 9470 step-up either unless a test says so (start_stack's step_up_max_age).
+        "step_up_max_age": 0,
         **overrides,
     }
     if "database_url" not in values:
@@ -165,10 +168,13 @@ class Stack:
 
 def mcp_settings(
     auth: AuthServer, databases: Databases, *, cache_ttl: int = 30,
-    browser_origins: tuple[str, ...] = (), demo: bool = False,
+    browser_origins: tuple[str, ...] = (), demo: bool = False, step_up_max_age: int = 0,
 ) -> McpSettings:
     """The MCP server for the authorization server's resource, with its credentials there;
-    ``demo``: its database holds the demo directory."""
+    ``demo``: its database holds the demo directory. ``step_up_max_age``: the MCP server's
+    HOSPIAI_MCP_STEP_UP_MAX_AGE, off unless a test says so (tests/mcpserver/
+    test_user_authentication.py, tests/e2e/test_step_up.py): the staff of other tests change
+    hospital data with a password-only token, as they did before the rule."""
     return McpSettings(
         resource=auth.resource,
         issuer=auth.settings.issuer,
@@ -178,21 +184,27 @@ def mcp_settings(
         cache_ttl=cache_ttl,
         browser_origins=browser_origins,
         default_locale="en",  # as the authorization server's, above
+        step_up_max_age=step_up_max_age,
     )
 
 
 @contextmanager
 def start_stack(
     databases: Databases, *, cache_ttl: int = 30, browser_origins: tuple[str, ...] = (),
-    step_up_max_age: int = 0, **auth_overrides: Any
+    step_up_max_age: int = 0, auth_step_up_max_age: int | None = None, **auth_overrides: Any
 ) -> Iterator[Stack]:
-    """``step_up_max_age``: the MCP server's HOSPIAI_MCP_STEP_UP_MAX_AGE."""
+    """``step_up_max_age``: see mcp_settings; the authorization server's
+    HOSPIAI_STEP_UP_MAX_AGE too, unless ``auth_step_up_max_age`` says otherwise."""
     sock = bind_loopback()
     mcp_url = f"http://127.0.0.1:{sock.getsockname()[1]}/mcp"
+    auth_overrides["step_up_max_age"] = (
+        step_up_max_age if auth_step_up_max_age is None else auth_step_up_max_age
+    )
     with start_auth_server(databases, resource=mcp_url, **auth_overrides) as auth:
-        settings = replace(mcp_settings(
-            auth, databases, cache_ttl=cache_ttl, browser_origins=browser_origins, demo=True
-        ), step_up_max_age=step_up_max_age)
+        settings = mcp_settings(
+            auth, databases, cache_ttl=cache_ttl, browser_origins=browser_origins, demo=True,
+            step_up_max_age=step_up_max_age,
+        )
         domain = DomainStore(create_db_engine(settings.database_url))
         try:
             with serve(create_mcp_app(settings, clock=auth.clock), sock):

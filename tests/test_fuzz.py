@@ -265,12 +265,14 @@ def test_the_pages(world: World, segment: str, pairs: list[tuple[str, str]], pag
 
 @FUZZ
 @given(pairs=FORM, query=TEXT, page=st.sampled_from(
-    ["/admin/audit", "/admin/accounts", "/admin", "/account"]
+    ["/admin/audit", "/admin/accounts", "/admin", "/admin/grants", "/admin/dashboard",
+     "/account"]
 ))
 def test_the_pages_that_search_and_post(world: World, pairs: list[tuple[str, str]], query: str,
                                         page: str) -> None:
     browser = world.browser if page == "/account" else world.admin
-    params = {name: query[:8_000] for name in ("event", "q", "before", "page")}
+    params = {name: query[:8_000] for name in (
+        "event", "q", "before", "page", "actor", "client_id", "account_id")}
     _check(world, f"AS GET {page}", browser.get(page, params=params), "page")
     token = csrf_token(world.browser.get("/account").text)
     created = world.browser.post("/account/tokens", headers=FORM_HEADERS,

@@ -166,9 +166,8 @@ def test_a_request_that_never_finishes_is_cut_off_at_the_shutdown_timeout(
     assert "Application shutdown complete." in messages
 
 
-def test_the_mcp_server_stops_on_sigterm_with_status_0(tmp_path: Path) -> None:
-    port = free_port()
-    env = _migrated(
+def _mcp_env(tmp_path: Path, port: int) -> dict[str, str]:
+    return _migrated(
         tmp_path,
         HOSPIAI_MCP_URL=f"http://127.0.0.1:{port}/mcp",
         HOSPIAI_ISSUER=f"http://127.0.0.1:{free_port()}",
@@ -176,7 +175,11 @@ def test_the_mcp_server_stops_on_sigterm_with_status_0(tmp_path: Path) -> None:
         HOSPIAI_MCP_CLIENT_SECRET="hospiai_rs_shutdown",
         HOSPIAI_MCP_PORT=str(port),
     )
-    process = _start(env, "mcpserver", port)
+
+
+def test_the_mcp_server_stops_on_sigterm_with_status_0(tmp_path: Path) -> None:
+    port = free_port()
+    process = _start(_mcp_env(tmp_path, port), "mcpserver", port)
 
     returncode, messages, seconds = _stop(process)
     assert returncode == 0, messages

@@ -26,7 +26,7 @@ from authserver.web.session import LoginSession, client_ip, current_session
 ADMIN_REAUTH_SECONDS = 15 * 60
 # Form fields an admin action's audit event records (never a password).
 AUDITED_FIELDS = (
-    "blocked", "disabled", "role", "scope", "email", "resource", "name", "hospital_id",
+    "blocked", "disabled", "role", "scope", "email", "resource", "name", "hospital_id", "grace",
 )
 
 Admin = tuple[Context, LoginSession]

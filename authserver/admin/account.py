@@ -60,6 +60,7 @@ async def _page(
     factor = await run_in_threadpool(store.one_time_code_factor, account.id)
     confirmed = factor is not None and factor.confirmed_at is not None
     codes_left = await run_in_threadpool(store.recovery_codes_left, account.id)
+    passkeys = await run_in_threadpool(store.passkeys, account.id)
     return render(
         request,
         "account.html",
@@ -78,6 +79,7 @@ async def _page(
         this_session=session.id,
         one_time_codes=confirmed,
         recovery_codes_left=codes_left,
+        passkeys=passkeys,
         error=error,
         created=created,
     )

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from authserver.admin.access import view
-from authserver.admin.console import revoke_back
+from authserver.admin.console import GRACE_PERIODS, revoke_back
 from authserver.context import Context
 from authserver.messages import _
 from authserver.web.labels import client_name
@@ -29,6 +29,8 @@ class Confirmation:
     action: str  # the admin POST that does it
     back: str  # where Cancel goes
     fields: tuple[tuple[str, str], ...] = ()
+    # A rotation's choice of how long the old secret keeps working (seconds; 0 first).
+    grace_periods: tuple[int, ...] = ()
 
 
 def _page(request: Request, confirmation: Confirmation) -> Response:
@@ -85,12 +87,14 @@ async def rotate_resource_server(request: Request, context: Context) -> Response
         return _missing(request)
     return _page(request, Confirmation(
         _("Rotate the credentials of %(name)s?", name=found.name),
-        _("Its current secret stops working at once, so it answers 503 until it is "
-          "configured with the new one (tokens already in its cache keep working for a few "
-          "seconds). The new secret is shown once, on the next page."),
+        _("Without a grace period its current secret stops working at once, so it answers 503 "
+          "until it is configured with the new one (tokens already in its cache keep working "
+          "for a few seconds). With one, both secrets work until the grace period ends, and "
+          "then only the new one; rotating again ends any earlier grace period. The new secret "
+          "is shown once, on the next page."),
         _("Rotate credentials %(name)s", name=found.name),
         f"/admin/resource-servers/{resource_server_id}/rotate",
-        "/admin",
+        "/admin", grace_periods=GRACE_PERIODS,
     ))
 
 

@@ -1,4 +1,4 @@
-"""The admin console: clients, accounts, grants, resource servers and the audit log.
+"""The admin console's pages of one client or account, and every change an admin makes.
 
 Access, CSRF and the audit of every change are admin.access's."""
 
@@ -27,12 +27,10 @@ from authserver.web.pages import error_page, form_field, render, whole_number
 from authserver.web.paths import local_path
 from shared import scopes
 
-AUDIT_PAGE = 50
-# Audit event ids are 64 bits (shared.database.ROW_ID): a page cursor beyond means the newest.
-MAX_EVENT_ID = 2**63 - 1
-CLIENT_PAGE = 50
-# Far past any real number of clients, and an offset every database takes.
-MAX_CLIENT_PAGE = 1_000_000
+# The grace periods a rotation offers, in seconds (0: the old secret stops at once).
+GRACE_PERIODS = (0, 3600, 86400)
+# The grants a client's or an account's page shows; the rest are a link to the grants list.
+GRANT_PREVIEW = 20
 
 
 def _client_page(request: Request) -> str:
@@ -47,25 +45,6 @@ def _account_page(request: Request) -> str:
 
 
 @view
-async def home(request: Request, context: Context) -> Response:
-    store = context.store
-    page = max(1, min(whole_number(request.query_params.get("page")) or 1, MAX_CLIENT_PAGE))
-    # One more than a page: whether there is a next one.
-    clients = await run_in_threadpool(
-        lambda: store.clients(offset=(page - 1) * CLIENT_PAGE, limit=CLIENT_PAGE + 1)
-    )
-    return render(
-        request,
-        "admin/home.html",
-        clients=clients[:CLIENT_PAGE],
-        page=page,
-        previous=f"/admin?page={page - 1}" if page > 1 else None,
-        following=f"/admin?page={page + 1}" if len(clients) > CLIENT_PAGE else None,
-        resource_servers=await run_in_threadpool(store.resource_servers),
-    )
-
-
-@view
 async def client(request: Request, context: Context) -> Response:
     store, client_id = context.store, request.path_params["client_id"]
     found = await run_in_threadpool(store.client, client_id)
@@ -75,22 +54,13 @@ async def client(request: Request, context: Context) -> Response:
         request,
         "admin/client.html",
         client=found,
-        grants=await run_in_threadpool(store.live_grants, client_id=client_id),
+        grants=await run_in_threadpool(
+            lambda: store.live_grants(client_id=client_id, limit=GRANT_PREVIEW + 1)
+        ),
+        all_grants=f"/admin/grants?{urlencode({'client_id': client_id})}",
+        preview=GRANT_PREVIEW,
         catalogue=scopes.CATALOGUE,
         approved=set(scopes.parse(found.approved_scope)),
-    )
-
-
-@view
-async def accounts(request: Request, context: Context) -> Response:
-    query = (request.query_params.get("q") or "").strip()[:100]
-    found = await run_in_threadpool(context.store.search_accounts, query)
-    factors = await run_in_threadpool(
-        context.store.with_one_time_codes, [account.id for account in found]
-    )
-    return render(
-        request, "admin/accounts.html", accounts=found, query=query, roles=ROLES,
-        with_factors=factors,
     )
 
 
@@ -105,30 +75,17 @@ async def account(request: Request, context: Context) -> Response:
         "admin/account.html",
         account=found,
         roles=ROLES,
-        grants=await run_in_threadpool(store.live_grants, account_id=account_id),
+        grants=await run_in_threadpool(
+            lambda: store.live_grants(account_id=account_id, limit=GRANT_PREVIEW + 1)
+        ),
+        all_grants=f"/admin/grants?{urlencode({'account_id': account_id})}",
+        preview=GRANT_PREVIEW,
         hospital_ids=await run_in_threadpool(store.hospital_ids, account_id),
         sessions=await run_in_threadpool(store.account_sessions, account_id, context.clock()),
         factor=await run_in_threadpool(store.one_time_code_factor, account_id),
         recovery_codes_left=await run_in_threadpool(store.recovery_codes_left, account_id),
+        passkeys=await run_in_threadpool(store.passkeys, account_id),
     )
-
-
-@view
-async def audit(request: Request, context: Context) -> Response:
-    filters = {
-        key: (request.query_params.get(key) or "").strip()[:200]
-        for key in ("event", "actor", "client_id")
-    }
-    before = whole_number(request.query_params.get("before"))
-    # Beyond any event id means "from the newest", not a database error.
-    cursor = None if before is None else min(before, MAX_EVENT_ID)
-    events = await run_in_threadpool(
-        lambda: context.store.audit_events(**filters, before=cursor, limit=AUDIT_PAGE)
-    )
-    following = None
-    if len(events) == AUDIT_PAGE and events[-1].id is not None:
-        following = "/admin/audit?" + urlencode({**filters, "before": events[-1].id})
-    return render(request, "admin/audit.html", events=events, filters=filters, following=following)
 
 
 # -- changes ----------------------------------------------------------------------------------
@@ -138,7 +95,8 @@ async def audit(request: Request, context: Context) -> Response:
 async def block_client(request: Request, context: Context, form: FormData) -> bool:
     blocked = form_field(form.get("blocked")) == "1"
     return await run_in_threadpool(
-        context.store.set_client_blocked, request.path_params["client_id"], blocked
+        context.store.set_client_blocked, request.path_params["client_id"], blocked,
+        context.clock(),
     )
 
 
@@ -157,7 +115,7 @@ async def delete_client(request: Request, context: Context, form: FormData) -> b
         return False
     if found.kind == "personal":
         return _built_in(request)
-    await run_in_threadpool(context.store.delete_client, found.client_id)
+    await run_in_threadpool(context.store.delete_client, found.client_id, context.clock())
     return True
 
 
@@ -196,7 +154,8 @@ async def add_account(request: Request, context: Context, form: FormData) -> boo
 async def disable_account(request: Request, context: Context, form: FormData) -> bool:
     disabled = form_field(form.get("disabled")) == "1"
     return await run_in_threadpool(
-        context.store.set_account_disabled, request.path_params["account_id"], disabled
+        context.store.set_account_disabled, request.path_params["account_id"], disabled,
+        context.clock(),
     )
 
 
@@ -239,7 +198,7 @@ async def change_role(request: Request, context: Context, form: FormData) -> boo
             "Choose one of %(roles)s.", roles=", ".join(_(ROLE_NAMES[role]) for role in ROLES)
         ))
     return await run_in_threadpool(
-        context.store.set_account_role, request.path_params["account_id"], role
+        context.store.set_account_role, request.path_params["account_id"], role, context.clock()
     )
 
 
@@ -285,11 +244,23 @@ async def add_resource_server(
 async def rotate_resource_server(
     request: Request, context: Context, form: FormData
 ) -> bool | Response:
-    secret = new_secret("rs")
+    """A new secret; the old one keeps working for the grace period chosen on the confirmation
+    page (none when the form names none: stricter), so that the resource server can be given
+    the new one without answering 503 meanwhile."""
+    given = form_field(form.get("grace"))
+    grace = 0 if given is None else whole_number(given)
+    if grace not in GRACE_PERIODS:
+        return error_page(
+            request, _("The credentials were not rotated"),
+            _("Choose a grace period of none, 1 hour or 24 hours."),
+        )
+    secret, now = new_secret("rs"), context.clock()
+    until = now + grace if grace else None
     rotated = await run_in_threadpool(
         context.store.rotate_resource_server,
         request.path_params["resource_server_id"],
         context.keys.hash_secret(secret),
+        until,
     )
     if not rotated:
         return False
@@ -298,4 +269,5 @@ async def rotate_resource_server(
         "admin/secret.html",
         id=request.path_params["resource_server_id"],
         secret=secret,
+        previous_until=until,
     )

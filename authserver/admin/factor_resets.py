@@ -1,6 +1,6 @@
-"""The admin console's reset of an account's second factors (a lost phone): the authenticator
-app and its recovery codes go, and every session of the account ends, so whoever holds the
-lost factor keeps nothing it opened. Audited as admin.factors_reset."""
+"""The admin console's reset of an account's second factors (a lost phone or key): the
+authenticator app, its recovery codes and every passkey go, and every session of the account
+ends, so whoever holds the lost factor keeps nothing it opened. Audited as admin.factors_reset."""
 
 from __future__ import annotations
 
@@ -23,4 +23,5 @@ async def reset(request: Request, context: Context, _form: FormData) -> bool:
     if not await end_sessions(context, account_id):
         return False
     await run_in_threadpool(context.store.remove_one_time_codes, account_id)
+    await run_in_threadpool(context.store.remove_passkeys, account_id)
     return True

@@ -5,18 +5,24 @@ asked for goes back to."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from authserver import one_time_codes
+from authserver.admin import passkeys
 from authserver.context import Context, get_context
 from authserver.messages import N_, _
-from authserver.policy import second_factor_required
-from authserver.web.pages import LoginRequired, checked_form, error_page, form_field, render
-from authserver.web.paths import enrolment_url, local_path
+from authserver.policy import may_remove_factor, second_factor_required
+from authserver.web.pages import (
+    LoginRequired,
+    checked_form,
+    error_page,
+    form_field,
+    last_factor_page,
+    render,
+)
+from authserver.web.paths import enrolment_url, local_path, with_next
 from authserver.web.session import LoginSession, client_ip, current_session
 
 PAGE = "/account/one-time-codes"
@@ -31,10 +37,6 @@ async def _session(request: Request) -> tuple[Context, LoginSession, str]:
     if session is None:
         raise LoginRequired(enrolment_url(next_page))
     return context, session, next_page
-
-
-def _with_next(path: str, next_page: str) -> str:
-    return f"{path}?{urlencode({'next': next_page})}"
 
 
 async def _audit(request: Request, context: Context, session: LoginSession, event: str) -> None:
@@ -73,8 +75,9 @@ async def show(request: Request, *, error: str | None = None) -> Response:
         request, "one_time_codes.html", status_code=400 if error else 200,
         enrolment=enrolment, error=error, next_page=next_page,
         required=second_factor_required(context.settings, session.account),
-        start=_with_next(f"{PAGE}/start", next_page),
-        confirm=_with_next(f"{PAGE}/confirm", next_page),
+        start=with_next(f"{PAGE}/start", next_page),
+        confirm=with_next(f"{PAGE}/confirm", next_page),
+        passkeys=with_next(passkeys.PAGE, next_page),
     )
 
 
@@ -101,13 +104,10 @@ async def confirm(request: Request) -> Response:
 async def remove(request: Request) -> Response:
     context, session, _next_page = await _session(request)
     await checked_form(request)
-    if second_factor_required(context.settings, session.account):
-        # Their only factor: removing it would lock them out of everything their role needs.
-        return error_page(
-            request, _("Two-step sign-in is required"),
-            _("Your role requires two-step sign-in, so your authenticator app cannot be "
-              "removed. Lost it? Ask an administrator to reset it."), 409,
-        )
+    if not await run_in_threadpool(
+        may_remove_factor, context.settings, context.store, session.account
+    ):
+        return last_factor_page(request, N_("your authenticator app"))
     removed = await run_in_threadpool(context.store.remove_one_time_codes, session.account.id)
     if not removed:
         return error_page(

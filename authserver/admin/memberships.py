@@ -41,4 +41,5 @@ async def remove(request: Request, context: Context, form: FormData) -> bool:
         context.store.remove_membership,
         request.path_params["account_id"],
         form_field(form.get("hospital_id")) or "",
+        context.clock(),
     )

@@ -16,7 +16,13 @@ from authserver.oauth.bridge import HttpRequest, OAuthResponse, read_request
 from authserver.oauth.cimd import MetadataDocumentError, is_metadata_url
 from authserver.oauth.clients import impersonable
 from authserver.oauth.consent import allow_remembered, consent_for
-from authserver.oauth.prompt import Decision, Prompt, decide
+from authserver.oauth.prompt import (
+    Authentication,
+    Decision,
+    InvalidAuthentication,
+    Prompt,
+    decide,
+)
 from authserver.oauth.server import AuthorizationRejected, PendingAuthorization
 from authserver.policy import enrolment_required
 from authserver.web.pages import PageError
@@ -61,7 +67,8 @@ async def _client(context: Context, http: HttpRequest) -> Client | None:
 
 
 def _decide(
-    context: Context, client: Client, pending: PendingAuthorization, session: LoginSession | None
+    context: Context, client: Client, pending: PendingAuthorization,
+    authentication: Authentication, session: LoginSession | None,
 ) -> Decision:
     def remembered() -> bool:
         assert session is not None  # asked only once someone is logged in
@@ -73,7 +80,9 @@ def _decide(
     prompt = Prompt.parse(pending.params.get("prompt"))
     return decide(
         prompt,
-        logged_in=session is not None,
+        authentication,
+        signed_in=session,
+        now=context.clock(),
         on_device=impersonable(client, pending.params["redirect_uri"]),
         remembered=remembered,
     )
@@ -88,6 +97,12 @@ async def authorize(request: Request) -> Response:
         raise PageError(_("This connection request is not valid"), outcome.description)
     if isinstance(outcome, OAuthResponse):
         return _redirect(outcome)
+    try:
+        authentication = Authentication.parse(outcome.params)
+    except InvalidAuthentication as problem:
+        return _redirect(context.engine.reject_authorization(
+            outcome.params, "invalid_request", str(problem)
+        ))
     session = await run_in_threadpool(current_session, context, request)
     if session is not None and await run_in_threadpool(
         enrolment_required, context.settings, context.store, session.account
@@ -95,8 +110,14 @@ async def authorize(request: Request) -> Response:
         # Its role requires a second factor it lacks: nothing is finished without the pages,
         # which send it to enrolment (prompt=none gets login_required).
         session = None
+    if session is not None:
+        authentication = authentication.for_account(
+            scopes.join(outcome.scope), session.account.role, context.settings.step_up_max_age
+        )
     assert client is not None  # validation refuses a request without a known client
-    decision = await run_in_threadpool(_decide, context, client, outcome, session)
+    decision = await run_in_threadpool(
+        _decide, context, client, outcome, authentication, session
+    )
     if decision.error is not None:
         return _redirect(context.engine.reject_authorization(
             outcome.params, decision.error, "The user must log in and consent."

@@ -12,6 +12,7 @@ from authserver.oauth.clients import ASSERTION_ALGS, AUTH_METHODS, GRANT_TYPES, 
 from authserver.oauth.service import GRANT_TYPE
 from authserver.settings import Settings
 from shared import scopes
+from shared.authentication import ACR_VALUES
 
 
 def metadata_document(settings: Settings) -> dict[str, Any]:
@@ -36,6 +37,9 @@ def metadata_document(settings: Settings) -> dict[str, Any]:
         "revocation_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
         "authorization_response_iss_parameter_supported": True,
         "client_id_metadata_document_supported": settings.metadata_documents_enabled,
+        # The levels /authorize honours in acr_values (RFC 9470 section 4), the only ones it
+        # accepts (OpenID Connect Discovery 1.0 section 3).
+        "acr_values_supported": list(ACR_VALUES),
     }
     if settings.registration_enabled:
         document["registration_endpoint"] = f"{issuer}/register"

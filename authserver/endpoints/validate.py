@@ -6,7 +6,6 @@ Sunset headers, and counted per caller, so IT sees who still calls it."""
 from __future__ import annotations
 
 import datetime
-import hmac
 from email.utils import format_datetime
 from typing import Any
 
@@ -98,9 +97,7 @@ class LegacyValidation:
             return "bearer", found
         caller_id, _, secret = http.headers.get(CREDENTIALS_HEADER, "").partition(":")
         found = store.introspection(caller_id, key, now) if caller_id and secret else None
-        if found is None or not hmac.compare_digest(
-            self.context.keys.hash_secret(secret), found.caller_secret_hash
-        ):
+        if found is None or not found.authenticates(self.context.keys.hash_secret(secret), now):
             return "unauthenticated", None
         return caller_id, found
 

@@ -1,8 +1,10 @@
-"""Logging in: checking a password, and the standalone login page for the account pages."""
+"""Logging in: checking a password (or a passkey, interactions.passkey_login), and the
+standalone login page for the account pages."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from functools import partial
 from typing import Literal
 
@@ -12,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from authserver.context import Context, get_context
+from authserver.interactions import passkey_login
 from authserver.messages import N_, _, ngettext
 from authserver.models import Account
 from authserver.policy import has_second_factor, second_factor_required
@@ -26,6 +29,7 @@ from authserver.web.session import (
     ensure_browser_id,
     start_session,
 )
+from shared.authentication import ACR_MFA, acr_of
 
 BAD_LOGIN = N_("The email or password is incorrect, or the account is disabled.")
 ACCOUNT_INTRO = N_("Log in to manage your HospiAI account.")
@@ -93,14 +97,36 @@ def _forwarded_but_not_believed(request: Request, ip: str | None) -> bool:
     return ip not in {entry.strip() for entry in forwarded.split(",")}
 
 
+@dataclass(frozen=True)
+class Login:
+    """Who logged in, and how (RFC 8176 amr, space-separated): "pwd", or a passkey's."""
+
+    account: Account
+    amr: str = "pwd"
+
+    @property
+    def by_password(self) -> bool:
+        return self.amr == "pwd"
+
+
 async def log_in(
     request: Request, form: FormData, action: str, intro: str, redirect_uri: str | None = None
-) -> Account | Response:
-    """The account a login form names, or the form again saying why not: 401 for a wrong
-    email or password, 429 with Retry-After while throttled (never a redirect).
-    ``redirect_uri``: where the login may end up (render)."""
+) -> Login | Response:
+    """Who a login form names (email and password, or a passkey's ``credential``), or the form
+    again saying why not: 401 for a wrong email, password or passkey, 429 with Retry-After
+    while throttled (never a redirect). ``redirect_uri``: where the login may end up
+    (render)."""
     email = form_field(form.get("email")) or ""
-    result = await authenticate(request, email, form_field(form.get("password")) or "")
+    credential = form_field(form.get("credential"))
+    result: Login | Throttled | None
+    if credential is not None:
+        found = await passkey_login.authenticate(request, credential)
+        result = Login(*found) if isinstance(found, tuple) else found
+        bad = passkey_login.BAD_PASSKEY
+    else:
+        account = await authenticate(request, email, form_field(form.get("password")) or "")
+        result = Login(account) if isinstance(account, Account) else account
+        bad = BAD_LOGIN
     if isinstance(result, Throttled):
         page = login_page(
             request, action, intro, error=too_many_attempts(result), email=email, status_code=429,
@@ -110,7 +136,7 @@ async def log_in(
         return page
     if result is None:
         return login_page(
-            request, action, intro, error=_(BAD_LOGIN), email=email, redirect_uri=redirect_uri
+            request, action, intro, error=_(bad), email=email, redirect_uri=redirect_uri
         )
     return result
 
@@ -118,27 +144,33 @@ async def log_in(
 Outstanding = Literal["second_factor", "enrolment"] | None
 
 
-def outstanding(context: Context, account: Account) -> Outstanding:
+def outstanding(context: Context, login: Login, asked: bool = False) -> Outstanding:
     """What a right password still needs: the account's second factor, or (its role requiring
-    one it lacks) an enrolment; None when the login is whole."""
+    one it lacks, or the request being finished having ``asked`` for one) an enrolment; None
+    when the login is whole. A passkey's is, unless it was one factor (no user verification,
+    which a role that requires a second factor never signs in without) and ``asked``."""
+    account = login.account
+    if not login.by_password and not (asked and acr_of(login.amr.split()) != ACR_MFA):
+        return None
     if has_second_factor(context.store, account):
         return "second_factor"
-    return "enrolment" if second_factor_required(context.settings, account) else None
+    required = asked or second_factor_required(context.settings, account)
+    return "enrolment" if required else None
 
 
 async def finish_login(
-    request: Request, response: Response, account: Account, next_page: str, owed: Outstanding
+    request: Request, response: Response, login: Login, next_page: str, owed: Outstanding
 ) -> str:
-    """What a successful password login leaves on the browser: a new session, a new browser
-    id (returned: an interaction being finished is re-bound to it), and this browser known
-    for the account's email. The response goes to ``next_page``, or first to what is ``owed``:
+    """What a successful login leaves on the browser: a new session, a new browser id
+    (returned: an interaction being finished is re-bound to it), and this browser known for
+    the account's email. The response goes to ``next_page``, or first to what is ``owed``:
     the second step (the session counts for nothing until it is given), or enrolment."""
     context = get_context(request)
     new_browser_id = await run_in_threadpool(
-        partial(start_session, second_factor_due=owed == "second_factor"),
-        context, request, response, account, context.clock(),
+        partial(start_session, second_factor_due=owed == "second_factor", amr=login.amr),
+        context, request, response, login.account, context.clock(),
     )
-    remember_device(context, request, response, account.email)
+    remember_device(context, request, response, login.account.email)
     response.headers["location"] = (
         second_step_url(next_page) if owed == "second_factor"
         else enrolment_url(next_page) if owed == "enrolment"
@@ -160,12 +192,12 @@ async def show(request: Request) -> Response:
 async def login(request: Request) -> Response:
     form = await checked_form(request)
     next_page = local_path(request.query_params.get("next"))
-    account = await log_in(request, form, login_url(next_page), _(ACCOUNT_INTRO))
-    if isinstance(account, Response):
-        return account
+    done = await log_in(request, form, login_url(next_page), _(ACCOUNT_INTRO))
+    if isinstance(done, Response):
+        return done
     response = RedirectResponse(next_page, status_code=303)
-    owed = await run_in_threadpool(outstanding, get_context(request), account)
-    await finish_login(request, response, account, next_page, owed)
+    owed = await run_in_threadpool(outstanding, get_context(request), done)
+    await finish_login(request, response, done, next_page, owed)
     return response
 
 

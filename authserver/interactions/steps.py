@@ -1,5 +1,6 @@
-"""The interaction pages: log in, then consent. Each step checks the interaction is open and
-bound to this browser, and every POST checks the CSRF token."""
+"""The interaction pages: log in (then the second step or enrolment, when the account's role or
+the request asks for a second factor), then consent. Each step checks the interaction is open
+and bound to this browser, and every POST checks the CSRF token."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from authserver.oauth.consent import (
     consent_for,
     record_decision,
 )
-from authserver.policy import enrolment_required
+from authserver.oauth.prompt import Authentication
+from authserver.policy import enrolment_required, has_second_factor
 from authserver.web.pages import (
     PageError,
     checked_form,
@@ -29,7 +31,7 @@ from authserver.web.pages import (
     login_page,
     render,
 )
-from authserver.web.paths import enrolment_url
+from authserver.web.paths import enrolment_url, second_step_url
 from authserver.web.session import (
     LoginSession,
     bound_to_browser,
@@ -94,18 +96,38 @@ async def show(request: Request) -> Response:
             redirect_uri=interaction.params["redirect_uri"],
         )
     assert session is not None
-    if await _enrolment_first(context, session):
-        return RedirectResponse(enrolment_url(f"/interaction/{interaction.id}"), 303)
+    first = await _owed(context, interaction, session)
+    if first is not None:
+        return RedirectResponse(first, 303)
     if await _allowed_before(request, context, interaction, session.account, session.signed_in):
         return RedirectResponse(f"/authorize/resume/{interaction.id}", status_code=303)
     return await _consent_page(request, context, interaction, session)
 
 
-async def _enrolment_first(context: Context, session: LoginSession) -> bool:
-    """The account's role requires a second factor it lacks: no authorization is finished."""
-    return await run_in_threadpool(
-        enrolment_required, context.settings, context.store, session.account
+def _asked(context: Context, interaction: Interaction, account: Account) -> Authentication:
+    """What this request asks of the account's sign-in: the client's acr_values (max_age was
+    decided at /authorize), and this server's own step-up rule for the account's role."""
+    return Authentication.parse(interaction.params).for_account(
+        interaction.scope, account.role, context.settings.step_up_max_age
     )
+
+
+async def _owed(
+    context: Context, interaction: Interaction, session: LoginSession
+) -> str | None:
+    """Where the session goes before this interaction is decided: to enrolment while the
+    account's role requires a second factor it lacks (no authorization is finished until
+    then); to the second step when the request asks for one (acr_values, RFC 9470 section 4)
+    and this sign-in was a password alone, or to enrolment if the account has none."""
+    back = f"/interaction/{interaction.id}"
+    account = session.account
+    if await run_in_threadpool(enrolment_required, context.settings, context.store, account):
+        return enrolment_url(back)
+    if not _asked(context, interaction, account).needs_second_factor(session):
+        return None
+    if await run_in_threadpool(has_second_factor, context.store, account):
+        return second_step_url(back)
+    return enrolment_url(back)
 
 
 async def _allowed_before(
@@ -168,21 +190,22 @@ async def login(request: Request) -> Response:
     interaction = await _open_interaction(request)
     context = get_context(request)
     form = await checked_form(request)
-    account = await log_in(
+    done = await log_in(
         request, form, f"/interaction/{interaction.id}/login", await _intro(context, interaction),
         interaction.params["redirect_uri"],
     )
-    if isinstance(account, Response):
-        return account
+    if isinstance(done, Response):
+        return done
     now = context.clock()
-    owed = await run_in_threadpool(outstanding, context, account)
+    asked = _asked(context, interaction, done.account).mfa
+    owed = await run_in_threadpool(outstanding, context, done, asked)
     # Consent remembered is used once the login is whole: after what is owed otherwise.
     resumed = owed is None and await _allowed_before(
-        request, context, interaction, account, ("pwd", now)
+        request, context, interaction, done.account, (done.amr, now)
     )
     next_page = f"/{'authorize/resume' if resumed else 'interaction'}/{interaction.id}"
     response = RedirectResponse("", status_code=303)
-    new_browser_id = await finish_login(request, response, account, next_page, owed)
+    new_browser_id = await finish_login(request, response, done, next_page, owed)
     # The login gave the browser a new id: this interaction follows it, and the old id (which
     # whoever planted or saw it may know) finishes nothing.
     await run_in_threadpool(
@@ -200,8 +223,9 @@ async def consent(request: Request) -> Response:
     if _needs_login(interaction, session):
         return RedirectResponse(f"/interaction/{interaction.id}", status_code=303)
     assert session is not None
-    if await _enrolment_first(context, session):
-        return RedirectResponse(enrolment_url(f"/interaction/{interaction.id}"), 303)
+    first = await _owed(context, interaction, session)
+    if first is not None:
+        return RedirectResponse(first, 303)
     decision = form_field(form.get("decision"))
     if decision not in {"allow", "deny"}:
         return error_page(request, _("Unknown choice"), _("Choose Allow or Deny."))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from authserver.oauth.bridge import HttpRequest, OAuthResponse
@@ -10,7 +9,7 @@ from authserver.oauth.services import Services
 from authserver.store import Introspected, LiveToken
 from authserver.store.tokens import LAST_USED_PRECISION
 from shared import scopes
-from shared.authentication import ACR_MFA, ACR_PASSWORD
+from shared.authentication import acr_of
 
 
 class Introspection:
@@ -32,9 +31,7 @@ class Introspection:
             return None
         key = self.context.legacy.token_key(keys, token or "", now)
         found = self.context.store.introspection(caller_id, key, now)
-        if found is None or not hmac.compare_digest(
-            keys.hash_secret(secret), found.caller_secret_hash
-        ):
+        if found is None or not found.authenticates(keys.hash_secret(secret), now):
             return None
         return found
 
@@ -88,7 +85,7 @@ class Introspection:
             # How the user signed in (RFC 9470 section 6.2 / RFC 8176): what step-up checks.
             amr = token.amr.split()
             payload["amr"] = amr
-            payload["acr"] = ACR_MFA if len(amr) > 1 else ACR_PASSWORD
+            payload["acr"] = acr_of(amr)
             payload["auth_time"] = token.auth_time
         if token.role == "staff":
             # The hospitals whose data a staff account may change, read now (a removed

@@ -76,7 +76,7 @@ class Configuration(ClientConfigurationEndpoint):  # type: ignore[misc]
         }
 
     def delete_client(self, client: OAuthClient, request: BridgeJsonRequest) -> None:
-        self.context.store.delete_client(client.client_id)
+        self.context.store.delete_client(client.client_id, self.context.clock())
 
     def update_client(
         self, client: OAuthClient, metadata: dict[str, Any], request: BridgeJsonRequest

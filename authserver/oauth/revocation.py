@@ -10,11 +10,13 @@ from authserver.models import AccessToken, RefreshToken
 from authserver.oauth.bridge import BridgeRequest
 from authserver.oauth.clients import AUTH_METHODS
 from authserver.oauth.services import Services
+from authserver.security import token_sha256
 
 
 class _Revocable:
-    def __init__(self, row: AccessToken | RefreshToken) -> None:
+    def __init__(self, row: AccessToken | RefreshToken, token: str) -> None:
         self.row = row
+        self.token = token
 
     def check_client(self, client: Any) -> bool:
         return bool(self.row.client_id == client.get_client_id())
@@ -37,7 +39,7 @@ class Revocation(RevocationEndpoint):  # type: ignore[misc]
         for lookup in lookups:
             row = lookup(token_hash)
             if row is not None:
-                return _Revocable(row)
+                return _Revocable(row, token_string)
         return None
 
     def revoke_token(self, token: _Revocable, request: BridgeRequest) -> None:
@@ -45,7 +47,7 @@ class Revocation(RevocationEndpoint):  # type: ignore[misc]
         if isinstance(row, RefreshToken):
             self.context.store.revoke_grant(row.grant_id, now)
         else:
-            self.context.store.revoke_access_token(row.token_hash, now)
+            self.context.store.revoke_access_token(row.token_hash, token_sha256(token.token), now)
         self.context.audit.record(
             "token.revoked",
             actor=row.account_id,

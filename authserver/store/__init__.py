@@ -19,10 +19,13 @@ from authserver.models import (
     Interaction,
     Membership,
     OneTimeCodeFactor,
+    Passkey,
     RecoveryCode,
     RefreshToken,
     ResourceServer,
+    SecurityEvent,
     UsedAssertion,
+    UsedChallenge,
 )
 from authserver.store.accounts import AccountStore
 from authserver.store.assertions import AssertionStore
@@ -33,9 +36,12 @@ from authserver.store.factors import FactorStore
 from authserver.store.grants import GrantStore
 from authserver.store.interactions import InteractionStore
 from authserver.store.memberships import MembershipStore
+from authserver.store.passkeys import PasskeyStore
 from authserver.store.purge import Purger
 from authserver.store.resource_servers import ResourceServerStore
+from authserver.store.security_events import SecurityEventStore
 from authserver.store.sessions import SessionStore
+from authserver.store.statistics import StatisticsStore
 from authserver.store.tokens import Introspected, LiveToken, TokenStore
 
 __all__ = ["Introspected", "LiveToken", "RecentAttempts", "Store"]
@@ -54,11 +60,14 @@ class Store(
     AssertionStore,
     SessionStore,
     FactorStore,
+    PasskeyStore,
+    StatisticsStore,
+    SecurityEventStore,
     Purger,
 ):
     SERVICE = "authserver"
     TABLES = (
         Account, Client, ResourceServer, Interaction, Grant, AuthorizationCode, AccessToken,
         RefreshToken, AuditEvent, Attempt, UsedAssertion, Membership, AccountSession,
-        OneTimeCodeFactor, RecoveryCode,
+        OneTimeCodeFactor, RecoveryCode, Passkey, UsedChallenge, SecurityEvent,
     )

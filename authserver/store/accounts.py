@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from sqlmodel import col, func, or_, select, update
+from sqlmodel import col, select, update
 
 from authserver.models import Account
+from authserver.store.search import contains_text
+from authserver.store.security_events import (
+    SecurityEventStore,
+    account_disabled,
+    claims_changed,
+)
 from authserver.store.sessions import ending_sessions
-from shared.database import SQLStore
 
 
-class AccountStore(SQLStore):
+class AccountStore(SecurityEventStore):
     def add_account(self, account: Account) -> None:
         self._add(account)
 
@@ -21,11 +26,13 @@ class AccountStore(SQLStore):
         with self._session() as session:
             return session.exec(select(Account).where(Account.email_key == email.lower())).first()
 
-    def set_account_disabled(self, account_id: str, disabled: bool) -> bool:
-        """Disabling also ends every session of the account, in the same transaction."""
+    def set_account_disabled(self, account_id: str, disabled: bool, now: int) -> bool:
+        """Disabling also ends every session of the account and records its event, in the
+        same transaction."""
         return self._update_one(
             update(Account).where(col(Account.id) == account_id).values(disabled=disabled),
-            then=[ending_sessions(account_id)] if disabled else [],
+            then=[ending_sessions(account_id), *self._recording(account_disabled(account_id, now))]
+            if disabled else [],
         )
 
     def set_account_password(self, account_id: str, password_hash: str) -> bool:
@@ -37,28 +44,34 @@ class AccountStore(SQLStore):
             then=[ending_sessions(account_id)],
         )
 
-    def search_accounts(self, query: str, limit: int = 50) -> list[Account]:
-        """Accounts whose email or name contains ``query``, by email."""
-        pattern = f"%{query.lower()}%"
+    def search_accounts(self, query: str, *, offset: int = 0, limit: int = 50) -> list[Account]:
+        """Accounts whose email or name contains ``query`` (any case; every account if it is
+        empty), by email: a page of the unique email index."""
+        select_accounts = select(Account)
+        if query:
+            select_accounts = select_accounts.where(contains_text(
+                query, col(Account.email_key), col(Account.family_name), col(Account.given_name),
+            ))
         with self._session() as session:
-            return list(
-                session.exec(
-                    select(Account)
-                    .where(
-                        or_(
-                            col(Account.email_key).like(pattern),
-                            func.lower(col(Account.family_name)).like(pattern),
-                            func.lower(col(Account.given_name)).like(pattern),
-                        )
-                    )
-                    .order_by(col(Account.email_key))
-                    .limit(limit)
-                )
-            )
+            return list(session.exec(
+                select_accounts.order_by(col(Account.email_key)).offset(offset).limit(limit)
+            ))
 
-    def set_account_role(self, account_id: str, role: str) -> bool:
+    def account_emails(self, account_ids: set[str]) -> dict[str, str]:
+        """The email of each of these accounts that exists (the audit log's actors)."""
+        if not account_ids:
+            return {}
+        with self._session() as session:
+            rows = session.exec(
+                select(Account.id, Account.email).where(col(Account.id).in_(account_ids))
+            )
+            return dict(rows.all())
+
+    def set_account_role(self, account_id: str, role: str, now: int) -> bool:
+        """With its event: resource servers drop the answers that claim the old role."""
         return self._update_one(
-            update(Account).where(col(Account.id) == account_id).values(role=role)
+            update(Account).where(col(Account.id) == account_id).values(role=role),
+            then=self._recording(claims_changed(account_id, {"role": role}, now)),
         )
 
     def replace_password_hash(self, account_id: str, old_hash: str, new_hash: str) -> bool:

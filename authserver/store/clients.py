@@ -14,7 +14,8 @@ from authserver.models import (
     Interaction,
     RefreshToken,
 )
-from shared.database import SQLStore
+from authserver.store.search import contains_text
+from authserver.store.security_events import SecurityEventStore, client_revoked
 
 # What a client's metadata document sets; the rest of the row is this server's own record.
 _DOCUMENT_COLUMNS = (
@@ -23,21 +24,25 @@ _DOCUMENT_COLUMNS = (
 )
 
 
-class ClientStore(SQLStore):
-    def clients(self, *, offset: int, limit: int) -> list[Client]:
-        """One page of clients, newest first; the id breaks ties, so pages never overlap."""
+class ClientStore(SecurityEventStore):
+    def clients(self, *, q: str = "", offset: int, limit: int) -> list[Client]:
+        """One page of clients, newest first; the id breaks ties, so pages never overlap.
+        ``q``: the name or the client id contains it (any case)."""
+        query = select(Client)
+        if q:
+            query = query.where(contains_text(q, col(Client.client_name), col(Client.client_id)))
         with self._session() as session:
-            query = (
-                select(Client)
-                .order_by(col(Client.created_at).desc(), col(Client.client_id))
+            return list(session.exec(
+                query.order_by(col(Client.created_at).desc(), col(Client.client_id))
                 .offset(offset)
                 .limit(limit)
-            )
-            return list(session.exec(query))
+            ))
 
-    def set_client_blocked(self, client_id: str, blocked: bool) -> bool:
+    def set_client_blocked(self, client_id: str, blocked: bool, now: int) -> bool:
+        """Blocking records its event in the same transaction: its tokens stop everywhere."""
         return self._update_one(
-            update(Client).where(col(Client.client_id) == client_id).values(blocked=blocked)
+            update(Client).where(col(Client.client_id) == client_id).values(blocked=blocked),
+            then=self._recording(client_revoked(client_id, now)) if blocked else [],
         )
 
     def approve_client(self, client_id: str, scope: str) -> bool:
@@ -67,11 +72,14 @@ class ClientStore(SQLStore):
         with self._session() as session:
             stored = session.get(Client, client.client_id)
             if stored is not None and stored.kind == client.kind:
-                if stored.redirect_uris != client.redirect_uris:
+                withdrawn = stored.redirect_uris != client.redirect_uris
+                if withdrawn:
                     values.update(_withdraw_consent(session, client.client_id, now))
                 session.exec(
                     update(Client).where(col(Client.client_id) == client.client_id).values(**values)
                 )
+                if withdrawn:
+                    self._record_in(session, client_revoked(client.client_id, now))
                 session.commit()
                 return False
             session.add(client)
@@ -91,18 +99,24 @@ class ClientStore(SQLStore):
             ).first()
             if stored is None:
                 return None
-            if "redirect_uris" in values and values["redirect_uris"] != stored.redirect_uris:
+            withdrawn = (
+                "redirect_uris" in values and values["redirect_uris"] != stored.redirect_uris
+            )
+            if withdrawn:
                 values = {**values, **_withdraw_consent(session, client_id, now)}
             session.exec(update(Client).where(col(Client.client_id) == client_id).values(**values))
+            if withdrawn:
+                self._record_in(session, client_revoked(client_id, now))
             session.commit()
             return session.get(Client, client_id, populate_existing=True)
 
-    def delete_client(self, client_id: str) -> None:
-        """Delete a client and everything issued to it."""
+    def delete_client(self, client_id: str, now: int) -> None:
+        """Delete a client and everything issued to it, and record its event."""
         with self._session() as session:
             for table in (AccessToken, RefreshToken, AuthorizationCode, Grant, Interaction):
                 session.exec(delete(table).where(col(table.client_id) == client_id))
             session.exec(delete(Client).where(col(Client.client_id) == client_id))
+            self._record_in(session, client_revoked(client_id, now))
             session.commit()
 
 

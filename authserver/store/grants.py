@@ -15,15 +15,16 @@ from authserver.models import (
     Client,
     Grant,
 )
+from authserver.store.search import contains_text
+from authserver.store.security_events import SecurityEventStore, grant_revoked
 from shared import scopes
-from shared.database import SQLStore
 
 # Each retry of `issue_code` means another writer changed the grant first: widened it (its
 # scope only grows, so at most once per scope in the catalogue), created it, or revoked it.
 _GRANT_ATTEMPTS = 2 * len(scopes.NAMES) + 2
 
 
-class GrantStore(SQLStore):
+class GrantStore(SecurityEventStore):
     def remembered_scopes(self, account_id: str, client_id: str, resource: str) -> set[str]:
         """What this account already allowed this client for this resource (live grants),
         and what an admin allowed it for everyone."""
@@ -126,9 +127,12 @@ class GrantStore(SQLStore):
             return session.get(Grant, grant_id)
 
     def live_grants(
-        self, *, account_id: str | None = None, client_id: str | None = None
+        self, *, account_id: str | None = None, client_id: str | None = None,
+        q: str = "", offset: int = 0, limit: int | None = None,
     ) -> list[tuple[Grant, Client, Account]]:
-        """Live grants (OAuth apps and personal tokens) of an account or of a client."""
+        """Live grants (OAuth apps and personal tokens) of an account or of a client, newest
+        first (the id breaks ties, so pages never overlap); ``q``: the account's email, the
+        client's name or id, or a personal token's name contains it (any case)."""
         query = (
             select(Grant, Client, Account)
             .join(Client, col(Client.client_id) == col(Grant.client_id))
@@ -139,8 +143,14 @@ class GrantStore(SQLStore):
             query = query.where(Grant.account_id == account_id)
         if client_id is not None:
             query = query.where(Grant.client_id == client_id)
+        if q:
+            query = query.where(contains_text(
+                q, col(Account.email_key), col(Client.client_name), col(Client.client_id),
+                col(Grant.name),
+            ))
+        query = query.order_by(col(Grant.created_at).desc(), col(Grant.id).desc()).offset(offset)
         with self._session() as session:
-            rows = session.exec(query.order_by(col(Grant.created_at).desc())).all()
+            rows = session.exec(query.limit(limit)).all()
             return [(grant, client, account) for grant, client, account in rows]
 
     def personal_tokens(self, account_id: str, now: int) -> list[tuple[Grant, AccessToken]]:
@@ -171,7 +181,8 @@ class GrantStore(SQLStore):
                 col(Grant.account_id) == account_id,
                 col(Grant.revoked_at).is_(None),
             )
-            .values(revoked_at=now)
+            .values(revoked_at=now),
+            then=self._recording(grant_revoked(grant_id, now)),
         )
 
     def touch_grant(self, grant_id: str, now: int, every: int) -> None:
@@ -188,14 +199,14 @@ class GrantStore(SQLStore):
             session.commit()
 
     def revoke_grant(self, grant_id: str, now: int) -> None:
-        """Revoke a grant; every code and token issued under it dies with it."""
-        with self._session() as session:
-            session.exec(
-                update(Grant)
-                .where(col(Grant.id) == grant_id, col(Grant.revoked_at).is_(None))
-                .values(revoked_at=now)
-            )
-            session.commit()
+        """Revoke a grant; every code and token issued under it dies with it (and its event
+        tells the resource servers, unless it was revoked already)."""
+        self._update_one(
+            update(Grant)
+            .where(col(Grant.id) == grant_id, col(Grant.revoked_at).is_(None))
+            .values(revoked_at=now),
+            then=self._recording(grant_revoked(grant_id, now)),
+        )
 
 
 def _same_live_grant(grant: Grant) -> tuple[ColumnElement[bool], ...]:

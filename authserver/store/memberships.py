@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, bindparam
 from sqlalchemy import select as select_columns
-from sqlmodel import col, delete
+from sqlmodel import col, delete, select
 
 from authserver.models import Membership
-from shared.database import SQLStore
+from authserver.store.security_events import SecurityEventStore, claims_changed
 
 _HOSPITAL_IDS = (
     select_columns(col(Membership.hospital_id))
@@ -16,7 +16,7 @@ _HOSPITAL_IDS = (
 )
 
 
-class MembershipStore(SQLStore):
+class MembershipStore(SecurityEventStore):
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
         # Introspection reads it for every staff token, on the event loop on SQLite.
@@ -29,7 +29,9 @@ class MembershipStore(SQLStore):
             session.add(membership)
             return self._commit_new(session)
 
-    def remove_membership(self, account_id: str, hospital_id: str) -> bool:
+    def remove_membership(self, account_id: str, hospital_id: str, now: int) -> bool:
+        """With its event, naming the hospitals left: resource servers drop the answers that
+        still claim this one."""
         with self._session() as session:
             removed = session.exec(
                 delete(Membership).where(
@@ -37,6 +39,15 @@ class MembershipStore(SQLStore):
                     col(Membership.hospital_id) == hospital_id,
                 )
             ).rowcount
+            if removed == 1:
+                left = session.exec(
+                    select(Membership.hospital_id)
+                    .where(Membership.account_id == account_id)
+                    .order_by(col(Membership.hospital_id))
+                ).all()
+                self._record_in(
+                    session, claims_changed(account_id, {"hospital_ids": list(left)}, now)
+                )
             session.commit()
         return bool(removed == 1)
 

@@ -16,8 +16,11 @@ from authserver.models import (
     Grant,
     Interaction,
     RefreshToken,
+    SecurityEvent,
     UsedAssertion,
+    UsedChallenge,
 )
+from authserver.store.security_events import RETENTION_SECONDS
 from shared.database import SQLStore
 
 # What a client owns, deleted before it and after it.
@@ -37,13 +40,19 @@ class Purger(SQLStore):
         for a code ``unused_registration_age`` after they registered; audit events older than
         ``audit_retention``; attempts past the throttling window, which no longer count;
         client assertion jtis once expired (the assertion's exp refuses it from then on);
-        login sessions once expired (nothing is left to catch: the cookie names no row).
+        login sessions once expired (nothing is left to catch: the cookie names no row); used
+        passkey challenges once expired (their signed cookie refuses them from then on);
+        security events after RETENTION_SECONDS, when no resource server can still hold what
+        they name.
         Returns the number of rows deleted per kind."""
         with self._session() as session:
             counts = _delete_ended(
                 session, now - retention, audit_before=now - audit_retention,
                 attempts_until=now - attempt_window, expired_before=now,
             )
+            counts["security_events"] = session.exec(
+                delete(SecurityEvent).where(col(SecurityEvent.at) < now - RETENTION_SECONDS)
+            ).rowcount
             counts["clients"] = _delete_unused_clients(session, now, now - unused_client_age)
             counts["registrations"] = _delete_unused_registrations(
                 session, now, now - unused_registration_age
@@ -58,8 +67,8 @@ def _delete_ended(
     expired_before: int,
 ) -> dict[str, int]:
     """Rows that ended before ``horizon``, audit events before ``audit_before``,
-    attempts until ``attempts_until``, and assertion jtis and sessions expired before
-    ``expired_before``: the count deleted per kind."""
+    attempts until ``attempts_until``, and assertion jtis, passkey challenges and sessions
+    expired before ``expired_before``: the count deleted per kind."""
     statements = {
         "interactions": delete(Interaction).where(col(Interaction.expires_at) < horizon),
         "codes": delete(AuthorizationCode).where(col(AuthorizationCode.expires_at) < horizon),
@@ -71,6 +80,9 @@ def _delete_ended(
         "attempts": delete(Attempt).where(col(Attempt.at) <= attempts_until),
         "assertions": delete(UsedAssertion).where(
             col(UsedAssertion.expires_at) < expired_before
+        ),
+        "challenges": delete(UsedChallenge).where(
+            col(UsedChallenge.expires_at) < expired_before
         ),
         "sessions": delete(AccountSession).where(col(AccountSession.expires_at) <= expired_before),
     }

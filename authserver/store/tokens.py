@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Engine, Select, and_, bindparam, or_
@@ -20,7 +21,7 @@ from authserver.models import (
     RefreshToken,
     ResourceServer,
 )
-from shared.database import SQLStore
+from authserver.store.security_events import SecurityEventStore, token_revoked
 
 # Last-use times (of a grant, of a client) are kept to the minute: one write a minute at most.
 LAST_USED_PRECISION = 60
@@ -49,6 +50,21 @@ class Introspected(NamedTuple):
     caller_resource: str
     # None: no access token with that hash is live for the caller's resource.
     token: LiveToken | None
+    # The secret a rotation with a grace period replaced, and until when it still works.
+    caller_previous_secret_hash: str | None = None
+    caller_previous_until: int | None = None
+
+    def authenticates(self, secret_hash: str, now: int) -> bool:
+        """Whether the caller's secret (its hash) is its current one, or the one it replaced
+        while the grace period of that rotation lasts (up to, not including, its end)."""
+        current = hmac.compare_digest(secret_hash, self.caller_secret_hash)
+        previous = (
+            self.caller_previous_secret_hash is not None
+            and self.caller_previous_until is not None
+            and now < self.caller_previous_until
+            and hmac.compare_digest(secret_hash, self.caller_previous_secret_hash)
+        )
+        return current or previous
 
 
 # The calling resource server, then the token and what keeps it live, each left-joined only if
@@ -57,6 +73,8 @@ _INTROSPECTION: Select[*tuple[Any, ...]] = (
     select_columns(
         col(ResourceServer.secret_hash),
         col(ResourceServer.resource),
+        col(ResourceServer.previous_secret_hash),
+        col(ResourceServer.previous_secret_until),
         col(Client.client_id),
         col(Grant.id),
         col(Grant.last_used_at),
@@ -98,7 +116,7 @@ _INTROSPECTION: Select[*tuple[Any, ...]] = (
 )
 
 
-class TokenStore(SQLStore):
+class TokenStore(SecurityEventStore):
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
         self._introspection = self._hot_read(_INTROSPECTION)
@@ -167,17 +185,18 @@ class TokenStore(SQLStore):
         """A token issued under no grant: a service client's (client credentials)."""
         self._add(token)
 
-    def revoke_access_token(self, token_hash: str, now: int) -> None:
-        with self._session() as session:
-            session.exec(
-                update(AccessToken)
-                .where(
-                    col(AccessToken.token_hash) == token_hash,
-                    col(AccessToken.revoked_at).is_(None),
-                )
-                .values(revoked_at=now)
+    def revoke_access_token(self, token_hash: str, token_sha256: str, now: int) -> None:
+        """Revoke an access token, and tell its audience by ``token_sha256`` (the SHA-256 of its
+        value, which a resource server's cache knows it by) unless it was revoked already."""
+        self._update_one(
+            update(AccessToken)
+            .where(
+                col(AccessToken.token_hash) == token_hash,
+                col(AccessToken.revoked_at).is_(None),
             )
-            session.commit()
+            .values(revoked_at=now),
+            then=self._recording(token_revoked(token_hash, token_sha256, now)),
+        )
 
     def introspection(self, caller_id: str, token_hash: str, now: int) -> Introspected | None:
         """The calling resource server and, if the token is live for its resource, the token.
@@ -191,10 +210,12 @@ class TokenStore(SQLStore):
         )
         if row is None:
             return None
-        secret_hash, resource, client_id, *columns = row
+        secret_hash, resource, previous_hash, previous_until, client_id, *columns = row
         token = LiveToken(*columns)
         live = None not in (client_id, token.grant_id, token.account_id)
-        return Introspected(secret_hash, resource, token if live else None)
+        return Introspected(
+            secret_hash, resource, token if live else None, previous_hash, previous_until
+        )
 
 
 def _unused_code(code_hash: str, now: int) -> Update:

@@ -14,11 +14,20 @@ from starlette.responses import RedirectResponse, Response
 
 from authserver.context import get_context
 from authserver.messages import _
+from authserver.passkeys import relying_party
 from authserver.web.paths import enrolment_url, login_url
 from authserver.web.session import check_csrf, csrf_token
 from shared.clock import PARIS
 from shared.i18n import show_moment
 
+# No script, never framed (clickjacking on consent), no base element: every response's policy;
+# a page adds where its forms may go and, offering a passkey, its one script (render).
+PAGE_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'"
+)
+# Where a sign-in with a passkey gets its options (interactions.passkey_login).
+PASSKEY_SIGN_IN = "/login/passkey/options"
 # Sources a form-action may name: an http(s) origin by host name or IPv4 address, or a scheme.
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 _SCHEME = re.compile(r"[a-z][a-z0-9+.-]*:")
@@ -32,19 +41,26 @@ def render(
     status_code: int = 200,
     *,
     redirect_uri: str | None = None,
+    script: bool = False,
     **values: Any,
 ) -> Response:
     """``redirect_uri``: where a form of the page may end up, through this server's redirects
-    (the client's, on the interaction pages)."""
+    (the client's, on the interaction pages). ``script``: the page offers a passkey, which
+    only navigator.credentials can use: it runs /static/passkeys.js, and nothing else."""
     context = get_context(request)
+    # The page's policy replaces the fixed one every other response gets (app.SECURITY_HEADERS;
+    # a browser enforces every policy it is sent, so a second one could not allow a script):
+    # only the page knows where its forms go, and whether it runs the passkey script.
+    policy = f"{PAGE_POLICY}; {form_action(redirect_uri)}"
+    if script:
+        # The script's own origin only: no inline script, no eval; it fetches passkey options.
+        policy += "; script-src 'self'; connect-src 'self'"
     return context.templates.TemplateResponse(
         request,
         template,
-        {"csrf_token": csrf_token(context, request), **values},
+        {"csrf_token": csrf_token(context, request), "passkey_script": script, **values},
         status_code=status_code,
-        # A second policy beside the fixed one every response gets (web browsers enforce both):
-        # only the page knows where its forms go.
-        headers={"Cache-Control": "no-store", "Content-Security-Policy": form_action(redirect_uri)},
+        headers={"Cache-Control": "no-store", "Content-Security-Policy": policy},
     )
 
 
@@ -71,6 +87,18 @@ def error_page(
 ) -> Response:
     """``link``: (path, text) of this server's page that the person should go to instead."""
     return render(request, "error.html", status_code, title=title, message=message, link=link)
+
+
+def last_factor_page(request: Request, factor: str) -> Response:
+    """The refusal to remove the last second factor of an account whose role requires one:
+    without it, the account would be locked out of everything the role is for. ``factor``:
+    its name, marked N_ (translated here)."""
+    return error_page(
+        request, _("Two-step sign-in is required"),
+        _("Your role requires two-step sign-in, and %(factor)s is the last way you have to "
+          "give it, so it cannot be removed. Add a passkey or an authenticator app first. "
+          "Lost it? Ask an administrator to reset it.", factor=_(factor)), 409,
+    )
 
 
 class PageError(Exception):
@@ -133,11 +161,17 @@ def whole_number(value: object) -> int | None:
     return int(text) if text is not None and _NUMBER.fullmatch(text) else None
 
 
-def show_time(unix_time: int | None) -> str:
-    """A stored unix time as the hospital's users read it (Europe/Paris, their language)."""
+def show_time(unix_time: int | None, seconds: bool = False) -> str:
+    """A stored unix time as the hospital's users read it (Europe/Paris, their language);
+    ``seconds`` for the audit log, where the order of events a few seconds apart matters."""
     if unix_time is None:
         return _("never")
-    return show_moment(datetime.datetime.fromtimestamp(unix_time, PARIS))
+    return show_moment(datetime.datetime.fromtimestamp(unix_time, PARIS), seconds)
+
+
+def iso_time(unix_time: int) -> str:
+    """A stored unix time for a <time datetime> attribute: ISO 8601 with the Paris offset."""
+    return datetime.datetime.fromtimestamp(unix_time, PARIS).isoformat()
 
 
 async def checked_form(request: Request) -> FormData:
@@ -162,14 +196,19 @@ def login_page(
     status_code: int | None = None,
     redirect_uri: str | None = None,
 ) -> Response:
+    context = get_context(request)
+    # No passkey where the issuer cannot be a relying party (an IP address): then no script.
+    passkeys = relying_party(context.settings.issuer) is not None
     return render(
         request,
         "login.html",
         status_code=status_code or (401 if error else 200),
         redirect_uri=redirect_uri,
+        script=passkeys,
+        passkey_options=PASSKEY_SIGN_IN if passkeys else None,
         action=action,
         intro=intro,
         error=error,
         email=email,
-        password_reset_url=get_context(request).settings.password_reset_url,
+        password_reset_url=context.settings.password_reset_url,
     )

@@ -13,15 +13,20 @@ def local_path(value: str | None, default: str = "/account") -> str:
     return value if not parts.scheme and not parts.netloc else default
 
 
+def with_next(path: str, next_page: str | None) -> str:
+    """``path`` (a page with a form, its POST), then ``next_page``."""
+    return f"{path}?{urlencode({'next': local_path(next_page)})}"
+
+
 def login_url(next_page: str | None) -> str:
-    return f"/login?{urlencode({'next': local_path(next_page)})}"
+    return with_next("/login", next_page)
 
 
 def second_step_url(next_page: str | None) -> str:
     """The second factor after a right password, then ``next_page``."""
-    return f"/login/code?{urlencode({'next': local_path(next_page)})}"
+    return with_next("/login/code", next_page)
 
 
 def enrolment_url(next_page: str | None) -> str:
     """Setting up the second factor an account's role requires, then ``next_page``."""
-    return f"/account/one-time-codes?{urlencode({'next': local_path(next_page)})}"
+    return with_next("/account/one-time-codes", next_page)

@@ -19,6 +19,7 @@ from authserver.messages import N_, _
 from authserver.models import Account, AccountSession, Interaction
 from authserver.security import new_id, new_secret
 from authserver.throttle import network_of
+from shared.authentication import ACR_PASSWORD, acr_of
 
 BROWSER = "hospiai_browser"
 SESSION = "hospiai_session"
@@ -46,7 +47,8 @@ class LoginSession:
     auth_time: int
     # The session row's public id (the account page marks "this session" by it).
     id: str
-    # How the user proved who they are (RFC 8176): ("pwd",) or ("pwd", "otp").
+    # How the user proved who they are (RFC 8176): ("pwd",), ("pwd", "otp"), a passkey's
+    # ("hwk", "user", "mfa"), ...
     amr: tuple[str, ...] = ("pwd",)
 
     @property
@@ -162,11 +164,11 @@ def device_label(summary: str) -> str:
 
 def start_session(
     context: Context, request: Request, response: Response, account: Account, now: int,
-    *, second_factor_due: bool = False,
+    *, second_factor_due: bool = False, amr: str = "pwd",
 ) -> str:
-    """After a password login: a new session row and its cookie, the session this browser had
-    before ended, and a new browser id (so one planted or seen before the login no longer
-    passes CSRF nor an interaction's binding). Returns the new browser id. With
+    """After a login (``amr``: how, RFC 8176): a new session row and its cookie, the session
+    this browser had before ended, and a new browser id (so one planted or seen before the
+    login no longer passes CSRF nor an interaction's binding). Returns the new browser id. With
     ``second_factor_due`` the session counts only for the second step (due_session)."""
     _end_named_session(context, request)
     secret, ttl = new_secret("ses"), context.settings.session_ttl
@@ -174,7 +176,7 @@ def start_session(
         id=new_id("ses"), secret_hash=context.keys.hash_secret(secret), account_id=account.id,
         created_at=now, auth_time=now, last_seen_at=now, expires_at=now + ttl,
         user_agent=device_summary(request.headers.get("user-agent", "")),
-        network=network_of(client_ip(request)), second_factor_due=second_factor_due,
+        network=network_of(client_ip(request)), second_factor_due=second_factor_due, amr=amr,
     ))
     claims = {"sub": account.id, "sid": secret}
     set_cookie(context, response, SESSION, sign(context, SESSION, claims), ttl)
@@ -226,6 +228,16 @@ def due_session(context: Context, request: Request) -> LoginSession | None:
     if found is None or context.clock() - found.auth_time > SECOND_STEP_SECONDS:
         return None
     return found
+
+
+def second_step_session(context: Context, request: Request) -> LoginSession | None:
+    """The session a second factor completes: one whose password was right a moment ago, or
+    a live one whose sign-in was one factor (giving a second factor only raises its level)."""
+    due = due_session(context, request)
+    if due is not None:
+        return due
+    live = current_session(context, request)
+    return live if live is not None and acr_of(live.amr) == ACR_PASSWORD else None
 
 
 def _named_session(

@@ -53,18 +53,18 @@ class Tools:
 
     def add(
         self, function: Callable[..., Any], *, scope: str, annotations: ToolAnnotations,
-        logged: Whose | None = None, strong: bool = False,
+        logged: Whose | None = None,
     ) -> None:
         """``logged``: the tool reads or changes a patient's or a hospital's data, and each
-        call of it is recorded in the access log. ``strong``: it changes a hospital's data,
-        which needs a recent sign-in with a second factor."""
+        call of it is recorded in the access log. A tool whose scope changes hospital data
+        (shared.scopes, step_up) needs a recent sign-in with a second factor."""
         if scope not in scopes.RESOURCE_NAMES:
             raise UndeclaredScope(f"{function.__name__} needs {scope!r}, not a resource scope")
         self.mcp.tool(function, name=function.__name__, annotations=annotations)
         self.scopes[function.__name__] = scope
         if logged is not None:
             self.logged[function.__name__] = logged
-        if strong:
+        if scopes.BY_NAME[scope].step_up:
             self.strong.add(function.__name__)
 
     async def check(self) -> None:

@@ -228,12 +228,12 @@ async def save_doctor(
 
 
 def register(tools: Tools) -> None:
-    tools.add(open_slots, scope="write:schedule", logged=Whose.HOSPITAL, strong=True,
+    tools.add(open_slots, scope="write:schedule", logged=Whose.HOSPITAL,
               annotations=ToolAnnotations(read_only_hint=False, idempotent_hint=True))
-    tools.add(close_slot, scope="write:schedule", logged=Whose.HOSPITAL, strong=True,
+    tools.add(close_slot, scope="write:schedule", logged=Whose.HOSPITAL,
               annotations=ToolAnnotations(read_only_hint=False, idempotent_hint=True,
                                           destructive_hint=True))
-    tools.add(save_doctor, scope="write:schedule", logged=Whose.HOSPITAL, strong=True,
+    tools.add(save_doctor, scope="write:schedule", logged=Whose.HOSPITAL,
               annotations=ToolAnnotations(read_only_hint=False, idempotent_hint=True))
     tools.add(list_hospital_appointments, scope="read:schedule", logged=Whose.PATIENTS,
               annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False))

@@ -247,7 +247,7 @@ def register(tools: Tools) -> None:
     tools.add(
         update_hospital_status, scope="write:data",
         annotations=ToolAnnotations(read_only_hint=False, idempotent_hint=True),
-        logged=Whose.HOSPITAL, strong=True,
+        logged=Whose.HOSPITAL,
     )
     tools.mcp.resource(
         "hospital://{hospital_id}",

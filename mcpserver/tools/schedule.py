@@ -116,4 +116,4 @@ def register(tools: Tools) -> None:
     for tool in (mark_appointment, add_consultation_note):
         tools.add(tool, scope="write:schedule",
                   annotations=ToolAnnotations(read_only_hint=False, idempotent_hint=True),
-                  logged=Whose.PATIENTS, strong=True)
+                  logged=Whose.PATIENTS)

@@ -216,7 +216,7 @@ def test_email_is_case_insensitive(auth_server: AuthServer, public_client: str) 
 @both_backends
 def test_disabled_account_cannot_log_in(auth_server: AuthServer, public_client: str) -> None:
     account = auth_server.account()
-    auth_server.store.set_account_disabled(account.id, True)
+    auth_server.store.set_account_disabled(account.id, True, auth_server.clock())
     with auth_server.http() as browser:
         interaction = _interaction(browser, public_client)
         response = login(browser, interaction, account.email, "correct-horse-battery")

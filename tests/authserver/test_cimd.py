@@ -333,7 +333,7 @@ def test_purge_drops_unused_document_clients_but_keeps_blocked_ones(
         internet.publish(url, client_document(url, [REDIRECT_URI]))
         with server.http() as browser:
             assert begin(browser, url)[0].status_code == 303
-    server.store.set_client_blocked(blocked, True)
+    server.store.set_client_blocked(blocked, True, server.clock())
     server.clock.advance(server.settings.unused_client_age + 3600)
     purge(server.settings, server.store, server.clock())
     assert server.store.client(DOCUMENT) is None

@@ -186,7 +186,7 @@ def test_a_demoted_account_loses_what_its_new_role_cannot_hold(
                         scope="read:data write:data offline_access")
     assert introspect(auth_server, tokens["access_token"]).json()["scope"] == (
         "read:data write:data offline_access")
-    auth_server.store.set_account_role(staff.id, "patient")
+    auth_server.store.set_account_role(staff.id, "patient", auth_server.clock())
     assert introspect(auth_server, tokens["access_token"]).json()["scope"] == (
         "read:data offline_access")
     with auth_server.http() as client:

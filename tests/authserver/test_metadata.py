@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shared import scopes
+from shared.authentication import ACR_MFA, ACR_PASSWORD
 from tests.harness import AuthServer
 
 
@@ -37,6 +38,8 @@ def test_metadata_is_served_at_both_paths(auth_server: AuthServer) -> None:
         assert {"RS256", "PS256", "ES256"} <= set(algs)
         assert not [alg for alg in algs if alg == "none" or alg.startswith("HS")]
     assert document["authorization_response_iss_parameter_supported"] is True
+    # RFC 9470 section 4: the levels a client may ask for in acr_values.
+    assert document["acr_values_supported"] == [ACR_PASSWORD, ACR_MFA]
 
 
 def test_advertised_endpoints_exist(auth_server: AuthServer) -> None:

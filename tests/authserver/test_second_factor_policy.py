@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
+from authserver.models import Passkey
 from authserver.settings import Settings
 from shared.settings import SettingsError
 from tests.databases import Databases, both_backends
@@ -144,3 +145,35 @@ def test_the_policy_setting_has_a_secure_default_and_is_validated() -> None:
     assert Settings.from_env({**env, "HOSPIAI_MFA_ROLES": ""}).mfa_roles == frozenset()
     with pytest.raises(SettingsError, match="HOSPIAI_MFA_ROLES"):
         Settings.from_env({**env, "HOSPIAI_MFA_ROLES": "staff,nurse"})
+
+
+@both_backends
+def test_the_console_lists_passkeys_and_a_reset_removes_them(server: AuthServer) -> None:
+    staff, admin = server.account("staff"), server.account("admin")
+    key = Passkey(
+        id="pk_nurse", account_id=staff.id, credential_id=b"credential-of-the-nurse",
+        public_key=b"public-key-of-the-nurse", name="Ward tablet",
+        device_type="multi_device", created_at=server.clock(),
+    )
+    assert server.store.add_passkey(key)
+    # A passkey is a second factor: the policy sends the account to its second step, not to
+    # enrolment.
+    with server.http() as nurse:
+        first = nurse.get("/login", params={"next": "/account"})
+        page = nurse.get(first.headers["location"])
+        password = nurse.post(first.headers["location"], data={
+            "email": staff.email, "password": PASSWORD, "csrf_token": csrf_token(page.text)})
+        assert password.headers["location"] == "/login/code?next=%2Faccount"
+    with _owing(server, admin.email, "/admin") as console:
+        enrol_one_time_codes(server, console, "/admin")
+        listing = console.get("/admin/accounts", params={"q": staff.email}).text
+        assert "1 passkey" in listing
+        shown = console.get(f"/admin/accounts/{staff.id}").text
+        assert "Ward tablet" in shown and "synced" in shown
+        assert "public-key-of-the-nurse" not in shown
+        reset = post_form(console, f"/admin/accounts/{staff.id}",
+                          f"/admin/accounts/{staff.id}/factors/reset")
+        assert reset.status_code == 303
+    assert server.store.passkeys(staff.id) == []
+    [event] = server.store.audit_events(event="admin.factors_reset")
+    assert event.actor == admin.id and event.detail["account_id"] == staff.id

@@ -178,10 +178,10 @@ def test_a_service_token_stops_working_when_revoked_expired_blocked_or_without_t
 
     blocked = _service_token(server, service).json()["access_token"]
     assert answer(blocked).status_code == 200
-    server.store.set_client_blocked(service.id, True)
+    server.store.set_client_blocked(service.id, True, server.clock())
     refused = answer(blocked)
     assert refused.status_code == 401 and refused.json()["error"] == "invalid_token"
-    server.store.set_client_blocked(service.id, False)
+    server.store.set_client_blocked(service.id, False, server.clock())
 
     # A token of the service client without admin:tokens (as one issued before the scope was
     # withdrawn would be): 403 naming the scope it needs.

@@ -420,7 +420,7 @@ def test_client_without_refresh_grant_gets_no_refresh_token(auth_server: AuthSer
 def test_disabled_account_tokens_die(auth_server: AuthServer, public_client: str) -> None:
     account = auth_server.account()
     tokens = tokens_for(auth_server, public_client, account.email)
-    auth_server.store.set_account_disabled(account.id, True)
+    auth_server.store.set_account_disabled(account.id, True, auth_server.clock())
     assert introspect(auth_server, tokens["access_token"]).json() == {"active": False}
     _error(refresh(auth_server, public_client, tokens["refresh_token"]), 400, "invalid_grant")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -37,14 +37,24 @@ class MemoryStorage:
 
 @dataclass
 class Browser:
-    """Follows the authorization URL through our login and consent forms, like a person."""
+    """Follows the authorization URL through our login, second step and consent forms, like a
+    person."""
 
     email: str
     password: str
     # Lets a test change what the client asked for (for example a narrower scope).
     rewrite_scope: Callable[[str], str] | None = None
+    # The authenticator app's current code, for an account with two-step sign-in.
+    code: Callable[[], str] | None = None
+    # What a client adds to the authorization request (one that follows RFC 9470 adds the
+    # acr_values and max_age of the challenge it got).
+    extra_params: Callable[[], dict[str, str]] | None = None
+    # One browser for every authorization, its cookies (the HospiAI session) kept; by default
+    # each authorization starts in a new one, logged out.
+    keep_session: bool = False
     authorize_urls: list[str] = field(default_factory=list)
     _url: str = ""
+    _cookies: httpx2.Cookies | None = None
 
     async def redirect_handler(self, url: str) -> None:
         self.authorize_urls.append(url)
@@ -55,31 +65,45 @@ class Browser:
         params = {k: v[0] for k, v in parse_qs(parts.query).items()}
         if self.rewrite_scope is not None:
             params["scope"] = self.rewrite_scope(params.get("scope", ""))
+        if self.extra_params is not None:
+            params.update(self.extra_params())
         origin = f"{parts.scheme}://{parts.netloc}"
-        async with httpx2.AsyncClient(base_url=origin, timeout=30) as browser:
+        async with httpx2.AsyncClient(
+            base_url=origin, timeout=30, cookies=self._cookies if self.keep_session else None
+        ) as browser:
             response = await browser.get(f"{parts.path}?{urlencode(params)}")
             while response.status_code == 303 and response.headers["location"].startswith("/"):
                 location = response.headers["location"]
                 page = await browser.get(location)
-                csrf = _csrf(page.text)
-                if 'name="password"' in page.text:
-                    response = await browser.post(
-                        f"{location}/login",
-                        data={"email": self.email, "password": self.password, "csrf_token": csrf},
-                    )
-                    assert response.status_code == 303, response.text
-                    response = await browser.get(location)
-                    csrf = _csrf(response.text)
-                response = await browser.post(
-                    f"{location}/consent", data={"decision": "allow", "csrf_token": csrf}
-                )
+                if page.status_code == 303:  # straight on: to a step, or back to the client
+                    response = page
+                    continue
+                response = await self._answer(browser, location, page.text)
                 assert response.status_code == 303, response.text
-                response = await browser.get(response.headers["location"])
+            self._cookies = browser.cookies
         assert response.status_code == 303, response.text
         back = {k: v[0] for k, v in parse_qs(urlsplit(response.headers["location"]).query).items()}
         assert "code" in back, back
         return AuthorizationCodeResult(
             code=back["code"], state=back.get("state"), iss=back.get("iss")
+        )
+
+    async def _answer(
+        self, browser: httpx2.AsyncClient, location: str, page: str
+    ) -> httpx2.Response:
+        """Submit the form the page at ``location`` shows: the password, the code, or Allow."""
+        csrf = _csrf(page)
+        if 'name="password"' in page:
+            return await browser.post(
+                f"{location}/login",
+                data={"email": self.email, "password": self.password, "csrf_token": csrf},
+            )
+        if 'name="code"' in page:
+            assert self.code is not None, "the login asked for a second factor"
+            return await browser.post(location, data={"code": self.code(), "csrf_token": csrf})
+        assert 'name="decision"' in page, page
+        return await browser.post(
+            f"{location}/consent", data={"decision": "allow", "csrf_token": csrf}
         )
 
 
@@ -103,10 +127,12 @@ async def connect(
     storage: MemoryStorage | None = None,
     client_metadata_url: str | None = None,
     headers: dict[str, str] | None = None,
+    on_response: Callable[[httpx2.Response], Awaitable[None]] | None = None,
 ) -> AsyncIterator[Connection]:
     """An initialized MCP session over streamable HTTP, authorized by the SDK's OAuth client
     (which registers dynamically, or names itself by ``client_metadata_url``); ``headers`` go
-    on every request (an assistant's Accept-Language)."""
+    on every request (an assistant's Accept-Language). ``on_response`` sees every response the
+    SDK's HTTP client gets, the ones its OAuth flow handles too."""
     storage = storage or MemoryStorage()
     provider = OAuthClientProvider(
         mcp_url,
@@ -120,7 +146,10 @@ async def connect(
     )
     timeout = httpx2.Timeout(30, read=60)
     async with (
-        httpx2.AsyncClient(auth=provider, timeout=timeout, headers=headers) as http,
+        httpx2.AsyncClient(
+            auth=provider, timeout=timeout, headers=headers,
+            event_hooks={"response": [on_response]} if on_response else None,
+        ) as http,
         streamable_http_client(mcp_url, http_client=http) as (read, write),
         ClientSession(read, write) as session,
     ):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -256,3 +257,34 @@ def test_one_slot_booked_concurrently_on_both_mcp_replicas_is_booked_once(
     [appointment] = cluster.domain.appointments(patient.id, None)
     assert appointment.slot.id == slot
     assert appointment.slot.appointment_id == appointment.appointment.id
+
+
+def test_a_revocation_on_one_replica_is_refused_by_both_mcp_servers(cluster: Cluster) -> None:
+    """Each MCP server polls the revocation feed of its own authorization server replica: the
+    event, a row of the shared database, reaches both (tests/e2e/test_revocation_events.py
+    covers each kind of revocation on both databases)."""
+    one, _two = cluster.auth
+    client_id = cluster.public_client()
+    token = tokens_for(one, client_id, cluster.account().email, scope="read:data")["access_token"]
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "search_hospitals", "arguments": {"city": "Lyon"}}}
+    headers = {**MCP_HEADERS, "Authorization": f"Bearer {token}"}
+    for mcp in cluster.mcp:  # cached by both
+        assert httpx.post(mcp, json=call, headers=headers, timeout=30).status_code == 200
+    with one.http() as http:
+        assert http.post("/revoke", data={"token": token, "client_id": client_id}).status_code \
+            == 200
+    newest = max(event.id or 0 for event in cluster.store.security_events(cluster.resource, 0,
+                                                                           1000))
+    for mcp in cluster.mcp:
+        metrics = mcp.removesuffix("/mcp") + "/metrics"
+        deadline = time.monotonic() + 30
+        while _position(httpx.get(metrics, timeout=10).text) < newest:
+            assert time.monotonic() < deadline, f"{mcp} never processed event {newest}"
+            time.sleep(0.05)
+        assert httpx.post(mcp, json=call, headers=headers, timeout=30).status_code == 401
+
+
+def _position(metrics: str) -> float:
+    found = re.search(r"^hospiai_security_events_position (\S+)$", metrics, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0

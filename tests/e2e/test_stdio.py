@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 from mcp import ClientSession
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.processes
 COMMAND = [sys.executable, "-m", "hospiai.cli", "mcpserver", "--stdio"]
 
 
-def _env(stack: Stack, token: str) -> dict[str, str]:
+def _env(stack: Stack, token: str, cache_ttl: int = 0) -> dict[str, str]:
     settings = stack.mcp_settings
     return {
         **os.environ,
@@ -33,8 +34,9 @@ def _env(stack: Stack, token: str) -> dict[str, str]:
         "HOSPIAI_MCP_CLIENT_ID": settings.client_id,
         "HOSPIAI_MCP_CLIENT_SECRET": settings.client_secret,
         "HOSPIAI_MCP_DATABASE_URL": settings.database_url,
-        # No cache: the revocation below is seen at the next call.
-        "HOSPIAI_INTROSPECTION_CACHE_TTL": "0",
+        # No cache, by default: the revocation below is seen at the next call.
+        "HOSPIAI_INTROSPECTION_CACHE_TTL": str(cache_ttl),
+        "HOSPIAI_SECURITY_EVENTS_POLL_MS": "200",
         "HOSPIAI_TOKEN": token,
     }
 
@@ -83,6 +85,28 @@ def test_the_same_tools_scopes_and_log_over_stdio(stack: Stack) -> None:
             stack.auth.store.revoke_grant(grant.id, stack.auth.clock())
             revoked = await mcp.call_tool("search_hospitals", {"city": "Nantes"})
             assert "HOSPIAI_TOKEN is no longer valid" in _text(revoked)
+
+    asyncio.run(scenario())
+
+
+def test_a_revoked_token_stops_over_stdio_before_its_cached_answer_ends(stack: Stack) -> None:
+    """With the cache on (30 s), the revocation feed ends it: the call is refused well before
+    the TTL (the deadline below is half of it), however long the machine takes."""
+    patient = stack.auth.account()
+    token = _personal_token(stack, patient.email)
+
+    async def scenario() -> None:
+        parameters = StdioServerParameters(command=COMMAND[0], args=COMMAND[1:],
+                                           env=_env(stack, token, cache_ttl=30))
+        async with stdio_client(parameters) as (read, write), ClientSession(read, write) as mcp:
+            await mcp.initialize()
+            assert not (await mcp.call_tool("search_hospitals", {"city": "Nantes"})).is_error
+            grant = stack.auth.store.personal_tokens(patient.id, stack.auth.clock())[0][0]
+            stack.auth.store.revoke_grant(grant.id, stack.auth.clock())
+            deadline = time.monotonic() + 15
+            while not (await mcp.call_tool("search_hospitals", {"city": "Nantes"})).is_error:
+                assert time.monotonic() < deadline, "the revoked token kept working"
+                await asyncio.sleep(0.05)
 
     asyncio.run(scenario())
 

@@ -23,6 +23,22 @@ def test_defaults_and_derived_urls() -> None:
     )
     assert settings.cache_ttl == 30
     assert settings.access_log_retention == 365 * 86400 and settings.purge_interval == 3600
+    # RFC 9470 step-up is on unless hospital IT turns it off: a second factor within 15 minutes.
+    assert settings.step_up_max_age == 900
+    assert Settings.from_env({**BASE, "HOSPIAI_MCP_STEP_UP_MAX_AGE": "0"}).step_up_max_age == 0
+    assert settings.security_events_url == "https://auth.hospiai.example/security-events"
+    assert settings.security_events_poll_ms == 1000
+
+
+def test_the_revocation_feed_sits_beside_introspection_unless_told() -> None:
+    private = Settings.from_env({**BASE, "HOSPIAI_INTROSPECTION_URL":
+                                 "http://authserver:9000/introspect"})
+    assert private.security_events_url == "http://authserver:9000/security-events"
+    told = Settings.from_env({**BASE, "HOSPIAI_SECURITY_EVENTS_URL":
+                              "https://events.hospiai.example/feed",
+                              "HOSPIAI_SECURITY_EVENTS_POLL_MS": "0"})
+    assert told.security_events_url == "https://events.hospiai.example/feed"
+    assert told.security_events_poll_ms == 0
 
 
 @pytest.mark.parametrize(
@@ -38,6 +54,12 @@ def test_defaults_and_derived_urls() -> None:
         ("HOSPIAI_ACCESS_LOG_RETENTION", "3600"),
         ("HOSPIAI_ACCESS_LOG_RETENTION", "one year"),
         ("HOSPIAI_MCP_PURGE_INTERVAL", "-1"),
+        ("HOSPIAI_MCP_STEP_UP_MAX_AGE", "-1"),
+        ("HOSPIAI_MCP_STEP_UP_MAX_AGE", "15 minutes"),
+        ("HOSPIAI_SECURITY_EVENTS_URL", "http://auth.hospiai.example/security-events"),
+        ("HOSPIAI_SECURITY_EVENTS_POLL_MS", "50"),
+        ("HOSPIAI_SECURITY_EVENTS_POLL_MS", "60000"),
+        ("HOSPIAI_SECURITY_EVENTS_POLL_MS", "often"),
     ],
 )
 def test_bad_values_are_refused(name: str, value: str) -> None:

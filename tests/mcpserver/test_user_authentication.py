@@ -1,8 +1,9 @@
 """RFC 9470 step-up for the tools that change hospital data (issue 15): with
-HOSPIAI_MCP_STEP_UP_MAX_AGE set, such a call needs a sign-in with a second factor at most that
-old. Over HTTP any other token gets 401 insufficient_user_authentication naming the acr_values
-and max_age to ask for; the tool itself refuses with words a person can act on (stdio, and
-clients that show tool errors); reading tools and patients' own tools never ask."""
+HOSPIAI_MCP_STEP_UP_MAX_AGE on (900 s by default; the harness turns it off), such a call needs
+a sign-in with a second factor at most that old. Over HTTP any other token gets 401
+insufficient_user_authentication naming the acr_values and max_age to ask for; the tool itself
+refuses with words a person can act on (stdio, and clients that show tool errors); reading
+tools and patients' own tools never ask."""
 
 from __future__ import annotations
 
@@ -52,8 +53,10 @@ def test_only_a_recent_second_factor_is_strong_enough(
 
 @pytest.fixture
 def stepped_up(databases: Databases) -> Iterator[Stack]:
-    """A stack whose MCP server requires the step-up."""
-    with start_stack(databases, step_up_max_age=MAX_AGE) as started:
+    """A stack whose MCP server requires the step-up, and whose authorization server issues
+    tokens for any sign-in (its own rule off, tests/e2e/test_step_up.py has it on): what the
+    MCP server does with each kind of token."""
+    with start_stack(databases, step_up_max_age=MAX_AGE, auth_step_up_max_age=0) as started:
         yield started
 
 
@@ -80,7 +83,7 @@ def test_a_password_only_sign_in_gets_the_rfc_9470_challenge(stepped_up: Stack) 
         "isError") is not True
 
 
-def test_without_the_setting_nothing_asks(stack: Stack) -> None:
+def test_with_the_rule_off_nothing_asks(stack: Stack) -> None:
     staff, _ = token_for(stack, "staff", STAFF, hospitals=("lyon-1",))
     done = call(stack, staff, "update_hospital_status",
                 {"hospital_id": "lyon-1", "beds_available": 3})
