@@ -75,7 +75,7 @@
   }
 
   // The page's texts, in its language (templates/passkey.html): data-unavailable and the rest.
-  function text(form, name) {
+  function phrase(form, name) {
     const error = form.parentElement.querySelector("[data-passkey-error]");
     return error ? error.dataset[name] : "";
   }
@@ -95,7 +95,7 @@
       method: "POST", body: body, credentials: "same-origin",
     });
     if (!answer.ok) {
-      say(form, text(form, "unavailable"));
+      say(form, phrase(form, "unavailable"));
       return;
     }
     const options = { publicKey: publicKey(kind, await answer.json()) };
@@ -106,8 +106,8 @@
         : navigator.credentials.get(options));
     } catch (error) {
       say(form, error.name === "InvalidStateError"
-        ? text(form, "duplicate")
-        : text(form, "cancelled"));
+        ? phrase(form, "duplicate")
+        : phrase(form, "cancelled"));
       return;
     }
     form.elements.credential.value = serialised(credential);
@@ -119,7 +119,7 @@
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       say(form, "");
-      ceremony(form).catch(() => say(form, text(form, "failed")));
+      ceremony(form).catch(() => say(form, phrase(form, "failed")));
     });
   }
 })();
