@@ -1,7 +1,8 @@
 """The main flows in a real browser in French and in English, at phone and desktop width: the
-front door, login, consent, the account page, an error page and the admin console. French
-comes from the browser's language, English from the switch (its cookie then holds for every
-page); no page is wider than the screen. Screenshots go to test-artifacts/screenshots/."""
+front door, login, consent, the account page, an error page, the admin console (its lists and
+dashboard) and adding a passkey. French comes from the browser's language, English from the
+switch (its cookie then holds for every page); no page is wider than the screen.
+Screenshots go to test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
@@ -25,13 +26,16 @@ WORDS = {
            "asking": "Test Client demande à se connecter à votre compte HospiAI.",
            "scope": "Voir les hôpitaux et leurs disponibilités",
            "error": "Cette demande de connexion n\u2019est plus valable",
-           "admin": "Administration de HospiAI Connect", "audit": "Journal d\u2019audit"},
+           "admin": "Administration de HospiAI Connect", "audit": "Journal d\u2019audit",
+           "dashboard": "Tableau de bord", "grants": "Autorisations en cours",
+           "passkey": "Ajouter une clé d\u2019accès"},
     "en": {"email": "Email", "password": "Password", "log_in": "Log in", "allow": "Allow",
            "account": "Your HospiAI account", "front": "Connect an assistant",
            "asking": "Test Client is asking to connect to your HospiAI account.",
            "scope": "See hospitals and availability",
            "error": "This sign-in request is no longer valid",
-           "admin": "HospiAI Connect administration", "audit": "Audit log"},
+           "admin": "HospiAI Connect administration", "audit": "Audit log",
+           "dashboard": "Dashboard", "grants": "Live grants", "passkey": "Add a passkey"},
 }
 
 
@@ -124,6 +128,10 @@ def test_an_admin_reads_the_console(
             (f"/admin/accounts/{admin.id}", "admin-account", None),
             (f"/admin/confirm/accounts/{admin.id}/disabled", "admin-confirm", None),
             ("/admin/audit", "admin-audit", words["audit"]),
+            ("/admin/dashboard", "admin-dashboard", words["dashboard"]),
+            ("/admin/accounts", "admin-accounts", None),
+            ("/admin/grants", "admin-grants", words["grants"]),
+            ("/account/passkeys", "passkeys", words["passkey"]),
         ):
             _visit(page, f"{french_server.url}{path}", lang, f"i18n-{name}-{lang}-{size}", heading)
     finally:
