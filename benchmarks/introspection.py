@@ -1,0 +1,105 @@
+"""(b) Introspection: the AS on SQLite against a bare Starlette endpoint (with the AS's own HTTP
+stack answering without any check, for reference), and the AS on PostgreSQL against the same
+AS on SQLite (issue 14: PostgreSQL is the production database)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from authserver.provisioning import create_account, create_client, create_resource_server
+from authserver.security import Keys
+from authserver.store import Store
+from benchmarks.measure import compare, database, start, wrk
+from shared.clock import unix_now
+from shared.database import create_db_engine
+from tests.flow import tokens_for
+
+PORTS = {"bare": 19001, "auth-stack": 19002, "auth-pg": 19003}
+EMAIL, PASSWORD = "bench@hospiai.test", "bench-password-1"
+
+
+class Remote:
+    """An authorization server process, as tests.flow drives one."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def http(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30)
+
+
+def provision_auth(database_url: str, resource: str, secret_key: str) -> dict[str, str]:
+    """The resource server, the public client and the account every section uses."""
+    store = Store(create_db_engine(database_url))
+    try:
+        store.upgrade_schema()
+        keys, now = Keys(secret_key), unix_now()
+        rs = create_resource_server(store, keys, resource=resource, name="MCP", now=now)
+        client = create_client(store, keys, name="bench", public=True, now=now,
+                               redirect_uris=["http://127.0.0.1:5555/callback"])
+        create_account(store, email=EMAIL, password=PASSWORD, given_name="Bench",
+                       family_name="Mark", now=now)
+    finally:
+        store.dispose()
+    return {"client_id": client.id, "rs_id": rs.id, "rs_secret": rs.secret or ""}
+
+
+def access_token(issuer: str, client_id: str) -> str:
+    tokens = tokens_for(Remote(issuer), client_id, EMAIL, password=PASSWORD,  # type: ignore[arg-type]
+                        scope="read:data write:bookings read:bookings")
+    return str(tokens["access_token"])
+
+
+def _form(rs_id: str, rs_secret: str) -> dict[str, str]:
+    basic = base64.b64encode(f"{rs_id}:{rs_secret}".encode()).decode()
+    return {"Content-Type": "application/x-www-form-urlencoded", "Authorization": f"Basic {basic}"}
+
+
+def bench_introspection(config: dict[str, Any], token: str, work: Path) -> None:
+    form = _form(config["mcp"]["client_id"], config["mcp"]["client_secret"])
+    introspect_url = f"{config['auth']['issuer']}/introspect"
+    stack_url = f"http://127.0.0.1:{PORTS['auth-stack']}/introspect"
+
+    def sqlite() -> dict[str, float]:
+        return wrk(introspect_url, "POST", f"token={token}", form, work)
+
+    compare(
+        "(b) introspection",
+        0.45,
+        ("bare Starlette endpoint (baseline)",
+         lambda: wrk(f"http://127.0.0.1:{PORTS['bare']}/bare", "POST", f"token={token}", form,
+                     work)),
+        ("POST /introspect, real SQLite", sqlite),
+        ("our stack, no check (reference)",
+         lambda: wrk(stack_url, "POST", f"token={token}", form, work)),
+    )
+    if not os.environ.get("HOSPIAI_TEST_POSTGRES_URL"):
+        print("(b) PostgreSQL: set HOSPIAI_TEST_POSTGRES_URL to measure it\n")
+        return
+    with database("postgresql", work) as url:
+        issuer = f"http://127.0.0.1:{PORTS['auth-pg']}"
+        secret_key = config["auth"]["secret_key"]
+        ids = provision_auth(url, config["mcp"]["resource"], secret_key)
+        path = work / "auth-pg.json"
+        path.write_text(json.dumps({"auth": {**config["auth"], "issuer": issuer,
+                                             "database_url": url}}))
+        process = start("auth", PORTS["auth-pg"], path)
+        try:
+            pg_token = access_token(issuer, ids["client_id"])
+            pg_form = _form(ids["rs_id"], ids["rs_secret"])
+            compare(
+                "(b) introspection, PostgreSQL against SQLite",
+                0.80,
+                ("POST /introspect, SQLite (baseline)", sqlite),
+                ("POST /introspect, PostgreSQL",
+                 lambda: wrk(f"{issuer}/introspect", "POST", f"token={pg_token}", pg_form, work)),
+            )
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
