@@ -5,21 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import psycopg
+from psycopg import abc as psycopg_abc
+from psycopg import pq
+from psycopg.adapt import Transformer
 from sqlalchemy import Engine, Select
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.pool import PoolProxiedConnection
 
 Params = Mapping[str, str | int]
 Row = tuple[Any, ...]
-
-# Connections a server process keeps for its hot reads on the event loop: enough to keep the
-# database busy while the loop parses the next requests (on this 2-core machine 4 and 8 measured
-# alike), few enough that replicas do not crowd PostgreSQL's max_connections.
-LOOP_CONNECTIONS = 4
-
 
 class HotRead:
     """A SELECT compiled once by SQLAlchemy for the engine's dialect, then run on a raw DB-API
@@ -32,8 +31,8 @@ class HotRead:
     ``first_on_loop`` and ``all_on_loop`` are for the event loop. On SQLite they run the read in
     place (an in-process call of microseconds, cheaper than a hop to a worker thread). On
     PostgreSQL the read is a network round trip: a worker thread per read cost more than the
-    read itself (introspection at 0.2x SQLite), so the loop awaits it on an async connection of
-    its own and goes on serving other requests meanwhile.
+    read itself (introspection at 0.2x SQLite), so the loop awaits it on a pipelined
+    connection of its own and goes on serving other requests meanwhile.
     """
 
     def __init__(
@@ -46,8 +45,13 @@ class HotRead:
         self._order = compiled.positiontup
         self._per_thread = per_thread
         self._held: dict[int, PoolProxiedConnection] = {}
-        self._loops: dict[asyncio.AbstractEventLoop, _LoopConnections] = {}
+        self._loops: dict[asyncio.AbstractEventLoop, _Pipeline] = {}
         self._networked = engine.dialect.name == "postgresql"
+        if self._networked:
+            # libpq's own placeholders ($1, $2, ...), for a statement prepared on the server.
+            dialect = PGDialect_psycopg(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
+            numbered = statement.compile(dialect=dialect)
+            self._numbered_sql, self._numbered_order = str(numbered), numbered.positiontup or []
 
     def first(self, params: Params) -> Row | None:
         rows = self._run(params, many=False)
@@ -57,20 +61,22 @@ class HotRead:
         return self._run(params, many=True)
 
     async def first_on_loop(self, params: Params) -> Row | None:
-        rows = await self._run_on_loop(params, many=False)
+        if not self._networked:
+            return self.first(params)
+        rows = await self._pipelined(params)
         return rows[0] if rows else None
 
     async def all_on_loop(self, params: Params) -> list[Row]:
-        return await self._run_on_loop(params, many=True)
+        return await self._pipelined(params) if self._networked else self.all(params)
 
-    async def _run_on_loop(self, params: Params, *, many: bool) -> list[Row]:
-        if not self._networked:
-            return self._run(params, many=many)
+    async def _pipelined(self, params: Params) -> list[Row]:
         loop = asyncio.get_running_loop()
-        connections = self._loops.get(loop)
-        if connections is None:
-            connections = self._loops[loop] = _LoopConnections(_conninfo(self._engine))
-        return await connections.run(self._sql, params, many)
+        pipeline = self._loops.get(loop)
+        if pipeline is None:
+            pipeline = self._loops[loop] = _Pipeline(_conninfo(self._engine))
+        return await pipeline.run(
+            self._numbered_sql, [params[name] for name in self._numbered_order]
+        )
 
     def _run(self, params: Params, *, many: bool) -> list[Row]:
         bound = [params[name] for name in self._order] if self._order else params
@@ -89,8 +95,8 @@ class HotRead:
     async def aclose(self) -> None:
         """Close the event loops' connections (the lifespan's shutdown)."""
         loops, self._loops = self._loops, {}
-        for connections in loops.values():
-            await connections.aclose()
+        for pipeline in loops.values():
+            await pipeline.aclose()
 
     def release(self) -> None:
         """Close the connections held per thread; the next read opens new ones."""
@@ -99,40 +105,149 @@ class HotRead:
             connection.close()
 
 
-class _LoopConnections:
-    """Up to LOOP_CONNECTIONS autocommit connections of one event loop, each running one read
-    at a time (psycopg prepares a statement run five times, so the hot read is parsed once per
-    connection). Autocommit: a lone SELECT needs no transaction, and a connection never sits
-    idle in one."""
+class _Pipeline:
+    """One connection of an event loop in libpq's pipeline mode: each read is sent as soon as
+    it is asked for, without waiting for the answers before it, and the answers are read as
+    they arrive, in order, by one reader callback on the socket. Through psycopg's cursor
+    each read cost three times SQLite's whole read in Python alone (its generators, a wait
+    per read); here a read is one send and its share of one socket wake-up.
+
+    Each statement is prepared once, on the connection that runs it, and each read is
+    followed by its own sync point, so that a failed read fails alone. A lost connection
+    fails every read in flight (OperationalError) and the next read opens a new one."""
 
     def __init__(self, conninfo: str) -> None:
         self._conninfo = conninfo
-        self._idle: list[psycopg.AsyncConnection[Row]] = []
-        self._slots = asyncio.Semaphore(LOOP_CONNECTIONS)
+        self._connection: psycopg.AsyncConnection[Row] | None = None
+        self._socket = -1
+        self._opening: asyncio.Future[psycopg.AsyncConnection[Row]] | None = None
+        self._loader: psycopg_abc.Transformer | None = None
+        self._prepared: dict[str, bytes] = {}
+        # What was sent, in order: each read's answer (None: a statement's preparation), and
+        # the result of the one being read.
+        self._waiting: deque[asyncio.Future[list[Row]] | None] = deque()
+        self._result: pq.abc.PGresult | None = None
 
-    async def run(self, sql: str, params: Params, many: bool) -> list[Row]:
-        async with self._slots:
-            reused = bool(self._idle)
-            connection = self._idle.pop() if reused else await self._connect()
-            try:
-                rows = await _fetch_async(connection, sql, params, many)
-            except psycopg.OperationalError:
-                await connection.close()
-                if not reused:
-                    raise
-                # An idle connection the server has since closed (a restart, a failover): once
-                # more on a new one, as the pool's pre-ping does for the other reads.
-                connection = await self._connect()
-                rows = await _fetch_async(connection, sql, params, many)
-            self._idle.append(connection)
-            return rows
+    async def run(self, sql: str, params: Sequence[str | int]) -> list[Row]:
+        try:
+            return await self._send(await self._open(), sql, params)
+        except psycopg.OperationalError:
+            # A connection the server has since closed (a restart, a failover): once more,
+            # on a new one, as the pool's pre-ping does for the other reads. Reads only.
+            return await self._send(await self._open(), sql, params)
+
+    async def _open(self) -> psycopg.AsyncConnection[Row]:
+        if self._connection is not None and not self._connection.closed:
+            return self._connection
+        if self._opening is None:
+            self._opening = asyncio.ensure_future(self._connect())
+        try:
+            return await asyncio.shield(self._opening)
+        finally:
+            if self._opening is not None and self._opening.done():
+                self._opening = None
 
     async def _connect(self) -> psycopg.AsyncConnection[Row]:
-        return await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+        connection = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+        connection.pgconn.enter_pipeline_mode()
+        # Kept: a lost connection no longer tells its socket.
+        self._socket = connection.pgconn.socket
+        asyncio.get_running_loop().add_reader(self._socket, self._readable)
+        self._connection, self._prepared = connection, {}
+        self._loader = Transformer.from_context(connection)
+        return connection
+
+    def _send(
+        self, connection: psycopg.AsyncConnection[Row], sql: str, params: Sequence[str | int]
+    ) -> asyncio.Future[list[Row]]:
+        pgconn, loop = connection.pgconn, asyncio.get_running_loop()
+        answer: asyncio.Future[list[Row]] = loop.create_future()
+        try:
+            name = self._prepared.get(sql)
+            if name is None:
+                name = self._prepared[sql] = f"hot_read_{len(self._prepared)}".encode()
+                pgconn.send_prepare(name, sql.encode())
+                pgconn.pipeline_sync()
+                self._waiting.append(None)
+            # Text parameters (str and int only: see HotRead), typed by the statement's casts.
+            pgconn.send_query_prepared(name, [str(value).encode() for value in params])
+            pgconn.pipeline_sync()
+            self._waiting.append(answer)
+            if pgconn.flush():
+                loop.add_writer(self._socket, self._writable)
+        except psycopg.OperationalError as error:
+            self._lost(error)
+            raise
+        return answer
+
+    def _writable(self) -> None:
+        assert self._connection is not None
+        try:
+            pending = self._connection.pgconn.flush()
+        except psycopg.OperationalError as error:
+            self._lost(error)
+            return
+        if not pending:
+            asyncio.get_running_loop().remove_writer(self._socket)
+
+    def _readable(self) -> None:
+        assert self._connection is not None
+        pgconn = self._connection.pgconn
+        try:
+            pgconn.consume_input()
+            while self._waiting and not pgconn.is_busy():
+                result = pgconn.get_result()
+                if result is not None:
+                    if result.status != pq.ExecStatus.PIPELINE_SYNC:
+                        self._result = result
+                    continue
+                # The end of one statement's results.
+                outcome, self._result = self._outcome(self._result), None
+                if isinstance(outcome, psycopg.OperationalError):
+                    raise outcome  # the server is ending the connection (57P01, ...)
+                answer = self._waiting.popleft()
+                if answer is None or answer.done():  # a preparation; a cancelled caller
+                    continue
+                if isinstance(outcome, Exception):
+                    answer.set_exception(outcome)
+                else:
+                    answer.set_result(outcome)
+        except psycopg.OperationalError as error:
+            self._lost(error)
+
+    def _outcome(self, result: pq.abc.PGresult | None) -> list[Row] | Exception:
+        if result is None or result.status == pq.ExecStatus.COMMAND_OK:
+            return []
+        if result.status == pq.ExecStatus.TUPLES_OK:
+            assert self._loader is not None
+            self._loader.set_pgresult(result)
+            return self._loader.load_rows(0, result.ntuples, tuple)
+        # The error class psycopg itself would raise for this SQLSTATE.
+        sqlstate = (result.error_field(pq.DiagnosticField.SQLSTATE) or b"").decode()
+        try:
+            error = psycopg.errors.lookup(sqlstate)
+        except KeyError:
+            error = psycopg.DatabaseError
+        return error((result.error_message or b"").decode(errors="replace"))
+
+    def _lost(self, error: Exception) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            loop = asyncio.get_running_loop()
+            loop.remove_reader(self._socket)
+            loop.remove_writer(self._socket)
+            connection.pgconn.finish()
+        waiting, self._waiting, self._result = self._waiting, deque(), None
+        for answer in waiting:
+            if answer is not None and not answer.done():
+                answer.set_exception(psycopg.OperationalError(str(error)))
 
     async def aclose(self) -> None:
-        idle, self._idle = self._idle, []
-        for connection in idle:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            loop = asyncio.get_running_loop()
+            loop.remove_reader(self._socket)
+            loop.remove_writer(self._socket)
             await connection.close()
 
 
@@ -151,14 +266,3 @@ def _fetch(
         return [] if row is None else [row]
     finally:
         cursor.close()
-
-
-async def _fetch_async(
-    connection: psycopg.AsyncConnection[Row], sql: str, params: Params, many: bool
-) -> list[Row]:
-    async with connection.cursor() as cursor:
-        await cursor.execute(sql, params)
-        if many:
-            return list(await cursor.fetchall())
-        row = await cursor.fetchone()
-        return [] if row is None else [row]
