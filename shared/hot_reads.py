@@ -1,5 +1,5 @@
 """Hot reads: a SELECT compiled once, run on a raw DB-API cursor, from a worker thread or
-without blocking the event loop (psycopg's async connection on PostgreSQL)."""
+without blocking the event loop (a pipelined libpq connection on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from sqlalchemy.pool import PoolProxiedConnection
 
 Params = Mapping[str, str | int]
 Row = tuple[Any, ...]
+
 
 class HotRead:
     """A SELECT compiled once by SQLAlchemy for the engine's dialect, then run on a raw DB-API
