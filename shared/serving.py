@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import signal
 import socket
@@ -90,6 +91,22 @@ def settle_memory() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+    _return_large_blocks()
+
+
+# glibc's mallopt parameter, and the size from which a block is mapped on its own.
+_M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 1 << 20
+
+
+def _return_large_blocks() -> None:
+    """Blocks of a MiB and more are mapped on their own and given back to the system when
+    freed. glibc's default raises that threshold to the size of the last such block freed, so
+    after the first login every argon2id buffer (19 MiB) came from the thread's heap and stayed
+    there after the check. Other C libraries (musl) have no mallopt and return large blocks
+    already."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
 
 
 def serve(app: ASGIApp, settings: Listening) -> None:
