@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 import json
 import os
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,12 +19,13 @@ import httpx
 from authserver.provisioning import create_account, create_client, create_resource_server
 from authserver.security import Keys
 from authserver.store import Store
-from benchmarks.measure import compare, database, start, wrk
+from benchmarks.measure import SERVER_CORE, Run, compare, database, start, wrk
 from shared.clock import unix_now
 from shared.database import create_db_engine
 from tests.flow import tokens_for
+from tests.servers import wait_until_answering
 
-PORTS = {"bare": 19001, "auth-stack": 19002, "auth-pg": 19003}
+PORTS = {"bare": 19001, "auth-stack": 19002, "auth-pg": 19003, "production": 19004}
 EMAIL, PASSWORD = "bench@hospiai.test", "bench-password-1"
 
 
@@ -68,6 +71,33 @@ def login_burst(issuer: str, client_id: str, logins: int = 96, concurrent: int =
     return f"{logins} logins, {concurrent} at a time, in {wall:.1f} s"
 
 
+def _production(config: dict[str, Any], benchmarked: Run, form: dict[str, str], token: str,
+                work: Path) -> None:
+    """`hospiai authserver` itself, configured from the environment as compose runs it, on the
+    benchmark's database: what production serves against what the other sections measure."""
+    auth, port = config["auth"], PORTS["production"]
+    env = {**os.environ, "HOSPIAI_ISSUER": auth["issuer"], "HOSPIAI_SECRET_KEY": auth["secret_key"],
+           "HOSPIAI_AUTH_DATABASE_URL": auth["database_url"], "HOSPIAI_AUTH_PORT": str(port),
+           "HOSPIAI_AUTH_HOST": "127.0.0.1", "HOSPIAI_DEFAULT_RESOURCE": auth["default_resource"]}
+    process = subprocess.Popen(
+        ["taskset", "-c", SERVER_CORE, sys.executable, "-m", "hospiai.cli", "authserver"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until_answering(f"http://127.0.0.1:{port}/", process)
+        compare(
+            "(b) introspection, the production command against the benchmark's server",
+            0.95,
+            ("POST /introspect, benchmarks.servers (baseline)", benchmarked),
+            ("POST /introspect, `hospiai authserver`",
+             lambda: wrk(f"http://127.0.0.1:{port}/introspect", "POST", f"token={token}", form,
+                         work)),
+        )
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 def _form(rs_id: str, rs_secret: str) -> dict[str, str]:
     basic = base64.b64encode(f"{rs_id}:{rs_secret}".encode()).decode()
     return {"Content-Type": "application/x-www-form-urlencoded", "Authorization": f"Basic {basic}"}
@@ -91,6 +121,7 @@ def bench_introspection(config: dict[str, Any], token: str, work: Path) -> None:
         ("our stack, no check (reference)",
          lambda: wrk(stack_url, "POST", f"token={token}", form, work)),
     )
+    _production(config, sqlite, form, token, work)
     if not os.environ.get("HOSPIAI_TEST_POSTGRES_URL"):
         print("(b) PostgreSQL: set HOSPIAI_TEST_POSTGRES_URL to measure it\n")
         return
