@@ -31,7 +31,14 @@ from authserver.admin import (
 )
 from authserver.audit import Audit
 from authserver.context import Context
-from authserver.endpoints import OAuthEndpoint, authorize, metadata, service, validate
+from authserver.endpoints import (
+    OAuthEndpoint,
+    authorize,
+    in_thread_pool,
+    metadata,
+    service,
+    validate,
+)
 from authserver.interactions import login, passkey_login, second_step, steps
 from authserver.legacy import LegacyTokens
 from authserver.maintenance import purge_every
@@ -194,7 +201,7 @@ def _lifespan(context: Context) -> Callable[[Starlette], AbstractAsyncContextMan
             await context.fetcher.aclose()
             if "resource_servers" in context.__dict__:  # opened by a first use only
                 await context.resource_servers.aclose()
-            store.dispose()
+            await store.aclose()
 
     return lifespan
 
@@ -203,11 +210,10 @@ def _protocol_routes(context: Context) -> list[BaseRoute]:
     engine, issuer = context.engine, context.settings.issuer
 
     def endpoint(
-        operation: Callable[[HttpRequest], OAuthResponse], *, on_loop: bool = False,
-        authenticates: bool = False,
+        operation: Callable[[HttpRequest], OAuthResponse], *, authenticates: bool = False,
     ) -> OAuthEndpoint:
         prepare = engine.prepare_client_authentication if authenticates else None
-        return OAuthEndpoint(operation, issuer, on_loop=on_loop, prepare=prepare)
+        return OAuthEndpoint(in_thread_pool(operation), issuer, prepare=prepare)
 
     well_known = "/.well-known"
     # HospiAI's own token check from before the move, while integrations still call it.
@@ -225,14 +231,8 @@ def _protocol_routes(context: Context) -> list[BaseRoute]:
             ),
         ]
     return [
-        # First: the hottest path (routes are matched in order). On an embedded (SQLite) store
-        # its one read costs less than the hop to a worker thread; on a networked database it
-        # would block the event loop.
-        Route(
-            "/introspect",
-            endpoint(engine.introspect, on_loop=context.store.embedded),
-            methods=["POST"],
-        ),
+        # First: the hottest path (routes are matched in order), on the event loop.
+        Route("/introspect", OAuthEndpoint(engine.introspect, issuer), methods=["POST"]),
         Route(f"{well_known}/oauth-authorization-server", metadata.authorization_server_metadata),
         Route(f"{well_known}/openid-configuration", metadata.authorization_server_metadata),
         Route("/authorize", authorize.authorize, methods=["GET"]),

@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import psycopg
+from sqlalchemy.engine import make_url
 
 DURATION = os.environ.get("BENCH_DURATION", "10s")
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
@@ -110,3 +114,22 @@ def rss(processes: dict[str, subprocess.Popen[bytes]]) -> str:
         kib = int(next(line for line in status if line.startswith("VmRSS:")).split()[1])
         sizes.append(f"{kind} {kib / 1024:.0f} MiB")
     return ", ".join(sizes)
+
+
+@contextmanager
+def database(backend: str, work: Path) -> Iterator[str]:
+    """A fresh database for one section: a SQLite file in ``work``, or a PostgreSQL database
+    created on HOSPIAI_TEST_POSTGRES_URL's server and dropped after."""
+    if backend == "sqlite":
+        yield f"sqlite:///{work / 'bench.sqlite3'}"
+        return
+    server = make_url(os.environ["HOSPIAI_TEST_POSTGRES_URL"])
+    name = f"hospiai_bench_{secrets.token_hex(4)}"
+    admin = server.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -14,21 +14,17 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from sqlalchemy import insert
-from sqlalchemy.engine import make_url
 
 from authserver.models import Account, Grant, RefreshToken
 from authserver.provisioning import create_client, create_resource_server
 from authserver.security import Keys
 from authserver.store import Store
-from benchmarks.measure import CONNECTIONS, compare, start, wrk_script
+from benchmarks.measure import CONNECTIONS, compare, database, start, wrk_script
 from shared.clock import unix_now
 from shared.database import create_db_engine
 
@@ -52,23 +48,6 @@ def _base_checkout(work: Path, base: str) -> Path:
     with tarfile.open(fileobj=BytesIO(archive)) as tar:
         tar.extractall(folder, filter="data")
     return folder
-
-
-@contextmanager
-def _database(backend: str, work: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{work / 'refresh.sqlite3'}"
-        return
-    server = make_url(os.environ["HOSPIAI_TEST_POSTGRES_URL"])
-    name = f"hospiai_bench_{secrets.token_hex(4)}"
-    admin = server.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _seed(store: Store, keys: Keys, client_id: str, resource: str, count: int) -> list[str]:
@@ -123,7 +102,7 @@ def _round(store: Store, keys: Keys, config: dict[str, Any], work: Path, side: s
 def bench_refresh(backend: str) -> list[dict[str, float]]:
     work = Path(tempfile.mkdtemp(prefix="hospiai-bench-refresh-"))
     try:
-        with _database(backend, work) as url:
+        with database(backend, work) as url:
             return _measure(backend, url, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)

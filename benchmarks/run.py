@@ -3,7 +3,8 @@ run. Servers run on core 0, the load generator (wrk) on core 1; every load is bo
 
 (a) MCP tools/call with a cached token vs the same FastMCP app with no auth.
 (b) AS introspection (authenticated, real SQLite) vs a bare Starlette endpoint, same uvicorn setup;
-    with, for reference, the AS's own HTTP stack answering without any check or database read.
+    with, for reference, the AS's own HTTP stack answering without any check or database read;
+    and the AS on PostgreSQL vs the same AS on SQLite.
 (c) Booking under 50 concurrent clients: throughput, no double booking, nothing lost.
 (d) The refresh grant with rotation, this code against BENCH_BASE's, on SQLite and PostgreSQL.
 (e) MCP tools/call of a logged tool with the health-data access log on vs off (issue 16).
@@ -14,7 +15,6 @@ run. Servers run on core 0, the load generator (wrk) on core 1; every load is bo
 from __future__ import annotations
 
 import asyncio
-import base64
 import datetime
 import json
 import os
@@ -29,9 +29,16 @@ from typing import Any
 
 import httpx
 
-from authserver.provisioning import create_account, create_client, create_resource_server
-from authserver.security import Keys
-from authserver.store import Store
+from benchmarks.introspection import (
+    EMAIL,
+    PASSWORD,
+    Remote,
+    access_token,
+    bench_introspection,
+    login_burst,
+    provision_auth,
+)
+from benchmarks.introspection import PORTS as INTROSPECTION_PORTS
 from benchmarks.measure import (
     CONNECTIONS,
     DURATION,
@@ -50,17 +57,10 @@ from shared.clock import unix_now
 from shared.database import create_db_engine
 from tests.flow import tokens_for
 
-PORTS = {"auth": 19000, "mcp": 18000, "mcp-noauth": 18001, "mcp-unlogged": 18002, "bare": 19001,
-         "auth-stack": 19002, "mcp-2": 18003, "mcp-nofeed": 18004}
+PORTS = {"auth": 19000, "mcp": 18000, "mcp-noauth": 18001, "mcp-unlogged": 18002,
+         "bare": INTROSPECTION_PORTS["bare"], "auth-stack": INTROSPECTION_PORTS["auth-stack"],
+         "mcp-2": 18003, "mcp-nofeed": 18004}
 MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
-
-
-class _Remote:
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-    def http(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=30)
 
 
 def _provision(work: Path) -> dict[str, Any]:
@@ -68,24 +68,20 @@ def _provision(work: Path) -> dict[str, Any]:
     resource = f"http://127.0.0.1:{PORTS['mcp']}/mcp"
     secret_key = secrets.token_urlsafe(32)
     auth_db = f"sqlite:///{work / 'auth.sqlite3'}"
-    store = Store(create_db_engine(auth_db))
-    store.upgrade_schema()
-    keys, now = Keys(secret_key), unix_now()
-    rs = create_resource_server(store, keys, resource=resource, name="MCP", now=now)
-    client = create_client(store, keys, name="bench", redirect_uris=["http://127.0.0.1:5555/callback"],
-                           public=True, now=now)
-    create_account(store, email="bench@hospiai.test", password="bench-password-1",
-                   given_name="Bench", family_name="Mark", now=now)
+    ids = provision_auth(auth_db, resource, secret_key)
     domain = DomainStore(create_db_engine(f"sqlite:///{work / 'mcp.sqlite3'}"))
     domain.upgrade_schema()
-    seed_demo(domain, datetime.date.today(), now)
+    seed_demo(domain, datetime.date.today(), now=unix_now())
     return {
         "auth": {"issuer": issuer, "secret_key": secret_key, "database_url": auth_db,
-                 "default_resource": resource, "access_token_ttl": 3600},
-        "mcp": {"resource": resource, "issuer": issuer, "client_id": rs.id,
-                "client_secret": rs.secret, "database_url": f"sqlite:///{work / 'mcp.sqlite3'}",
-                "cache_ttl": 30},
-        "client_id": client.id,
+                 "default_resource": resource, "access_token_ttl": 3600,
+                 # The login burst's sign-ins are all in flight at once, which the throttle
+                 # counts until each succeeds.
+                 "login_failures_per_account": 100, "login_failures_per_network": 10_000},
+        "mcp": {"resource": resource, "issuer": issuer, "client_id": ids["rs_id"],
+                "client_secret": ids["rs_secret"],
+                "database_url": f"sqlite:///{work / 'mcp.sqlite3'}", "cache_ttl": 30},
+        "client_id": ids["client_id"],
     }
 
 
@@ -152,13 +148,12 @@ def main() -> None:
     config_path.write_text(json.dumps(config))
     processes = {kind: _start(kind, config_path) for kind in PORTS}
     try:
-        tokens = tokens_for(_Remote(config["auth"]["issuer"]), config["client_id"],  # type: ignore[arg-type]
-                            "bench@hospiai.test", password="bench-password-1",
-                            scope="read:data write:bookings read:bookings")
-        token = tokens["access_token"]
+        token = access_token(config["auth"]["issuer"], config["client_id"])
         print(f"HospiAI Connect benchmark: wrk -t1 -c{CONNECTIONS} -d{DURATION}; servers on core "
               f"{SERVER_CORE}, load on core {LOAD_CORE}; uvicorn uvloop+httptools, 1 worker\n")
-        print(f"RSS after start-up and one login (target <= 150 MiB each): {rss(processes)}\n")
+        print(f"RSS after start-up and one login (target <= 150 MiB each): {rss(processes)}")
+        burst = login_burst(config["auth"]["issuer"], config["client_id"])
+        print(f"RSS after {burst} (target <= 150 MiB each): {rss(processes)}\n")
         if "a" in parts:
             call = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
                 "name": "get_hospital", "arguments": {"hospital_id": "lyon-1"}}})
@@ -190,38 +185,12 @@ def main() -> None:
             bench_revocation(
                 config["auth"]["issuer"], config["client_id"],
                 [config["mcp"]["resource"], f"http://127.0.0.1:{PORTS['mcp-2']}/mcp"],
-                lambda: tokens_for(_Remote(config["auth"]["issuer"]), config["client_id"],  # type: ignore[arg-type]
-                                   "bench@hospiai.test", password="bench-password-1",
-                                   scope="read:data offline_access"),
+                lambda: tokens_for(Remote(config["auth"]["issuer"]), config["client_id"],  # type: ignore[arg-type]
+                                   EMAIL, password=PASSWORD, scope="read:data offline_access"),
                 f"http://127.0.0.1:{PORTS['mcp-nofeed']}/mcp", work,
             )
         if "b" in parts:
-            basic = base64.b64encode(
-                f"{config['mcp']['client_id']}:{config['mcp']['client_secret']}".encode()
-            ).decode()
-            form = {
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Authorization": f"Basic {basic}",
-            }
-            bare_url = f"http://127.0.0.1:{PORTS['bare']}/bare"
-            introspect_url = f"{config['auth']['issuer']}/introspect"
-            stack_url = f"http://127.0.0.1:{PORTS['auth-stack']}/introspect"
-            compare(
-                "(b) introspection",
-                0.50,
-                (
-                    "bare Starlette endpoint (baseline)",
-                    lambda: wrk(bare_url, "POST", f"token={token}", form, work),
-                ),
-                (
-                    "POST /introspect, real SQLite",
-                    lambda: wrk(introspect_url, "POST", f"token={token}", form, work),
-                ),
-                (
-                    "our stack, no check (reference)",
-                    lambda: wrk(stack_url, "POST", f"token={token}", form, work),
-                ),
-            )
+            bench_introspection(config, token, work)
         if "d" in parts:
             for backend in ("sqlite", "postgresql"):
                 if backend == "postgresql" and not os.environ.get("HOSPIAI_TEST_POSTGRES_URL"):

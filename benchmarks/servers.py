@@ -55,11 +55,11 @@ def _auth_stack(settings: AuthSettings) -> Starlette:
     parsed, the route, request id, metrics and headers, a JSON answer. No credential check, no
     token lookup, no database."""
 
-    def unchecked(_http: HttpRequest) -> OAuthResponse:
+    async def unchecked(_http: HttpRequest) -> OAuthResponse:
         return OAuthResponse(200, {"active": False}, [])
 
-    # On the event loop, as /introspect runs on a SQLite store.
-    endpoint = OAuthEndpoint(unchecked, settings.issuer, on_loop=True)
+    # On the event loop, as /introspect runs.
+    endpoint = OAuthEndpoint(unchecked, settings.issuer)
     app = Starlette(routes=[Route("/introspect", endpoint, methods=["POST"])])
     app.add_middleware(Observe, metrics=Metrics("authserver"), headers=SECURITY_HEADERS)
     return app

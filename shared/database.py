@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
@@ -25,11 +25,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.pool import PoolProxiedConnection, SingletonThreadPool
+from sqlalchemy.pool import SingletonThreadPool
 from sqlalchemy.sql.dml import UpdateBase
 from sqlmodel import Session, SQLModel, create_engine
 
 from shared import migrations
+from shared.hot_reads import HotRead
 
 # 64-bit integers: BIGINT on PostgreSQL, whose INTEGER is 32 bits. SQLite's INTEGER already
 # holds 64 bits, so there it stays INTEGER, as the first migrations made it (and an INTEGER
@@ -116,68 +117,6 @@ def _is_file_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite" and bool(database) and database != ":memory:"
 
 
-class HotRead:
-    """A SELECT compiled once by SQLAlchemy for the engine's dialect, then run on a raw DB-API
-    cursor: for a hot read whose SQLAlchemy execution overhead costs more than the query.
-    Parameters must be plain str or int values and columns plain values (no type processing).
-
-    ``per_thread``: keep one connection per thread instead of a checkout per call (the pool's
-    checkout costs as much as the query); only for an engine with one connection per thread.
-    """
-
-    def __init__(
-        self, engine: Engine, statement: Select[*tuple[Any, ...]], *, per_thread: bool
-    ) -> None:
-        compiled = statement.compile(dialect=engine.dialect)
-        self._engine = engine
-        self._sql = str(compiled)
-        # Positional paramstyles (SQLite's qmark) need the order; named ones take the mapping.
-        self._order = compiled.positiontup
-        self._per_thread = per_thread
-        self._held: dict[int, PoolProxiedConnection] = {}
-
-    def first(self, params: Mapping[str, str | int]) -> tuple[Any, ...] | None:
-        rows = self._run(params, many=False)
-        return rows[0] if rows else None
-
-    def all(self, params: Mapping[str, str | int]) -> list[tuple[Any, ...]]:
-        return self._run(params, many=True)
-
-    def _run(self, params: Mapping[str, str | int], *, many: bool) -> list[tuple[Any, ...]]:
-        bound = [params[name] for name in self._order] if self._order else params
-        if not self._per_thread:
-            connection = self._engine.raw_connection()
-            try:
-                return self._fetch(connection, bound, many)
-            finally:
-                connection.close()
-        thread = threading.get_ident()
-        held = self._held.get(thread)
-        if held is None:
-            held = self._held[thread] = self._engine.raw_connection()
-        return self._fetch(held, bound, many)
-
-    def release(self) -> None:
-        """Close the connections held per thread; the next read opens new ones."""
-        held, self._held = self._held, {}
-        for connection in held.values():
-            connection.close()
-
-    def _fetch(
-        self, connection: PoolProxiedConnection, bound: Sequence[object] | Mapping[str, object],
-        many: bool,
-    ) -> list[tuple[Any, ...]]:
-        cursor = connection.cursor()
-        try:
-            cursor.execute(self._sql, bound)
-            if many:
-                return list(cursor.fetchall())
-            row: tuple[Any, ...] | None = cursor.fetchone()
-            return [] if row is None else [row]
-        finally:
-            cursor.close()
-
-
 class SQLStore:
     """What every store shares: its engine, sessions, and the schema of its own tables only
     (SQLModel's metadata is global, and `hospiai dev` imports both services)."""
@@ -198,12 +137,6 @@ class SQLStore:
             if self._own_reader
             else engine
         )
-
-    @property
-    def embedded(self) -> bool:
-        """SQLite: a read is an in-process call of microseconds, cheaper than the hop to a worker
-        thread, so a hot read-only path may run it on the event loop (through `_reader`)."""
-        return self._engine.dialect.name == "sqlite"
 
     def _hot_read(self, statement: Select[*tuple[Any, ...]]) -> HotRead:
         hot_read = HotRead(self._reader, statement, per_thread=self._own_reader)
@@ -227,6 +160,12 @@ class SQLStore:
         """Raises if the database cannot be reached."""
         with self._engine.connect() as connection:
             connection.execute(text("SELECT 1"))
+
+    async def aclose(self) -> None:
+        """Close every connection, the event loop's included (a served app's shutdown)."""
+        for hot_read in self._hot_reads:
+            await hot_read.aclose()
+        self.dispose()
 
     def dispose(self) -> None:
         for hot_read in self._hot_reads:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import gc
 import signal
+import socket
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -16,6 +19,8 @@ from shared import logs
 from shared.settings import SettingsError, environ
 
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# The collector's thresholds once serving (generation 0, 1, 2; Python's are 700, 10, 10).
+GC_THRESHOLDS = (50_000, 20, 100)
 
 
 class Listening(Protocol):
@@ -57,6 +62,12 @@ class Server(uvicorn.Server):
         super().__init__(config)
         self.own_signals = own_signals
 
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """After the app's own start-up (uvicorn runs the lifespan first), as it begins to
+        listen."""
+        await super().startup(sockets)
+        settle_memory()
+
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         if not self.own_signals:
@@ -68,6 +79,34 @@ class Server(uvicorn.Server):
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+
+def settle_memory() -> None:
+    """Everything built by start-up (modules, the app, its routes and templates) lives as long
+    as the process: ``gc.freeze`` takes it out of the collector's sight, so that no collection
+    walks it again. And generation 0 is collected after 50,000 new objects instead of 700: a
+    request allocates hundreds, so Python's default collected every few requests, each time
+    walking what the requests in flight hold. Together they had taken 19-44 % of the MCP
+    server's event loop; tools/call went 1.47-1.79x faster, p99 168 -> 55 ms (issue 14)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+    _return_large_blocks()
+
+
+# glibc's mallopt parameter, and the size from which a block is mapped on its own.
+_M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 1 << 20
+
+
+def _return_large_blocks() -> None:
+    """Blocks of a MiB and more are mapped on their own and given back to the system when
+    freed. glibc's default raises that threshold to the size of the last such block freed, so
+    after the first login every argon2id buffer (19 MiB) came from the thread's heap and stayed
+    there after the check. Other C libraries (musl) have no mallopt and return large blocks
+    already."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
 
 
 def serve(app: ASGIApp, settings: Listening) -> None:

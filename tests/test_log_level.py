@@ -22,6 +22,9 @@ def _log_of(tmp_path: Path, service: str, *options: str) -> list[tuple[str, str]
     """(level, message) of every record a start and a SIGTERM stop wrote."""
     port = free_port()
     env = (_auth_env if service == "authserver" else _mcp_env)(tmp_path, port)
+    # No authorization server runs here: the MCP server's revocation feed would rightly warn
+    # that it cannot be reached, which is not what this test is about.
+    env["HOSPIAI_SECURITY_EVENTS_POLL_MS"] = "0"
     process = subprocess.Popen(
         [sys.executable, "-m", "hospiai.cli", service, *options], env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

@@ -5,6 +5,8 @@ asked for goes back to."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -108,8 +110,14 @@ async def remove(request: Request) -> Response:
         may_remove_factor, context.settings, context.store, session.account
     ):
         return last_factor_page(request, N_("your authenticator app"))
-    removed = await run_in_threadpool(context.store.remove_one_time_codes, session.account.id)
+    # Checked again in the DELETE itself: a removal racing this one may have left it the last.
+    removed = await run_in_threadpool(partial(
+        context.store.remove_one_time_codes, session.account.id,
+        keep_one=second_factor_required(context.settings, session.account),
+    ))
     if not removed:
+        if await run_in_threadpool(context.store.one_time_code_factor, session.account.id):
+            return last_factor_page(request, N_("your authenticator app"))
         return error_page(
             request, _("Nothing to remove"), _("No authenticator app is set up."), 404
         )

@@ -6,6 +6,8 @@ back to."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -117,7 +119,14 @@ async def remove(request: Request) -> Response:
         )
     if not await run_in_threadpool(may_remove_factor, context.settings, context.store, account):
         return last_factor_page(request, N_("this passkey"))
-    if not await run_in_threadpool(context.store.remove_passkey, account.id, passkey_id):
+    # Checked again in the DELETE itself: a removal racing this one may have left it the last.
+    if not await run_in_threadpool(partial(
+        context.store.remove_passkey, account.id, passkey_id,
+        keep_one=second_factor_required(context.settings, account),
+    )):
+        if passkey_id in {key.id for key in await run_in_threadpool(context.store.passkeys,
+                                                                    account.id)}:
+            return last_factor_page(request, N_("this passkey"))
         return error_page(
             request, _("Nothing to remove"), _("That passkey was removed already."), 404
         )

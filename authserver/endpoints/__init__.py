@@ -18,25 +18,34 @@ from authserver.oauth.bridge import (
     send_response,
 )
 
+Operation = Callable[[HttpRequest], Awaitable[OAuthResponse]]
+
+
+def in_thread_pool(operation: Callable[[HttpRequest], OAuthResponse]) -> Operation:
+    """Authlib and the store are synchronous: such an operation runs in the thread pool."""
+
+    async def run(http: HttpRequest) -> OAuthResponse:
+        return await run_in_threadpool(operation, http)
+
+    return run
+
 
 class OAuthEndpoint:
-    """Authlib and the store are synchronous, so the operation runs in the thread pool, unless
-    ``on_loop`` says it costs less than the hop to a worker thread (introspection on SQLite).
-    Plain ASGI rather than a Starlette endpoint: introspection is the hottest path there is,
-    and Starlette's request and response objects cost a third of it. ``prepare`` runs on the
-    event loop first, for what the operation needs from the network (a client's keys)."""
+    """The operation is awaited on the event loop: a synchronous one comes wrapped
+    (`in_thread_pool`), and introspection, the hottest path there is, awaits its read on the
+    loop itself, with no hop to a worker thread. Plain ASGI rather than a Starlette endpoint:
+    Starlette's request and response objects cost a third of introspection. ``prepare`` runs on
+    the event loop first, for what the operation needs from the network (a client's keys)."""
 
     def __init__(
         self,
-        operation: Callable[[HttpRequest], OAuthResponse],
+        operation: Operation,
         issuer: str,
         *,
-        on_loop: bool = False,
         prepare: Callable[[HttpRequest], Awaitable[None]] | None = None,
     ) -> None:
         self.operation = operation
         self.issuer = issuer
-        self.on_loop = on_loop
         self.prepare = prepare
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -44,10 +53,7 @@ class OAuthEndpoint:
         http = parse_request(scope, body, self.issuer)
         if self.prepare is not None:
             await self.prepare(http)
-        if self.on_loop:
-            response = self.operation(http)
-        else:
-            response = await run_in_threadpool(self.operation, http)
+        response = await self.operation(http)
         await send_response(response, send)
         if response.after is not None:
             await run_in_threadpool(response.after)

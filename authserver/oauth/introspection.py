@@ -17,27 +17,30 @@ class Introspection:
 
     Not Authlib's IntrospectionEndpoint: this is the hottest endpoint (every resource-server
     cache miss, and other HospiAI services), its protocol is the three checks below, and
-    Authlib's request objects cost more than the single database read it needs.
+    Authlib's request objects cost more than the single database read it needs. It runs on the
+    event loop, its reads awaited (store.introspection_on_loop), never in a worker thread.
     """
 
     def __init__(self, context: Services) -> None:
         self.context = context
 
-    def _caller(self, http: HttpRequest, token: str | None, now: int) -> Introspected | None:
+    async def _caller(
+        self, http: HttpRequest, token: str | None, now: int
+    ) -> Introspected | None:
         """The token as this resource server may see it, if the caller is who it says."""
         keys = self.context.keys
         caller_id, secret = http.basic or ("", "")
         if not caller_id:
             return None
         key = self.context.legacy.token_key(keys, token or "", now)
-        found = self.context.store.introspection(caller_id, key, now)
+        found = await self.context.store.introspection_on_loop(caller_id, key, now)
         if found is None or not found.authenticates(keys.hash_secret(secret), now):
             return None
         return found
 
-    def __call__(self, http: HttpRequest) -> OAuthResponse:
+    async def __call__(self, http: HttpRequest) -> OAuthResponse:
         token, now = dict(http.form).get("token"), self.context.clock()
-        found = self._caller(http, token, now)
+        found = await self._caller(http, token, now)
         if found is None:
             description = "Resource server authentication failed."
             challenge = f'Basic error="invalid_client", error_description="{description}"'
@@ -49,19 +52,19 @@ class Introspection:
             "introspection_inactive" if live is None else "introspection_active"
         )
         if live is None or (live.grant_last_used_at or 0) > now - LAST_USED_PRECISION:
-            return OAuthResponse(200, self._payload(live), [])
+            return OAuthResponse(200, await self._payload(live), [])
         # "Last used" for the user's connected apps and personal tokens: one write per grant
-        # per minute at most, whatever the traffic, and after the answer (this may run on the
+        # per minute at most, whatever the traffic, and after the answer (this runs on the
         # event loop, which must never wait for a database lock).
         store = self.context.store
         return OAuthResponse(
             200,
-            self._payload(live),
+            await self._payload(live),
             [],
             after=lambda: store.touch_grant(live.grant_id, now, LAST_USED_PRECISION),
         )
 
-    def _payload(self, token: LiveToken | None) -> dict[str, Any]:
+    async def _payload(self, token: LiveToken | None) -> dict[str, Any]:
         if token is None:
             return {"active": False}
         payload = {
@@ -91,7 +94,9 @@ class Introspection:
             # The hospitals whose data a staff account may change, read now (a removed
             # membership counts from the resource server's next cache miss). A second query
             # for staff only: patients are most of the traffic, and admins manage every one.
-            payload["hospital_ids"] = self.context.store.hospital_ids(token.account_id)
+            payload["hospital_ids"] = await self.context.store.hospital_ids_on_loop(
+                token.account_id
+            )
         return payload
 
 

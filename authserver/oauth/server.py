@@ -239,9 +239,9 @@ class OAuthEngine:
         response: OAuthResponse = self._repeated(http) or self._server.create_token_response(http)
         return response
 
-    def introspect(self, http: HttpRequest) -> OAuthResponse:
-        """Light enough to run on the event loop when the store is embedded (see the endpoint)."""
-        return self._repeated(http) or self._introspection(http)
+    async def introspect(self, http: HttpRequest) -> OAuthResponse:
+        """On the event loop: its reads never block it (see Introspection)."""
+        return self._repeated(http) or await self._introspection(http)
 
     def revoke(self, http: HttpRequest) -> OAuthResponse:
         response: OAuthResponse = self._repeated(http) or self._server.create_endpoint_response(

@@ -3,10 +3,30 @@ conditional UPDATE whose row count says whether it was the first, on any number 
 
 from __future__ import annotations
 
-from sqlmodel import col, delete, func, select, update
+from sqlalchemy import ColumnElement, exists
+from sqlmodel import Session, col, delete, func, select, update
 
-from authserver.models import OneTimeCodeFactor, RecoveryCode
+from authserver.models import Account, OneTimeCodeFactor, Passkey, RecoveryCode
 from shared.database import SQLStore
+
+
+def keeping_one(session: Session, account_id: str, *, but_passkey: str | None = None
+                ) -> ColumnElement[bool]:
+    """The condition for a DELETE of one of the account's factors that must not be its last:
+    another one stays (its confirmed authenticator app, or a passkey other than
+    ``but_passkey``; None: the app is what goes). The account row is locked first (FOR UPDATE
+    on PostgreSQL), so two removals racing on two replicas are decided one after the other,
+    the second seeing what the first left; SQLite runs each DELETE, condition included, under
+    its one write lock."""
+    session.exec(select(Account.id).where(col(Account.id) == account_id).with_for_update())
+    other_passkey = select(Passkey.id).where(col(Passkey.account_id) == account_id)
+    if but_passkey is None:
+        return exists(other_passkey)
+    app = select(OneTimeCodeFactor.account_id).where(
+        col(OneTimeCodeFactor.account_id) == account_id,
+        col(OneTimeCodeFactor.confirmed_at).is_not(None),
+    )
+    return exists(other_passkey.where(col(Passkey.id) != but_passkey)) | exists(app)
 
 
 class FactorStore(SQLStore):
@@ -90,12 +110,19 @@ class FactorStore(SQLStore):
                 )
             ))
 
-    def remove_one_time_codes(self, account_id: str) -> bool:
-        """The authenticator app and its recovery codes go; False if there was none."""
+    def remove_one_time_codes(self, account_id: str, *, keep_one: bool = False) -> bool:
+        """The authenticator app and its recovery codes go; False if there was none, or if
+        ``keep_one`` (the account's role requires a second factor) and it is the last."""
         with self._session() as session:
+            condition = [keeping_one(session, account_id)] if keep_one else []
             removed = session.exec(
-                delete(OneTimeCodeFactor).where(col(OneTimeCodeFactor.account_id) == account_id)
+                delete(OneTimeCodeFactor).where(
+                    col(OneTimeCodeFactor.account_id) == account_id, *condition
+                )
             ).rowcount
+            if removed != 1:
+                session.rollback()
+                return False
             session.exec(delete(RecoveryCode).where(col(RecoveryCode.account_id) == account_id))
             session.commit()
         return removed == 1

@@ -19,7 +19,7 @@ _HOSPITAL_IDS = (
 class MembershipStore(SecurityEventStore):
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
-        # Introspection reads it for every staff token, on the event loop on SQLite.
+        # Introspection reads it for every staff token, on the event loop.
         self._hospital_ids = self._hot_read(_HOSPITAL_IDS)
 
     def add_membership(self, membership: Membership) -> bool:
@@ -54,3 +54,8 @@ class MembershipStore(SecurityEventStore):
     def hospital_ids(self, account_id: str) -> list[str]:
         """The hospitals ``account_id`` belongs to, sorted."""
         return [str(row[0]) for row in self._hospital_ids.all({"account_id": account_id})]
+
+    async def hospital_ids_on_loop(self, account_id: str) -> list[str]:
+        """`hospital_ids`, for the event loop: it never blocks it (see HotRead)."""
+        rows = await self._hospital_ids.all_on_loop({"account_id": account_id})
+        return [str(row[0]) for row in rows]

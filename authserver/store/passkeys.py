@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlmodel import col, delete, or_, select, update
 
 from authserver.models import Account, Passkey, UsedChallenge
+from authserver.store.factors import keeping_one
 from shared.database import SQLStore
 
 
@@ -49,12 +50,18 @@ class PasskeyStore(SQLStore):
             .values(sign_count=new_count, last_used_at=now)
         )
 
-    def remove_passkey(self, account_id: str, passkey_id: str) -> bool:
-        """One of the account's own passkeys goes; False if it has none by that id."""
+    def remove_passkey(self, account_id: str, passkey_id: str, *, keep_one: bool = False
+                       ) -> bool:
+        """One of the account's own passkeys goes; False if it has none by that id, or if
+        ``keep_one`` (the account's role requires a second factor) and it is the last."""
         with self._session() as session:
+            condition = (
+                [keeping_one(session, account_id, but_passkey=passkey_id)] if keep_one else []
+            )
             removed = session.exec(
                 delete(Passkey).where(
-                    col(Passkey.id) == passkey_id, col(Passkey.account_id) == account_id
+                    col(Passkey.id) == passkey_id, col(Passkey.account_id) == account_id,
+                    *condition,
                 )
             ).rowcount
             session.commit()

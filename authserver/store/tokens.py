@@ -22,6 +22,7 @@ from authserver.models import (
     ResourceServer,
 )
 from authserver.store.security_events import SecurityEventStore, token_revoked
+from shared.hot_reads import Params
 
 # Last-use times (of a grant, of a client) are kept to the minute: one write a minute at most.
 LAST_USED_PRECISION = 60
@@ -205,17 +206,26 @@ class TokenStore(SecurityEventStore):
         its client not blocked, and its audience exactly the caller's resource. One query on
         plain columns, because every resource-server cache miss lands here. None: no such caller.
         """
-        row = self._introspection.first(
-            {"caller_id": caller_id, "token_hash": token_hash, "now": now}
-        )
-        if row is None:
-            return None
-        secret_hash, resource, previous_hash, previous_until, client_id, *columns = row
-        token = LiveToken(*columns)
-        live = None not in (client_id, token.grant_id, token.account_id)
-        return Introspected(
-            secret_hash, resource, token if live else None, previous_hash, previous_until
-        )
+        params: Params = {"caller_id": caller_id, "token_hash": token_hash, "now": now}
+        return _introspected(self._introspection.first(params))
+
+    async def introspection_on_loop(
+        self, caller_id: str, token_hash: str, now: int
+    ) -> Introspected | None:
+        """`introspection`, for the event loop: it never blocks it (see HotRead)."""
+        params: Params = {"caller_id": caller_id, "token_hash": token_hash, "now": now}
+        return _introspected(await self._introspection.first_on_loop(params))
+
+
+def _introspected(row: tuple[Any, ...] | None) -> Introspected | None:
+    if row is None:
+        return None
+    secret_hash, resource, previous_hash, previous_until, client_id, *columns = row
+    token = LiveToken(*columns)
+    live = None not in (client_id, token.grant_id, token.account_id)
+    return Introspected(
+        secret_hash, resource, token if live else None, previous_hash, previous_until
+    )
 
 
 def _unused_code(code_hash: str, now: int) -> Update:

@@ -6,6 +6,8 @@ the purge of spent challenges."""
 from __future__ import annotations
 
 import secrets
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from authserver.maintenance import purge
 from authserver.models import Passkey
@@ -84,3 +86,40 @@ def test_removal_and_the_consoles_counts(auth_server: AuthServer) -> None:
     assert not store.remove_passkey(alice.id, mine[0].id)
     assert store.remove_passkeys(alice.id) == 1
     assert store.passkeys(alice.id) == [] and len(store.passkeys(bob.id)) == 1
+
+
+def test_a_factor_that_must_stay_is_never_removed_even_by_racing_removals(
+    auth_server: AuthServer,
+) -> None:
+    """keep_one: the DELETE itself checks another factor stays, with the account locked, so
+    two removals at once (two tabs, two replicas) cannot both take one of the last two."""
+    store = auth_server.store
+    for _ in range(10):
+        account = auth_server.account("staff")
+        keys = [_passkey(auth_server, account.id) for _ in range(2)]
+        for key in keys:
+            assert store.add_passkey(key)
+        barrier = threading.Barrier(2)
+
+        def remove(key: Passkey, account_id: str = account.id,
+                   barrier: threading.Barrier = barrier) -> bool:
+            barrier.wait()
+            return store.remove_passkey(account_id, key.id, keep_one=True)
+
+        with ThreadPoolExecutor(2) as pool:
+            removed = list(pool.map(remove, keys))
+        assert sorted(removed) == [False, True]
+        assert len(store.passkeys(account.id)) == 1
+    # The last one, and an authenticator app that is the last: refused; without keep_one (an
+    # admin's reset) both go.
+    (left,) = store.passkeys(account.id)
+    assert not store.remove_passkey(account.id, left.id, keep_one=True)
+    assert store.remove_passkey(account.id, left.id)
+    app_only = auth_server.account("staff")
+    assert store.start_one_time_codes(app_only.id, b"sealed", auth_server.clock())
+    assert not store.remove_one_time_codes(app_only.id, keep_one=True)
+    assert store.one_time_code_factor(app_only.id) is not None
+    with_key = auth_server.account("staff")
+    assert store.start_one_time_codes(with_key.id, b"sealed", auth_server.clock())
+    assert store.add_passkey(_passkey(auth_server, with_key.id))
+    assert store.remove_one_time_codes(with_key.id, keep_one=True)
