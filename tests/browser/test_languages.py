@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pyotp
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from tests.browser.conftest import Callback, exchange_back, open_authorize, screenshot
 from tests.databases import Databases
-from tests.harness import PASSWORD, AuthServer, start_auth_server
+from tests.flow import tokens_for
+from tests.harness import PASSWORD, AuthServer, Stack, start_auth_server
+from tests.mcpserver.helpers import call
 
 SIZES: dict[str, ViewportSize] = {
     "phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800},
@@ -28,14 +31,33 @@ WORDS = {
            "error": "Cette demande de connexion n\u2019est plus valable",
            "admin": "Administration de HospiAI Connect", "audit": "Journal d\u2019audit",
            "dashboard": "Tableau de bord", "grants": "Autorisations en cours",
-           "passkey": "Ajouter une clé d\u2019accès"},
+           "passkey": "Ajouter une clé d\u2019accès",
+           "enrol": "Configurer la connexion en deux étapes",
+           "app": "Configurer une application d\u2019authentification", "turn_on": "Activer",
+           "codes_on": "La connexion en deux étapes est activée",
+           "second": "Connexion en deux étapes", "continue": "Continuer",
+           "sessions": "Où vous êtes connecté", "name": "Nom", "expires": "Expire après",
+           "create_token": "Créer le jeton", "new_token": "Votre nouveau jeton",
+           "data_access": "Qui a accédé à vos données de santé", "log_out": "Se déconnecter",
+           "throttled": "Trop de tentatives de connexion ont échoué.",
+           "add_rs": "Ajouter le serveur de ressources", "rs_uri": "URI de la ressource",
+           "rs_secret": "Nouveaux identifiants du serveur de ressources"},
     "en": {"email": "Email", "password": "Password", "log_in": "Log in", "allow": "Allow",
            "account": "Your HospiAI account", "front": "Connect an assistant",
            "asking": "Test Client is asking to connect to your HospiAI account.",
            "scope": "See hospitals and availability",
            "error": "This sign-in request is no longer valid",
            "admin": "HospiAI Connect administration", "audit": "Audit log",
-           "dashboard": "Dashboard", "grants": "Live grants", "passkey": "Add a passkey"},
+           "dashboard": "Dashboard", "grants": "Live grants", "passkey": "Add a passkey",
+           "enrol": "Set up two-step sign-in", "app": "Set up an authenticator app",
+           "turn_on": "Turn on", "codes_on": "Two-step sign-in is on",
+           "second": "Two-step sign-in", "continue": "Continue",
+           "sessions": "Where you are logged in", "name": "Name", "expires": "Expires after",
+           "create_token": "Create token", "new_token": "Your new token",
+           "data_access": "Who reached your health data", "log_out": "Log out",
+           "throttled": "Too many failed login attempts.",
+           "add_rs": "Add resource server", "rs_uri": "Resource URI",
+           "rs_secret": "New resource server credentials"},
 }
 
 
@@ -117,7 +139,7 @@ def test_an_admin_reads_the_console(
     chromium: Browser, french_server: AuthServer, lang: str, size: str
 ) -> None:
     words, page = WORDS[lang], _browser_page(chromium, size)
-    admin = french_server.account("admin")
+    admin, client = french_server.account("admin"), french_server.client()
     try:
         _choose(page, lang, french_server)
         page.goto(f"{french_server.url}/login?next=%2Fadmin")
@@ -132,7 +154,92 @@ def test_an_admin_reads_the_console(
             ("/admin/accounts", "admin-accounts", None),
             ("/admin/grants", "admin-grants", words["grants"]),
             ("/account/passkeys", "passkeys", words["passkey"]),
+            (f"/admin/clients/{client.id}", "admin-client", "Test Client"),
         ):
             _visit(page, f"{french_server.url}{path}", lang, f"i18n-{name}-{lang}-{size}", heading)
+        page.goto(f"{french_server.url}/admin")
+        page.locator("#rs-name").fill("Dossiers de Lyon")
+        page.get_by_label(words["rs_uri"]).fill("https://records.lyon.example/api")
+        page.get_by_role("button", name=words["add_rs"]).click()
+        expect(page.get_by_role("heading", name=words["rs_secret"])).to_be_visible()
+        _look(page, lang, f"i18n-admin-secret-{lang}-{size}")
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("size", sorted(SIZES))
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_staff_set_up_and_use_two_step_sign_in(
+    chromium: Browser, databases: Databases, lang: str, size: str
+) -> None:
+    words, page = WORDS[lang], _browser_page(chromium, size)
+    with start_auth_server(databases, mfa_roles=frozenset({"staff"})) as server:
+        staff = server.account("staff")
+        try:
+            _choose(page, lang, server)
+            page.goto(f"{server.url}/login?next=%2Faccount")
+            _log_in(page, words, staff.email)
+            expect(page.get_by_role("heading", name=words["enrol"])).to_be_visible()
+            _look(page, lang, f"i18n-enrolment-choice-{lang}-{size}")
+            page.get_by_role("button", name=words["app"]).click()
+            expect(page.locator("figure.qr svg")).to_be_visible()
+            _look(page, lang, f"i18n-one-time-codes-{lang}-{size}")
+            totp = pyotp.TOTP(page.locator("#secret").inner_text())
+            page.get_by_label("Code").fill(totp.at(server.clock()))
+            page.get_by_role("button", name=words["turn_on"]).click()
+            expect(page.get_by_role("heading", name=words["codes_on"])).to_be_visible()
+            _look(page, lang, f"i18n-recovery-codes-{lang}-{size}")
+            server.clock.advance(30)  # the next code: the one just used is spent
+            page.goto(f"{server.url}/account")
+            page.get_by_role("button", name=words["log_out"], exact=True).click()
+            page.goto(f"{server.url}/login?next=%2Faccount")
+            _log_in(page, words, staff.email)
+            expect(page.get_by_role("heading", name=words["second"])).to_be_visible()
+            _look(page, lang, f"i18n-second-step-{lang}-{size}")
+            page.get_by_label("Code").fill(totp.at(server.clock()))
+            page.get_by_role("button", name=words["continue"]).click()
+            expect(page.get_by_role("heading", name=words["account"])).to_be_visible()
+        finally:
+            page.context.close()
+
+
+@pytest.mark.parametrize("size", sorted(SIZES))
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_a_patient_manages_the_account(
+    chromium: Browser, stack: Stack, lang: str, size: str
+) -> None:
+    """Sessions, connected apps, a personal token, who reached the data (through the real MCP
+    server), logging out, then logging in paused after too many failures."""
+    words, page, server = WORDS[lang], _browser_page(chromium, size), stack.auth
+    account, app = server.account(), server.client(public=True, name="Le Chat")
+    token = tokens_for(server, app.id, account.email, resource=stack.mcp_url,
+                       scope="read:data read:profile")["access_token"]
+    assert call(stack, token, "get_my_profile", {}).get("isError") is not True
+    try:
+        _choose(page, lang, server)
+        page.goto(f"{server.url}/login?next=%2Faccount")
+        _log_in(page, words, account.email)
+        expect(page.get_by_role("heading", name=words["sessions"])).to_be_visible()
+        expect(page.locator("main")).to_contain_text("Le Chat")
+        _look(page, lang, f"i18n-account-apps-{lang}-{size}")
+        page.get_by_label(words["name"], exact=True).fill("Ancien assistant")
+        page.get_by_label(words["scope"]).check()
+        page.get_by_label(words["expires"]).fill("7")
+        page.get_by_role("button", name=words["create_token"]).click()
+        assert page.get_by_label(words["new_token"]).input_value().startswith("hospiai_pat_")
+        _look(page, lang, f"i18n-personal-token-{lang}-{size}")
+        _visit(page, f"{server.url}/account/data-access", lang,
+               f"i18n-data-access-{lang}-{size}", words["data_access"])
+        expect(page.locator("li.item")).to_contain_text("Le Chat")
+        page.goto(f"{server.url}/account")
+        page.get_by_role("button", name=words["log_out"], exact=True).click()
+        page.wait_for_url(f"{server.url}/login")
+        _look(page, lang, f"i18n-logged-out-{lang}-{size}")
+        for _ in range(server.settings.login_failures_per_account + 1):
+            page.get_by_label(words["email"]).fill(account.email)
+            page.get_by_label(words["password"], exact=True).fill("not-the-password")
+            page.get_by_role("button", name=words["log_in"]).click()
+        expect(page.get_by_role("alert")).to_contain_text(words["throttled"])
+        _look(page, lang, f"i18n-throttled-{lang}-{size}")
     finally:
         page.context.close()
