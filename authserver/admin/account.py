@@ -23,6 +23,7 @@ from authserver.personal_tokens import (
     token_problem,
     token_scopes,
 )
+from authserver.web.labels import ACCESS_OUTCOMES, ACCESS_TOOLS
 from authserver.web.pages import (
     LoginRequired,
     checked_form,
@@ -111,7 +112,8 @@ async def data_access_page(request: Request) -> Response:
         client = await run_in_threadpool(context.store.client, client_id)
         names[client_id] = client.client_name if client is not None else client_id
     older = entries[-1].entry_id if len(entries) == data_access.PAGE_SIZE else None
-    return render(request, "data_access.html", entries=entries, apps=names, older=older)
+    return render(request, "data_access.html", entries=entries, apps=names, older=older,
+                  tools=ACCESS_TOOLS, outcomes=ACCESS_OUTCOMES)
 
 
 async def _posted(request: Request) -> tuple[Context, LoginSession, FormData]:

@@ -68,7 +68,7 @@ def test_see_who_reached_my_health_data(page: Page, stack: Stack) -> None:
     expect(entry).to_have_count(1)
     expect(entry).to_contain_text("You")
     expect(entry).to_contain_text("with Le Chat")
-    expect(entry).to_contain_text("get my profile")
+    expect(entry).to_contain_text("read your profile")
     page.set_viewport_size({"width": 390, "height": 844})
     screenshot(page, "data-access-phone")
 

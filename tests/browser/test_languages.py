@@ -38,7 +38,8 @@ WORDS = {
            "second": "Connexion en deux étapes", "continue": "Continuer",
            "sessions": "Où vous êtes connecté", "name": "Nom", "expires": "Expire après",
            "create_token": "Créer le jeton", "new_token": "Votre nouveau jeton",
-           "data_access": "Qui a accédé à vos données de santé", "log_out": "Se déconnecter",
+           "data_access": "Qui a accédé à vos données de santé",
+           "read_profile": "a consulté votre profil", "log_out": "Se déconnecter",
            "throttled": "Trop de tentatives de connexion ont échoué.",
            "add_rs": "Ajouter le serveur de ressources", "rs_uri": "URI de la ressource",
            "rs_secret": "Nouveaux identifiants du serveur de ressources"},
@@ -54,7 +55,8 @@ WORDS = {
            "second": "Two-step sign-in", "continue": "Continue",
            "sessions": "Where you are logged in", "name": "Name", "expires": "Expires after",
            "create_token": "Create token", "new_token": "Your new token",
-           "data_access": "Who reached your health data", "log_out": "Log out",
+           "data_access": "Who reached your health data", "read_profile": "read your profile",
+           "log_out": "Log out",
            "throttled": "Too many failed login attempts.",
            "add_rs": "Add resource server", "rs_uri": "Resource URI",
            "rs_secret": "New resource server credentials"},
@@ -230,7 +232,7 @@ def test_a_patient_manages_the_account(
         _look(page, lang, f"i18n-personal-token-{lang}-{size}")
         _visit(page, f"{server.url}/account/data-access", lang,
                f"i18n-data-access-{lang}-{size}", words["data_access"])
-        expect(page.locator("li.item")).to_contain_text("Le Chat")
+        expect(page.locator("li.item")).to_contain_text(words["read_profile"])
         page.goto(f"{server.url}/account")
         page.get_by_role("button", name=words["log_out"], exact=True).click()
         page.wait_for_url(f"{server.url}/login")
