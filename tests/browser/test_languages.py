@@ -42,7 +42,8 @@ WORDS = {
            "read_profile": "a consulté votre profil", "log_out": "Se déconnecter",
            "throttled": "Trop de tentatives de connexion ont échoué.",
            "add_rs": "Ajouter le serveur de ressources", "rs_uri": "URI de la ressource",
-           "rs_secret": "Nouveaux identifiants du serveur de ressources"},
+           "rs_secret": "Nouveaux identifiants du serveur de ressources",
+           "never_used": "dernière utilisation : jamais"},
     "en": {"email": "Email", "password": "Password", "log_in": "Log in", "allow": "Allow",
            "account": "Your HospiAI account", "front": "Connect an assistant",
            "asking": "Test Client is asking to connect to your HospiAI account.",
@@ -59,7 +60,7 @@ WORDS = {
            "log_out": "Log out",
            "throttled": "Too many failed login attempts.",
            "add_rs": "Add resource server", "rs_uri": "Resource URI",
-           "rs_secret": "New resource server credentials"},
+           "rs_secret": "New resource server credentials", "never_used": "last used never"},
 }
 
 
@@ -159,6 +160,7 @@ def test_an_admin_reads_the_console(
             (f"/admin/clients/{client.id}", "admin-client", "Test Client"),
         ):
             _visit(page, f"{french_server.url}{path}", lang, f"i18n-{name}-{lang}-{size}", heading)
+        expect(page.locator("main")).to_contain_text(words["never_used"])  # the client page
         page.goto(f"{french_server.url}/admin")
         page.locator("#rs-name").fill("Dossiers de Lyon")
         page.get_by_label(words["rs_uri"]).fill("https://records.lyon.example/api")
