@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from authserver.context import Context, get_context
-from authserver.messages import _
+from authserver.messages import N_, _
 from authserver.models import Client
 from authserver.oauth import handoff
 from authserver.oauth.bridge import HttpRequest, OAuthResponse, read_request
@@ -39,6 +39,19 @@ from shared import scopes
 def _redirect(response: OAuthResponse) -> RedirectResponse:
     assert response.location is not None
     return RedirectResponse(response.location, status_code=303)
+
+# What the page tells a person for each refusal validation can make before a redirect URI is
+# trusted: Authlib's descriptions (and the request's own values they quote) are English for
+# developers. "invalid_request" there is a missing or unregistered redirect URI, or a request
+# whose characters cannot be read.
+_REJECTIONS = {
+    "invalid_client": N_("This application is not registered with HospiAI."),
+    "invalid_request": N_(
+        "The application sent an incomplete request, or asked to come back to an address it "
+        "did not register."
+    ),
+}
+_REJECTED = N_("The application sent a request HospiAI cannot accept.")
 
 
 async def _client(context: Context, http: HttpRequest) -> Client | None:
@@ -94,7 +107,10 @@ async def authorize(request: Request) -> Response:
     client = await _client(context, http)
     outcome = await run_in_threadpool(context.engine.validate_authorization, http, client)
     if isinstance(outcome, AuthorizationRejected):
-        raise PageError(_("This connection request is not valid"), outcome.description)
+        raise PageError(
+            _("This connection request is not valid"),
+            _(_REJECTIONS.get(outcome.error, _REJECTED)),
+        )
     if isinstance(outcome, OAuthResponse):
         return _redirect(outcome)
     try:

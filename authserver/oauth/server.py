@@ -54,17 +54,16 @@ class PendingAuthorization:
 
 @dataclass(frozen=True)
 class AuthorizationRejected:
-    """The client or redirect URI cannot be trusted: show an error page, never redirect."""
+    """The client or redirect URI cannot be trusted: show an error page, never redirect. Only
+    the error code: the page says it in the person's words (endpoints.authorize), not in
+    Authlib's English description."""
 
     error: str
-    description: str
 
 
 # Authlib quotes some parameters in its error descriptions and refuses (ValueError) any it cannot
 # quote; such a request cannot be answered by redirect, so it gets the error page.
-_UNREADABLE = AuthorizationRejected(
-    "invalid_request", "The request contains characters that are not allowed."
-)
+_UNREADABLE = AuthorizationRejected("invalid_request")
 
 
 # The shape of every OAuth parameter name (RFC 6749 appendix A and its extensions).
@@ -222,7 +221,7 @@ class OAuthEngine:
 
     def _authorization_error(self, error: OAuth2Error) -> AuthorizationRejected | OAuthResponse:
         if not error.redirect_uri:
-            return AuthorizationRejected(error.error, error.get_error_description() or error.error)
+            return AuthorizationRejected(error.error)
         return self._with_issuer(self._server.handle_error_response(None, error))
 
     def _with_issuer(self, response: OAuthResponse) -> OAuthResponse:

@@ -202,3 +202,21 @@ def test_stored_english_reads_french(french_server: AuthServer) -> None:
     assert refused.status_code == 400
     assert "Le compte n\u2019a pas été créé" in refused.text
     assert "&#39;not-an-address&#39; n\u2019est pas une adresse e-mail" in refused.text
+
+
+def test_a_refused_authorization_request_reads_french(french_server: AuthServer) -> None:
+    """The page shown when no redirect URI can be trusted says why in the person's language,
+    not in Authlib's English description."""
+    client_id = french_server.client(public=True).id
+    request = {"response_type": "code", "client_id": client_id, "code_challenge": "x" * 43,
+               "code_challenge_method": "S256", "redirect_uri": "http://evil.example/cb"}
+    with french_server.http() as browser:
+        unknown = browser.get("/authorize", params={**request, "client_id": "no-such-client"})
+        elsewhere = browser.get("/authorize", params=request)
+        english = browser.get("/authorize", params=request, headers={"Accept-Language": "en"})
+    assert unknown.status_code == elsewhere.status_code == 400
+    assert "Cette application n\u2019est pas enregistrée auprès de HospiAI." in unknown.text
+    assert "demandé à revenir à une adresse qu\u2019elle n\u2019a pas enregistrée" in elsewhere.text
+    assert "asked to come back to an address it did not register" in english.text
+    for page in (unknown.text, elsewhere.text, english.text):
+        assert "does not exist" not in page and "not supported by client" not in page

@@ -43,7 +43,7 @@ WORDS = {
            "throttled": "Trop de tentatives de connexion ont échoué.",
            "add_rs": "Ajouter le serveur de ressources", "rs_uri": "URI de la ressource",
            "rs_secret": "Nouveaux identifiants du serveur de ressources",
-           "never_used": "dernière utilisation : jamais"},
+           "never_used": "dernière utilisation\u00a0: jamais"},
     "en": {"email": "Email", "password": "Password", "log_in": "Log in", "allow": "Allow",
            "account": "Your HospiAI account", "front": "Connect an assistant",
            "asking": "Test Client is asking to connect to your HospiAI account.",
