@@ -29,6 +29,8 @@ WORDS = {
            "asking": "Test Client demande à se connecter à votre compte HospiAI.",
            "scope": "Voir les hôpitaux et leurs disponibilités",
            "error": "Cette demande de connexion n\u2019est plus valable",
+           "refused": "Cette demande de connexion n\u2019est pas valable",
+           "unknown_app": "Cette application n\u2019est pas enregistrée auprès de HospiAI.",
            "admin": "Administration de HospiAI Connect", "audit": "Journal d\u2019audit",
            "dashboard": "Tableau de bord", "grants": "Autorisations en cours",
            "passkey": "Ajouter une clé d\u2019accès",
@@ -49,6 +51,8 @@ WORDS = {
            "asking": "Test Client is asking to connect to your HospiAI account.",
            "scope": "See hospitals and availability",
            "error": "This sign-in request is no longer valid",
+           "refused": "This connection request is not valid",
+           "unknown_app": "This application is not registered with HospiAI.",
            "admin": "HospiAI Connect administration", "audit": "Audit log",
            "dashboard": "Dashboard", "grants": "Live grants", "passkey": "Add a passkey",
            "enrol": "Set up two-step sign-in", "app": "Set up an authenticator app",
@@ -132,6 +136,9 @@ def test_a_patient_connects_an_assistant(
         expect(page.locator("main")).to_contain_text("Test Client")
         _visit(page, f"{url}/authorize/resume/no-such-request", lang,
                f"i18n-error-{lang}-{size}", words["error"])
+        _visit(page, f"{url}/authorize?response_type=code&client_id=no-such-client", lang,
+               f"i18n-authorize-refused-{lang}-{size}", words["refused"])
+        expect(page.locator("main")).to_contain_text(words["unknown_app"])
     finally:
         page.context.close()
 
