@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from tests.browser.conftest import Callback, exchange_back, open_authorize, screenshot
+from tests.browser.test_passkeys import authenticator
 from tests.databases import Databases
 from tests.flow import tokens_for
 from tests.harness import PASSWORD, AuthServer, Stack, start_auth_server
@@ -38,6 +39,7 @@ WORDS = {
            "app": "Configurer une application d\u2019authentification", "turn_on": "Activer",
            "codes_on": "La connexion en deux étapes est activée",
            "second": "Connexion en deux étapes", "continue": "Continuer",
+           "name_it": "Donnez-lui un nom", "use_passkey": "Utiliser une clé d\u2019accès",
            "sessions": "Où vous êtes connecté", "name": "Nom", "expires": "Expire après",
            "create_token": "Créer le jeton", "new_token": "Votre nouveau jeton",
            "data_access": "Qui a accédé à vos données de santé",
@@ -58,6 +60,7 @@ WORDS = {
            "enrol": "Set up two-step sign-in", "app": "Set up an authenticator app",
            "turn_on": "Turn on", "codes_on": "Two-step sign-in is on",
            "second": "Two-step sign-in", "continue": "Continue",
+           "name_it": "Name it", "use_passkey": "Use a passkey",
            "sessions": "Where you are logged in", "name": "Name", "expires": "Expires after",
            "create_token": "Create token", "new_token": "Your new token",
            "data_access": "Who reached your health data", "read_profile": "read your profile",
@@ -97,18 +100,18 @@ def _visit(
     _look(page, lang, name)
 
 
-def _choose(page: Page, lang: str, server: AuthServer) -> None:
-    page.goto(f"{server.url}/")
+def _choose(page: Page, lang: str, url: str) -> None:
+    page.goto(f"{url}/")
     if lang == "en":  # the switch, from the French a French browser gets first
         expect(page.locator("html")).to_have_attribute("lang", "fr")
         page.get_by_role("link", name="English").click()
-        page.wait_for_url(f"{server.url}/")
+        page.wait_for_url(f"{url}/")
 
 
 def _log_in(page: Page, words: dict[str, str], email: str) -> None:
     page.get_by_label(words["email"]).fill(email)
     page.get_by_label(words["password"], exact=True).fill(PASSWORD)
-    page.get_by_role("button", name=words["log_in"]).click()
+    page.get_by_role("button", name=words["log_in"], exact=True).click()
 
 
 @pytest.mark.parametrize("size", sorted(SIZES))
@@ -119,7 +122,7 @@ def test_a_patient_connects_an_assistant(
     words, page = WORDS[lang], _browser_page(chromium, size)
     public_client = french_server.client(public=True).id
     try:
-        _choose(page, lang, french_server)
+        _choose(page, lang, french_server.url)
         expect(page.get_by_role("heading", name=words["front"])).to_be_visible()
         _look(page, lang, f"i18n-front-door-{lang}-{size}")
         verifier = open_authorize(page, french_server, public_client, callback)
@@ -151,7 +154,7 @@ def test_an_admin_reads_the_console(
     words, page = WORDS[lang], _browser_page(chromium, size)
     admin, client = french_server.account("admin"), french_server.client()
     try:
-        _choose(page, lang, french_server)
+        _choose(page, lang, french_server.url)
         page.goto(f"{french_server.url}/login?next=%2Fadmin")
         _log_in(page, words, admin.email)
         expect(page.get_by_role("heading", name=words["admin"])).to_be_visible()
@@ -184,11 +187,11 @@ def test_staff_set_up_and_use_two_step_sign_in(
     chromium: Browser, databases: Databases, lang: str, size: str
 ) -> None:
     words, page = WORDS[lang], _browser_page(chromium, size)
-    with start_auth_server(databases, mfa_roles=frozenset({"staff"})) as server:
-        staff = server.account("staff")
+    with start_auth_server(databases, host="localhost", mfa_roles=frozenset({"staff"})) as server:
+        staff, url = server.account("staff"), server.settings.issuer  # a passkey needs a host
         try:
-            _choose(page, lang, server)
-            page.goto(f"{server.url}/login?next=%2Faccount")
+            _choose(page, lang, url)
+            page.goto(f"{url}/login?next=%2Faccount")
             _log_in(page, words, staff.email)
             expect(page.get_by_role("heading", name=words["enrol"])).to_be_visible()
             _look(page, lang, f"i18n-enrolment-choice-{lang}-{size}")
@@ -201,11 +204,16 @@ def test_staff_set_up_and_use_two_step_sign_in(
             expect(page.get_by_role("heading", name=words["codes_on"])).to_be_visible()
             _look(page, lang, f"i18n-recovery-codes-{lang}-{size}")
             server.clock.advance(30)  # the next code: the one just used is spent
-            page.goto(f"{server.url}/account")
+            authenticator(page)
+            page.goto(f"{url}/account/passkeys")
+            page.get_by_label(words["name_it"]).fill("Clé USB")
+            page.get_by_role("button", name=words["passkey"]).click()
+            expect(page.get_by_role("heading", name=words["account"])).to_be_visible()
             page.get_by_role("button", name=words["log_out"], exact=True).click()
-            page.goto(f"{server.url}/login?next=%2Faccount")
+            page.goto(f"{url}/login?next=%2Faccount")
             _log_in(page, words, staff.email)
             expect(page.get_by_role("heading", name=words["second"])).to_be_visible()
+            expect(page.get_by_role("button", name=words["use_passkey"])).to_be_visible()
             _look(page, lang, f"i18n-second-step-{lang}-{size}")
             page.get_by_label("Code").fill(totp.at(server.clock()))
             page.get_by_role("button", name=words["continue"]).click()
@@ -227,7 +235,7 @@ def test_a_patient_manages_the_account(
                        scope="read:data read:profile")["access_token"]
     assert call(stack, token, "get_my_profile", {}).get("isError") is not True
     try:
-        _choose(page, lang, server)
+        _choose(page, lang, server.url)
         page.goto(f"{server.url}/login?next=%2Faccount")
         _log_in(page, words, account.email)
         expect(page.get_by_role("heading", name=words["sessions"])).to_be_visible()
@@ -249,7 +257,7 @@ def test_a_patient_manages_the_account(
         for _ in range(server.settings.login_failures_per_account + 1):
             page.get_by_label(words["email"]).fill(account.email)
             page.get_by_label(words["password"], exact=True).fill("not-the-password")
-            page.get_by_role("button", name=words["log_in"]).click()
+            page.get_by_role("button", name=words["log_in"], exact=True).click()
         expect(page.get_by_role("alert")).to_contain_text(words["throttled"])
         _look(page, lang, f"i18n-throttled-{lang}-{size}")
     finally:
