@@ -51,7 +51,7 @@ def test_the_account_page_shows_who_reached_the_patients_data(stack: Stack) -> N
     assert first.headers["cache-control"] == "no-store"
     page = first.text
     assert len(_entries(page)) == 2 and _entries(again.text) == _entries(page)
-    marked, listed = page.index("mark appointment"), page.index("list my appointments")
+    marked, listed = page.index("marked an appointment"), page.index("listed your appointments")
     assert marked < listed  # newest first
     assert "Alice Martin (staff)" in page and "<strong>You</strong>" in page
     assert "with Le Chat" in page and appointment in page and "hospital lyon-1" in page
