@@ -7,6 +7,7 @@ Screenshots go to test-artifacts/screenshots/."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import pyotp
 import pytest
@@ -108,6 +109,13 @@ def _choose(page: Page, lang: str, url: str) -> None:
         page.wait_for_url(f"{url}/")
 
 
+def _start(page: Page, lang: str, url: str, email: str, next_page: str) -> None:
+    """The language chosen, then logged in on the way to ``next_page``."""
+    _choose(page, lang, url)
+    page.goto(f"{url}/login?next={quote(next_page, safe='')}")
+    _log_in(page, WORDS[lang], email)
+
+
 def _log_in(page: Page, words: dict[str, str], email: str) -> None:
     page.get_by_label(words["email"]).fill(email)
     page.get_by_label(words["password"], exact=True).fill(PASSWORD)
@@ -154,9 +162,7 @@ def test_an_admin_reads_the_console(
     words, page = WORDS[lang], _browser_page(chromium, size)
     admin, client = french_server.account("admin"), french_server.client()
     try:
-        _choose(page, lang, french_server.url)
-        page.goto(f"{french_server.url}/login?next=%2Fadmin")
-        _log_in(page, words, admin.email)
+        _start(page, lang, french_server.url, admin.email, "/admin")
         expect(page.get_by_role("heading", name=words["admin"])).to_be_visible()
         _look(page, lang, f"i18n-admin-{lang}-{size}")
         for path, name, heading in (
@@ -190,9 +196,7 @@ def test_staff_set_up_and_use_two_step_sign_in(
     with start_auth_server(databases, host="localhost", mfa_roles=frozenset({"staff"})) as server:
         staff, url = server.account("staff"), server.settings.issuer  # a passkey needs a host
         try:
-            _choose(page, lang, url)
-            page.goto(f"{url}/login?next=%2Faccount")
-            _log_in(page, words, staff.email)
+            _start(page, lang, url, staff.email, "/account")
             expect(page.get_by_role("heading", name=words["enrol"])).to_be_visible()
             _look(page, lang, f"i18n-enrolment-choice-{lang}-{size}")
             page.get_by_role("button", name=words["app"]).click()
@@ -235,9 +239,7 @@ def test_a_patient_manages_the_account(
                        scope="read:data read:profile")["access_token"]
     assert call(stack, token, "get_my_profile", {}).get("isError") is not True
     try:
-        _choose(page, lang, server.url)
-        page.goto(f"{server.url}/login?next=%2Faccount")
-        _log_in(page, words, account.email)
+        _start(page, lang, server.url, account.email, "/account")
         expect(page.get_by_role("heading", name=words["sessions"])).to_be_visible()
         expect(page.locator("main")).to_contain_text("Le Chat")
         _look(page, lang, f"i18n-account-apps-{lang}-{size}")
