@@ -17,18 +17,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from authserver.admin import (
-    account,
-    confirm,
-    console,
-    dashboard,
-    factor_resets,
-    factors,
-    front_door,
-    lists,
-    memberships,
-    passkeys,
-)
+from authserver import routes
 from authserver.audit import Audit
 from authserver.context import Context
 from authserver.endpoints import (
@@ -39,7 +28,6 @@ from authserver.endpoints import (
     service,
     validate,
 )
-from authserver.interactions import login, passkey_login, second_step, steps
 from authserver.legacy import LegacyTokens
 from authserver.maintenance import purge_every
 from authserver.messages import CATALOGUE
@@ -55,13 +43,11 @@ from authserver.security import PASSWORDS, Keys, Passwords
 from authserver.settings import Settings
 from authserver.store import Store
 from authserver.throttle import LoginThrottle, RegistrationThrottle
-from authserver.web import language
 from authserver.web.edge import RefuseNul
 from authserver.web.labels import CLIENT_KINDS, ROLE_NAMES, client_name
 from authserver.web.language import Language, switches
 from authserver.web.pages import (
     PAGE_POLICY,
-    PASSKEY_SIGN_IN,
     EnrolmentRequired,
     LoginRequired,
     PageError,
@@ -256,80 +242,6 @@ def _protocol_routes(context: Context) -> list[BaseRoute]:
     ]
 
 
-def _page_routes() -> list[BaseRoute]:
-    return [
-        Route("/", front_door.front_door, methods=["GET"]),
-        Route(language.PATH, language.switch, methods=["GET"]),
-        Route("/interaction/{interaction_id}", steps.show, methods=["GET"]),
-        Route("/interaction/{interaction_id}/login", steps.login, methods=["POST"]),
-        Route("/interaction/{interaction_id}/consent", steps.consent, methods=["POST"]),
-        Route("/login", login.show, methods=["GET"]),
-        Route("/login", login.login, methods=["POST"]),
-        Route("/login/code", second_step.show, methods=["GET"]),
-        Route("/login/code", second_step.check, methods=["POST"]),
-        Route(PASSKEY_SIGN_IN, passkey_login.sign_in_options, methods=["POST"]),
-        Route(second_step.PASSKEY_OPTIONS, passkey_login.second_factor_options,
-              methods=["POST"]),
-        Route("/logout", login.logout, methods=["POST"]),
-        Route("/account", account.account, methods=["GET"]),
-        Route("/account/data-access", account.data_access_page, methods=["GET"]),
-        Route("/account/tokens", account.create_token, methods=["POST"]),
-        Route(factors.PAGE, factors.show, methods=["GET"]),
-        Route(f"{factors.PAGE}/start", factors.start, methods=["POST"]),
-        Route(f"{factors.PAGE}/confirm", factors.confirm, methods=["POST"]),
-        Route(f"{factors.PAGE}/remove", factors.remove, methods=["POST"]),
-        Route(passkeys.PAGE, passkeys.show, methods=["GET"]),
-        Route(passkeys.PAGE, passkeys.register, methods=["POST"]),
-        Route(f"{passkeys.PAGE}/options", passkeys.options, methods=["POST"]),
-        Route(f"{passkeys.PAGE}/{{passkey_id}}/remove", passkeys.remove, methods=["POST"]),
-        Route("/account/grants/{grant_id}/revoke", account.revoke, methods=["POST"]),
-        Route("/account/sessions/{session_id}/end", account.end_session, methods=["POST"]),
-    ]
-
-
-def _admin_routes() -> list[BaseRoute]:
-    ask = confirm.PREFIX  # the second page of each destructive action, before its POST
-    return [
-        Route("/admin", lists.home, methods=["GET"]),
-        Route("/admin/dashboard", dashboard.dashboard, methods=["GET"]),
-        Route(f"{ask}/clients/{{client_id:path}}/block", confirm.block_client, methods=["GET"]),
-        Route(f"{ask}/clients/{{client_id:path}}/delete", confirm.delete_client, methods=["GET"]),
-        Route(f"{ask}/resource-servers/{{resource_server_id}}/rotate",
-              confirm.rotate_resource_server, methods=["GET"]),
-        Route(f"{ask}/grants/{{grant_id}}/revoke", confirm.revoke_grant, methods=["GET"]),
-        Route(f"{ask}/accounts/{{account_id}}/disabled", confirm.disable_account,
-              methods=["GET"]),
-        Route("/admin/clients/{client_id:path}", console.client, methods=["GET"]),
-        Route("/admin/clients/{client_id:path}/block", console.block_client, methods=["POST"]),
-        Route("/admin/clients/{client_id:path}/delete", console.delete_client, methods=["POST"]),
-        Route("/admin/clients/{client_id:path}/approve", console.approve_client, methods=["POST"]),
-        Route("/admin/accounts", lists.accounts, methods=["GET"]),
-        Route("/admin/accounts", console.add_account, methods=["POST"]),
-        Route("/admin/accounts/{account_id}", console.account, methods=["GET"]),
-        Route("/admin/accounts/{account_id}/disabled", console.disable_account, methods=["POST"]),
-        Route("/admin/accounts/{account_id}/role", console.change_role, methods=["POST"]),
-        Route("/admin/accounts/{account_id}/memberships", memberships.add, methods=["POST"]),
-        Route("/admin/accounts/{account_id}/memberships/remove", memberships.remove,
-              methods=["POST"]),
-        Route(
-            "/admin/accounts/{account_id}/sessions/end", console.log_out_everywhere,
-            methods=["POST"],
-        ),
-        Route("/admin/accounts/{account_id}/password", console.reset_password, methods=["POST"]),
-        Route("/admin/accounts/{account_id}/factors/reset", factor_resets.reset,
-              methods=["POST"]),
-        Route("/admin/grants/{grant_id}/revoke", console.revoke_grant, methods=["POST"]),
-        Route("/admin/resource-servers", console.add_resource_server, methods=["POST"]),
-        Route(
-            "/admin/resource-servers/{resource_server_id}/rotate",
-            console.rotate_resource_server,
-            methods=["POST"],
-        ),
-        Route("/admin/audit", lists.audit, methods=["GET"]),
-        Route("/admin/grants", lists.grants, methods=["GET"]),
-    ]
-
-
 def create_app(
     settings: Settings,
     *,
@@ -338,16 +250,16 @@ def create_app(
     passwords: Passwords = PASSWORDS,
 ) -> Starlette:
     context = build_context(settings, clock, egress or Egress(), passwords)
-    routes = [
+    served = [
         *_protocol_routes(context),
-        *_page_routes(),
-        *_admin_routes(),
+        *routes.pages(),
+        *routes.admin(),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         *health_routes([database_check(context.store)]),
         Route("/metrics", context.metrics.endpoint),
     ]
     app = Starlette(
-        routes=routes,
+        routes=served,
         lifespan=_lifespan(context),
         exception_handlers={
             MalformedRequest: _malformed, PageError: show_page_error, LoginRequired: send_to_login,
