@@ -65,6 +65,9 @@ def test_issuer_trailing_slash_is_normalised() -> None:
         ("HOSPIAI_LOGIN_FAILURES_PER_NETWORK", "many"),
         ("HOSPIAI_LOGIN_FAILURE_WINDOW", "59"),
         ("HOSPIAI_LOGIN_FAILURE_WINDOW", "86401"),
+        ("HOSPIAI_STEP_UP_MAX_AGE", "-1"),
+        ("HOSPIAI_STEP_UP_MAX_AGE", "15 minutes"),
+        ("HOSPIAI_STEP_UP_MAX_AGE", str(7 * 86400 + 1)),
     ],
 )
 def test_bad_values_are_refused_naming_the_variable(name: str, value: str) -> None:
@@ -83,6 +86,9 @@ def test_defaults() -> None:
     settings = Settings.from_env(BASE)
     assert (settings.access_token_ttl, settings.refresh_token_ttl) == (3600, 30 * 86400)
     assert settings.code_ttl == 60
+    # RFC 9470 step-up for scopes that change hospital data, like the MCP server's default.
+    assert settings.step_up_max_age == 900
+    assert Settings.from_env({**BASE, "HOSPIAI_STEP_UP_MAX_AGE": "0"}).step_up_max_age == 0
 
 
 def test_private_metadata_documents_are_for_a_loopback_issuer_only() -> None:
