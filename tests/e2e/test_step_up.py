@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
 
 import httpx2
-import pytest
 
 from shared.authentication import ACR_MFA
 from tests.databases import Databases, both_backends
@@ -25,12 +23,6 @@ from tests.mcpserver.helpers import rpc
 
 MAX_AGE = 900
 UPDATE = {"hospital_id": "lyon-1", "beds_available": 4}
-
-
-@pytest.fixture
-def stepped_up(databases: Databases) -> Iterator[Stack]:
-    with start_stack(databases, step_up_max_age=MAX_AGE) as started:
-        yield started
 
 
 def _with_write_data(scope: str) -> str:
@@ -47,16 +39,16 @@ def test_a_password_only_token_is_challenged_until_the_second_factor(databases: 
         _challenged_until_the_second_factor(stack)
 
 
-def _challenged_until_the_second_factor(stepped_up: Stack) -> None:
-    auth = stepped_up.auth
+def _challenged_until_the_second_factor(stack: Stack) -> None:
+    auth = stack.auth
     staff = auth.account("staff")
     auth.join(staff, "lyon-1")
     browser = Browser(staff.email, PASSWORD, rewrite_scope=_with_write_data)
-    before = stepped_up.domain.status("lyon-1")
+    before = stack.domain.status("lyon-1")
     assert before is not None and before.beds_available != UPDATE["beds_available"]
 
     async def scenario() -> None:
-        async with connect(stepped_up.mcp_url, browser) as connection:
+        async with connect(stack.mcp_url, browser) as connection:
             session, storage = connection.session, connection.storage
             assert storage.tokens is not None
             first = storage.tokens.access_token
@@ -65,7 +57,7 @@ def _challenged_until_the_second_factor(stepped_up: Stack) -> None:
             read = await session.call_tool("get_hospital_status", {"hospital_id": "lyon-1"})
             assert not read.is_error, read.content
             # The challenge the SDK is about to get, seen on the wire.
-            refused = rpc(stepped_up, first, "tools/call",
+            refused = rpc(stack, first, "tools/call",
                           {"name": "update_hospital_status", "arguments": UPDATE})
             assert refused.status_code == 401
             challenge = refused.headers["www-authenticate"]
@@ -90,7 +82,7 @@ def _challenged_until_the_second_factor(stepped_up: Stack) -> None:
     asyncio.run(scenario())
     # One authorization to connect, one after the challenge; none for the reads.
     assert len(browser.authorize_urls) == 2
-    status = stepped_up.domain.status("lyon-1")
+    status = stack.domain.status("lyon-1")
     assert status is not None and status.beds_available == UPDATE["beds_available"]
 
 
@@ -114,73 +106,58 @@ class Rfc9470Client:
 
 
 @both_backends
-def test_a_sign_in_older_than_max_age_signs_in_again_before_the_code(stepped_up: Stack) -> None:
-    """The browser keeps its HospiAI session (with both factors, from the first connection):
-    without max_age the authorization server would issue a code for that old sign-in at once,
-    and the retried call would be refused again."""
-    auth = stepped_up.auth
-    staff = auth.account("staff")
-    auth.join(staff, "lyon-1")
-    with logged_in(auth, staff.email) as other:
-        totp, _codes = enrol_one_time_codes(auth, other)
-    auth.clock.advance(30)
+def test_a_sign_in_older_than_max_age_signs_in_again_before_the_code(databases: Databases) -> None:
+    """A client that follows RFC 9470 passes the challenge's max_age on, and /authorize honours
+    it: the authorization server's own rule is off here, so only the client's max_age can ask
+    the browser, still signed in with both factors since the first connection, to sign in
+    again; without it the code would be issued for that old sign-in at once, and the retried
+    call refused again."""
     client = Rfc9470Client()
-    browser = Browser(staff.email, PASSWORD, rewrite_scope=_with_write_data,
-                      code=lambda: totp.at(auth.clock()), extra_params=client.params,
-                      keep_session=True)
-
-    async def scenario() -> None:
-        async with connect(
-            stepped_up.mcp_url, browser, on_response=client.on_response
-        ) as connection:
-            storage = connection.storage
-            assert storage.tokens is not None
-            first = introspect(auth, storage.tokens.access_token).json()
-            assert first["acr"] == ACR_MFA
-            auth.clock.advance(MAX_AGE + 1)  # the sign-in is now too old for the write
-            signed_in_from = auth.clock()
-            updated = await connection.session.call_tool("update_hospital_status", UPDATE)
-            assert not updated.is_error, updated.content
-            assert client.asked == {"acr_values": ACR_MFA, "max_age": str(MAX_AGE)}
-            stepped = introspect(auth, storage.tokens.access_token).json()
-            assert stepped["acr"] == ACR_MFA and stepped["auth_time"] >= signed_in_from
-
-    asyncio.run(scenario())
-    assert len(browser.authorize_urls) == 2
-    status = stepped_up.domain.status("lyon-1")
-    assert status is not None and status.beds_available == UPDATE["beds_available"]
+    with start_stack(databases, step_up_max_age=MAX_AGE, auth_step_up_max_age=0) as stack:
+        _an_old_sign_in_signs_in_again(stack, client)
+    assert client.asked == {"acr_values": ACR_MFA, "max_age": str(MAX_AGE)}
 
 
 @both_backends
 def test_a_client_that_passes_nothing_on_still_gets_a_fresh_sign_in(databases: Databases) -> None:
     """The official SDK retries with its first authorization's parameters: the authorization
     server's own rule (HOSPIAI_STEP_UP_MAX_AGE on a request for write:data) asks the browser,
-    still signed in since too long ago, to sign in again; without it the code would be issued
-    for that old sign-in and the retried call refused again."""
+    still signed in since too long ago, to sign in again."""
     with start_stack(databases, step_up_max_age=MAX_AGE) as stack:
-        auth = stack.auth
-        staff = auth.account("staff")
-        auth.join(staff, "lyon-1")
-        with logged_in(auth, staff.email) as other:
-            totp, _codes = enrol_one_time_codes(auth, other)
-        auth.clock.advance(30)
-        browser = Browser(staff.email, PASSWORD, rewrite_scope=_with_write_data,
-                          code=lambda: totp.at(auth.clock()), keep_session=True)
+        browser = _an_old_sign_in_signs_in_again(stack, None)
+    assert "max_age" not in browser.authorize_urls[-1]
 
-        async def scenario() -> None:
-            async with connect(stack.mcp_url, browser) as connection:
-                storage = connection.storage
-                assert storage.tokens is not None
-                assert introspect(auth, storage.tokens.access_token).json()["acr"] == ACR_MFA
-                auth.clock.advance(MAX_AGE + 1)
-                signed_in_from = auth.clock()
-                updated = await connection.session.call_tool("update_hospital_status", UPDATE)
-                assert not updated.is_error, updated.content
-                stepped = introspect(auth, storage.tokens.access_token).json()
-                assert stepped["auth_time"] >= signed_in_from
 
-        asyncio.run(scenario())
-        assert len(browser.authorize_urls) == 2
-        assert "max_age" not in browser.authorize_urls[-1]
-        status = stack.domain.status("lyon-1")
-        assert status is not None and status.beds_available == UPDATE["beds_available"]
+def _an_old_sign_in_signs_in_again(stack: Stack, client: Rfc9470Client | None) -> Browser:
+    """A staff member with an authenticator app connects (both factors), their browser keeps
+    its HospiAI session, and a change to hospital data more than MAX_AGE later goes through
+    after a fresh sign-in. ``client``: what the assistant passes on from the challenge."""
+    auth = stack.auth
+    staff = auth.account("staff")
+    auth.join(staff, "lyon-1")
+    with logged_in(auth, staff.email) as other:
+        totp, _codes = enrol_one_time_codes(auth, other)
+    auth.clock.advance(30)
+    browser = Browser(staff.email, PASSWORD, rewrite_scope=_with_write_data,
+                      code=lambda: totp.at(auth.clock()), keep_session=True,
+                      extra_params=client.params if client else None)
+
+    async def scenario() -> None:
+        async with connect(
+            stack.mcp_url, browser, on_response=client.on_response if client else None
+        ) as connection:
+            storage = connection.storage
+            assert storage.tokens is not None
+            assert introspect(auth, storage.tokens.access_token).json()["acr"] == ACR_MFA
+            auth.clock.advance(MAX_AGE + 1)  # the sign-in is now too old for the write
+            signed_in_from = auth.clock()
+            updated = await connection.session.call_tool("update_hospital_status", UPDATE)
+            assert not updated.is_error, updated.content
+            stepped = introspect(auth, storage.tokens.access_token).json()
+            assert stepped["acr"] == ACR_MFA and stepped["auth_time"] >= signed_in_from
+
+    asyncio.run(scenario())
+    assert len(browser.authorize_urls) == 2
+    status = stack.domain.status("lyon-1")
+    assert status is not None and status.beds_available == UPDATE["beds_available"]
+    return browser
