@@ -16,7 +16,7 @@ import gettext
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import cached_property
+from functools import cached_property, lru_cache
 from io import BytesIO
 from pathlib import Path
 
@@ -53,9 +53,16 @@ def checked_locale(name: str, value: str) -> str:
 def negotiate(accept_language: str | None, default: str) -> str:
     """The language the client prefers among LOCALES (``fr-CA`` is French), else ``default``.
     Entries are ranked by their ``q`` weight, ``q=0`` meaning "not this one"; a malformed entry
-    is skipped."""
+    is skipped. Asked on every page and every MCP request, whose clients send the same few
+    headers again and again: the answers are kept, for headers cut to _MAX_ACCEPT_LANGUAGE
+    characters (so the cache stays small whatever a client sends)."""
+    return _negotiated((accept_language or "")[:_MAX_ACCEPT_LANGUAGE], default)
+
+
+@lru_cache(maxsize=256)
+def _negotiated(accept_language: str, default: str) -> str:
     ranked: list[tuple[float, int, str]] = []
-    for position, item in enumerate((accept_language or "")[:_MAX_ACCEPT_LANGUAGE].split(",")):
+    for position, item in enumerate(accept_language.split(",")):
         tag, _, parameters = item.strip().partition(";")
         weight = 1.0
         name, _, value = parameters.strip().partition("=")
