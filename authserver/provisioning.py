@@ -183,6 +183,28 @@ def create_resource_server(
     return Credentials(server.id, secret)
 
 
+@dataclass(frozen=True)
+class Rotation:
+    """A resource server's new secret, shown once, and until when the one it replaced still
+    works (None: it stopped at once)."""
+
+    secret: str
+    previous_until: int | None
+
+
+def rotate_resource_server_secret(
+    store: Store, keys: Keys, resource_server_id: str, *, grace: int, now: int
+) -> Rotation | None:
+    """A new secret (the admin console and the CLI); the one it replaces keeps working for
+    ``grace`` seconds, so that the resource server can be given the new one without answering
+    503 meanwhile (0: it stops at once). None: no such resource server."""
+    secret = new_secret("rs")
+    until = now + grace if grace else None
+    if not store.rotate_resource_server(resource_server_id, keys.hash_secret(secret), until):
+        return None
+    return Rotation(secret, until)
+
+
 def add_membership(store: Store, *, account_id: str, hospital_id: str, now: int) -> bool:
     """The staff or admin account ``account_id`` now belongs to ``hospital_id``; False if it
     already did."""

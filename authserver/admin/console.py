@@ -20,8 +20,8 @@ from authserver.provisioning import (
     ProvisioningError,
     create_account,
     create_resource_server,
+    rotate_resource_server_secret,
 )
-from authserver.security import new_secret
 from authserver.web.labels import ROLE_NAMES
 from authserver.web.pages import error_page, form_field, render, whole_number
 from authserver.web.paths import local_path
@@ -254,20 +254,18 @@ async def rotate_resource_server(
             request, _("The credentials were not rotated"),
             _("Choose a grace period of none, 1 hour or 24 hours."),
         )
-    secret, now = new_secret("rs"), context.clock()
-    until = now + grace if grace else None
     rotated = await run_in_threadpool(
-        context.store.rotate_resource_server,
-        request.path_params["resource_server_id"],
-        context.keys.hash_secret(secret),
-        until,
+        lambda: rotate_resource_server_secret(
+            context.store, context.keys, request.path_params["resource_server_id"],
+            grace=grace, now=context.clock(),
+        )
     )
-    if not rotated:
+    if rotated is None:
         return False
     return render(
         request,
         "admin/secret.html",
         id=request.path_params["resource_server_id"],
-        secret=secret,
-        previous_until=until,
+        secret=rotated.secret,
+        previous_until=rotated.previous_until,
     )
