@@ -1,0 +1,26 @@
+"""What a provisioning command runs against: the authorization server's store and keys."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from authserver.security import Keys
+from authserver.settings import Settings
+from authserver.store import Store
+
+
+@dataclass(frozen=True)
+class Target:
+    """Opened once per command: the store checked against the code's schema, the keys that
+    hash secrets, and the time the command runs at (every row it writes has that time)."""
+
+    settings: Settings
+    store: Store
+    keys: Keys
+    now: int
+
+
+# A provisioning command: its arguments and target in, the process's exit status out.
+Command = Callable[[argparse.Namespace, Target], int]
