@@ -7,7 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from urllib.parse import urlsplit
 
 import httpx
@@ -108,16 +108,48 @@ def create_app(
     store = DomainStore(create_db_engine(settings.database_url))
     tools = build_mcp(step_up_max_age=settings.step_up_max_age, clock=clock)
     mcp_app = _mcp_http_app(tools.mcp, settings)
-    # One pooled client for every introspection call of this process.
-    http_client = httpx.AsyncClient(
-        timeout=httpx.Timeout(5.0),
-        limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
-        transport=transport,
-    )
+    http_client = _introspection_client(transport)
     metadata = _metadata_endpoint(settings)
     metrics = Metrics("mcpserver")
     verifier = verifier_for(settings, http_client, clock)
     receiver = receiver_for(settings, http_client, verifier, metrics.registry)
+    app = Starlette(
+        routes=[
+            Route(f"/.well-known/oauth-protected-resource{MCP_PATH}", metadata),
+            Route("/.well-known/oauth-protected-resource", metadata),
+            *health_routes([database_check(store), _authorization_server_check(
+                settings, http_client)]),
+            Route("/metrics", metrics.endpoint),
+            Route(DATA_ACCESS_PATH, data_access.endpoint, methods=["GET"]),
+            Mount("/", app=mcp_app),
+        ],
+        lifespan=_lifespan(settings, clock, store=store, tools=tools, mcp_app=mcp_app,
+                           http_client=http_client, receiver=receiver),
+    )
+    app.add_middleware(
+        BearerGuard, verifier=verifier,
+        services=Services(store=store, clock=clock), settings=settings,
+        tool_scopes=tools.scopes, strong_tools=tools.strong,
+    )
+    # Outside the guard, so that its 401 challenge is readable by an allowed page.
+    app.add_middleware(RouteCors, routes=_cors_routes(settings))
+    app.add_middleware(Observe, metrics=metrics, headers=SECURITY_HEADERS,
+                       fixed_paths={MCP_PATH})
+    return app
+
+
+def _lifespan(
+    settings: Settings,
+    clock: Callable[[], float],
+    *,
+    store: DomainStore,
+    tools: Tools,
+    mcp_app: StarletteWithLifespan,
+    http_client: httpx.AsyncClient,
+    receiver: SecurityEventReceiver | None,
+) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """Checks before serving (schema, tool declarations), the background jobs while serving
+    (access-log purge, security events), and everything closed after, in that order."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -139,28 +171,16 @@ def create_app(
             await http_client.aclose()
             store.dispose()
 
-    app = Starlette(
-        routes=[
-            Route(f"/.well-known/oauth-protected-resource{MCP_PATH}", metadata),
-            Route("/.well-known/oauth-protected-resource", metadata),
-            *health_routes([database_check(store), _authorization_server_check(
-                settings, http_client)]),
-            Route("/metrics", metrics.endpoint),
-            Route(DATA_ACCESS_PATH, data_access.endpoint, methods=["GET"]),
-            Mount("/", app=mcp_app),
-        ],
-        lifespan=lifespan,
+    return lifespan
+
+
+def _introspection_client(transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
+    """One pooled client for every introspection call of this process."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(5.0),
+        limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+        transport=transport,
     )
-    app.add_middleware(
-        BearerGuard, verifier=verifier,
-        services=Services(store=store, clock=clock), settings=settings,
-        tool_scopes=tools.scopes, strong_tools=tools.strong,
-    )
-    # Outside the guard, so that its 401 challenge is readable by an allowed page.
-    app.add_middleware(RouteCors, routes=_cors_routes(settings))
-    app.add_middleware(Observe, metrics=metrics, headers=SECURITY_HEADERS,
-                       fixed_paths={MCP_PATH})
-    return app
 
 
 async def _purge_access_log(
