@@ -83,45 +83,62 @@ def seed_demo(
     starts = _slot_starts(today)
     for city, lat, lon, dept in CITIES:
         for index in range(HOSPITALS_PER_CITY):
-            hospital_id = f"{city.lower()}-{index + 1}"
-            hospitals.append({
-                "id": hospital_id,
-                "name": NAMES[index].format(city=city),
-                "city": city,
-                "address": f"{rng.randint(1, 180)} {rng.choice(STREETS)}, "
-                           f"{dept}{rng.randint(0, 9)}{rng.randint(0, 9)}0 {city}",
-                "latitude": round(lat + rng.uniform(-0.06, 0.06), 5),
-                "longitude": round(lon + rng.uniform(-0.08, 0.08), 5),
-                "services": sorted(
-                    ({"emergency"} if index < 2 else set()) | set(rng.sample(SERVICES, 4))
-                ),
-                "phone": f"+33 {rng.randint(1, 5)} {rng.randint(10, 99)} "
-                         f"{rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)}",
-            })
-            statuses.append({
-                "hospital_id": hospital_id,
-                "beds_available": rng.randint(0, 120),
-                "icu_beds_available": rng.randint(0, 15),
-                "ventilators_available": rng.randint(0, 12),
-                "emergency_wait_minutes": rng.randint(5, 240),
-                "updated_at": now,
-                "updated_by": None,
-            })
+            # One random sequence for the whole directory, drawn in this order: a hospital,
+            # its status, then its doctors (a different order would give other data).
+            hospital = _hospital(rng, index, city, lat, lon, dept)
+            hospitals.append(hospital)
+            statuses.append(_status(rng, str(hospital["id"]), now))
             for number in range(DOCTORS_PER_HOSPITAL):
-                doctor_id = f"{hospital_id}-dr{number + 1}"
-                doctors.append({
-                    "id": doctor_id,
-                    "name": f"Dr {rng.choice(GIVEN)} {rng.choice(FAMILY)}",
-                    "specialty": SPECIALTIES[(index + number) % len(SPECIALTIES)],
-                    "hospital_id": hospital_id,
-                })
-                slots.extend(_slots(doctor_id, hospital_id, starts))
+                doctor = _doctor(rng, str(hospital["id"]), index, number)
+                doctors.append(doctor)
+                slots.extend(_slots(str(doctor["id"]), str(hospital["id"]), starts))
     store.bulk_insert(Hospital, hospitals)
     store.bulk_insert(HospitalStatus, statuses)
     store.bulk_insert(Doctor, doctors)
     store.bulk_insert(Slot, slots)
     _seed_records(store, today, patients)
     return True
+
+
+def _hospital(
+    rng: random.Random, index: int, city: str, lat: float, lon: float, dept: str
+) -> dict[str, object]:
+    """The ``index``-th hospital of ``city``: the first two have an emergency department."""
+    return {
+        "id": f"{city.lower()}-{index + 1}",
+        "name": NAMES[index].format(city=city),
+        "city": city,
+        "address": f"{rng.randint(1, 180)} {rng.choice(STREETS)}, "
+                   f"{dept}{rng.randint(0, 9)}{rng.randint(0, 9)}0 {city}",
+        "latitude": round(lat + rng.uniform(-0.06, 0.06), 5),
+        "longitude": round(lon + rng.uniform(-0.08, 0.08), 5),
+        "services": sorted(
+            ({"emergency"} if index < 2 else set()) | set(rng.sample(SERVICES, 4))
+        ),
+        "phone": f"+33 {rng.randint(1, 5)} {rng.randint(10, 99)} "
+                 f"{rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)}",
+    }
+
+
+def _status(rng: random.Random, hospital_id: str, now: int) -> dict[str, object]:
+    return {
+        "hospital_id": hospital_id,
+        "beds_available": rng.randint(0, 120),
+        "icu_beds_available": rng.randint(0, 15),
+        "ventilators_available": rng.randint(0, 12),
+        "emergency_wait_minutes": rng.randint(5, 240),
+        "updated_at": now,
+        "updated_by": None,
+    }
+
+
+def _doctor(rng: random.Random, hospital_id: str, index: int, number: int) -> dict[str, object]:
+    return {
+        "id": f"{hospital_id}-dr{number + 1}",
+        "name": f"Dr {rng.choice(GIVEN)} {rng.choice(FAMILY)}",
+        "specialty": SPECIALTIES[(index + number) % len(SPECIALTIES)],
+        "hospital_id": hospital_id,
+    }
 
 
 def _seed_records(store: DomainStore, today: date, patients: Sequence[str]) -> None:
