@@ -114,13 +114,7 @@ async def _record(
         arguments.get(key), str)]
     hospital = arguments.get("hospital_id")
     hospital_id = found.hospital_id or (hospital[:64] if isinstance(hospital, str) else None)
-    subjects: dict[str | None, list[str]]
-    if whose is Whose.OWN:
-        subjects = {identity.sub: []}
-    elif whose is Whose.PATIENTS and found.by_subject:
-        subjects = {subject: ids for subject, ids in found.by_subject.items()}
-    else:
-        subjects = {None: []}
+    subjects = _subjects(whose, identity.sub, found)
     at = int(call.services.clock())
     rows = [
         DataAccess(
@@ -141,3 +135,13 @@ async def _record(
             "is withheld. Try again in a moment (a change it made is kept: list before "
             "changing again)."
         )) from None
+
+
+def _subjects(whose: Whose, sub: str, found: Touched) -> dict[str | None, list[str]]:
+    """One row per patient whose data the call reached, with the ids only theirs; one row
+    with no patient when it reached none (a hospital's status, a desk that found nobody)."""
+    if whose is Whose.OWN:
+        return {sub: []}
+    if whose is Whose.PATIENTS and found.by_subject:
+        return {subject: ids for subject, ids in found.by_subject.items()}
+    return {None: []}

@@ -120,19 +120,24 @@ class SecurityEventReceiver:
             raise ValueError("not a poll response")
         self._errors = {}
         for jti in sorted(sets, key=lambda jti: (_order(jti) or 0, jti)):
-            try:
-                if _order(jti) is None:
-                    raise InvalidSet("its jti is not one of this feed's")
-                self._process(jti, sets[jti])
-            except InvalidSet as why:
-                log.warning("security event skipped: %s", why)
-                self._errors[jti[:40]] = {"err": "invalid_request", "description": str(why)}
-            # One of this feed's, processed or reported in setErrs: either way delivered (RFC
-            # 8936 section 2.4), and it will not mend by being sent again.
-            if _order(jti) is not None:
-                self.position = jti
-                self._position.set(int(jti))
+            self._deliver(jti, sets[jti])
         return body.get("moreAvailable") is True
+
+    def _deliver(self, jti: str, token: object) -> None:
+        """One SET of a poll: processed, or its error kept for the next poll's setErrs."""
+        order = _order(jti)
+        try:
+            if order is None:
+                raise InvalidSet("its jti is not one of this feed's")
+            self._process(jti, token)
+        except InvalidSet as why:
+            log.warning("security event skipped: %s", why)
+            self._errors[jti[:40]] = {"err": "invalid_request", "description": str(why)}
+        # One of this feed's, processed or reported in setErrs: either way delivered (RFC
+        # 8936 section 2.4), and it will not mend by being sent again.
+        if order is not None:
+            self.position = jti
+            self._position.set(order)
 
     def _process(self, jti: str, token: object) -> None:
         claims = _claims(token)
@@ -186,12 +191,17 @@ def _claims(token: object) -> dict[str, Any]:
         parsed = [json.loads(_decode(part)) for part in (header, payload)]
     except (ValueError, binascii.Error):
         raise InvalidSet("not a readable JWT") from None
-    if not all(isinstance(part, dict) for part in parsed) or parsed[0].get(
-        "typ"
-    ) != "secevent+jwt" or parsed[0].get("alg") != "none" or signature:
+    if not all(isinstance(part, dict) for part in parsed) or not _unsecured_set(
+        parsed[0], signature
+    ):
         raise InvalidSet("not an unsecured SET")
     claims: dict[str, Any] = parsed[1]
     return claims
+
+
+def _unsecured_set(header: dict[str, Any], signature: str) -> bool:
+    """A SET's header (RFC 8417 section 2.3) of an unsecured JWT (RFC 7519 section 6)."""
+    return header.get("typ") == "secevent+jwt" and header.get("alg") == "none" and not signature
 
 
 def _decode(part: str) -> bytes:

@@ -198,23 +198,25 @@ class _Pipeline:
             pgconn.consume_input()
             while self._waiting and not pgconn.is_busy():
                 result = pgconn.get_result()
-                if result is not None:
-                    if result.status != pq.ExecStatus.PIPELINE_SYNC:
-                        self._result = result
-                    continue
-                # The end of one statement's results.
-                outcome, self._result = self._outcome(self._result), None
-                if isinstance(outcome, psycopg.OperationalError):
-                    raise outcome  # the server is ending the connection (57P01, ...)
-                answer = self._waiting.popleft()
-                if answer is None or answer.done():  # a preparation; a cancelled caller
-                    continue
-                if isinstance(outcome, Exception):
-                    answer.set_exception(outcome)
-                else:
-                    answer.set_result(outcome)
+                if result is None:  # the end of one statement's results
+                    outcome, self._result = self._outcome(self._result), None
+                    self._settle(outcome)
+                elif result.status != pq.ExecStatus.PIPELINE_SYNC:
+                    self._result = result
         except psycopg.OperationalError as error:
             self._lost(error)
+
+    def _settle(self, outcome: list[Row] | Exception) -> None:
+        """The oldest statement's outcome to its caller, in the order they were sent."""
+        if isinstance(outcome, psycopg.OperationalError):
+            raise outcome  # the server is ending the connection (57P01, ...)
+        answer = self._waiting.popleft()
+        if answer is None or answer.done():  # a preparation; a cancelled caller
+            return
+        if isinstance(outcome, Exception):
+            answer.set_exception(outcome)
+        else:
+            answer.set_result(outcome)
 
     def _outcome(self, result: pq.abc.PGresult | None) -> list[Row] | Exception:
         if result is None or result.status == pq.ExecStatus.COMMAND_OK:

@@ -6,7 +6,8 @@ Every write is safe to retry: the same call again changes nothing more."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime, time, timedelta
 from typing import Annotated
 
 from mcp_types import ToolAnnotations
@@ -116,33 +117,56 @@ async def open_slots(
     if closes <= opens:
         raise Refusal(_("day_end must be after day_start."))
     existing = await run(call.services.store.doctor_slots, doctor.id, start - 86400, end)
+    moments = _moments(datetime.fromtimestamp(start, PARIS).date(), end, opens, closes,
+                       duration_minutes, weekends)
+    rows, skipped = _new_slots(doctor, moments, duration_minutes, now, existing)
+    opened = set(await run(call.services.store.open_slots, rows))
+    skipped += len(rows) - len(opened)
+    slots = await run(call.services.store.doctor_slots, doctor.id, start, end)
+    return OpenedSlots(opened=[_desk_slot(s) for s in slots if s.id in opened], skipped=skipped)
+
+
+def _moments(
+    first: date, end: int, opens: time, closes: time, minutes: int, weekends: bool
+) -> Iterator[datetime]:
+    """Every start the range offers, Paris time: from ``opens``, every ``minutes``, while the
+    slot ends by ``closes`` the same day (a clock change moves no slot to another day);
+    Saturdays and Sundays only with ``weekends``."""
+    step = timedelta(minutes=minutes)
+    day = first
+    while start_of_day(day) < end:
+        moment = datetime.combine(day, opens, tzinfo=PARIS)
+        while (moment + step).time() <= closes and moment.date() == day:
+            if weekends or day.weekday() < 5:
+                yield moment
+            moment += step
+        day += timedelta(days=1)
+
+
+def _new_slots(
+    doctor: Doctor, moments: Iterable[datetime], minutes: int, now: int, existing: list[Slot]
+) -> tuple[list[dict[str, object]], int]:
+    """The rows of the slots to open, and how many starts were skipped: past ones are not
+    counted; one a slot already has (its id), or that an open slot overlaps, is skipped."""
     taken = [(s.starts_at, s.starts_at + 60 * s.duration_minutes)
              for s in existing if s.closed_at is None]
     ids = {s.id for s in existing}
     rows: list[dict[str, object]] = []
     skipped = 0
-    day = datetime.fromtimestamp(start, PARIS).date()
-    while start_of_day(day) < end:
-        moment = datetime.combine(day, opens, tzinfo=PARIS)
-        while (moment + timedelta(minutes=duration_minutes)).time() <= closes and (
-                moment.date() == day):
-            begins = int(moment.timestamp())
-            slot_id = f"{doctor.id}-{day:%Y%m%d}-{moment:%H%M}"
-            finishes = begins + 60 * duration_minutes
-            if (weekends or day.weekday() < 5) and begins > now:
-                if slot_id in ids or any(b < finishes and begins < e for b, e in taken):
-                    skipped += 1
-                else:
-                    rows.append({"id": slot_id, "doctor_id": doctor.id,
-                                 "hospital_id": doctor.hospital_id, "starts_at": begins,
-                                 "duration_minutes": duration_minutes, "appointment_id": None,
-                                 "closed_at": None})
-            moment += timedelta(minutes=duration_minutes)
-        day += timedelta(days=1)
-    opened = set(await run(call.services.store.open_slots, rows))
-    skipped += len(rows) - len(opened)
-    slots = await run(call.services.store.doctor_slots, doctor.id, start, end)
-    return OpenedSlots(opened=[_desk_slot(s) for s in slots if s.id in opened], skipped=skipped)
+    for moment in moments:
+        begins = int(moment.timestamp())
+        if begins <= now:
+            continue
+        slot_id = f"{doctor.id}-{moment:%Y%m%d}-{moment:%H%M}"
+        finishes = begins + 60 * minutes
+        if slot_id in ids or any(b < finishes and begins < e for b, e in taken):
+            skipped += 1
+        else:
+            rows.append({"id": slot_id, "doctor_id": doctor.id,
+                         "hospital_id": doctor.hospital_id, "starts_at": begins,
+                         "duration_minutes": minutes, "appointment_id": None,
+                         "closed_at": None})
+    return rows, skipped
 
 
 async def close_slot(

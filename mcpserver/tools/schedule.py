@@ -59,18 +59,9 @@ async def mark_appointment(
     call = current()
     view = await desk_appointment(appointment_id)
     now = int(call.services.clock())
-    status = view.appointment.status
-    if status == outcome:
+    if view.appointment.status == outcome:
         return info(view)  # a retry: already done
-    if status != "booked":
-        raise Refusal(_("This appointment is %(status)s; it cannot be marked %(outcome)s.",
-                        status=status.replace("_", " "), outcome=outcome.replace("_", " ")))
-    started = view.slot.starts_at <= now
-    if outcome == "cancelled_by_hospital" and started:
-        raise Refusal(_("This appointment has started: mark it attended or no_show instead."))
-    if outcome != "cancelled_by_hospital" and not started:
-        raise Refusal(_("This appointment has not started yet: only cancelled_by_hospital can "
-                        "be marked now."))
+    _check_markable(view, outcome, now)
     text = reason.strip() if reason and reason.strip() else None
     marked = await run(call.services.store.mark, appointment_id, outcome, text,
                        call.identity.sub, now)
@@ -80,6 +71,21 @@ async def mark_appointment(
         raise Refusal(_("This appointment is now %(status)s; it was not changed.",
                         status=after.appointment.status.replace("_", " ")))
     return info(after)
+
+
+def _check_markable(view: AppointmentView, outcome: str, now: int) -> None:
+    """Only a booked appointment is marked: cancelled by the hospital before it starts,
+    attended or missed once it has."""
+    status = view.appointment.status
+    if status != "booked":
+        raise Refusal(_("This appointment is %(status)s; it cannot be marked %(outcome)s.",
+                        status=status.replace("_", " "), outcome=outcome.replace("_", " ")))
+    started = view.slot.starts_at <= now
+    if outcome == "cancelled_by_hospital" and started:
+        raise Refusal(_("This appointment has started: mark it attended or no_show instead."))
+    if outcome != "cancelled_by_hospital" and not started:
+        raise Refusal(_("This appointment has not started yet: only cancelled_by_hospital can "
+                        "be marked now."))
 
 
 async def add_consultation_note(
