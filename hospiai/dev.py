@@ -79,25 +79,11 @@ def prepare(data_dir: Path, *, auth_port: int, mcp_port: int) -> tuple[AuthSetti
     )
     store = Store(create_db_engine(auth.database_url))
     _say_schema(store.SERVICE, store.upgrade_schema())
-    keys = Keys(auth.secret_key)
     now = unix_now()
-    for email, password, given, family, role in DEMO_ACCOUNTS:
-        if store.account_by_email(email) is None:
-            create_account(store, email=email, password=password, given_name=given,
-                           family_name=family, role=role, now=now)
-    staff = store.account_by_email("staff@hospiai.test")
-    assert staff is not None  # created just above
-    for hospital_id in DEMO_STAFF_HOSPITALS:
-        add_membership(store, account_id=staff.id, hospital_id=hospital_id, now=now)
-    credentials_path = credentials_file(data_dir, mcp_port)
-    if not credentials_path.exists():
-        if store.resource_server_by_resource(resource) is not None:
-            raise SystemExit(f"{resource} is registered but {credentials_path} is missing; "
-                             f"delete {data_dir} to start again")
-        created = create_resource_server(store, keys, resource=resource, name="HospiAI MCP",
-                                         now=now)
-        _private_file(credentials_path, json.dumps({"id": created.id, "secret": created.secret}))
-    credentials = json.loads(credentials_path.read_text())
+    patients = _demo_accounts(store, now)
+    credentials = _mcp_credentials(
+        store, Keys(auth.secret_key), credentials_file(data_dir, mcp_port), resource, now
+    )
     mcp = McpSettings(
         resource=resource,
         issuer=issuer,
@@ -109,11 +95,40 @@ def prepare(data_dir: Path, *, auth_port: int, mcp_port: int) -> tuple[AuthSetti
     )
     domain = DomainStore(create_db_engine(mcp.database_url))
     _say_schema(domain.SERVICE, domain.upgrade_schema())
+    seed_demo(domain, date.today(), int(time.time()), patients)
+    return auth, mcp
+
+
+def _demo_accounts(store: Store, now: int) -> list[str]:
+    """The demo accounts that are missing, and the staff account's hospitals; returns the
+    demo patients' ids (their `sub`s), whose past consultations the directory gets."""
+    for email, password, given, family, role in DEMO_ACCOUNTS:
+        if store.account_by_email(email) is None:
+            create_account(store, email=email, password=password, given_name=given,
+                           family_name=family, role=role, now=now)
+    staff = store.account_by_email("staff@hospiai.test")
+    assert staff is not None  # created just above
+    for hospital_id in DEMO_STAFF_HOSPITALS:
+        add_membership(store, account_id=staff.id, hospital_id=hospital_id, now=now)
     patients = [store.account_by_email(email) for email, *_, role in DEMO_ACCOUNTS
                 if role == "patient"]
-    seed_demo(domain, date.today(), int(time.time()),
-              [patient.id for patient in patients if patient is not None])
-    return auth, mcp
+    return [patient.id for patient in patients if patient is not None]
+
+
+def _mcp_credentials(
+    store: Store, keys: Keys, path: Path, resource: str, now: int
+) -> dict[str, str]:
+    """The MCP server's introspection credentials, registered at the first start and kept in
+    ``path`` (the secret is stored only as a hash at the authorization server)."""
+    if not path.exists():
+        if store.resource_server_by_resource(resource) is not None:
+            raise SystemExit(f"{resource} is registered but {path} is missing; "
+                             f"delete {path.parent} to start again")
+        created = create_resource_server(store, keys, resource=resource, name="HospiAI MCP",
+                                         now=now)
+        _private_file(path, json.dumps({"id": created.id, "secret": created.secret}))
+    credentials: dict[str, str] = json.loads(path.read_text())
+    return credentials
 
 
 def _say_schema(service: str, revisions: tuple[set[str], set[str]]) -> None:
