@@ -16,9 +16,7 @@ def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hospiai", description="HospiAI Connect")
     commands = parser.add_subparsers(dest="command", required=True)
     _add_services(commands)
-    accounts = commands.add_parser("accounts", help="manage accounts").add_subparsers(
-        dest="action", required=True
-    )
+    accounts = _family(commands, "accounts", "manage accounts")
     account = accounts.add_parser("create", help="create an account")
     account.add_argument("--email", required=True)
     account.add_argument("--given-name", required=True)
@@ -30,9 +28,7 @@ def parser() -> argparse.ArgumentParser:
     )
     _add_import(accounts, "accounts (CSV or JSON lines) with their password hashes")
 
-    tokens = commands.add_parser(
-        "tokens", help="HospiAI's tokens from before the move"
-    ).add_subparsers(dest="action", required=True)
+    tokens = _family(commands, "tokens", "HospiAI's tokens from before the move")
     _add_import(tokens, "the records of HospiAI's tokens (CSV or JSON lines)").add_argument(
         "--resource", help="the audience they were used at (default: HOSPIAI_DEFAULT_RESOURCE)"
     )
@@ -40,6 +36,11 @@ def parser() -> argparse.ArgumentParser:
     _add_memberships(commands)
     _add_maintenance(commands)
     return parser
+
+
+def _family(commands: Actions, name: str, text: str) -> Actions:
+    """A command family (``hospiai accounts``), whose subcommand is its ``action``."""
+    return commands.add_parser(name, help=text).add_subparsers(dest="action", required=True)
 
 
 def _add_services(commands: Actions) -> None:
@@ -65,9 +66,7 @@ def _add_services(commands: Actions) -> None:
 
 
 def _add_memberships(commands: Actions) -> None:
-    memberships = commands.add_parser(
-        "memberships", help="the hospitals staff accounts belong to"
-    ).add_subparsers(dest="action", required=True)
+    memberships = _family(commands, "memberships", "the hospitals staff accounts belong to")
     for action, text in (("add", "let a staff account change a hospital's data"),
                          ("remove", "take a hospital from a staff account"),
                          ("list", "the hospitals an account belongs to")):
@@ -87,9 +86,7 @@ def _add_import(actions: Actions, what: str) -> argparse.ArgumentParser:
 
 
 def _add_registrations(commands: Actions) -> None:
-    clients = commands.add_parser("clients", help="manage clients").add_subparsers(
-        dest="action", required=True
-    )
+    clients = _family(commands, "clients", "manage clients")
     client = clients.add_parser("create", help="pre-register a client; prints its secret once")
     client.add_argument("--name", required=True)
     client.add_argument("--redirect-uri", action="append", default=[], dest="redirect_uris")
@@ -100,16 +97,14 @@ def _add_registrations(commands: Actions) -> None:
     )
     client.add_argument("--scope", default="", help="scopes it may request (default: all)")
 
-    servers = commands.add_parser(
-        "resource-servers", help="manage resource servers"
-    ).add_subparsers(dest="action", required=True)
+    servers = _family(commands, "resource-servers", "manage resource servers")
     server = servers.add_parser("create", help="register a resource; prints its secret once")
     server.add_argument("--resource", required=True, help="the resource URI (token audience)")
     server.add_argument("--name", required=True)
     rotate = servers.add_parser(
         "rotate", help="give a resource server a new secret; prints it once"
     )
-    rotate.add_argument("resource_server_id", metavar="ID")
+    rotate.add_argument("resource_server_id", metavar="ID", help="its resource_server_id")
     # A string, checked by the command: a bad value gets one line, not argparse's usage.
     rotate.add_argument(
         "--grace-minutes", default="0", metavar="N",
@@ -119,15 +114,11 @@ def _add_registrations(commands: Actions) -> None:
 
 
 def _add_maintenance(commands: Actions) -> None:
-    maintenance = commands.add_parser(
-        "maintenance", help="database maintenance"
-    ).add_subparsers(dest="action", required=True)
+    maintenance = _family(commands, "maintenance", "database maintenance")
     maintenance.add_parser(
         "purge", help="delete expired and spent rows and unused dynamic clients, now"
     )
-    db = commands.add_parser("db", help="database schema").add_subparsers(
-        dest="action", required=True
-    )
+    db = _family(commands, "db", "database schema")
     db.add_parser(
         "upgrade",
         help="migrate both services' databases (HOSPIAI_AUTH_DATABASE_URL, "
