@@ -81,7 +81,9 @@ def _banner_and_a_short_log(output: str, data_dir: Path, auth_port: int, mcp_por
         assert url in output, output
     credentials = data_dir.resolve() / f"mcp-credentials-{mcp_port}.json"
     assert str(credentials) in output and credentials.exists(), output
-    for chatter in ("alembic", "Running upgrade", "Terminating session", "uvicorn.error"):
+    # "/security-events": the MCP server's poll of the revocation feed, every second.
+    for chatter in ("alembic", "Running upgrade", "Terminating session", "uvicorn.error",
+                    "/security-events"):
         assert chatter not in output, output
     assert "authserver database at" in output and "mcpserver database at" in output, output
     lines = [line for line in output.splitlines() if line.strip()]
