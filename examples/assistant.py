@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import datetime
 import json
+import os
 import sys
 import webbrowser
 from typing import Any
@@ -81,7 +82,8 @@ class Callback:
 
     async def open_browser(self, url: str) -> None:
         print(f"Sign in to HospiAI in your browser. If none opens, open:\n  {url}", flush=True)
-        webbrowser.open(url)
+        if _desktop():
+            webbrowser.open(url)
 
     async def code(self) -> AuthorizationCodeResult:
         assert self._answer is not None
@@ -90,6 +92,13 @@ class Callback:
             sys.exit(f"Not connected: {answer.get('error_description') or answer.get('error')}")
         return AuthorizationCodeResult(code=answer["code"], state=answer.get("state"),
                                        iss=answer.get("iss"))
+
+
+def _desktop() -> bool:
+    """Whether to open a browser: not on Linux without a desktop, where webbrowser would start
+    a text browser in this terminal (unless BROWSER names the one to run)."""
+    return not sys.platform.startswith("linux") or any(
+        name in os.environ for name in ("BROWSER", "DISPLAY", "WAYLAND_DISPLAY"))
 
 
 async def call(session: ClientSession, tool: str, arguments: dict[str, Any]) -> Any:
