@@ -33,7 +33,8 @@ from mcp.shared.auth import (
 )
 from pydantic import AnyUrl
 
-CLOSE_TAB = b"<!doctype html><title>HospiAI</title><p>Done: go back to the terminal.</p>"
+CLOSE_TAB = ("<!doctype html><meta charset=utf-8><title>HospiAI</title>"
+             "<p>Done: go back to the terminal.<p lang=fr>C'est fait : revenez au terminal.")
 
 
 class MemoryStorage:
@@ -73,8 +74,8 @@ class Callback:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         request_line = (await reader.readline()).decode("latin-1").split(" ")
         query = parse_qs(urlsplit(request_line[1]).query) if len(request_line) > 1 else {}
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n"
-                     + CLOSE_TAB)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
+                     b"Connection: close\r\n\r\n" + CLOSE_TAB.encode())
         await writer.drain()
         writer.close()
         if self._answer is not None and not self._answer.done() and query:
