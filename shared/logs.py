@@ -8,6 +8,8 @@ import logging
 import re
 from contextvars import ContextVar
 
+from shared.security_events import PATH as FEED_PATH
+
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 # Every secret HospiAI issues carries a "hospiai_<kind>_" prefix, so one pattern finds them all;
@@ -64,11 +66,27 @@ CHATTY = (
 LEVELS = ("debug", "info", "warning", "error")
 
 
+class QuietFeedPolls(logging.Filter):
+    """Drops the access-log line of each answered poll of the revocation feed: every MCP
+    server polls it every second, so in `hospiai dev` (which keeps uvicorn's access log) it
+    buried the requests a person makes. A refused poll (401, 5xx) is still logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # uvicorn.access's arguments: client address, method, path, HTTP version, status.
+        args = record.args
+        return not (isinstance(args, tuple) and len(args) == 5
+                    and args[2] == FEED_PATH and args[4] == 200)
+
+
+_FEED_POLLS = QuietFeedPolls()
+
+
 def configure(
     level: str = "INFO", *, structured: bool = True, quiet: tuple[str, ...] = ()
 ) -> None:
     """Send every log record through redaction: JSON lines, or plain text for `hospiai dev`.
-    ``quiet``: loggers beside CHATTY that say only warnings and errors, unless at DEBUG."""
+    ``quiet``: loggers beside CHATTY that say only warnings and errors, unless at DEBUG; the
+    revocation feed's polls are out of the access log, unless at DEBUG."""
     handler = logging.StreamHandler()
     handler.setFormatter(
         JsonFormatter()
@@ -79,6 +97,10 @@ def configure(
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     adopt("uvicorn", "uvicorn.access", "uvicorn.error")
+    access = logging.getLogger("uvicorn.access")
+    access.removeFilter(_FEED_POLLS)
+    if root.level > logging.DEBUG:
+        access.addFilter(_FEED_POLLS)
     for name in (*CHATTY, *quiet):
         logging.getLogger(name).setLevel(
             logging.WARNING if root.level > logging.DEBUG else root.level

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import subprocess
 import sys
@@ -43,6 +44,16 @@ def wait_until_answering(url: str, process: subprocess.Popen[Any]) -> None:
         except httpx.TransportError:
             assert process.poll() is None and time.monotonic() < deadline, f"{url} did not start"
             time.sleep(0.1)
+
+
+def start_dev(data_dir: Path, auth_port: int, mcp_port: int) -> subprocess.Popen[str]:
+    """`hospiai dev` on these ports and data folder, its output (text, unbuffered) on a pipe."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "hospiai.cli", "dev", "--data-dir", str(data_dir),
+         "--auth-port", str(auth_port), "--mcp-port", str(mcp_port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
 
 
 @dataclass(frozen=True)

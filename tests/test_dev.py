@@ -3,7 +3,6 @@ URLs and demo logins, serves both services, and stops cleanly on Ctrl-C (SIGINT)
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
@@ -14,25 +13,16 @@ import httpx
 import pytest
 
 from tests.flow import REDIRECT_URI, authorize_params, csrf_token, pkce_pair
-from tests.servers import bind_loopback, free_port, wait_until_answering
+from tests.servers import bind_loopback, free_port, start_dev, wait_until_answering
 
 # It starts processes: handed out first, so that it never ends the run (tests/conftest.py).
 pytestmark = pytest.mark.processes
 
 
-def _start(data_dir: Path, auth_port: int, mcp_port: int) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "hospiai.cli", "dev", "--data-dir", str(data_dir),
-         "--auth-port", str(auth_port), "--mcp-port", str(mcp_port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-
-
 def test_dev_starts_both_services_with_demo_data_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     auth_port, mcp_port = free_port(), free_port()
     for _attempt in range(2):
-        process = _start(tmp_path, auth_port, mcp_port)
+        process = start_dev(tmp_path, auth_port, mcp_port)
         try:
             wait_until_answering(
                 f"http://localhost:{auth_port}/.well-known/oauth-authorization-server", process
@@ -81,7 +71,9 @@ def _banner_and_a_short_log(output: str, data_dir: Path, auth_port: int, mcp_por
         assert url in output, output
     credentials = data_dir.resolve() / f"mcp-credentials-{mcp_port}.json"
     assert str(credentials) in output and credentials.exists(), output
-    for chatter in ("alembic", "Running upgrade", "Terminating session", "uvicorn.error"):
+    # "/security-events": the MCP server's poll of the revocation feed, every second.
+    for chatter in ("alembic", "Running upgrade", "Terminating session", "uvicorn.error",
+                    "/security-events"):
         assert chatter not in output, output
     assert "authserver database at" in output and "mcpserver database at" in output, output
     lines = [line for line in output.splitlines() if line.strip()]

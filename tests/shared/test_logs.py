@@ -94,3 +94,29 @@ def test_library_chatter_is_quiet_unless_at_debug() -> None:
         root.handlers[:], root.level = handlers, level
         for logger in chatty:
             logger.setLevel(logging.NOTSET)
+
+
+def test_the_revocation_feeds_polls_stay_out_of_the_access_log_unless_at_debug(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Every MCP server polls the feed every second: in `hospiai dev`, which keeps uvicorn's
+    # access log, that was a line a second burying the person's own requests.
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    access = logging.getLogger("uvicorn.access")
+    access.setLevel(logging.NOTSET)  # a test server before this one may have raised it
+
+    def logged(status: int, path: str = "/security-events") -> str:
+        access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5", "POST", path, "1.1", status)
+        return capsys.readouterr().err
+
+    try:
+        logs.configure("info", structured=False)
+        assert logged(200) == ""
+        assert "/security-events" in logged(401)  # a refused poll is worth a line
+        assert "/token" in logged(200, "/token")
+        logs.configure("debug", structured=False)
+        assert "/security-events" in logged(200)
+    finally:
+        root.handlers[:], root.level = handlers, level
+        access.filters[:] = []
