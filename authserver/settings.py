@@ -118,35 +118,15 @@ class Settings:
     default_locale: str = "fr"
 
     def __post_init__(self) -> None:
+        # Also for settings built in code (tests, `hospiai dev`); one helper per concern.
         object.__setattr__(self, "issuer", public_base_url("HOSPIAI_ISSUER", self.issuer))
         checked_locale("HOSPIAI_DEFAULT_LOCALE", self.default_locale)
-        if len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
-            raise SettingsError(
-                f"HOSPIAI_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters"
-            )
-        if not 1 <= self.code_ttl <= 60:
-            raise SettingsError("HOSPIAI_CODE_TTL must be between 1 and 60 seconds")
-        if not 0 <= self.refresh_grace_seconds <= 60:
-            raise SettingsError("HOSPIAI_REFRESH_GRACE_SECONDS must be between 0 and 60")
-        if self.metadata_documents_allow_private and not self.is_loopback:
-            raise SettingsError(
-                "HOSPIAI_METADATA_DOCUMENTS_ALLOW_PRIVATE is for development: the issuer must be"
-                " loopback"
-            )
-        _check_private_use(self.private_use_schemes)
+        _check_secret_and_lifetimes(self)
+        _check_clients(self)
         if not self.mfa_roles <= set(ROLES):
             raise SettingsError(f"HOSPIAI_MFA_ROLES may name only {', '.join(ROLES)}")
         _check_legacy(self)
-        if self.default_resource is not None:
-            parts = urlsplit(self.default_resource)
-            if not parts.scheme or not parts.netloc or parts.fragment:
-                raise SettingsError("HOSPIAI_DEFAULT_RESOURCE must be an absolute URI")
-        if self.data_access_url is not None:
-            parts = urlsplit(self.data_access_url)
-            if parts.scheme not in ("http", "https") or not parts.hostname or parts.fragment:
-                raise SettingsError("HOSPIAI_DATA_ACCESS_URL must be an http(s) URL")
-        if self.password_reset_url is not None:
-            _check_reset_url(self.password_reset_url)
+        _check_urls(self)
 
     @property
     def data_access_endpoint(self) -> str | None:
@@ -203,6 +183,42 @@ class Settings:
 LEGACY_VALIDATE_MODES = ("off", "credentials", "bearer")
 
 
+def _check_secret_and_lifetimes(settings: Settings) -> None:
+    if len(settings.secret_key) < MIN_SECRET_KEY_LENGTH:
+        raise SettingsError(
+            f"HOSPIAI_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters"
+        )
+    if not 1 <= settings.code_ttl <= 60:
+        raise SettingsError("HOSPIAI_CODE_TTL must be between 1 and 60 seconds")
+    if not 0 <= settings.refresh_grace_seconds <= 60:
+        raise SettingsError("HOSPIAI_REFRESH_GRACE_SECONDS must be between 0 and 60")
+
+
+def _check_clients(settings: Settings) -> None:
+    if settings.metadata_documents_allow_private and not settings.is_loopback:
+        raise SettingsError(
+            "HOSPIAI_METADATA_DOCUMENTS_ALLOW_PRIVATE is for development: the issuer must be"
+            " loopback"
+        )
+    for scheme in sorted(settings.private_use_schemes):
+        problem = private_use_scheme_problem(scheme)
+        if problem is not None:
+            raise SettingsError(f"HOSPIAI_PRIVATE_USE_SCHEMES: {problem}")
+
+
+def _check_urls(settings: Settings) -> None:
+    if settings.default_resource is not None:
+        parts = urlsplit(settings.default_resource)
+        if not parts.scheme or not parts.netloc or parts.fragment:
+            raise SettingsError("HOSPIAI_DEFAULT_RESOURCE must be an absolute URI")
+    if settings.data_access_url is not None:
+        parts = urlsplit(settings.data_access_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.fragment:
+            raise SettingsError("HOSPIAI_DATA_ACCESS_URL must be an http(s) URL")
+    if settings.password_reset_url is not None:
+        _check_reset_url(settings.password_reset_url)
+
+
 def _check_reset_url(url: str) -> None:
     """A page users are sent to: https, or http on loopback (development)."""
     parts = urlsplit(url)
@@ -242,13 +258,6 @@ def _date(env: Mapping[str, str], name: str) -> datetime.date | None:
         return datetime.date.fromisoformat(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a date, YYYY-MM-DD") from None
-
-
-def _check_private_use(schemes: frozenset[str]) -> None:
-    for scheme in sorted(schemes):
-        problem = private_use_scheme_problem(scheme)
-        if problem is not None:
-            raise SettingsError(f"HOSPIAI_PRIVATE_USE_SCHEMES: {problem}")
 
 
 def _names(env: Mapping[str, str], name: str, default: frozenset[str]) -> frozenset[str]:

@@ -1,11 +1,23 @@
-"""The import rules that keep the rooms apart (issue 11): read from the code with grimp."""
+"""The rules that keep the rooms apart and small (issue 11): the imports, read from the code
+with grimp, and the sizes and complexity of modules and functions, with radon."""
 
 from __future__ import annotations
 
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
 import grimp
 import pytest
+from radon.complexity import cc_visit
+from radon.visitors import Class, Function
 
 PACKAGES = ("authserver", "mcpserver", "shared", "hospiai")
+ROOT = Path(__file__).resolve().parents[1]
+# Issue 11's limits. Migrations are written once and never read as code (each is one revision).
+MAX_MODULE_LINES = 300
+MAX_FUNCTION_LINES = 50
+MAX_COMPLEXITY = 10
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +113,75 @@ def _cycles(graph: grimp.ImportGraph, modules: list[str]) -> list[list[str]]:
                 if len(component) > 1:
                     found.append(sorted(component))
     return found
+
+
+def _modules(package: str) -> list[Path]:
+    found = sorted(
+        path for path in (ROOT / package).rglob("*.py") if "migrations" not in path.parts
+    )
+    assert found, package  # a wrong root would pass every rule below
+    return found
+
+
+def _named(path: Path, line: int, name: str) -> str:
+    return f"{path.relative_to(ROOT)}:{line} {name}"
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_module_is_over_300_lines(package: str) -> None:
+    long = [
+        f"{path.relative_to(ROOT)}: {lines}"
+        for path in _modules(package)
+        if (lines := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    ]
+    assert long == [], "\n".join(long)
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_function_is_over_50_lines(package: str) -> None:
+    long = [
+        f"{_named(path, node.lineno, node.name)}: {lines}"
+        for path in _modules(package)
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        # Decorators aside, as the issue measures: first line of the def to its last line.
+        and (lines := (node.end_lineno or node.lineno) - node.lineno + 1) > MAX_FUNCTION_LINES
+    ]
+    assert long == [], "\n".join(long)
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_function_is_over_complexity_10(package: str) -> None:
+    complex_ = [
+        f"{_named(path, function.lineno, function.fullname)}: {function.complexity}"
+        for path in _modules(package)
+        for function in _functions(cc_visit(path.read_text()))
+        if function.complexity > MAX_COMPLEXITY
+    ]
+    assert complex_ == [], "\n".join(complex_)
+
+
+def _functions(blocks: list[Function | Class]) -> Iterator[Function]:
+    """Every function radon scored, methods and closures included. cc_visit lists each function,
+    and each class followed by its methods (a class's own score is their average: not a
+    function's); the closures and the classes inside them are reachable only from there."""
+    for block in blocks:
+        if isinstance(block, Class):
+            yield from _functions([b for inner in block.inner_classes for b in _listed(inner)])
+        else:
+            yield block
+            yield from _functions(block.closures)
+
+
+def _listed(block: Class) -> list[Function | Class]:
+    return [block, *block.methods]
+
+
+def test_the_complexity_rule_scores_methods_closures_and_inner_classes() -> None:
+    source = (
+        "def outer():\n    def closure():\n        pass\n"
+        "class Outer:\n    def method(self):\n        pass\n"
+        "    class Inner:\n        def inner(self):\n            pass\n"
+    )
+    names = [function.fullname for function in _functions(cc_visit(source))]
+    assert sorted(names) == ["Inner.inner", "Outer.method", "closure", "outer"]

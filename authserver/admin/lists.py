@@ -12,7 +12,7 @@ from starlette.responses import Response
 from authserver.admin.access import view
 from authserver.admin.listing import PAGE_SIZE, listing, search_text
 from authserver.context import Context
-from authserver.models import ROLES
+from authserver.models import ROLES, AuditEvent
 from authserver.web.pages import render, whole_number
 
 # Audit event ids are 64 bits (shared.database.ROW_ID): a page cursor beyond means the newest.
@@ -69,11 +69,7 @@ async def grants(request: Request, context: Context) -> Response:
 @view
 async def audit(request: Request, context: Context) -> Response:
     filters = {key: search_text(request, key) for key in ("event", "actor", "client_id")}
-    actor = filters["actor"]
-    if "@" in actor:
-        # An admin knows people by their email; the log records their account id.
-        found = await run_in_threadpool(context.store.account_by_email, actor)
-        actor = found.id if found else actor  # an email is no account id: nothing matches
+    actor = await _actor_id(context, filters["actor"])
     before = whole_number(request.query_params.get("before"))
     # Beyond any event id means "from the newest", not a database error.
     cursor = None if before is None else min(before, MAX_EVENT_ID)
@@ -85,10 +81,23 @@ async def audit(request: Request, context: Context) -> Response:
         context.store.account_emails, {event.actor for event in events if event.actor}
     )
     kept = {key: value for key, value in filters.items() if value}
-    following = None
-    if len(events) == PAGE_SIZE and events[-1].id is not None:
-        following = "/admin/audit?" + urlencode({**kept, "before": events[-1].id})
     return render(
         request, "admin/audit.html", events=events, emails=emails, filters=filters,
-        following=following, newest=None if before is None else f"/admin/audit?{urlencode(kept)}",
+        following=_following(events, kept),
+        newest=None if before is None else f"/admin/audit?{urlencode(kept)}",
     )
+
+
+async def _actor_id(context: Context, actor: str) -> str:
+    """An admin knows people by their email; the log records their account id."""
+    if "@" not in actor:
+        return actor
+    found = await run_in_threadpool(context.store.account_by_email, actor)
+    return found.id if found else actor  # an email is no account id: nothing matches
+
+
+def _following(events: list[AuditEvent], kept: dict[str, str]) -> str | None:
+    """The next page's link: older events, from the last one shown; none on a short page."""
+    if len(events) == PAGE_SIZE and events[-1].id is not None:
+        return "/admin/audit?" + urlencode({**kept, "before": events[-1].id})
+    return None

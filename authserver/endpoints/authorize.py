@@ -119,13 +119,7 @@ async def authorize(request: Request) -> Response:
         return _redirect(context.engine.reject_authorization(
             outcome.params, "invalid_request", str(problem)
         ))
-    session = await run_in_threadpool(current_session, context, request)
-    if session is not None and await run_in_threadpool(
-        enrolment_required, context.settings, context.store, session.account
-    ):
-        # Its role requires a second factor it lacks: nothing is finished without the pages,
-        # which send it to enrolment (prompt=none gets login_required).
-        session = None
+    session = await _session(context, request)
     if session is not None:
         authentication = authentication.for_account(
             scopes.join(outcome.scope), session.account.role, context.settings.step_up_max_age
@@ -138,10 +132,31 @@ async def authorize(request: Request) -> Response:
         return _redirect(context.engine.reject_authorization(
             outcome.params, decision.error, "The user must log in and consent."
         ))
+    return await _hand_off(context, request, outcome, decision, session)
+
+
+async def _session(context: Context, request: Request) -> LoginSession | None:
+    """The browser's login, unless its role requires a second factor it lacks: then nothing is
+    finished without the pages, which send it to enrolment (prompt=none gets login_required)."""
+    session = await run_in_threadpool(current_session, context, request)
+    if session is not None and await run_in_threadpool(
+        enrolment_required, context.settings, context.store, session.account
+    ):
+        return None
+    return session
+
+
+async def _hand_off(
+    context: Context, request: Request, pending: PendingAuthorization, decision: Decision,
+    session: LoginSession | None,
+) -> Response:
+    """Store the interaction, bound to this browser, and send the browser on: to the pages, or
+    when the user need not act (remembered or admin consent, recorded here) straight to resume,
+    which issues the code."""
     response = RedirectResponse("", status_code=303)
     browser_id = ensure_browser_id(context, request, response)
     interaction = await run_in_threadpool(
-        handoff.start, context, outcome, decision, browser_id
+        handoff.start, context, pending, decision, browser_id
     )
     if decision.need == "none":
         assert session is not None

@@ -104,18 +104,7 @@ def _create(context: Context, client: Client, body: object, request: Request) ->
     if not isinstance(body, dict):
         raise _Refused(400, "invalid_request", "The body must be a JSON object.")
     account = _account(context, body.get("account"))
-    name, wanted_scopes, resource, days = (
-        body.get(field) for field in ("name", "scopes", "resource", "days")
-    )
-    wanted = TokenRequest(
-        name=name.strip() if isinstance(name, str) else "",
-        scope=[s for s in wanted_scopes if isinstance(s, str)]
-        if isinstance(wanted_scopes, list) else [],
-        resource=resource if isinstance(resource, str)
-        else context.settings.default_resource or "",
-        # A JSON number of whole days (not true, which Python counts as 1).
-        days=days if isinstance(days, int) and not isinstance(days, bool) else None,
-    )
+    wanted = _token_request(body, context.settings.default_resource)
     problem = token_problem(wanted, account.role)
     if problem is None and context.store.resource_server_by_resource(wanted.resource) is None:
         problem = "The resource is not a registered resource server."
@@ -128,6 +117,25 @@ def _create(context: Context, client: Client, body: object, request: Request) ->
         scope=grant.scope, account_id=account.id, by="service",
     )
     return JSONResponse({**_shown(grant, token), "token": secret}, 201, headers=NO_STORE)
+
+
+def _token_request(body: dict[str, Any], default_resource: str | None) -> TokenRequest:
+    """The body's fields, a value of the wrong JSON type read as absent: token_problem then
+    names what is missing, as it does for the account page's form."""
+    name, wanted_scopes, resource, days = (
+        body.get(field) for field in ("name", "scopes", "resource", "days")
+    )
+    return TokenRequest(
+        name=name.strip() if isinstance(name, str) else "",
+        scope=_strings(wanted_scopes),
+        resource=resource if isinstance(resource, str) else default_resource or "",
+        # A JSON number of whole days (not true, which Python counts as 1).
+        days=days if isinstance(days, int) and not isinstance(days, bool) else None,
+    )
+
+
+def _strings(value: object) -> list[str]:
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
 
 
 async def revoke(request: Request) -> Response:

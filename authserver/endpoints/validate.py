@@ -13,10 +13,10 @@ from prometheus_client import Counter
 
 from authserver.context import Context
 from authserver.legacy import RECORD_PREFIX
-from authserver.models import PERSONAL_CLIENT_ID
+from authserver.models import PERSONAL_CLIENT_ID, Account, Grant
 from authserver.oauth.bridge import HttpRequest, OAuthResponse
 from authserver.store import Introspected
-from authserver.store.tokens import LAST_USED_PRECISION
+from authserver.store.tokens import LAST_USED_PRECISION, LiveToken
 from shared import scopes
 
 PATH = "/api/mcp/validate"
@@ -58,28 +58,15 @@ class LegacyValidation:
         account = context.store.account(live.account_id)
         if grant is None or account is None:
             return self._refuse(caller, "Invalid or expired token.")
-        granted = scopes.allowed_for_role(scopes.parse(live.scope), live.role)
-        expires = datetime.datetime.fromtimestamp(live.expires_at, datetime.UTC)
-        body: dict[str, Any] = {
-            "valid": True,
-            "user": {
-                "id": account.id, "email": account.email, "firstname": account.given_name,
-                "surname": account.family_name, "phoneNumber": account.phone,
-            },
-            "token": {
-                # An imported token keeps the id HospiAI gave it.
-                "id": key.removeprefix(RECORD_PREFIX) if key.startswith(RECORD_PREFIX)
-                else grant.id,
-                "name": grant.name,
-                "scopes": granted,
-                "expiresAt": expires.isoformat().replace("+00:00", "Z"),
-            },
-            "scopes": granted,
-        }
         self._calls.labels(caller, "valid").inc()
+        return self._valid(_valid_body(key, live, grant, account), live, now)
+
+    def _valid(self, body: dict[str, Any], live: LiveToken, now: int) -> OAuthResponse:
+        """200, and the grant's use recorded once the answer is sent, unless recorded within
+        LAST_USED_PRECISION already (no write on each call)."""
         if (live.grant_last_used_at or 0) > now - LAST_USED_PRECISION:
-            return OAuthResponse(200, body, list(self._headers))  # its last use is recent
-        store = context.store
+            return OAuthResponse(200, body, list(self._headers))
+        store = self.context.store
         return OAuthResponse(
             200, body, list(self._headers),
             after=lambda: store.touch_grant(live.grant_id, now, LAST_USED_PRECISION),
@@ -106,3 +93,25 @@ class LegacyValidation:
         return OAuthResponse(
             401, {"error": error}, [*self._headers, ("WWW-Authenticate", "Bearer")]
         )
+
+
+def _valid_body(key: str, live: LiveToken, grant: Grant, account: Account) -> dict[str, Any]:
+    """The answer HospiAI's FastMCP servers read for a valid token (the web application's
+    field names), with the scopes the account's role still allows."""
+    granted = scopes.allowed_for_role(scopes.parse(live.scope), live.role)
+    expires = datetime.datetime.fromtimestamp(live.expires_at, datetime.UTC)
+    return {
+        "valid": True,
+        "user": {
+            "id": account.id, "email": account.email, "firstname": account.given_name,
+            "surname": account.family_name, "phoneNumber": account.phone,
+        },
+        "token": {
+            # An imported token keeps the id HospiAI gave it.
+            "id": key.removeprefix(RECORD_PREFIX) if key.startswith(RECORD_PREFIX) else grant.id,
+            "name": grant.name,
+            "scopes": granted,
+            "expiresAt": expires.isoformat().replace("+00:00", "Z"),
+        },
+        "scopes": granted,
+    }

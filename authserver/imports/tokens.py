@@ -35,23 +35,7 @@ def import_tokens(
         lambda record: record[1].token_hash, "id",
     )
     for grant, token in records:
-        existing = store.access_token(token.token_hash)
-        if existing is not None:
-            live = store.grant(existing.grant_id)
-            if grant.revoked_at is None or live is None or live.revoked_at is not None:
-                report.count("unchanged")
-                continue
-            if not dry_run:
-                store.revoke_grant(existing.grant_id, now)
-            report.count("revoked")
-        elif token.expires_at <= now or grant.revoked_at is not None:
-            # Dead already: nothing to keep working.
-            report.count("skipped")
-        elif not dry_run:
-            store.issue_personal_token(grant, token)
-            report.count("created")
-        else:
-            report.count("created")
+        report.count(_import_one(store, grant, token, now, dry_run))
     if not dry_run:
         counts = report.counts
         audit.record(
@@ -60,6 +44,31 @@ def import_tokens(
             rejected=counts["rejected"],
         )
     return report
+
+
+def _import_one(
+    store: Store, grant: Grant, token: AccessToken, now: int, dry_run: bool
+) -> str:
+    """What importing one record did (or would do): its count in the report."""
+    existing = store.access_token(token.token_hash)
+    if existing is not None:
+        return _catch_up(store, existing.grant_id, grant, now, dry_run)
+    if token.expires_at <= now or grant.revoked_at is not None:
+        return "skipped"  # dead already: nothing to keep working
+    if not dry_run:
+        store.issue_personal_token(grant, token)
+    return "created"
+
+
+def _catch_up(store: Store, grant_id: str, record: Grant, now: int, dry_run: bool) -> str:
+    """A record imported before is left alone, unless the file now says it is revoked and the
+    grant it became is still live: then that grant is revoked too."""
+    live = store.grant(grant_id)
+    if record.revoked_at is None or live is None or live.revoked_at is not None:
+        return "unchanged"
+    if not dry_run:
+        store.revoke_grant(grant_id, now)
+    return "revoked"
 
 
 def _record(store: Store, row: Row, resource: str, now: int) -> tuple[Grant, AccessToken]:

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from authserver import passkeys
 from authserver.context import Context, get_context
 from authserver.messages import N_
-from authserver.models import Account
+from authserver.models import Account, Passkey
 from authserver.passkeys import RelyingParty, relying_party
 from authserver.policy import second_factor_required
 from authserver.throttle import Throttled
@@ -78,19 +78,44 @@ async def authenticate(request: Request, credential: str) -> tuple[Account, str]
 def _authenticate(
     context: Context, request: Request, credential: str
 ) -> tuple[Account, str] | Throttled | None:
-    ip, now, rp = client_ip(request), context.clock(), available(context)
-    credential_id = passkeys.credential_id(credential)
-    found = context.store.passkey_by_credential(credential_id) if credential_id else None
-    account = found[1] if found else None
-    subject = account.id if account else (credential_id or b"").hex()[:128]
+    ip, now = client_ip(request), context.clock()
+    found, subject = _named_passkey(context, credential)
     attempt = context.throttle.begin_passkey(subject, ip, now)
     if isinstance(attempt, Throttled):
-        context.audit.record("login.throttled", actor=account.id if account else None, ip=ip,
+        context.audit.record("login.throttled", actor=found[1].id if found else None, ip=ip,
                              method="passkey", limit=attempt.limit)
         return attempt
-    challenge = take(context, request, "sign_in")
+    verified = _verified(context, request, found, credential, ip, now)
+    if verified is None:
+        return None
+    passkey, account, amr = verified
+    context.throttle.succeeded(attempt)
+    context.audit.record("login.succeeded", actor=account.id, ip=ip, method="passkey",
+                         passkey=passkey.id)
+    return account, amr
+
+
+def _named_passkey(
+    context: Context, credential: str
+) -> tuple[tuple[Passkey, Account] | None, str]:
+    """The passkey a credential names and its active account (None: no such passkey), and what
+    its attempts are throttled under: the account, or else the unknown credential's id, so that
+    guessing credentials is throttled too."""
+    credential_id = passkeys.credential_id(credential)
+    found = context.store.passkey_by_credential(credential_id) if credential_id else None
+    subject = found[1].id if found else (credential_id or b"").hex()[:128]
+    return found, subject
+
+
+def _verified(
+    context: Context, request: Request, found: tuple[Passkey, Account] | None, credential: str,
+    ip: str | None, now: int,
+) -> tuple[Passkey, Account, str] | None:
+    """The passkey, its account and the amr values of an assertion that answers this browser's
+    sign-in challenge (taken, so used once, whatever the outcome); None, audited, otherwise."""
+    rp, challenge = available(context), take(context, request, "sign_in")
     if rp is None or found is None or challenge is None:
-        context.audit.record("passkey.failed", actor=account.id if account else None, ip=ip,
+        context.audit.record("passkey.failed", actor=found[1].id if found else None, ip=ip,
                              reason="unknown passkey" if found is None else "challenge")
         return None
     passkey, account = found
@@ -102,10 +127,7 @@ def _authenticate(
         context.audit.record("passkey.failed", actor=account.id, ip=ip, passkey=passkey.id,
                              reason="assertion")
         return None
-    context.throttle.succeeded(attempt)
-    context.audit.record("login.succeeded", actor=account.id, ip=ip, method="passkey",
-                         passkey=passkey.id)
-    return account, " ".join(assertion.amr)
+    return passkey, account, " ".join(assertion.amr)
 
 
 def second_factor(

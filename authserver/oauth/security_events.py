@@ -115,22 +115,34 @@ def _poll(body: object) -> tuple[int, int]:
     poll request (RFC 8936 section 2.4)."""
     if not isinstance(body, dict):
         raise _Invalid("The poll request must be a JSON object.")
-    ack, max_events = body.get("ack", []), body.get("maxEvents", DEFAULT_EVENTS)
-    if not isinstance(ack, list) or not all(isinstance(jti, str) for jti in ack):
-        raise _Invalid("ack must be an array of jti strings.")
-    if isinstance(max_events, bool) or not isinstance(max_events, int) or not (
-        0 <= max_events <= MAX_EVENTS
-    ):
-        raise _Invalid(f"maxEvents must be a whole number from 0 to {MAX_EVENTS}.")
+    ack = _ack(body.get("ack", []))
+    max_events = _max_events(body.get("maxEvents", DEFAULT_EVENTS))
     if not isinstance(body.get("returnImmediately", True), bool):
         raise _Invalid("returnImmediately must be true or false.")
-    errors = body.get("setErrs", {})
+    _set_errors(body.get("setErrs", {}))
+    return max((_jti(jti) for jti in ack), default=0), max_events
+
+
+def _ack(value: object) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(jti, str) for jti in value):
+        raise _Invalid("ack must be an array of jti strings.")
+    return value
+
+
+def _max_events(value: object) -> int:
+    # bool is an int in Python, never in JSON's sense.
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_EVENTS:
+        raise _Invalid(f"maxEvents must be a whole number from 0 to {MAX_EVENTS}.")
+    return value
+
+
+def _set_errors(errors: object) -> None:
+    """RFC 8936 section 2.4.3: what the receiver could not process. Those events stay
+    acknowledged (they will not mend); the count is logged, never their content."""
     if not isinstance(errors, dict):
         raise _Invalid("setErrs must be an object.")
     if errors:
-        # The receiver could not process these; they stay acknowledged (they will not mend).
         log.warning("a resource server could not process %d security events", len(errors))
-    return max((_jti(jti) for jti in ack), default=0), max_events
 
 
 def _jti(value: str) -> int:
