@@ -208,12 +208,12 @@ class TokenStore(SecurityEventStore):
 
     def live_refresh_token(self, token_hash: str) -> LiveRefreshToken | None:
         """The refresh token with that hash, spent or not, in one read (see LiveRefreshToken)."""
-        row = self._refresh_token.first({"token_hash": token_hash})
-        if row is None:
-            return None
-        token = LiveRefreshToken(*row)
-        # A driver may hand binary columns back as a memoryview.
-        return token if token.replay is None else token._replace(replay=bytes(token.replay))
+        return _live_refresh_token(self._refresh_token.first({"token_hash": token_hash}))
+
+    async def live_refresh_token_on_loop(self, token_hash: str) -> LiveRefreshToken | None:
+        """`live_refresh_token`, for the event loop: it never blocks it (see HotRead)."""
+        row = await self._refresh_token.first_on_loop({"token_hash": token_hash})
+        return _live_refresh_token(row)
 
     def rotate_refresh_token(
         self,
@@ -269,6 +269,14 @@ class TokenStore(SecurityEventStore):
         """`introspection`, for the event loop: it never blocks it (see HotRead)."""
         params: Params = {"caller_id": caller_id, "token_hash": token_hash, "now": now}
         return _introspected(await self._introspection.first_on_loop(params))
+
+
+def _live_refresh_token(row: tuple[Any, ...] | None) -> LiveRefreshToken | None:
+    if row is None:
+        return None
+    token = LiveRefreshToken(*row)
+    # A driver may hand binary columns back as a memoryview.
+    return token if token.replay is None else token._replace(replay=bytes(token.replay))
 
 
 def _introspected(row: tuple[Any, ...] | None) -> Introspected | None:
