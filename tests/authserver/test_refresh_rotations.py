@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import event, select, text, update
 from sqlmodel import col
 
-from authserver.models import AccessToken, Account, AuditEvent, Grant, RefreshToken
+from authserver.models import Account, AuditEvent, Grant, RefreshToken
 from authserver.store import Store
 from shared.database import create_db_engine
 from tests.databases import Databases, both_backends
-from tests.flow import tokens_for
+from tests.flow import successors, tokens_for
 from tests.harness import AuthServer
 
 
@@ -33,16 +33,8 @@ def _spendable(server: AuthServer, client_id: str, count: int) -> list[RefreshTo
     return found
 
 
-def _successors(source: RefreshToken, suffix: str) -> tuple[AccessToken, RefreshToken]:
-    fields: dict[str, Any] = {"grant_id": source.grant_id, "client_id": source.client_id,
-                              "account_id": source.account_id, "scope": source.scope,
-                              "resource": source.resource, "issued_at": 1, "expires_at": 2**40}
-    return (AccessToken(token_hash=f"at-{suffix}", **fields),
-            RefreshToken(token_hash=f"rt-{suffix}", **fields))
-
-
 def _rotate(server: AuthServer, spent: RefreshToken, suffix: str) -> bool:
-    access, successor = _successors(spent, suffix)
+    access, successor = successors(spent, suffix)
     event_row = AuditEvent(at=1, event="token.refreshed", detail={"caller": suffix})
     return server.store.rotate_refresh_token(
         spent.token_hash, server.clock(), access, successor, b"sealed", event_row
@@ -125,7 +117,7 @@ def test_a_rotation_that_fails_fails_alone(auth_server: AuthServer, public_clien
     assert existing is not None
 
     def rotate_bad() -> bool:
-        access, successor = _successors(bad, "bad")
+        access, successor = successors(bad, "bad")
         successor.token_hash = good[0].token_hash  # taken: a unique key refuses it
         event_row = AuditEvent(at=1, event="token.refreshed", detail={"caller": "bad"})
         return auth_server.store.rotate_refresh_token(
