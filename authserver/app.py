@@ -224,7 +224,11 @@ def _protocol_routes(context: Context) -> list[BaseRoute]:
         Route("/authorize", authorize.authorize, methods=["GET"]),
         Route("/authorize/resume/{interaction_id}", authorize.resume, methods=["GET"]),
         # Where clients authenticate, private_key_jwt included (its keys are fetched first).
-        Route("/token", endpoint(engine.token, authenticates=True), methods=["POST"]),
+        Route(
+            "/token",
+            OAuthEndpoint(in_thread_pool(engine.token), issuer, prepare=engine.prepare_token),
+            methods=["POST"],
+        ),
         Route("/revoke", endpoint(engine.revoke, authenticates=True), methods=["POST"]),
         Route("/register", endpoint(engine.register), methods=["POST"]),
         # RFC 8936: resource servers poll for revocations (their introspection credentials).

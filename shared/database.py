@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -78,7 +79,7 @@ def _serialize_writers(engine: Engine) -> None:
     wakes the next writer as soon as the last one commits. Other processes on the same file
     still meet the busy timeout, as before. The transaction takes the lock at its first write
     (pysqlite begins it there) and releases it when it ends, however it ends."""
-    lock = threading.Lock()
+    lock = _WRITE_LOCKS[engine] = threading.Lock()
 
     @event.listens_for(engine, "before_cursor_execute")
     def _writing(
@@ -106,10 +107,21 @@ def _serialize_writers(engine: Engine) -> None:
             lock.release()
 
 
+def write_lock(engine: Engine) -> threading.Lock | None:
+    """The lock a SQLite engine's write transactions queue on (None elsewhere): for a writer on
+    a raw DB-API connection, which SQLAlchemy's events do not see."""
+    return _WRITE_LOCKS.get(engine)
+
+
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 # The connection's flag: its transaction holds the process's write lock.
 _WRITING = "hospiai_writing"
 # As long as SQLite's own busy timeout, and failing the same way.
 _WRITE_WAIT_SECONDS = 30
+
+
+# Threads that may run hot reads: anyio's default thread pool (40), the event loop's, and room.
+_READER_THREADS = 64
 
 
 def _is_file_sqlite(engine: Engine) -> bool:
@@ -129,11 +141,13 @@ class SQLStore:
         self._engine = engine
         # For hot reads. On a SQLite file: one connection per thread, outside the shared pool,
         # so a read on the event loop never waits for a pooled connection held by a worker
-        # thread (and WAL readers do not wait for writers). Elsewhere: the engine itself.
+        # thread (and WAL readers do not wait for writers). Elsewhere: the engine itself. The
+        # pool keeps a connection for as many threads as the thread pool has and more: past its
+        # size it closes the oldest thread's, which that thread's HotRead still holds.
         self._own_reader = _is_file_sqlite(engine)
         self._hot_reads: list[HotRead] = []
         self._reader = (
-            _sqlite_engine(engine.url, poolclass=SingletonThreadPool)
+            _sqlite_engine(engine.url, poolclass=SingletonThreadPool, pool_size=_READER_THREADS)
             if self._own_reader
             else engine
         )

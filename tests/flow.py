@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pyotp
 
+from authserver.models import AccessToken, RefreshToken
 from authserver.provisioning import Credentials
 from tests.harness import PASSWORD, AuthServer
 
@@ -263,3 +264,12 @@ def new_personal_token(response: httpx.Response) -> str:
     match = re.search(r'value="(hospiai_pat_[^"]+)"', response.text)
     assert match, response.text
     return match.group(1)
+
+
+def successors(source: RefreshToken, suffix: str) -> tuple[AccessToken, RefreshToken]:
+    """The rows a rotation of ``source`` stores, their hashes named by ``suffix``."""
+    fields: dict[str, Any] = {"grant_id": source.grant_id, "client_id": source.client_id,
+              "account_id": source.account_id, "scope": source.scope,
+              "resource": source.resource, "issued_at": 1, "expires_at": 2**40}
+    return (AccessToken(token_hash=f"at-{suffix}", **fields),
+            RefreshToken(token_hash=f"rt-{suffix}", **fields))

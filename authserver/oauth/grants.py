@@ -3,6 +3,7 @@ pkce and resource), and refresh tokens rotated on every use with reuse detection
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from authserver.oauth.clients import AUTH_METHODS
 from authserver.oauth.resource import check_token_resource
 from authserver.oauth.services import Services
 from authserver.security import new_id, new_secret
+from authserver.store.tokens import LiveRefreshToken
 from shared import scopes
 
 if TYPE_CHECKING:
@@ -49,7 +51,7 @@ class IssuedCode:
 
 
 class IssuedRefreshToken:
-    def __init__(self, row: RefreshToken, value: str) -> None:
+    def __init__(self, row: LiveRefreshToken, value: str) -> None:
         self.row = row
         self.value = value
 
@@ -58,6 +60,17 @@ class IssuedRefreshToken:
 
     def get_scope(self) -> str:
         return self.row.scope
+
+
+# The refresh token of this request, as read on the event loop before the thread pool ran
+# Authlib (OAuthEngine.prepare_token): the grant's read then costs no database call in a worker.
+PREFETCHED_REFRESH_TOKEN: ContextVar[LiveRefreshToken | None] = ContextVar(
+    "prefetched_refresh_token", default=None
+)
+
+
+# What an audit row of the token endpoint is about.
+_Issued = AccessToken | AuthorizationCode | LiveRefreshToken
 
 
 class _Issuing:
@@ -72,7 +85,7 @@ class _Issuing:
         return context
 
     def _rows(
-        self, token: dict[str, Any], source: AuthorizationCode | RefreshToken, now: int
+        self, token: dict[str, Any], source: AuthorizationCode | LiveRefreshToken, now: int
     ) -> tuple[AccessToken, RefreshToken | None]:
         """The rows to store for ``token``, bound to the grant ``source`` came from."""
         settings, keys = self.context.settings, self.context.keys
@@ -98,10 +111,10 @@ class _Issuing:
             )
         return access, refresh
 
-    def _record(self, event: str, row: AccessToken | AuthorizationCode | RefreshToken) -> None:
+    def _record(self, event: str, row: _Issued) -> None:
         self.context.audit.record(event, **self._details(row))
 
-    def _details(self, row: AccessToken | AuthorizationCode | RefreshToken) -> dict[str, Any]:
+    def _details(self, row: _Issued) -> dict[str, Any]:
         return {
             "actor": row.account_id,
             "client_id": row.client_id,
@@ -216,11 +229,12 @@ class RefreshGrant(_Issuing, RefreshTokenGrant):  # type: ignore[misc]
 
     def authenticate_refresh_token(self, refresh_token: str) -> IssuedRefreshToken | None:
         context = self.context
-        row = context.store.refresh_token(context.keys.hash_secret(refresh_token))
-        if row is None or row.expires_at <= context.clock():
-            return None
-        grant = context.store.grant(row.grant_id)
-        if grant is None or grant.revoked_at is not None:
+        token_hash = context.keys.hash_secret(refresh_token)
+        # One read for the token, its grant and its account: the refresh grant's only read.
+        row = PREFETCHED_REFRESH_TOKEN.get()
+        if row is None or row.token_hash != token_hash:
+            row = context.store.live_refresh_token(token_hash)
+        if row is None or row.expires_at <= context.clock() or row.live_grant_id is None:
             return None
         return IssuedRefreshToken(row, refresh_token)
 
@@ -232,13 +246,15 @@ class RefreshGrant(_Issuing, RefreshTokenGrant):  # type: ignore[misc]
         spent: IssuedRefreshToken = self.request.refresh_token
         if spent.row.spent_at is not None:
             return self._replay_or_revoke(spent)
-        account = self._live_account(spent.row.account_id)
+        role = spent.row.account_role
+        if role is None:
+            raise InvalidGrantError("The account is not active.")
         context = self.context
         now = context.clock()
         # RFC 6749 section 6: the access token may narrow; the new refresh token keeps its scope.
         # Neither keeps what the account's role no longer allows.
         narrowed = scopes.join(scopes.parse(self.request.payload.scope)) or spent.row.scope
-        narrowed = scopes.join(scopes.allowed_for_role(scopes.parse(narrowed), account.role))
+        narrowed = scopes.join(scopes.allowed_for_role(scopes.parse(narrowed), role))
         token = self.generate_token(scope=narrowed, include_refresh_token=True)
         access, refresh = self._rows(token, spent.row, now)
         assert refresh is not None
@@ -249,7 +265,7 @@ class RefreshGrant(_Issuing, RefreshTokenGrant):  # type: ignore[misc]
         if not context.store.rotate_refresh_token(
             spent.row.token_hash, now, access, refresh, sealed, event
         ):
-            latest = context.store.refresh_token(spent.row.token_hash)
+            latest = context.store.live_refresh_token(spent.row.token_hash)
             assert latest is not None
             return self._replay_or_revoke(IssuedRefreshToken(latest, spent.value))
         context.audit.stored(event)

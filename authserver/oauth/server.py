@@ -26,7 +26,7 @@ from authserver.oauth.bridge import (
     OAuthResponse,
 )
 from authserver.oauth.clients import OAuthClient
-from authserver.oauth.grants import CodeGrant, RefreshGrant, SignedIn
+from authserver.oauth.grants import PREFETCHED_REFRESH_TOKEN, CodeGrant, RefreshGrant, SignedIn
 from authserver.oauth.introspection import Introspection
 from authserver.oauth.jwks import ClientKeys
 from authserver.oauth.pkce import S256CodeChallenge
@@ -71,7 +71,8 @@ _PARAMETER_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
 # The client row /authorize already read (and checked), so that validating the request does not
-# read it again; set only around that one validation, in the thread that runs it.
+# read it again; set only around that one validation, in the thread that runs it. At /token,
+# the row `prepare_token` read on the event loop, in the context of that one request.
 _LOADED: ContextVar[Client | None] = ContextVar("loaded_client", default=None)
 
 
@@ -94,7 +95,7 @@ class _Server(AuthorizationServer):  # type: ignore[misc]
         if loaded is not None and loaded.client_id == client_id:
             row: Client | None = loaded
         else:
-            row = self.context.store.client(client_id)
+            row = self.context.store.client_to_read(client_id)
         # A blocked client is unknown to every endpoint (/authorize says so on a page first).
         if row is None or row.blocked:
             return None
@@ -152,6 +153,23 @@ class OAuthEngine:
         """What /token and /revoke need from the network before the engine runs in the thread
         pool: the keys of a private_key_jwt client (RFC 7523), fetched on the event loop."""
         await self._assertion.prepare(http)
+
+    async def prepare_token(self, http: HttpRequest) -> None:
+        """`prepare_client_authentication`, and for a refresh the reads of its client and its
+        token, on the event loop (a pipelined read on PostgreSQL, in place on SQLite): in the
+        thread pool each cost a pooled connection's checkout and ping, more than the read.
+        The grant still decides on them in the thread pool; the context carries them there."""
+        await self.prepare_client_authentication(http)
+        form = dict(reversed(http.form))  # the first of repeated ones, which _repeated refuses
+        value = form.get("refresh_token")
+        if form.get("grant_type") != "refresh_token" or not value:
+            return
+        store = self.context.store
+        client_id = http.basic[0] if http.basic else form.get("client_id")
+        if client_id:
+            _LOADED.set(await store.client_to_read_on_loop(client_id))
+        token_hash = self.context.keys.hash_secret(value)
+        PREFETCHED_REFRESH_TOKEN.set(await store.live_refresh_token_on_loop(token_hash))
 
     # -- authorization endpoint -------------------------------------------------------------
 

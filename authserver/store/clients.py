@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from sqlalchemy import JSON, Boolean, Engine, bindparam
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, delete, select, update
 
 from authserver.models import (
@@ -24,7 +27,35 @@ _DOCUMENT_COLUMNS = (
 )
 
 
+_CLIENT_COLUMNS = list(Client.__table__.columns)  # type: ignore[attr-defined]
+# Per column, how a raw DB-API value becomes the model's: JSON text (SQLite; psycopg parses it
+# itself) and SQLite's 0/1 booleans.
+_DECODE = {
+    column.name: json.loads if isinstance(column.type, JSON)
+    else bool if isinstance(column.type, Boolean) else None
+    for column in _CLIENT_COLUMNS
+}
+
+
 class ClientStore(SecurityEventStore):
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self._client = self._hot_read(
+            select_columns(*_CLIENT_COLUMNS).where(
+                col(Client.client_id) == bindparam("client_id")
+            )
+        )
+
+    def client_to_read(self, client_id: str) -> Client | None:
+        """`client`, for a caller that only reads it (client authentication at the token and
+        revocation endpoints): one raw read, and a row built without validation (a tenth of
+        the ORM's cost, which was half of a refresh). Never to be changed and stored."""
+        return _client_row(self._client.first({"client_id": client_id}))
+
+    async def client_to_read_on_loop(self, client_id: str) -> Client | None:
+        """`client_to_read`, for the event loop: it never blocks it (see HotRead)."""
+        return _client_row(await self._client.first_on_loop({"client_id": client_id}))
+
     def clients(self, *, q: str = "", offset: int, limit: int) -> list[Client]:
         """One page of clients, newest first; the id breaks ties, so pages never overlap.
         ``q``: the name or the client id contains it (any case)."""
@@ -118,6 +149,21 @@ class ClientStore(SecurityEventStore):
             session.exec(delete(Client).where(col(Client.client_id) == client_id))
             self._record_in(session, client_revoked(client_id, now))
             session.commit()
+
+
+def _client_row(row: tuple[Any, ...] | None) -> Client | None:
+    if row is None:
+        return None
+    values = {}
+    for column, value in zip(_CLIENT_COLUMNS, row, strict=True):
+        decode = _DECODE[column.name]
+        # psycopg hands JSON back parsed already.
+        if decode is not None and value is not None and not (
+            decode is json.loads and not isinstance(value, str | bytes)
+        ):
+            value = decode(value)
+        values[column.name] = value
+    return Client.model_construct(**values)
 
 
 def _withdraw_consent(session: Session, client_id: str, now: int) -> dict[str, Any]:

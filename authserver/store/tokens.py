@@ -21,11 +21,11 @@ from authserver.models import (
     RefreshToken,
     ResourceServer,
 )
+from authserver.store.rotations import LAST_USED_PRECISION, Rotation, RotationWriter
 from authserver.store.security_events import SecurityEventStore, token_revoked
 from shared.hot_reads import Params
 
-# Last-use times (of a grant, of a client) are kept to the minute: one write a minute at most.
-LAST_USED_PRECISION = 60
+__all__ = ["LAST_USED_PRECISION", "LiveRefreshToken", "TokenStore"]
 
 
 class LiveToken(NamedTuple):
@@ -117,10 +117,63 @@ _INTROSPECTION: Select[*tuple[Any, ...]] = (
 )
 
 
+class LiveRefreshToken(NamedTuple):
+    """A refresh token with what the refresh grant checks of its grant and account."""
+
+    token_hash: str
+    grant_id: str
+    client_id: str
+    account_id: str
+    scope: str
+    resource: str
+    issued_at: int
+    expires_at: int
+    spent_at: int | None
+    replay: bytes | None
+    # None: the grant is revoked (or gone).
+    live_grant_id: str | None
+    # None: the account is disabled (or gone).
+    account_role: str | None
+
+
+# The refresh grant's one read: the token, its grant if live, its account if active.
+_REFRESH_TOKEN: Select[*tuple[Any, ...]] = (
+    select_columns(
+        col(RefreshToken.token_hash),
+        col(RefreshToken.grant_id),
+        col(RefreshToken.client_id),
+        col(RefreshToken.account_id),
+        col(RefreshToken.scope),
+        col(RefreshToken.resource),
+        col(RefreshToken.issued_at),
+        col(RefreshToken.expires_at),
+        col(RefreshToken.spent_at),
+        col(RefreshToken.replay),
+        col(Grant.id),
+        col(Account.role),
+    )
+    .select_from(RefreshToken)
+    .outerjoin(
+        Grant, and_(col(Grant.id) == col(RefreshToken.grant_id), col(Grant.revoked_at).is_(None))
+    )
+    .outerjoin(
+        Account,
+        and_(col(Account.id) == col(RefreshToken.account_id), col(Account.disabled).is_(False)),
+    )
+    .where(col(RefreshToken.token_hash) == bindparam("token_hash"))
+)
+
+
 class TokenStore(SecurityEventStore):
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
         self._introspection = self._hot_read(_INTROSPECTION)
+        self._refresh_token = self._hot_read(_REFRESH_TOKEN)
+        self._rotations = RotationWriter(engine)
+
+    def dispose(self) -> None:
+        self._rotations.close()
+        super().dispose()
 
     def code(self, code_hash: str) -> AuthorizationCode | None:
         with self._session() as session:
@@ -153,6 +206,15 @@ class TokenStore(SecurityEventStore):
         with self._session() as session:
             return session.get(RefreshToken, token_hash)
 
+    def live_refresh_token(self, token_hash: str) -> LiveRefreshToken | None:
+        """The refresh token with that hash, spent or not, in one read (see LiveRefreshToken)."""
+        return _live_refresh_token(self._refresh_token.first({"token_hash": token_hash}))
+
+    async def live_refresh_token_on_loop(self, token_hash: str) -> LiveRefreshToken | None:
+        """`live_refresh_token`, for the event loop: it never blocks it (see HotRead)."""
+        row = await self._refresh_token.first_on_loop({"token_hash": token_hash})
+        return _live_refresh_token(row)
+
     def rotate_refresh_token(
         self,
         old_hash: str,
@@ -163,20 +225,12 @@ class TokenStore(SecurityEventStore):
         event: AuditEvent,
     ) -> bool:
         """Spend a refresh token and store its successors, its audit ``event`` and the use of
-        its grant and client, in one transaction.
+        its grant and client, in one transaction (shared with the rotations committed beside
+        it: see RotationWriter).
 
         False means another request spent it first: nothing is stored.
         """
-        return self._update_one(
-            update(RefreshToken)
-            .where(
-                col(RefreshToken.token_hash) == old_hash,
-                col(RefreshToken.spent_at).is_(None),
-            )
-            .values(spent_at=now, replay=replay),
-            add=[access, refresh, event],
-            then=_touch(access.grant_id, access.client_id, now),
-        )
+        return self._rotations.rotate(Rotation(old_hash, now, access, refresh, replay, event))
 
     def access_token(self, token_hash: str) -> AccessToken | None:
         with self._session() as session:
@@ -215,6 +269,14 @@ class TokenStore(SecurityEventStore):
         """`introspection`, for the event loop: it never blocks it (see HotRead)."""
         params: Params = {"caller_id": caller_id, "token_hash": token_hash, "now": now}
         return _introspected(await self._introspection.first_on_loop(params))
+
+
+def _live_refresh_token(row: tuple[Any, ...] | None) -> LiveRefreshToken | None:
+    if row is None:
+        return None
+    token = LiveRefreshToken(*row)
+    # A driver may hand binary columns back as a memoryview.
+    return token if token.replay is None else token._replace(replay=bytes(token.replay))
 
 
 def _introspected(row: tuple[Any, ...] | None) -> Introspected | None:

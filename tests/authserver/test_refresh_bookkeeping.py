@@ -4,11 +4,10 @@ the client, in the rotation's own transaction, and the last-use times at most on
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
-from authserver.models import AccessToken, AuditEvent, RefreshToken
+from authserver.models import AuditEvent
 from tests.databases import both_backends
-from tests.flow import refresh, tokens_for
+from tests.flow import refresh, successors, tokens_for
 from tests.harness import AuthServer
 
 pytestmark = both_backends
@@ -44,14 +43,6 @@ def test_last_use_is_written_at_most_once_a_minute(
     assert _refreshed(auth_server) == 2
 
 
-def _successors(source: RefreshToken, suffix: str) -> tuple[AccessToken, RefreshToken]:
-    fields: dict[str, Any] = {"grant_id": source.grant_id, "client_id": source.client_id,
-              "account_id": source.account_id, "scope": source.scope,
-              "resource": source.resource, "issued_at": 1, "expires_at": 2**40}
-    return (AccessToken(token_hash=f"at-{suffix}", **fields),
-            RefreshToken(token_hash=f"rt-{suffix}", **fields))
-
-
 def test_the_audit_row_is_stored_only_with_its_rotation(
     auth_server: AuthServer, public_client: str
 ) -> None:
@@ -64,7 +55,7 @@ def test_the_audit_row_is_stored_only_with_its_rotation(
     callers = 8
 
     def rotate(index: int) -> bool:
-        access, successor = _successors(spent, str(index))
+        access, successor = successors(spent, str(index))
         event = AuditEvent(at=index, event="token.refreshed", detail={"caller": index})
         return auth_server.store.rotate_refresh_token(
             spent.token_hash, auth_server.clock(), access, successor, b"sealed", event

@@ -1,0 +1,202 @@
+"""The refresh grant's store path: its one joined read, the client read without the ORM, and
+rotations committed in groups by one writer, each rotation all or nothing on its own."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event, select, text, update
+from sqlmodel import col
+
+from authserver.models import Account, AuditEvent, Grant, RefreshToken
+from authserver.store import Store
+from shared.database import create_db_engine
+from tests.databases import Databases, both_backends
+from tests.flow import successors, tokens_for
+from tests.harness import AuthServer
+
+
+def _spendable(server: AuthServer, client_id: str, count: int) -> list[RefreshToken]:
+    """``count`` live refresh tokens of one grant, each from its own code exchange."""
+    email = server.account().email
+    found = []
+    for _ in range(count):
+        value = tokens_for(server, client_id, email)["refresh_token"]
+        row = server.store.refresh_token(server.keys.hash_secret(value))
+        assert row is not None
+        found.append(row)
+    return found
+
+
+def _rotate(server: AuthServer, spent: RefreshToken, suffix: str) -> bool:
+    access, successor = successors(spent, suffix)
+    event_row = AuditEvent(at=1, event="token.refreshed", detail={"caller": suffix})
+    return server.store.rotate_refresh_token(
+        spent.token_hash, server.clock(), access, successor, b"sealed", event_row
+    )
+
+
+@contextmanager
+def _first_rotation_held(server: AuthServer, token_hash: str) -> Iterator[None]:
+    """Another transaction holds what the writer's next spend needs (the token's row on
+    PostgreSQL, the database's write lock on SQLite), until the block ends."""
+    with server.store._engine.connect() as holder:
+        if holder.dialect.name == "sqlite":
+            holder.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            holder.execute(
+                select(RefreshToken).where(col(RefreshToken.token_hash) == token_hash)
+                .with_for_update()
+            )
+        yield
+        holder.rollback()
+
+
+def _queued(server: AuthServer, count: int) -> None:
+    """Wait until ``count`` rotations wait behind the one the writer is on."""
+    deadline = time.monotonic() + 10
+    while server.store._rotations._queue.qsize() < count:
+        assert time.monotonic() < deadline, "the rotations never queued"
+        time.sleep(0.01)
+
+
+def _grouped(
+    server: AuthServer, first: RefreshToken, rotate_rest: list[Any]
+) -> tuple[Future[bool], list[Future[bool]]]:
+    """Rotate ``first`` while its row is held, then the rest while the writer waits on it: the
+    rest are committed together, in the group after the first."""
+    with ThreadPoolExecutor(max_workers=len(rotate_rest) + 1) as pool:
+        with _first_rotation_held(server, first.token_hash):
+            head = pool.submit(_rotate, server, first, "head")
+            time.sleep(0.3)  # the writer takes it and waits on the held row
+            assert not head.done()
+            rest = [pool.submit(rotate) for rotate in rotate_rest]
+            _queued(server, len(rotate_rest))
+        for future in [head, *rest]:
+            future.exception(timeout=30)
+    return head, rest
+
+
+def test_rotations_waiting_for_a_commit_share_the_next_one(
+    auth_server: AuthServer, public_client: str
+) -> None:
+    """A durable commit (an fsync) per refresh capped the grant at a few hundred a second: the
+    rotations that queue while one commits are committed together, in one transaction."""
+    tokens = _spendable(auth_server, public_client, 8)
+    commits: list[str] = []
+
+    @event.listens_for(auth_server.store._engine, "connect")
+    def trace(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.set_trace_callback(
+            lambda sql: commits.append(sql) if sql.strip().upper() == "COMMIT" else None
+        )
+
+    auth_server.store._engine.dispose()  # every connection from now on is traced
+    head, rest = _grouped(auth_server, tokens[0], [
+        (lambda token=token, index=index: _rotate(auth_server, token, str(index)))
+        for index, token in enumerate(tokens[1:])
+    ])
+    assert head.result() and all(future.result() for future in rest)
+    assert len(commits) == 2  # the first alone, the seven that waited for it together
+    stored = [auth_server.store.refresh_token(f"rt-{index}") for index in range(7)]
+    assert all(row is not None for row in stored)
+    assert len(auth_server.store.audit_events(event="token.refreshed")) == 8
+
+
+@both_backends
+def test_a_rotation_that_fails_fails_alone(auth_server: AuthServer, public_client: str) -> None:
+    """A rotation the database refuses (here a successor's hash that exists already) raises in
+    its own caller; the rotations committed beside it are stored, and its token stays live."""
+    first, bad, *good = _spendable(auth_server, public_client, 5)
+    existing = auth_server.store.live_refresh_token(first.token_hash)
+    assert existing is not None
+
+    def rotate_bad() -> bool:
+        access, successor = successors(bad, "bad")
+        successor.token_hash = good[0].token_hash  # taken: a unique key refuses it
+        event_row = AuditEvent(at=1, event="token.refreshed", detail={"caller": "bad"})
+        return auth_server.store.rotate_refresh_token(
+            bad.token_hash, auth_server.clock(), access, successor, b"sealed", event_row
+        )
+
+    rotations = [rotate_bad] + [
+        (lambda token=token, index=index: _rotate(auth_server, token, str(index)))
+        for index, token in enumerate(good)
+    ]
+    head, (failed, *won) = _grouped(auth_server, first, rotations)
+    assert head.result()
+    # The driver's own error: the writer runs on a raw DB-API connection.
+    dbapi = auth_server.store._engine.dialect.dbapi
+    assert dbapi is not None and isinstance(failed.exception(), dbapi.IntegrityError)
+    assert all(future.result() for future in won)
+    unspent = auth_server.store.refresh_token(bad.token_hash)
+    assert unspent is not None and unspent.spent_at is None
+    assert auth_server.store.access_token("at-bad") is None
+    callers = {row.detail["caller"] for row in auth_server.store.audit_events(
+        event="token.refreshed")}
+    assert callers == {"head", *(str(index) for index in range(len(good)))}
+
+
+@both_backends
+def test_the_joined_read_says_what_the_grant_checks(
+    auth_server: AuthServer, public_client: str
+) -> None:
+    """One read tells the spent state, the sealed replay (bytes on both drivers), whether the
+    grant is live and the role of an active account (none once it is disabled)."""
+    (token,) = _spendable(auth_server, public_client, 1)
+    store = auth_server.store
+    live = store.live_refresh_token(token.token_hash)
+    assert live is not None
+    assert (live.live_grant_id, live.account_role) == (token.grant_id, "patient")
+    assert live.spent_at is None
+    assert _rotate(auth_server, token, "x")
+    spent = store.live_refresh_token(token.token_hash)
+    assert spent is not None and spent.spent_at is not None and spent.replay == b"sealed"
+    with store._engine.begin() as connection:
+        connection.execute(update(Account).values(disabled=True))
+        connection.execute(update(Grant).values(revoked_at=1))
+    dead = store.live_refresh_token(token.token_hash)
+    assert dead is not None and (dead.live_grant_id, dead.account_role) == (None, None)
+    assert store.live_refresh_token("no such hash") is None
+
+
+@both_backends
+def test_the_client_to_read_is_the_stored_client(auth_server: AuthServer) -> None:
+    """The raw row decodes JSON columns and booleans as the ORM does, on both drivers."""
+    client_id = auth_server.client(public=False).id
+    store = auth_server.store
+    with store._engine.begin() as connection:
+        connection.execute(text("UPDATE client SET blocked = :yes, extra_metadata = :meta "
+                                "WHERE client_id = :id"),
+                           {"yes": True, "meta": '{"logo_uri": "https://x.test/l.png", "n": 2}',
+                            "id": client_id})
+    stored, read = store.client(client_id), store.client_to_read(client_id)
+    assert stored is not None and read is not None
+    assert read.model_dump() == stored.model_dump()
+    assert read.blocked is True and read.extra_metadata["n"] == 2
+    assert store.client_to_read("no such client") is None
+
+
+def test_hot_reads_keep_a_connection_in_every_worker_thread(databases: Databases) -> None:
+    """The refresh grant's reads run in the thread pool (40 threads): on a SQLite file each
+    thread keeps its own connection, which its pool must not close under it."""
+    store = Store(create_db_engine(databases.url("auth", "authserver")))
+    threads = 48
+    start = threading.Barrier(threads, timeout=20)
+
+    def read(_index: int) -> None:
+        start.wait()
+        for _ in range(3):
+            assert store.live_refresh_token("no such hash") is None
+            start.wait()
+
+    try:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(pool.map(read, range(threads)))
+    finally:
+        store.dispose()
