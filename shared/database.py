@@ -107,10 +107,21 @@ def _serialize_writers(engine: Engine) -> None:
             lock.release()
 
 
-def write_lock(engine: Engine) -> threading.Lock | None:
-    """The lock a SQLite engine's write transactions queue on (None elsewhere): for a writer on
-    a raw DB-API connection, which SQLAlchemy's events do not see."""
-    return _WRITE_LOCKS.get(engine)
+@contextmanager
+def write_lock(engine: Engine) -> Iterator[None]:
+    """Hold the lock a SQLite engine's write transactions queue on (nothing elsewhere): for a
+    writer on a raw DB-API connection, which SQLAlchemy's events do not see. It waits as long
+    as the other writers do, and fails as they do, rather than hang behind a stuck one."""
+    lock = _WRITE_LOCKS.get(engine)
+    if lock is None:
+        yield
+        return
+    if not lock.acquire(timeout=_WRITE_WAIT_SECONDS):
+        raise sqlite3.OperationalError("database is locked")
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 _WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()

@@ -20,7 +20,6 @@ import json
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,7 +78,6 @@ class RotationWriter:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._pipelined = engine.dialect.name == "postgresql"
-        self._lock = write_lock(engine)
         self._queue: queue.SimpleQueue[Rotation | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._starting = threading.Lock()
@@ -158,7 +156,7 @@ class RotationWriter:
         """Spend, then store the winners' rows, in one transaction; False for the losers."""
         connection = self._engine.raw_connection()
         try:
-            with self._lock or nullcontext():
+            with write_lock(self._engine):
                 won = self._run_group(connection, group)
             for rotation, winner in zip(group, won, strict=True):
                 rotation.won = winner

@@ -3,6 +3,7 @@ is given back however a write transaction ends (commit, rollback, a conflict, an
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +12,7 @@ import pytest
 
 from authserver.models import Account, AuditEvent
 from authserver.store import Store
+from shared import database
 from shared.database import create_db_engine
 from tests.databases import Databases
 
@@ -61,3 +63,28 @@ def test_the_lock_is_given_back_however_a_write_ends(store: Store) -> None:
         pool.submit(store.add_account, _account("acc_3")).result()
     store.add_account(_account("acc_2"))
     assert store.account("acc_2") is not None and store.account("acc_3") is not None
+
+
+def _write_raw(store: Store) -> None:
+    with database.write_lock(store._engine):
+        pass
+
+
+def test_a_raw_writer_waits_for_the_lock_then_fails_as_the_others_do(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The refresh rotations write on a raw connection through `write_lock`: behind a stuck
+    writer it gives up after the writers' wait with SQLite's own error, never hangs."""
+    if store._engine.dialect.name != "sqlite":
+        pytest.skip("only SQLite's writers queue on a process lock")
+    monkeypatch.setattr(database, "_WRITE_WAIT_SECONDS", 0.2)
+    with store._session() as session:
+        session.add(_account("acc_1"))
+        session.flush()  # this transaction now holds the lock
+        with pytest.raises(sqlite3.OperationalError, match="locked"), ThreadPoolExecutor(
+            max_workers=1
+        ) as pool:
+            pool.submit(_write_raw, store).result()
+        session.commit()
+    with database.write_lock(store._engine):  # given back once the transaction ended
+        pass
