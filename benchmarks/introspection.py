@@ -36,7 +36,8 @@ class Remote:
         self.url = url
 
     def http(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=30)
+        # tests.flow reads the English pages; the server's default language is French.
+        return httpx.Client(base_url=self.url, timeout=30, headers={"Accept-Language": "en"})
 
 
 def provision_auth(database_url: str, resource: str, secret_key: str) -> dict[str, str]:

@@ -161,7 +161,7 @@ def main() -> None:
             bearer = {**MCP_HEADERS, "Authorization": f"Bearer {token}"}
             compare(
                 "(a) tools/call get_hospital",
-                0.90,
+                0.95,
                 ("no auth (baseline)", lambda: wrk(noauth_url, "POST", call, MCP_HEADERS, work)),
                 (
                     "introspection guard, cached token",
