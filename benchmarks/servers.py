@@ -1,12 +1,12 @@
 """One server per process for the benchmark, pinned by the caller to its own core.
 
 kinds: auth (authorization server), mcp (MCP server behind the guard), mcp-noauth (the same
-FastMCP app with a fixed identity and no token check: the baseline), bare (Starlette endpoint
-returning constant JSON: the baseline for introspection), mcp-unlogged (the MCP server with the
-health-data access log recording nothing: the baseline for the log's cost), auth-stack (the
-authorization server's own HTTP stack around /introspect answering without any check: how
-close to the baseline any introspection can get), mcp-2 (a second replica of mcp), mcp-nofeed
-(mcp without the revocation feed: the baseline for its cost)."""
+server with a fixed identity in the guard's place and no token check: the baseline), bare
+(Starlette endpoint returning constant JSON: the baseline for introspection), mcp-unlogged (the
+MCP server with the health-data access log recording nothing: the baseline for the log's
+cost), auth-stack (the authorization server's own HTTP stack around /introspect answering
+without any check: how close to the baseline any introspection can get), mcp-2 (a second
+replica of mcp), mcp-nofeed (mcp without the revocation feed: the baseline for its cost)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared import logs, serving
@@ -60,21 +60,27 @@ def _auth_stack(settings: AuthSettings) -> Starlette:
 
 
 def _mcp_without_auth(settings: McpSettings) -> object:
-    from mcpserver.app import build_mcp
+    """The MCP server as create_app composes it (CORS, the transport's host and origin
+    checks, metrics, security headers), its bearer guard replaced by a fixed identity: what
+    authentication costs is all that differs. ``settings`` have the revocation feed off, which
+    only the token cache needs."""
+    from starlette.middleware import Middleware
+
+    from mcpserver.app import create_app
     from mcpserver.auth import Identity
     from mcpserver.context import Call, Services, enter, leave
-    from mcpserver.domain.store import DomainStore
-    from mcpserver.settings import MCP_PATH
-    from shared.database import create_db_engine
-    from shared.metrics import Metrics
-    from shared.observe import Observe
+    from mcpserver.guard import BearerGuard
 
-    store = DomainStore(create_db_engine(settings.database_url))
+    app = create_app(settings)
+    guard = next(
+        layer for layer in app.user_middleware if getattr(layer, "cls", None) is BearerGuard
+    )
+    services = guard.kwargs["services"]
+    assert isinstance(services, Services)
     identity = Identity(sub="bench", client_id="bench", scopes=frozenset({"read:data"}),
                         email="bench@hospiai.test", given_name="B", family_name="B",
                         role="patient", expires_at=2**40)
-    call = Call(identity, Services(store, time.time))
-    mcp_app = build_mcp().mcp.http_app(path=MCP_PATH, stateless_http=True, json_response=True)
+    call = Call(identity, services)
 
     class FixedIdentity:
         """Stands where the bearer guard stands, without checking anything."""
@@ -89,10 +95,7 @@ def _mcp_without_auth(settings: McpSettings) -> object:
             finally:
                 leave(token)
 
-    # The same composition as mcpserver.app.create_app (metrics, request ids), minus the guard.
-    app = Starlette(routes=[Mount("/", app=mcp_app)], lifespan=mcp_app.lifespan)
-    app.add_middleware(FixedIdentity)
-    app.add_middleware(Observe, metrics=Metrics("mcpserver"), fixed_paths={MCP_PATH})
+    app.user_middleware[app.user_middleware.index(guard)] = Middleware(FixedIdentity)
     return app
 
 
@@ -127,12 +130,13 @@ def _mcp(config: dict[str, Any], kind: str) -> object:
     from mcpserver.settings import Settings
 
     settings = Settings(**config["mcp"])
+    without_feed = Settings(**{**config["mcp"], "security_events_poll_ms": 0})
     if kind == "mcp-nofeed":
-        return create_app(Settings(**{**config["mcp"], "security_events_poll_ms": 0}))
+        return create_app(without_feed)
     if kind == "mcp-unlogged":
         return _mcp_unlogged(settings)
     if kind == "mcp-noauth":
-        return _mcp_without_auth(settings)
+        return _mcp_without_auth(without_feed)
     return create_app(settings)
 
 
