@@ -267,7 +267,8 @@ def create_app(
         },
     )
     app.add_middleware(RefuseNul, oauth_paths=OAUTH_PATHS)
-    app.add_middleware(Language, context=context)  # outside RefuseNul: its page is translated
+    # Outside RefuseNul: its page is translated.
+    app.add_middleware(Language, context=context, untranslated={"/introspect"})
     app.add_middleware(RouteCors, routes=CORS_ROUTES)
     app.add_middleware(Observe, metrics=context.metrics, headers=SECURITY_HEADERS)
     return app
