@@ -44,7 +44,7 @@ def _auth_stack(settings: AuthSettings) -> Starlette:
     parsed, the route, request id, metrics and headers, a JSON answer. No credential check, no
     token lookup, no database."""
     from authserver.app import SECURITY_HEADERS
-    from authserver.endpoints import OAuthEndpoint
+    from authserver.endpoints import INTROSPECTION_PATH, OAuthEndpoint, Shortcut
     from authserver.oauth.bridge import HttpRequest, OAuthResponse
     from shared.metrics import Metrics
     from shared.observe import Observe
@@ -52,10 +52,12 @@ def _auth_stack(settings: AuthSettings) -> Starlette:
     async def unchecked(_http: HttpRequest) -> OAuthResponse:
         return OAuthResponse(200, {"active": False}, [])
 
-    # On the event loop, as /introspect runs.
+    # On the event loop and past the router, as /introspect runs (authserver.app).
     endpoint = OAuthEndpoint(unchecked, settings.issuer)
-    app = Starlette(routes=[Route("/introspect", endpoint, methods=["POST"])])
-    app.add_middleware(Observe, metrics=Metrics("authserver"), headers=SECURITY_HEADERS)
+    app = Starlette(routes=[Route(INTROSPECTION_PATH, endpoint, methods=["POST"])])
+    app.add_middleware(Shortcut, path=INTROSPECTION_PATH, endpoint=endpoint)
+    app.add_middleware(Observe, metrics=Metrics("authserver"), headers=SECURITY_HEADERS,
+                       fixed_paths={INTROSPECTION_PATH})
     return app
 
 

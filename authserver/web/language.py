@@ -3,7 +3,6 @@ Accept-Language, else HOSPIAI_DEFAULT_LOCALE. Every request is served in it (sha
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -34,17 +33,14 @@ def chosen(context: Context, request: Request) -> str:
 
 class Language:
     """Serves each request in its language (see ``chosen``); OAuth JSON errors stay English
-    whatever it is, since they never pass through the catalogue. ``untranslated``: paths whose
-    answers hold nothing for a person to read, served without choosing (introspection, where
-    the choice cost 5 % of each call)."""
+    whatever it is, since they never pass through the catalogue."""
 
-    def __init__(self, app: ASGIApp, context: Context, untranslated: Collection[str] = ()) -> None:
+    def __init__(self, app: ASGIApp, context: Context) -> None:
         self.app = app
         self.context = context
-        self.untranslated = frozenset(untranslated)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self.untranslated:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         with speaking(chosen(self.context, Request(scope))):
