@@ -19,7 +19,7 @@ import httpx
 from authserver.provisioning import create_account, create_client, create_resource_server
 from authserver.security import Keys
 from authserver.store import Store
-from benchmarks.measure import SERVER_CORE, Run, compare, database, start, wrk
+from benchmarks.measure import SERVER_CORE, Run, compare, database, start, watch, wrk
 from shared.clock import unix_now
 from shared.database import create_db_engine
 from tests.flow import tokens_for
@@ -84,6 +84,7 @@ def _production(config: dict[str, Any], benchmarked: Run, form: dict[str, str], 
         ["taskset", "-c", SERVER_CORE, sys.executable, "-m", "hospiai.cli", "authserver"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
+    watch(port, process)
     try:
         wait_until_answering(f"http://127.0.0.1:{port}/", process)
         compare(
