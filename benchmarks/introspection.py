@@ -105,9 +105,14 @@ def _form(rs_id: str, rs_secret: str) -> dict[str, str]:
     return {"Content-Type": "application/x-www-form-urlencoded", "Authorization": f"Basic {basic}"}
 
 
-def bench_introspection(config: dict[str, Any], token: str, work: Path) -> None:
+def bench_introspection(config: dict[str, Any], work: Path) -> None:
     form = _form(config["mcp"]["client_id"], config["mcp"]["client_secret"])
     introspect_url = f"{config['auth']['issuer']}/introspect"
+    # A token of its own: (f) revokes the benchmark user's grant, which held the run's first
+    # token, and an inactive token's answer skips most of introspection's work.
+    token = access_token(config["auth"]["issuer"], config["client_id"])
+    answer = httpx.post(introspect_url, content=f"token={token}", headers=form).json()
+    assert answer.get("active") is True, answer
     stack_url = f"http://127.0.0.1:{PORTS['auth-stack']}/introspect"
 
     def sqlite() -> dict[str, float]:
