@@ -21,7 +21,9 @@ from authserver import routes
 from authserver.audit import Audit
 from authserver.context import Context
 from authserver.endpoints import (
+    INTROSPECTION_PATH,
     OAuthEndpoint,
+    Shortcut,
     authorize,
     in_thread_pool,
     metadata,
@@ -192,7 +194,7 @@ def _lifespan(context: Context) -> Callable[[Starlette], AbstractAsyncContextMan
     return lifespan
 
 
-def _protocol_routes(context: Context) -> list[BaseRoute]:
+def _protocol_routes(context: Context, introspection: OAuthEndpoint) -> list[BaseRoute]:
     engine, issuer = context.engine, context.settings.issuer
 
     def endpoint(
@@ -217,8 +219,8 @@ def _protocol_routes(context: Context) -> list[BaseRoute]:
             ),
         ]
     return [
-        # First: the hottest path (routes are matched in order), on the event loop.
-        Route("/introspect", OAuthEndpoint(engine.introspect, issuer), methods=["POST"]),
+        # Reached by the shortcut (see create_app); the route answers what it does not take.
+        Route(INTROSPECTION_PATH, introspection, methods=["POST"]),
         Route(f"{well_known}/oauth-authorization-server", metadata.authorization_server_metadata),
         Route(f"{well_known}/openid-configuration", metadata.authorization_server_metadata),
         Route("/authorize", authorize.authorize, methods=["GET"]),
@@ -254,8 +256,10 @@ def create_app(
     passwords: Passwords = PASSWORDS,
 ) -> Starlette:
     context = build_context(settings, clock, egress or Egress(), passwords)
+    # On the event loop, the hottest path there is.
+    introspection = OAuthEndpoint(context.engine.introspect, settings.issuer)
     served = [
-        *_protocol_routes(context),
+        *_protocol_routes(context, introspection),
         *routes.pages(),
         *routes.admin(),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
@@ -273,5 +277,7 @@ def create_app(
     app.add_middleware(RefuseNul, oauth_paths=OAUTH_PATHS)
     app.add_middleware(Language, context=context)  # outside RefuseNul: its page is translated
     app.add_middleware(RouteCors, routes=CORS_ROUTES)
-    app.add_middleware(Observe, metrics=context.metrics, headers=SECURITY_HEADERS)
+    app.add_middleware(Shortcut, path=INTROSPECTION_PATH, endpoint=introspection)
+    app.add_middleware(Observe, metrics=context.metrics, headers=SECURITY_HEADERS,
+                       fixed_paths={INTROSPECTION_PATH})
     return app

@@ -19,7 +19,7 @@ import httpx
 from authserver.provisioning import create_account, create_client, create_resource_server
 from authserver.security import Keys
 from authserver.store import Store
-from benchmarks.measure import SERVER_CORE, Run, compare, database, start, wrk
+from benchmarks.measure import SERVER_CORE, Run, compare, database, start, watch, wrk
 from shared.clock import unix_now
 from shared.database import create_db_engine
 from tests.flow import tokens_for
@@ -36,7 +36,8 @@ class Remote:
         self.url = url
 
     def http(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=30)
+        # tests.flow reads the English pages; the server's default language is French.
+        return httpx.Client(base_url=self.url, timeout=30, headers={"Accept-Language": "en"})
 
 
 def provision_auth(database_url: str, resource: str, secret_key: str) -> dict[str, str]:
@@ -83,6 +84,7 @@ def _production(config: dict[str, Any], benchmarked: Run, form: dict[str, str], 
         ["taskset", "-c", SERVER_CORE, sys.executable, "-m", "hospiai.cli", "authserver"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
+    watch(port, process)
     try:
         wait_until_answering(f"http://127.0.0.1:{port}/", process)
         compare(
@@ -103,9 +105,14 @@ def _form(rs_id: str, rs_secret: str) -> dict[str, str]:
     return {"Content-Type": "application/x-www-form-urlencoded", "Authorization": f"Basic {basic}"}
 
 
-def bench_introspection(config: dict[str, Any], token: str, work: Path) -> None:
+def bench_introspection(config: dict[str, Any], work: Path) -> None:
     form = _form(config["mcp"]["client_id"], config["mcp"]["client_secret"])
     introspect_url = f"{config['auth']['issuer']}/introspect"
+    # A token of its own: (f) revokes the benchmark user's grant, which held the run's first
+    # token, and an inactive token's answer skips most of introspection's work.
+    token = access_token(config["auth"]["issuer"], config["client_id"])
+    answer = httpx.post(introspect_url, content=f"token={token}", headers=form).json()
+    assert answer.get("active") is True, answer
     stack_url = f"http://127.0.0.1:{PORTS['auth-stack']}/introspect"
 
     def sqlite() -> dict[str, float]:

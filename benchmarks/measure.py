@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import secrets
@@ -12,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import psycopg
@@ -23,6 +25,13 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SERVER_CORE, LOAD_CORE = "0", "1"
 
 Run = Callable[[], dict[str, float]]
+# The server process listening on each port, whose CPU time each load is charged with.
+_PIDS: dict[int, int] = {}
+
+
+def watch(port: int, process: subprocess.Popen[bytes]) -> None:
+    """Charge the loads sent to ``port`` with ``process``'s CPU time (see wrk_script)."""
+    _PIDS[port] = process.pid
 
 
 def start(
@@ -34,6 +43,7 @@ def start(
          str(port), str(config_path)],
         cwd=cwd,
     )
+    watch(port, process)
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -58,24 +68,40 @@ def wrk(url: str, method: str, body: str, headers: dict[str, str], work: Path) -
     return wrk_script(url, request_script(method, body, headers, work))
 
 
+def _cpu_seconds(pid: int | None) -> float:
+    """User and system time of a process so far (/proc/<pid>/stat, fields 14 and 15)."""
+    if pid is None:
+        return math.nan
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wrk_script(url: str, script: Path, duration: str = DURATION) -> dict[str, float]:
+    """Requests a second, p99, non-2xx answers, and the server's CPU time per request: the
+    figure other work on a shared machine changes least (the server's core may be lent out, its
+    work per request stays)."""
+    pid = _PIDS.get(urlsplit(url).port or 80)
+    before = _cpu_seconds(pid)
     output = subprocess.run(
         ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{duration}",
          "--latency", "-s", str(script), url],
         capture_output=True, text=True, check=True, timeout=120,
     ).stdout
+    cpu = _cpu_seconds(pid) - before
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", output)
     assert p99, output
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
     return {"rps": rps, "p99_ms": float(p99.group(1)) * scale,
-            "errors": float(non_2xx.group(1)) if non_2xx else 0.0}
+            "errors": float(non_2xx.group(1)) if non_2xx else 0.0,
+            "cpu_us": cpu * 1e6 / requests if requests else math.nan}
 
 
 def line(name: str, figures: dict[str, float]) -> str:
     return (f"  {name:44} {figures['rps']:9.0f} req/s   p99 {figures['p99_ms']:8.2f} ms"
-            f"   non-2xx {figures['errors']:.0f}")
+            f"   non-2xx {figures['errors']:.0f}   server CPU {figures['cpu_us']:6.0f} us/req")
 
 
 def compare(title: str, target: float, baseline: tuple[str, Run], measured: tuple[str, Run],
@@ -94,9 +120,15 @@ def compare(title: str, target: float, baseline: tuple[str, Run], measured: tupl
         goal = f"target >= {target:.2f}" if position == len(sides) - 1 else "no target"
         print(f"  {name}: ratios {', '.join(f'{ratio:.2f}' for ratio in ratios)}; "
               f"median {ratios[len(ratios) // 2]:.2f} ({goal})")
+    for position, (name, _) in enumerate(sides[1:], 1):
+        # Load-independent: the baseline's CPU per request over this side's, round by round.
+        cpu = sorted(figures[0]["cpu_us"] / figures[position]["cpu_us"] for figures in rounds)
+        print(f"  {name}: by server CPU per request {', '.join(f'{r:.2f}' for r in cpu)}; "
+              f"median {cpu[len(cpu) // 2]:.2f}")
     for position, (name, _) in enumerate(sides):
         print(f"  {name}: median {median([r[position]['rps'] for r in rounds]):.0f} req/s, "
-              f"median p99 {median([r[position]['p99_ms'] for r in rounds]):.1f} ms")
+              f"median p99 {median([r[position]['p99_ms'] for r in rounds]):.1f} ms, "
+              f"median CPU {median([r[position]['cpu_us'] for r in rounds]):.0f} us/req")
     print()
     return [figures[-1] for figures in rounds]
 

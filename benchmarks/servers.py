@@ -1,12 +1,12 @@
 """One server per process for the benchmark, pinned by the caller to its own core.
 
 kinds: auth (authorization server), mcp (MCP server behind the guard), mcp-noauth (the same
-FastMCP app with a fixed identity and no token check: the baseline), bare (Starlette endpoint
-returning constant JSON: the baseline for introspection), mcp-unlogged (the MCP server with the
-health-data access log recording nothing: the baseline for the log's cost), auth-stack (the
-authorization server's own HTTP stack around /introspect answering without any check: how
-close to the baseline any introspection can get), mcp-2 (a second replica of mcp), mcp-nofeed
-(mcp without the revocation feed: the baseline for its cost)."""
+server with a fixed identity in the guard's place and no token check: the baseline), bare
+(Starlette endpoint returning constant JSON: the baseline for introspection), mcp-unlogged (the
+MCP server with the health-data access log recording nothing: the baseline for the log's
+cost), auth-stack (the authorization server's own HTTP stack around /introspect answering
+without any check: how close to the baseline any introspection can get), mcp-2 (a second
+replica of mcp), mcp-nofeed (mcp without the revocation feed: the baseline for its cost)."""
 
 from __future__ import annotations
 
@@ -15,33 +15,22 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from fastmcp.server.middleware import Middleware
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from authserver.app import SECURITY_HEADERS
-from authserver.app import create_app as create_auth_app
-from authserver.endpoints import OAuthEndpoint
-from authserver.oauth.bridge import HttpRequest, OAuthResponse
-from authserver.settings import Settings as AuthSettings
-from mcpserver import app as mcp_app_module
-from mcpserver.app import build_mcp
-from mcpserver.app import create_app as create_mcp_app
-from mcpserver.auth import Identity
-from mcpserver.context import Call, Services, enter, leave
-from mcpserver.domain.store import DomainStore
-from mcpserver.settings import MCP_PATH
-from mcpserver.settings import Settings as McpSettings
-from mcpserver.tools import Tools
 from shared import logs, serving
-from shared.database import create_db_engine
-from shared.metrics import Metrics
-from shared.observe import Observe
 
+if TYPE_CHECKING:
+    from fastmcp.server.middleware import Middleware
+
+    from authserver.settings import Settings as AuthSettings
+    from mcpserver.settings import Settings as McpSettings
+    from mcpserver.tools import Tools
 
 def _bare() -> Starlette:
     async def constant(_request: Request) -> Response:
@@ -54,24 +43,46 @@ def _auth_stack(settings: AuthSettings) -> Starlette:
     """What every /introspect call pays before and after its own work: the request read and
     parsed, the route, request id, metrics and headers, a JSON answer. No credential check, no
     token lookup, no database."""
+    from authserver.app import SECURITY_HEADERS
+    from authserver.endpoints import INTROSPECTION_PATH, OAuthEndpoint, Shortcut
+    from authserver.oauth.bridge import HttpRequest, OAuthResponse
+    from shared.metrics import Metrics
+    from shared.observe import Observe
 
     async def unchecked(_http: HttpRequest) -> OAuthResponse:
         return OAuthResponse(200, {"active": False}, [])
 
-    # On the event loop, as /introspect runs.
+    # On the event loop and past the router, as /introspect runs (authserver.app).
     endpoint = OAuthEndpoint(unchecked, settings.issuer)
-    app = Starlette(routes=[Route("/introspect", endpoint, methods=["POST"])])
-    app.add_middleware(Observe, metrics=Metrics("authserver"), headers=SECURITY_HEADERS)
+    app = Starlette(routes=[Route(INTROSPECTION_PATH, endpoint, methods=["POST"])])
+    app.add_middleware(Shortcut, path=INTROSPECTION_PATH, endpoint=endpoint)
+    app.add_middleware(Observe, metrics=Metrics("authserver"), headers=SECURITY_HEADERS,
+                       fixed_paths={INTROSPECTION_PATH})
     return app
 
 
 def _mcp_without_auth(settings: McpSettings) -> object:
-    store = DomainStore(create_db_engine(settings.database_url))
+    """The MCP server as create_app composes it (CORS, the transport's host and origin
+    checks, metrics, security headers), its bearer guard replaced by a fixed identity: what
+    authentication costs is all that differs. ``settings`` have the revocation feed off, which
+    only the token cache needs."""
+    from starlette.middleware import Middleware
+
+    from mcpserver.app import create_app
+    from mcpserver.auth import Identity
+    from mcpserver.context import Call, Services, enter, leave
+    from mcpserver.guard import BearerGuard
+
+    app = create_app(settings)
+    guard = next(
+        layer for layer in app.user_middleware if getattr(layer, "cls", None) is BearerGuard
+    )
+    services = guard.kwargs["services"]
+    assert isinstance(services, Services)
     identity = Identity(sub="bench", client_id="bench", scopes=frozenset({"read:data"}),
                         email="bench@hospiai.test", given_name="B", family_name="B",
                         role="patient", expires_at=2**40)
-    call = Call(identity, Services(store, time.time))
-    mcp_app = build_mcp().mcp.http_app(path=MCP_PATH, stateless_http=True, json_response=True)
+    call = Call(identity, services)
 
     class FixedIdentity:
         """Stands where the bearer guard stands, without checking anything."""
@@ -86,15 +97,14 @@ def _mcp_without_auth(settings: McpSettings) -> object:
             finally:
                 leave(token)
 
-    # The same composition as mcpserver.app.create_app (metrics, request ids), minus the guard.
-    app = Starlette(routes=[Mount("/", app=mcp_app)], lifespan=mcp_app.lifespan)
-    app.add_middleware(FixedIdentity)
-    app.add_middleware(Observe, metrics=Metrics("mcpserver"), fixed_paths={MCP_PATH})
+    app.user_middleware[app.user_middleware.index(guard)] = Middleware(FixedIdentity)
     return app
 
 
 def _mcp_unlogged(settings: McpSettings) -> object:
     """The MCP server whose health-data access log records no tool: its baseline."""
+    from mcpserver import app as mcp_app_module
+
     build = mcp_app_module.build_mcp
 
     def unlogged(
@@ -106,30 +116,46 @@ def _mcp_unlogged(settings: McpSettings) -> object:
         return tools
 
     mcp_app_module.build_mcp = unlogged
-    return create_mcp_app(settings)
+    return mcp_app_module.create_app(settings)
+
+
+def _auth(config: dict[str, Any], kind: str) -> object:
+    from authserver.app import create_app
+    from authserver.settings import Settings
+
+    settings = Settings(**config["auth"])
+    return _auth_stack(settings) if kind == "auth-stack" else create_app(settings)
+
+
+def _mcp(config: dict[str, Any], kind: str) -> object:
+    from mcpserver.app import create_app
+    from mcpserver.settings import Settings
+
+    settings = Settings(**config["mcp"])
+    without_feed = Settings(**{**config["mcp"], "security_events_poll_ms": 0})
+    if kind == "mcp-nofeed":
+        return create_app(without_feed)
+    if kind == "mcp-unlogged":
+        return _mcp_unlogged(settings)
+    if kind == "mcp-noauth":
+        return _mcp_without_auth(without_feed)
+    return create_app(settings)
 
 
 def main() -> None:
     kind, port, config = sys.argv[1], int(sys.argv[2]), json.loads(Path(sys.argv[3]).read_text())
-    if kind == "auth":
-        app: object = create_auth_app(AuthSettings(**config["auth"]))
-    elif kind == "auth-stack":
-        app = _auth_stack(AuthSettings(**config["auth"]))
-    elif kind in {"mcp", "mcp-2"}:
-        app = create_mcp_app(McpSettings(**config["mcp"]))
-    elif kind == "mcp-nofeed":
-        app = create_mcp_app(McpSettings(**{**config["mcp"], "security_events_poll_ms": 0}))
-    elif kind == "mcp-unlogged":
-        app = _mcp_unlogged(McpSettings(**config["mcp"]))
-    elif kind == "mcp-noauth":
-        app = _mcp_without_auth(McpSettings(**config["mcp"]))
+    # Each process imports only its own service, as `hospiai authserver` and `hospiai
+    # mcpserver` do: an MCP server that had loaded the authorization server too (Authlib,
+    # argon2, its pages) was 13 MiB larger than production's, and its RSS is a target.
+    if kind.startswith("auth"):
+        app = _auth(config, kind)
+    elif kind.startswith("mcp"):
+        app = _mcp(config, kind)
     else:
         app = _bare()
     # Served as `hospiai authserver` and `hospiai mcpserver` serve (shared.serving.config).
     logs.configure(structured=True, level="WARNING")
     serving.Server(serving.config(app, serving.Loopback(port))).run()  # type: ignore[arg-type]
-
-
 
 
 if __name__ == "__main__":

@@ -88,7 +88,8 @@ class BearerGuard:
             await self.app(scope, receive, send)
             return
         scope = _as_mcp(scope)
-        identity = await self._authenticate(scope)
+        headers = Headers(scope=scope)
+        identity = await self._authenticate(scope, headers)
         if isinstance(identity, Response):
             await identity(scope, receive, send)
             return
@@ -107,22 +108,25 @@ class BearerGuard:
             if refused is not None:
                 await refused(scope, receive, send)
                 return
-        await self._run(identity, scope, receive, send)
+        await self._run(identity, headers, scope, receive, send)
 
     async def _data_access(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The user's own access log needs a valid token with read:profile, as the
         list_my_data_access tool does."""
-        identity = await self._authenticate(scope)
+        headers = Headers(scope=scope)
+        identity = await self._authenticate(scope, headers)
         if isinstance(identity, Response):
             await identity(scope, receive, send)
         elif OWN_LOG_SCOPE not in identity.scopes:
             await step_up([OWN_LOG_SCOPE], identity, self.metadata_url)(scope, receive, send)
         else:
-            await self._run(identity, scope, receive, send)
+            await self._run(identity, headers, scope, receive, send)
 
-    async def _run(self, identity: Identity, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _run(
+        self, identity: Identity, headers: Headers, scope: Scope, receive: Receive, send: Send
+    ) -> None:
         # What a person may read verbatim (refusals) is in the language the client asks for.
-        locale = negotiate(Headers(scope=scope).get("accept-language"), self.default_locale)
+        locale = negotiate(headers.get("accept-language"), self.default_locale)
         context = enter(Call(identity, self.services))
         try:
             with speaking(locale):
@@ -130,12 +134,14 @@ class BearerGuard:
         finally:
             leave(context)
 
-    async def _authenticate(self, scope: Scope) -> Identity | Response:
-        """The token's identity, or the 400, 401 or 503 that refuses the request."""
-        if "access_token" in parse_qs(scope.get("query_string", b"").decode("latin-1")):
+    async def _authenticate(self, scope: Scope, headers: Headers) -> Identity | Response:
+        """The token's identity, or the 400, 401 or 503 that refuses the request. ``headers``:
+        the request's, read once for the guard (every layer is paid on every tools/call)."""
+        query = scope.get("query_string", b"")
+        if query and "access_token" in parse_qs(query.decode("latin-1")):
             return _error(400, "invalid_request",
                           "Send the token in the Authorization header, never in the URL.")
-        kind, _, token = Headers(scope=scope).get("authorization", "").partition(" ")
+        kind, _, token = headers.get("authorization", "").partition(" ")
         if kind.lower() != "bearer" or not token.strip():
             return self._challenge(None)
         try:

@@ -9,7 +9,7 @@ import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     URL,
@@ -31,7 +31,9 @@ from sqlalchemy.sql.dml import UpdateBase
 from sqlmodel import Session, SQLModel, create_engine
 
 from shared import migrations
-from shared.hot_reads import HotRead
+
+if TYPE_CHECKING:
+    from shared.hot_reads import HotRead
 
 # 64-bit integers: BIGINT on PostgreSQL, whose INTEGER is 32 bits. SQLite's INTEGER already
 # holds 64 bits, so there it stays INTEGER, as the first migrations made it (and an INTEGER
@@ -164,6 +166,11 @@ class SQLStore:
         )
 
     def _hot_read(self, statement: Select[*tuple[Any, ...]]) -> HotRead:
+        # Imported on first use: only the authorization server's stores have hot reads, and
+        # their module loads psycopg, 9 MiB that the MCP server on SQLite never needs (its RSS
+        # after load has a target, issue 14).
+        from shared.hot_reads import HotRead
+
         hot_read = HotRead(self._reader, statement, per_thread=self._own_reader)
         self._hot_reads.append(hot_read)
         return hot_read

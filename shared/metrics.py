@@ -32,9 +32,15 @@ class Metrics:
             registry=self.registry,
         )
         self.service = service
+        self._outcomes: dict[str, Counter] = {}
 
     def token(self, outcome: str) -> None:
-        self.tokens.labels(self.service, outcome).inc()
+        # Each outcome's series looked up once: labels() costs more than the increment, and
+        # introspection counts every call. The outcomes are the callers' few literals.
+        series = self._outcomes.get(outcome)
+        if series is None:
+            series = self._outcomes[outcome] = self.tokens.labels(self.service, outcome)
+        series.inc()
 
     async def endpoint(self, request: Request) -> Response:
         """GET /metrics, the Prometheus text format."""

@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, unquote
 
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.requests import JsonRequest, OAuth2Payload
+from pydantic_core import to_json
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -158,7 +159,9 @@ _NO_STORE = [(name.lower().encode(), value.encode()) for name, value in NO_STORE
 async def send_response(response: OAuthResponse, send: Send) -> None:
     """An OAuth response, JSON or empty; never cached (RFC 6749 section 5.1)."""
     if isinstance(response.body, dict):
-        body, headers = json.dumps(response.body, separators=(",", ":")).encode(), _JSON
+        # pydantic-core's encoder: a 12-claim introspection answer in 1.7 us, against 12 us
+        # for json.dumps (issue 14); compact, like the separators json.dumps was given.
+        body, headers = to_json(response.body), _JSON
     else:
         body, headers = response.body.encode(), []
     headers = headers + _NO_STORE + [(b"content-length", str(len(body)).encode())]
