@@ -204,20 +204,6 @@ def _protocol_routes(context: Context, introspection: OAuthEndpoint) -> list[Bas
         return OAuthEndpoint(in_thread_pool(operation), issuer, prepare=prepare)
 
     well_known = "/.well-known"
-    # HospiAI's own token check from before the move, while integrations still call it.
-    optional: list[BaseRoute] = (
-        []
-        if context.settings.legacy_validate == "off"
-        else [Route(validate.PATH, endpoint(validate.LegacyValidation(context)), methods=["POST"])]
-    )
-    # HospiAI's web application managing personal tokens (client credentials, admin:tokens).
-    if context.settings.service_api_enabled:
-        optional += [
-            Route(f"{service.PREFIX}/tokens", service.tokens, methods=["GET", "POST"]),
-            Route(
-                f"{service.PREFIX}/tokens/{{grant_id}}/revoke", service.revoke, methods=["POST"]
-            ),
-        ]
     return [
         # Reached by the shortcut (see create_app); the route answers what it does not take.
         Route(INTROSPECTION_PATH, introspection, methods=["POST"]),
@@ -244,8 +230,27 @@ def _protocol_routes(context: Context, introspection: OAuthEndpoint) -> list[Bas
             endpoint(engine.configure_client),
             methods=["GET", "PUT", "DELETE"],
         ),
-        *optional,
+        *_optional_routes(context, endpoint(validate.LegacyValidation(context))),
     ]
+
+
+def _optional_routes(context: Context, legacy_validation: OAuthEndpoint) -> list[BaseRoute]:
+    """The routes a deployment turns on or off by its settings."""
+    # HospiAI's own token check from before the move, while integrations still call it.
+    optional: list[BaseRoute] = (
+        []
+        if context.settings.legacy_validate == "off"
+        else [Route(validate.PATH, legacy_validation, methods=["POST"])]
+    )
+    # HospiAI's web application managing personal tokens (client credentials, admin:tokens).
+    if context.settings.service_api_enabled:
+        optional += [
+            Route(f"{service.PREFIX}/tokens", service.tokens, methods=["GET", "POST"]),
+            Route(
+                f"{service.PREFIX}/tokens/{{grant_id}}/revoke", service.revoke, methods=["POST"]
+            ),
+        ]
+    return optional
 
 
 def create_app(

@@ -1,174 +1,45 @@
 """Authorization codes, access and refresh tokens, each stored by its hash; and introspection
-(RFC 7662), the hot path every resource-server cache miss lands on."""
+(RFC 7662), the hot path every resource-server cache miss lands on (its read in token_reads)."""
 
 from __future__ import annotations
 
-import hmac
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Select, and_, bindparam, or_
-from sqlalchemy import select as select_columns
+from sqlalchemy import ColumnElement, Engine, or_
 from sqlalchemy.sql.dml import Update, UpdateBase
 from sqlmodel import col, update
 
 from authserver.models import (
     AccessToken,
-    Account,
     AuditEvent,
     AuthorizationCode,
     Client,
     Grant,
     RefreshToken,
-    ResourceServer,
 )
 from authserver.store.rotations import LAST_USED_PRECISION, Rotation, RotationWriter
 from authserver.store.security_events import SecurityEventStore, token_revoked
+from authserver.store.token_reads import (
+    INTROSPECTION,
+    REFRESH_TOKEN,
+    Introspected,
+    LiveRefreshToken,
+    LiveToken,
+    introspected_from,
+    live_refresh_token_from,
+)
 from shared.hot_reads import Params
 
-__all__ = ["LAST_USED_PRECISION", "LiveRefreshToken", "TokenStore"]
-
-
-class LiveToken(NamedTuple):
-    grant_id: str
-    grant_last_used_at: int | None
-    client_id: str
-    scope: str
-    resource: str
-    issued_at: int
-    expires_at: int
-    account_id: str
-    email: str
-    given_name: str
-    family_name: str
-    role: str
-    # How the user signed in for the grant's latest authorization (none: not recorded).
-    amr: str | None
-    auth_time: int | None
-
-
-class Introspected(NamedTuple):
-    caller_secret_hash: str
-    caller_resource: str
-    # None: no access token with that hash is live for the caller's resource.
-    token: LiveToken | None
-    # The secret a rotation with a grace period replaced, and until when it still works.
-    caller_previous_secret_hash: str | None = None
-    caller_previous_until: int | None = None
-
-    def authenticates(self, secret_hash: str, now: int) -> bool:
-        """Whether the caller's secret (its hash) is its current one, or the one it replaced
-        while the grace period of that rotation lasts (up to, not including, its end)."""
-        current = hmac.compare_digest(secret_hash, self.caller_secret_hash)
-        previous = (
-            self.caller_previous_secret_hash is not None
-            and self.caller_previous_until is not None
-            and now < self.caller_previous_until
-            and hmac.compare_digest(secret_hash, self.caller_previous_secret_hash)
-        )
-        return current or previous
-
-
-# The calling resource server, then the token and what keeps it live, each left-joined only if
-# live; flat joins, because SQLite materializes a nested one (twice the cost on the hot path).
-_INTROSPECTION: Select[*tuple[Any, ...]] = (
-    select_columns(
-        col(ResourceServer.secret_hash),
-        col(ResourceServer.resource),
-        col(ResourceServer.previous_secret_hash),
-        col(ResourceServer.previous_secret_until),
-        col(Client.client_id),
-        col(Grant.id),
-        col(Grant.last_used_at),
-        col(AccessToken.client_id),
-        col(AccessToken.scope),
-        col(AccessToken.resource),
-        col(AccessToken.issued_at),
-        col(AccessToken.expires_at),
-        col(Account.id),
-        col(Account.email),
-        col(Account.given_name),
-        col(Account.family_name),
-        col(Account.role),
-        col(Grant.amr),
-        col(Grant.auth_time),
-    )
-    .select_from(ResourceServer)
-    .outerjoin(
-        AccessToken,
-        and_(
-            col(AccessToken.token_hash) == bindparam("token_hash"),
-            col(AccessToken.resource) == col(ResourceServer.resource),
-            col(AccessToken.expires_at) > bindparam("now"),
-            col(AccessToken.revoked_at).is_(None),
-        ),
-    )
-    .outerjoin(
-        Grant, and_(col(Grant.id) == col(AccessToken.grant_id), col(Grant.revoked_at).is_(None))
-    )
-    .outerjoin(
-        Client,
-        and_(col(Client.client_id) == col(AccessToken.client_id), col(Client.blocked).is_(False)),
-    )
-    .outerjoin(
-        Account,
-        and_(col(Account.id) == col(AccessToken.account_id), col(Account.disabled).is_(False)),
-    )
-    .where(col(ResourceServer.id) == bindparam("caller_id"))
-)
-
-
-class LiveRefreshToken(NamedTuple):
-    """A refresh token with what the refresh grant checks of its grant and account."""
-
-    token_hash: str
-    grant_id: str
-    client_id: str
-    account_id: str
-    scope: str
-    resource: str
-    issued_at: int
-    expires_at: int
-    spent_at: int | None
-    replay: bytes | None
-    # None: the grant is revoked (or gone).
-    live_grant_id: str | None
-    # None: the account is disabled (or gone).
-    account_role: str | None
-
-
-# The refresh grant's one read: the token, its grant if live, its account if active.
-_REFRESH_TOKEN: Select[*tuple[Any, ...]] = (
-    select_columns(
-        col(RefreshToken.token_hash),
-        col(RefreshToken.grant_id),
-        col(RefreshToken.client_id),
-        col(RefreshToken.account_id),
-        col(RefreshToken.scope),
-        col(RefreshToken.resource),
-        col(RefreshToken.issued_at),
-        col(RefreshToken.expires_at),
-        col(RefreshToken.spent_at),
-        col(RefreshToken.replay),
-        col(Grant.id),
-        col(Account.role),
-    )
-    .select_from(RefreshToken)
-    .outerjoin(
-        Grant, and_(col(Grant.id) == col(RefreshToken.grant_id), col(Grant.revoked_at).is_(None))
-    )
-    .outerjoin(
-        Account,
-        and_(col(Account.id) == col(RefreshToken.account_id), col(Account.disabled).is_(False)),
-    )
-    .where(col(RefreshToken.token_hash) == bindparam("token_hash"))
-)
+__all__ = [
+    "LAST_USED_PRECISION", "Introspected", "LiveRefreshToken", "LiveToken", "TokenStore"
+]
 
 
 class TokenStore(SecurityEventStore):
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
-        self._introspection = self._hot_read(_INTROSPECTION)
-        self._refresh_token = self._hot_read(_REFRESH_TOKEN)
+        self._introspection = self._hot_read(INTROSPECTION)
+        self._refresh_token = self._hot_read(REFRESH_TOKEN)
         self._rotations = RotationWriter(engine)
 
     def dispose(self) -> None:
@@ -208,12 +79,12 @@ class TokenStore(SecurityEventStore):
 
     def live_refresh_token(self, token_hash: str) -> LiveRefreshToken | None:
         """The refresh token with that hash, spent or not, in one read (see LiveRefreshToken)."""
-        return _live_refresh_token(self._refresh_token.first({"token_hash": token_hash}))
+        return live_refresh_token_from(self._refresh_token.first({"token_hash": token_hash}))
 
     async def live_refresh_token_on_loop(self, token_hash: str) -> LiveRefreshToken | None:
         """`live_refresh_token`, for the event loop: it never blocks it (see HotRead)."""
         row = await self._refresh_token.first_on_loop({"token_hash": token_hash})
-        return _live_refresh_token(row)
+        return live_refresh_token_from(row)
 
     def rotate_refresh_token(
         self,
@@ -261,33 +132,14 @@ class TokenStore(SecurityEventStore):
         plain columns, because every resource-server cache miss lands here. None: no such caller.
         """
         params: Params = {"caller_id": caller_id, "token_hash": token_hash, "now": now}
-        return _introspected(self._introspection.first(params))
+        return introspected_from(self._introspection.first(params))
 
     async def introspection_on_loop(
         self, caller_id: str, token_hash: str, now: int
     ) -> Introspected | None:
         """`introspection`, for the event loop: it never blocks it (see HotRead)."""
         params: Params = {"caller_id": caller_id, "token_hash": token_hash, "now": now}
-        return _introspected(await self._introspection.first_on_loop(params))
-
-
-def _live_refresh_token(row: tuple[Any, ...] | None) -> LiveRefreshToken | None:
-    if row is None:
-        return None
-    token = LiveRefreshToken(*row)
-    # A driver may hand binary columns back as a memoryview.
-    return token if token.replay is None else token._replace(replay=bytes(token.replay))
-
-
-def _introspected(row: tuple[Any, ...] | None) -> Introspected | None:
-    if row is None:
-        return None
-    secret_hash, resource, previous_hash, previous_until, client_id, *columns = row
-    token = LiveToken(*columns)
-    live = None not in (client_id, token.grant_id, token.account_id)
-    return Introspected(
-        secret_hash, resource, token if live else None, previous_hash, previous_until
-    )
+        return introspected_from(await self._introspection.first_on_loop(params))
 
 
 def _unused_code(code_hash: str, now: int) -> Update:
