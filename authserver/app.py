@@ -44,7 +44,7 @@ from authserver.settings import Settings
 from authserver.store import Store
 from authserver.throttle import LoginThrottle, RegistrationThrottle
 from authserver.web.edge import RefuseNul
-from authserver.web.labels import CLIENT_KINDS, ROLE_NAMES, client_name
+from authserver.web.labels import AUDIT_EVENTS, CLIENT_KINDS, ROLE_NAMES, client_name
 from authserver.web.language import Language, switches
 from authserver.web.pages import (
     PAGE_POLICY,
@@ -146,7 +146,8 @@ def build_context(
     environment.filters["isotime"] = iso_time
     environment.filters["day"] = show_day
     environment.globals.update(
-        locale=active_locale, switches=switches, role_names=ROLE_NAMES, client_kinds=CLIENT_KINDS
+        locale=active_locale, switches=switches, role_names=ROLE_NAMES, client_kinds=CLIENT_KINDS,
+        audit_events=AUDIT_EVENTS,
     )
     context = Context(
         settings=settings,

@@ -49,7 +49,7 @@ WORDS = {
            "throttled": "Trop de tentatives de connexion ont échoué.",
            "add_rs": "Ajouter le serveur de ressources", "rs_uri": "URI de la ressource",
            "rs_secret": "Nouveaux identifiants du serveur de ressources",
-           "never_used": "dernière utilisation\u00a0: jamais"},
+           "never_used": "dernière utilisation\u00a0: jamais", "logged_in": "Connexion réussie"},
     "en": {"email": "Email", "password": "Password", "log_in": "Log in", "allow": "Allow",
            "account": "Your HospiAI account", "front": "Connect an assistant",
            "asking": "Test Client is asking to connect to your HospiAI account.",
@@ -69,7 +69,8 @@ WORDS = {
            "log_out": "Log out",
            "throttled": "Too many failed login attempts.",
            "add_rs": "Add resource server", "rs_uri": "Resource URI",
-           "rs_secret": "New resource server credentials", "never_used": "last used never"},
+           "rs_secret": "New resource server credentials", "never_used": "last used never",
+           "logged_in": "Logged in"},
 }
 
 
@@ -219,6 +220,11 @@ def test_an_admin_reads_the_console(
         ):
             _visit(page, f"{french_server.url}{path}", lang, f"i18n-{name}-{lang}-{size}", heading)
         expect(page.locator("main")).to_contain_text(words["never_used"])  # the client page
+        # The audit log names each event in the reader's words, its code beside for searches.
+        page.goto(f"{french_server.url}/admin/audit?event=login.")
+        newest = page.locator("table.audit tbody tr").first
+        expect(newest.locator("td.event")).to_contain_text(words["logged_in"])
+        expect(newest.locator("td.event code.tag")).to_have_text("login.succeeded")
         page.goto(f"{french_server.url}/admin")
         page.locator("#rs-name").fill("Dossiers de Lyon")
         page.get_by_label(words["rs_uri"]).fill("https://records.lyon.example/api")
