@@ -49,7 +49,8 @@ WORDS = {
            "throttled": "Trop de tentatives de connexion ont échoué.",
            "add_rs": "Ajouter le serveur de ressources", "rs_uri": "URI de la ressource",
            "rs_secret": "Nouveaux identifiants du serveur de ressources",
-           "never_used": "dernière utilisation\u00a0: jamais", "logged_in": "Connexion réussie"},
+           "never_used": "dernière utilisation\u00a0: jamais", "logged_in": "Connexion réussie",
+           "previous": "Secret précédent", "none_kept": "aucun"},
     "en": {"email": "Email", "password": "Password", "log_in": "Log in", "allow": "Allow",
            "account": "Your HospiAI account", "front": "Connect an assistant",
            "asking": "Test Client is asking to connect to your HospiAI account.",
@@ -70,7 +71,7 @@ WORDS = {
            "throttled": "Too many failed login attempts.",
            "add_rs": "Add resource server", "rs_uri": "Resource URI",
            "rs_secret": "New resource server credentials", "never_used": "last used never",
-           "logged_in": "Logged in"},
+           "logged_in": "Logged in", "previous": "Previous secret", "none_kept": "none kept"},
 }
 
 
@@ -208,6 +209,10 @@ def test_an_admin_reads_the_console(
         _start(page, lang, french_server.url, admin.email, "/admin")
         expect(page.get_by_role("heading", name=words["admin"])).to_be_visible()
         _look(page, lang, f"i18n-admin-{lang}-{size}")
+        # "Secret" is masculine: not the "aucune" of a URI or a method.
+        expect(page.locator(f'td[data-label="{words["previous"]}"]')).to_have_text(
+            words["none_kept"]
+        )
         for path, name, heading in (
             (f"/admin/accounts/{admin.id}", "admin-account", None),
             (f"/admin/confirm/accounts/{admin.id}/disabled", "admin-confirm", None),
