@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -54,6 +55,7 @@ from authserver.web.pages import (
     iso_time,
     send_to_enrolment,
     send_to_login,
+    show_not_found,
     show_page_error,
     show_time,
 )
@@ -264,7 +266,8 @@ def create_app(
         lifespan=_lifespan(context),
         exception_handlers={
             MalformedRequest: _malformed, PageError: show_page_error, LoginRequired: send_to_login,
-            EnrolmentRequired: send_to_enrolment, Exception: _server_error
+            EnrolmentRequired: send_to_enrolment, Exception: _server_error,
+            404: functools.partial(show_not_found, protocol_paths=OAUTH_PATHS),
         },
     )
     app.add_middleware(RefuseNul, oauth_paths=OAUTH_PATHS)

@@ -231,6 +231,20 @@ def test_a_refused_metadata_document_reads_french(problem: FetchError | None, fr
         assert problem.description == problem.reason(str) != problem.reason(_)
 
 
+def test_a_path_with_no_page_reads_french(french_server: AuthServer) -> None:
+    """A mistyped link is a page in the person's language, not the router's English text; the
+    protocol's paths keep the plain answer of an HTTP API."""
+    with french_server.http() as browser:
+        missing = browser.get("/acount")
+        english = browser.get("/acount", headers={"Accept-Language": "en"})
+        api = browser.get("/.well-known/no-such-document")
+    assert missing.status_code == english.status_code == api.status_code == 404
+    assert _lang(missing.text) == "fr" and "<h1>Page introuvable</h1>" in missing.text
+    assert '<a href="/">Aller à l\u2019accueil de HospiAI Connect</a>' in missing.text
+    assert _lang(english.text) == "en" and "<h1>Page not found</h1>" in english.text
+    assert api.text == "Not Found" and api.headers["content-type"].startswith("text/plain")
+
+
 def test_stored_english_reads_french(french_server: AuthServer) -> None:
     """A session's device and a refused admin form come from English the store or the CLI
     share; the page says them in French."""
