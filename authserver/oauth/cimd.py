@@ -35,6 +35,7 @@ class MetadataDocumentError(FetchError):
 
     @classmethod
     def of(cls, error: FetchError) -> MetadataDocumentError:
+        """A fetch's or URL's reason, as the document's: what the authorization endpoint catches."""
         return cls(error.message, what=error.what, **error.values)
 
 
