@@ -45,6 +45,7 @@ from authserver.settings import Settings
 from authserver.store import Store
 from authserver.throttle import LoginThrottle, RegistrationThrottle
 from authserver.web.edge import RefuseNul
+from authserver.web.failures import PageFailures
 from authserver.web.labels import AUDIT_EVENTS, CLIENT_KINDS, ROLE_NAMES, client_name
 from authserver.web.language import Language, switches
 from authserver.web.pages import (
@@ -270,6 +271,7 @@ def create_app(
             404: functools.partial(show_not_found, protocol_paths=OAUTH_PATHS),
         },
     )
+    app.add_middleware(PageFailures, oauth_paths=OAUTH_PATHS)  # inside Language: translated
     app.add_middleware(RefuseNul, oauth_paths=OAUTH_PATHS)
     app.add_middleware(Language, context=context)  # outside RefuseNul: its page is translated
     app.add_middleware(RouteCors, routes=CORS_ROUTES)

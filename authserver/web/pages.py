@@ -15,7 +15,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from authserver.context import get_context
 from authserver.messages import _
 from authserver.passkeys import relying_party
-from authserver.web.paths import enrolment_url, login_url
+from authserver.web.paths import enrolment_url, login_url, under
 from authserver.web.session import check_csrf, csrf_token
 from shared.clock import PARIS
 from shared.i18n import show_moment
@@ -126,7 +126,7 @@ async def show_not_found(
 ) -> Response:
     """The router's 404, a path no route has (a mistyped or outdated link), as a page in the
     person's language; under ``protocol_paths`` the plain answer an HTTP API's clients get."""
-    if request.url.path.startswith(protocol_paths):
+    if under(request.url.path, protocol_paths):
         return PlainTextResponse("Not Found", 404)
     return error_page(
         request, _("Page not found"),

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+import sqlalchemy
 
 from authserver.messages import _
 from authserver.oauth.cimd import MetadataDocumentError, document_columns
@@ -243,6 +244,26 @@ def test_a_path_with_no_page_reads_french(french_server: AuthServer) -> None:
     assert '<a href="/">Aller à l\u2019accueil de HospiAI Connect</a>' in missing.text
     assert _lang(english.text) == "en" and "<h1>Page not found</h1>" in english.text
     assert api.text == "Not Found" and api.headers["content-type"].startswith("text/plain")
+
+
+def test_an_unexpected_failure_on_a_page_reads_french(
+    french_server: AuthServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database loses a table the login needs: the person gets a page in their language
+    (with the page's security headers), the log the detail; OAuth's paths keep server_error."""
+    with french_server.http() as browser:
+        form = _login_page(browser)
+        with sqlalchemy.create_engine(french_server.settings.database_url).begin() as database:
+            database.exec_driver_sql("DROP TABLE attempt")
+        failed = browser.post(str(form.url), data={
+            "csrf_token": csrf_token(form.text), "email": "a@hospiai.test", "password": "x" * 12,
+        })
+        registered = browser.post("/register", json={"redirect_uris": ["https://a.example/cb"]})
+    assert failed.status_code == 500 and _lang(failed.text) == "fr"
+    assert "<h1>Une erreur s\u2019est produite</h1>" in failed.text
+    assert "attempt" not in failed.text and failed.headers["x-frame-options"] == "DENY"
+    assert "unhandled error on POST /login" in caplog.text
+    assert registered.status_code == 500 and registered.json()["error"] == "server_error"
 
 
 def test_stored_english_reads_french(french_server: AuthServer) -> None:
