@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -46,7 +47,8 @@ from authserver.settings import Settings
 from authserver.store import Store
 from authserver.throttle import LoginThrottle, RegistrationThrottle
 from authserver.web.edge import RefuseNul
-from authserver.web.labels import CLIENT_KINDS, ROLE_NAMES, client_name
+from authserver.web.failures import PageFailures
+from authserver.web.labels import AUDIT_EVENTS, CLIENT_KINDS, ROLE_NAMES, client_name
 from authserver.web.language import Language, switches
 from authserver.web.pages import (
     PAGE_POLICY,
@@ -56,6 +58,7 @@ from authserver.web.pages import (
     iso_time,
     send_to_enrolment,
     send_to_login,
+    show_not_found,
     show_page_error,
     show_time,
 )
@@ -148,7 +151,8 @@ def build_context(
     environment.filters["isotime"] = iso_time
     environment.filters["day"] = show_day
     environment.globals.update(
-        locale=active_locale, switches=switches, role_names=ROLE_NAMES, client_kinds=CLIENT_KINDS
+        locale=active_locale, switches=switches, role_names=ROLE_NAMES, client_kinds=CLIENT_KINDS,
+        audit_events=AUDIT_EVENTS,
     )
     context = Context(
         settings=settings,
@@ -276,9 +280,11 @@ def create_app(
         lifespan=_lifespan(context),
         exception_handlers={
             MalformedRequest: _malformed, PageError: show_page_error, LoginRequired: send_to_login,
-            EnrolmentRequired: send_to_enrolment, Exception: _server_error
+            EnrolmentRequired: send_to_enrolment, Exception: _server_error,
+            404: functools.partial(show_not_found, protocol_paths=OAUTH_PATHS),
         },
     )
+    app.add_middleware(PageFailures, oauth_paths=OAUTH_PATHS)  # inside Language: translated
     app.add_middleware(RefuseNul, oauth_paths=OAUTH_PATHS)
     app.add_middleware(Language, context=context)  # outside RefuseNul: its page is translated
     app.add_middleware(RouteCors, routes=CORS_ROUTES)

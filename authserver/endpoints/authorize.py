@@ -66,7 +66,7 @@ async def _client(context: Context, http: HttpRequest) -> Client | None:
             client = await context.documents.client(client_id, http.client_ip)
         except MetadataDocumentError as problem:
             raise PageError(
-                _("This application could not be verified"), problem.description
+                _("This application could not be verified"), problem.reason(_)
             ) from None
     else:
         client = await run_in_threadpool(context.store.client, client_id)

@@ -21,15 +21,22 @@ from authserver.oauth.egress import (
 )
 from authserver.oauth.registration import DocumentMetadata, client_columns
 from authserver.oauth.services import Services
+from shared.i18n import mark as N_
 
 KIND = "metadata_document"
 # Section 8.7 suggests 5 KB.
 MAX_DOCUMENT_BYTES = 5 * 1024
-_WHAT = "The application's metadata document"
+_WHAT = N_("The application's metadata document")
 
 
 class MetadataDocumentError(FetchError):
-    """The document cannot be used; the description is safe to show to the user."""
+    """The document cannot be used: the authorization endpoint's error page says why, in the
+    user's language (``reason``)."""
+
+    @classmethod
+    def of(cls, error: FetchError) -> MetadataDocumentError:
+        """A fetch's or URL's reason, as the document's: what the authorization endpoint catches."""
+        return cls(error.message, what=error.what, **error.values)
 
 
 def is_metadata_url(client_id: str) -> bool:
@@ -42,16 +49,18 @@ def document_columns(url: str, body: bytes, private_use: frozenset[str]) -> dict
     try:
         document = parse_json(body, _WHAT)
     except FetchError as error:
-        raise MetadataDocumentError(error.description) from None
+        raise MetadataDocumentError.of(error) from None
     if not isinstance(document, dict):
-        raise MetadataDocumentError(f"{_WHAT} is not a JSON object.")
+        raise MetadataDocumentError(N_("%(what)s is not a JSON object."), what=_WHAT)
     _check_identity(url, document)
     claims = DocumentMetadata(document, {}, {}, None, private_use=private_use)
     try:
         claims.validate()
     except (OAuth2Error, JoseError) as error:
+        # The rule broken, as registration says it to developers (in English, naming fields).
         raise MetadataDocumentError(
-            f"The application's metadata document is invalid: {error.description or error.error}"
+            N_("The application's metadata document is invalid: %(rule)s"),
+            rule=error.description or error.error,
         ) from None
     return client_columns(claims.get_registered_claims())
 
@@ -60,13 +69,13 @@ def _check_identity(url: str, document: dict[str, Any]) -> None:
     """The document names itself, has a name, and holds no secret (sections 4.1 and 8.4)."""
     if document.pop("client_id", None) != url:
         raise MetadataDocumentError(
-            "The application's metadata document does not name itself as its client_id."
+            N_("The application's metadata document does not name itself as its client_id.")
         )
     name = document.get("client_name")
     if not isinstance(name, str) or not name.strip():
-        raise MetadataDocumentError("The application's metadata document has no client_name.")
+        raise MetadataDocumentError(N_("The application's metadata document has no client_name."))
     if "client_secret" in document or "client_secret_expires_at" in document:
-        raise MetadataDocumentError("The application's metadata document contains a secret.")
+        raise MetadataDocumentError(N_("The application's metadata document contains a secret."))
 
 
 class MetadataDocuments:
@@ -89,7 +98,7 @@ class MetadataDocuments:
                 url, what=_WHAT, max_bytes=MAX_DOCUMENT_BYTES
             )
         except FetchError as error:
-            raise MetadataDocumentError(error.description) from None
+            raise MetadataDocumentError.of(error) from None
         fresh = Client(
             client_id=url,
             kind=KIND,
@@ -110,13 +119,14 @@ class MetadataDocuments:
         settings = self._context.settings
         if not settings.metadata_documents_enabled:
             raise MetadataDocumentError(
-                "This server does not accept applications that name themselves by a URL."
+                N_("This server does not accept applications that name themselves by a URL.")
             )
         problem = url_problem(url)
         if problem is not None:
-            raise MetadataDocumentError(problem)
-        host = urlsplit(url).hostname
+            raise MetadataDocumentError.of(problem)
+        host = urlsplit(url).hostname or ""
         if settings.metadata_document_hosts and host not in settings.metadata_document_hosts:
             raise MetadataDocumentError(
-                f"Applications from {host} are not allowed by this hospital's administrator."
+                N_("Applications from %(host)s are not allowed by this hospital's administrator."),
+                host=host,
             )

@@ -19,6 +19,7 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 import httpx
 
 from authserver.oauth.bridge import has_nul
+from shared.i18n import mark as N_
 
 # The whole fetch, name resolution included, has 5 seconds.
 FETCH_SECONDS = 5.0
@@ -41,11 +42,25 @@ _TUNNELS = [ipaddress.ip_network(net) for net in (
 
 
 class FetchError(Exception):
-    """The document cannot be fetched or used; the description is safe to show to the user."""
+    """The document cannot be fetched or used, for a reason safe to show to the user.
 
-    def __init__(self, description: str) -> None:
-        super().__init__(description)
-        self.description = description
+    ``description`` is the reason in English, for an OAuth error's ``error_description``
+    (developers read it). A page says it in the user's language (``reason``): ``message`` is
+    then marked for the catalogue (``N_``), ``what`` names the document (a marked text too), and
+    ``values`` are the request's own (a host, an HTTP status), shown as they are."""
+
+    def __init__(self, message: str, *, what: str = "", **values: str) -> None:
+        self.message, self.what, self.values = message, what, values
+        # ``str`` translates nothing: the English, as the code says it.
+        self.description = self.reason(str)
+        super().__init__(self.description)
+
+    def reason(self, translate: Callable[[str], str]) -> str:
+        """The reason in the language of ``translate`` (a catalogue's gettext); the engine
+        marks its texts and the page, which knows the language, translates them."""
+        values = {**self.values, "what": translate(self.what)} if self.what else self.values
+        text = translate(self.message)
+        return text % values if values else text
 
 
 async def resolve_host(host: str, port: int) -> list[tuple[str, int]]:
@@ -75,29 +90,31 @@ class Fetched(NamedTuple):
     cache_control: str | None
 
 
-def url_problem(url: str, name: str = "The application's address") -> str | None:
+def url_problem(url: str, what: str = N_("The application's address")) -> FetchError | None:
     """Why ``url`` cannot be fetched as a client's document (CIMD section 3), or None."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError:
-        return f"{name} is not a valid URL."
+        return FetchError(N_("%(what)s is not a valid URL."), what=what)
     if parts.scheme != "https" or not parts.hostname:
-        return f"{name} must be an https URL with a host."
+        return FetchError(N_("%(what)s must be an https URL with a host."), what=what)
     if parts.username is not None or parts.password is not None:
-        return f"{name} must not contain user information."
-    return _path_problem(url, parts, name)
+        return FetchError(N_("%(what)s must not contain user information."), what=what)
+    return _path_problem(url, parts, what)
 
 
-def _path_problem(url: str, parts: SplitResult, name: str) -> str | None:
+def _path_problem(url: str, parts: SplitResult, what: str) -> FetchError | None:
     """The rest of section 3: a path without dot segments, no query or fragment, no port."""
     if "#" in url or parts.query or "?" in url:
-        return f"{name} must not contain a query or a fragment."
+        return FetchError(N_("%(what)s must not contain a query or a fragment."), what=what)
     segments = parts.path.split("/")[1:]
     if not parts.path or parts.path == "/" or {".", ".."} & set(segments):
-        return f"{name} must have a path without dot segments."
+        return FetchError(N_("%(what)s must have a path without dot segments."), what=what)
     if parts.port is not None or not _URL.fullmatch(url):
-        return f"{name} must be plain ASCII on the default https port, without percent-encoding."
+        return FetchError(N_(
+            "%(what)s must be plain ASCII on the default https port, without percent-encoding."
+        ), what=what)
     return None
 
 
@@ -122,9 +139,9 @@ def parse_json(body: bytes, what: str) -> object:
     try:
         document = json.loads(body)
     except (ValueError, RecursionError):
-        raise FetchError(f"{what} is not JSON.") from None
+        raise FetchError(N_("%(what)s is not JSON."), what=what) from None
     if has_nul(body):
-        raise FetchError(f"{what} contains a NUL character.")
+        raise FetchError(N_("%(what)s contains a NUL character."), what=what)
     return document
 
 
@@ -170,7 +187,7 @@ class Fetcher:
             async with asyncio.timeout(self._egress.timeout):
                 return await self._fetch(url, what, max_bytes)
         except TimeoutError:
-            raise FetchError(f"{what} took too long to fetch.") from None
+            raise FetchError(N_("%(what)s took too long to fetch."), what=what) from None
 
     async def _fetch(self, url: str, what: str, max_bytes: int) -> Fetched:
         parts = urlsplit(url)
@@ -180,9 +197,11 @@ class Fetcher:
         except OSError:
             addresses = []
         if not addresses:
-            raise FetchError(f"The application's host {host} could not be found.")
+            raise FetchError(N_("The application's host %(host)s could not be found."), host=host)
         if not all(address_allowed(address, self._allow_private) for address, _ in addresses):
-            raise FetchError(f"The application's host {host} has a private or reserved address.")
+            raise FetchError(
+                N_("The application's host %(host)s has a private or reserved address."), host=host
+            )
         # Connect to the address that was checked (no second lookup an attacker could change),
         # while TLS still verifies the certificate for the host name.
         address, address_port = addresses[0]
@@ -197,7 +216,9 @@ class Fetcher:
         try:
             response = await self._http.send(request, stream=True)
         except httpx.HTTPError:
-            raise FetchError(f"{what} could not be fetched from {host}.") from None
+            raise FetchError(
+                N_("%(what)s could not be fetched from %(host)s."), what=what, host=host
+            ) from None
         try:
             body = await _read(response, what, max_bytes)
             return Fetched(body, response.headers.get("cache-control"))
@@ -207,18 +228,23 @@ class Fetcher:
 
 async def _read(response: httpx.Response, what: str, max_bytes: int) -> bytes:
     if response.status_code != 200:
-        raise FetchError(f"{what} answered HTTP {response.status_code}.")
+        raise FetchError(
+            N_("%(what)s answered HTTP %(status)s."), what=what, status=str(response.status_code)
+        )
     media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
-        raise FetchError(f"{what} is not JSON.")
+        raise FetchError(N_("%(what)s is not JSON."), what=what)
     if response.headers.get("content-encoding", "identity").strip().lower() != "identity":
-        raise FetchError(f"{what} is compressed.")
+        raise FetchError(N_("%(what)s is compressed."), what=what)
     body = b""
     try:
         async for chunk in response.aiter_raw():
             body += chunk
             if len(body) > max_bytes:
-                raise FetchError(f"{what} is larger than {max_bytes // 1024} KB.")
+                raise FetchError(
+                    N_("%(what)s is larger than %(size)s KB."), what=what,
+                    size=str(max_bytes // 1024),
+                )
     except httpx.HTTPError:
-        raise FetchError(f"{what} could not be read.") from None
+        raise FetchError(N_("%(what)s could not be read."), what=what) from None
     return body

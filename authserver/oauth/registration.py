@@ -166,9 +166,11 @@ class DocumentMetadata(ClientMetadata):
         uri = self.get("jwks_uri")
         if uri is None:
             return
-        problem = url_problem(uri, "jwks_uri") if isinstance(uri, str) else "jwks_uri is no URL."
+        if not isinstance(uri, str):
+            raise InvalidClientMetadataError("jwks_uri is no URL.")
+        problem = url_problem(uri, "jwks_uri")
         if problem is not None:
-            raise InvalidClientMetadataError(problem)
+            raise InvalidClientMetadataError(problem.description)
 
     def validate_jwks(self) -> None:
         if "jwks" not in self:

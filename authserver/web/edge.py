@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from authserver.messages import _
 from authserver.oauth.bridge import NUL_DESCRIPTION, MalformedRequest, malformed_response
 from authserver.web.pages import PageError, show_page_error
+from authserver.web.paths import under
 
 
 def _in_address(scope: Scope) -> bool:
@@ -38,7 +39,7 @@ class RefuseNul:
 
     async def _refusal(self, request: Request) -> Response:
         path = request.url.path
-        if any(path == prefix or path.startswith(prefix + "/") for prefix in self.oauth_paths):
+        if under(path, self.oauth_paths):
             return malformed_response(MalformedRequest(NUL_DESCRIPTION))
         refused = PageError(
             _("This address cannot be read"), _("It contains a character not allowed.")

@@ -10,12 +10,12 @@ from urllib.parse import urlsplit
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from authserver.context import get_context
 from authserver.messages import _
 from authserver.passkeys import relying_party
-from authserver.web.paths import enrolment_url, login_url
+from authserver.web.paths import enrolment_url, login_url, under
 from authserver.web.session import check_csrf, csrf_token
 from shared.clock import PARIS
 from shared.i18n import show_moment
@@ -119,6 +119,20 @@ class PageError(Exception):
 async def show_page_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PageError)
     return error_page(request, exc.title, exc.message, exc.status_code, exc.link)
+
+
+async def show_not_found(
+    request: Request, _exc: Exception, protocol_paths: tuple[str, ...] = ()
+) -> Response:
+    """The router's 404, a path no route has (a mistyped or outdated link), as a page in the
+    person's language; under ``protocol_paths`` the plain answer an HTTP API's clients get."""
+    if under(request.url.path, protocol_paths):
+        return PlainTextResponse("Not Found", 404)
+    return error_page(
+        request, _("Page not found"),
+        _("There is no page at this address: the link may be mistyped or out of date."), 404,
+        link=("/", _("Go to the HospiAI Connect home page")),
+    )
 
 
 class LoginRequired(Exception):

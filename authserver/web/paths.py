@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from urllib.parse import urlencode, urlsplit
 
 
@@ -11,6 +12,12 @@ def local_path(value: str | None, default: str = "/account") -> str:
         return default
     parts = urlsplit(value)
     return value if not parts.scheme and not parts.netloc else default
+
+
+def under(path: str, prefixes: Collection[str]) -> bool:
+    """``path`` is one of ``prefixes`` or lies under one ("/token", "/register/abc"; not
+    "/tokens"): the protocol's paths, whose answers are OAuth's shape, not pages."""
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in prefixes)
 
 
 def with_next(path: str, next_page: str | None) -> str:

@@ -218,7 +218,7 @@ def test_a_redirect_uri_missing_from_the_document_is_refused(
 )
 def test_a_bad_client_id_url_is_refused_with_its_reason(client_id: str, reason: str) -> None:
     problem = url_problem(client_id)
-    assert problem is not None and reason in problem
+    assert problem is not None and reason in problem.description
 
 
 @pytest.mark.parametrize(

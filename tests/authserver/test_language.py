@@ -5,18 +5,24 @@ OAuth's JSON errors stay English whatever the language."""
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+import sqlalchemy
 
+from authserver.messages import _
+from authserver.oauth.cimd import MetadataDocumentError, document_columns
+from authserver.oauth.egress import FetchError, url_problem
 from authserver.web.session import device_label
 from shared.i18n import speaking
 from tests.databases import Databases
 from tests.flow import begin, csrf_token, logged_in, login
 from tests.harness import PASSWORD, AuthServer, start_auth_server
+from tests.internet import client_document
 
 # 1 December 2026, 19:58 in Paris.
 EVENING = 1796151480
@@ -183,6 +189,81 @@ def test_oauth_errors_stay_english(french_server: AuthServer) -> None:
     assert answers[:2] == answers[2:]
     assert "must use https" in answers[0][1]["error_description"]
     assert "cannot authenticate" in answers[1][1]["error_description"]
+
+
+DOCUMENT = "https://assistant.example/client.json"
+
+
+def _refusal(document: object) -> MetadataDocumentError:
+    body = document if isinstance(document, bytes) else json.dumps(document).encode()
+    try:
+        document_columns(DOCUMENT, body, frozenset())
+    except MetadataDocumentError as refused:
+        return refused
+    raise AssertionError("the document was accepted")
+
+
+@pytest.mark.parametrize(
+    ("problem", "french"),
+    [
+        (url_problem("https://assistant.example/a/../c.json"),
+         "L\u2019adresse de l\u2019application doit avoir un chemin sans segment «\u00a0.\u00a0» "
+         "ni «\u00a0..\u00a0»."),
+        (url_problem("https://user:pw@assistant.example/c.json"),
+         "L\u2019adresse de l\u2019application ne doit pas contenir d\u2019identifiants"),
+        (_refusal(b"{not json"),
+         "Le document de métadonnées de l\u2019application n\u2019est pas au format JSON."),
+        (_refusal([DOCUMENT]),
+         "Le document de métadonnées de l\u2019application n\u2019est pas un objet JSON."),
+        (_refusal(client_document(DOCUMENT, ["https://a.example/cb"], client_secret="s")),
+         "Le document de métadonnées de l\u2019application contient un secret."),
+        # The rule broken is registration's, in English for the application's developers.
+        (_refusal(client_document(DOCUMENT, ["http://assistant.example/cb"])),
+         "Le document de métadonnées de l\u2019application n\u2019est pas valide. Pour son "
+         "éditeur, la règle enfreinte\u00a0: redirect_uris"),
+    ],
+)
+def test_a_refused_metadata_document_reads_french(problem: FetchError | None, french: str) -> None:
+    """The engine marks why an application could not be verified, and the page says it in the
+    person's language, the document it names too; the description stays English for OAuth."""
+    assert problem is not None
+    with speaking("fr"):
+        assert problem.reason(_).startswith(french)
+        assert problem.description == problem.reason(str) != problem.reason(_)
+
+
+def test_a_path_with_no_page_reads_french(french_server: AuthServer) -> None:
+    """A mistyped link is a page in the person's language, not the router's English text; the
+    protocol's paths keep the plain answer of an HTTP API."""
+    with french_server.http() as browser:
+        missing = browser.get("/acount")
+        english = browser.get("/acount", headers={"Accept-Language": "en"})
+        api = browser.get("/.well-known/no-such-document")
+    assert missing.status_code == english.status_code == api.status_code == 404
+    assert _lang(missing.text) == "fr" and "<h1>Page introuvable</h1>" in missing.text
+    assert '<a href="/">Aller à l\u2019accueil de HospiAI Connect</a>' in missing.text
+    assert _lang(english.text) == "en" and "<h1>Page not found</h1>" in english.text
+    assert api.text == "Not Found" and api.headers["content-type"].startswith("text/plain")
+
+
+def test_an_unexpected_failure_on_a_page_reads_french(
+    french_server: AuthServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database loses a table the login needs: the person gets a page in their language
+    (with the page's security headers), the log the detail; OAuth's paths keep server_error."""
+    with french_server.http() as browser:
+        form = _login_page(browser)
+        with sqlalchemy.create_engine(french_server.settings.database_url).begin() as database:
+            database.exec_driver_sql("DROP TABLE attempt")
+        failed = browser.post(str(form.url), data={
+            "csrf_token": csrf_token(form.text), "email": "a@hospiai.test", "password": "x" * 12,
+        })
+        registered = browser.post("/register", json={"redirect_uris": ["https://a.example/cb"]})
+    assert failed.status_code == 500 and _lang(failed.text) == "fr"
+    assert "<h1>Une erreur s\u2019est produite</h1>" in failed.text
+    assert "attempt" not in failed.text and failed.headers["x-frame-options"] == "DENY"
+    assert "unhandled error on POST /login" in caplog.text
+    assert registered.status_code == 500 and registered.json()["error"] == "server_error"
 
 
 def test_stored_english_reads_french(french_server: AuthServer) -> None:

@@ -1,5 +1,5 @@
 """The main flows in a real browser in French and in English, at phone and desktop width: the
-front door, login, consent, the account page, an error page, the admin console (its lists and
+front door, login, consent, the account page, error pages, the admin console (its lists and
 dashboard) and adding a passkey. French comes from the browser's language, English from the
 switch (its cookie then holds for every page); no page is wider than the screen.
 Screenshots go to test-artifacts/screenshots/."""
@@ -18,6 +18,7 @@ from tests.browser.test_passkeys import authenticator
 from tests.databases import Databases
 from tests.flow import tokens_for
 from tests.harness import PASSWORD, AuthServer, Stack, start_auth_server
+from tests.internet import Internet, client_document
 from tests.mcpserver.helpers import call
 
 SIZES: dict[str, ViewportSize] = {
@@ -48,7 +49,8 @@ WORDS = {
            "throttled": "Trop de tentatives de connexion ont échoué.",
            "add_rs": "Ajouter le serveur de ressources", "rs_uri": "URI de la ressource",
            "rs_secret": "Nouveaux identifiants du serveur de ressources",
-           "never_used": "dernière utilisation\u00a0: jamais"},
+           "never_used": "dernière utilisation\u00a0: jamais", "logged_in": "Connexion réussie",
+           "previous": "Secret précédent", "none_kept": "aucun"},
     "en": {"email": "Email", "password": "Password", "log_in": "Log in", "allow": "Allow",
            "account": "Your HospiAI account", "front": "Connect an assistant",
            "asking": "Test Client is asking to connect to your HospiAI account.",
@@ -68,7 +70,8 @@ WORDS = {
            "log_out": "Log out",
            "throttled": "Too many failed login attempts.",
            "add_rs": "Add resource server", "rs_uri": "Resource URI",
-           "rs_secret": "New resource server credentials", "never_used": "last used never"},
+           "rs_secret": "New resource server credentials", "never_used": "last used never",
+           "logged_in": "Logged in", "previous": "Previous secret", "none_kept": "none kept"},
 }
 
 
@@ -154,6 +157,47 @@ def test_a_patient_connects_an_assistant(
         page.context.close()
 
 
+# Why an application that names itself by a metadata document (CIMD) was refused: a fetch that
+# failed, in which the engine names the document, and a rule of the document's content.
+UNVERIFIED = {
+    "fr": ("Cette application n\u2019a pas pu être vérifiée",
+           "Le document de métadonnées de l\u2019application n\u2019a pas pu être obtenu\u00a0: "
+           "son serveur a répondu HTTP 404.",
+           "Le document de métadonnées de l\u2019application n\u2019a pas de client_name."),
+    "en": ("This application could not be verified",
+           "The application's metadata document answered HTTP 404.",
+           "The application's metadata document has no client_name."),
+}
+
+
+@pytest.mark.parametrize("size", sorted(SIZES))
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_an_application_that_cannot_be_verified_is_explained(
+    chromium: Browser, databases: Databases, internet: Internet, callback: Callback, lang: str,
+    size: str,
+) -> None:
+    missing = "https://assistant.example/missing.json"  # not published: HTTP 404
+    nameless = "https://assistant.example/nameless.json"
+    internet.publish(nameless, client_document(nameless, [callback.uri], client_name=""))
+    title, *reasons = UNVERIFIED[lang]
+    page = _browser_page(chromium, size)
+    with start_auth_server(
+        databases, default_locale="fr", egress=internet.egress(),
+        metadata_documents_allow_private=True,
+    ) as server:
+        try:
+            _choose(page, lang, server.url)
+            for client_id, reason, name in zip(
+                (missing, nameless), reasons, ("unreachable", "invalid"), strict=True
+            ):
+                open_authorize(page, server, client_id, callback)
+                expect(page.get_by_role("heading", name=title)).to_be_visible()
+                expect(page.get_by_role("alert")).to_have_text(reason)
+                _look(page, lang, f"i18n-unverified-{name}-{lang}-{size}")
+        finally:
+            page.context.close()
+
+
 @pytest.mark.parametrize("size", sorted(SIZES))
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_an_admin_reads_the_console(
@@ -165,6 +209,10 @@ def test_an_admin_reads_the_console(
         _start(page, lang, french_server.url, admin.email, "/admin")
         expect(page.get_by_role("heading", name=words["admin"])).to_be_visible()
         _look(page, lang, f"i18n-admin-{lang}-{size}")
+        # "Secret" is masculine: not the "aucune" of a URI or a method.
+        expect(page.locator(f'td[data-label="{words["previous"]}"]')).to_have_text(
+            words["none_kept"]
+        )
         for path, name, heading in (
             (f"/admin/accounts/{admin.id}", "admin-account", None),
             (f"/admin/confirm/accounts/{admin.id}/disabled", "admin-confirm", None),
@@ -177,6 +225,11 @@ def test_an_admin_reads_the_console(
         ):
             _visit(page, f"{french_server.url}{path}", lang, f"i18n-{name}-{lang}-{size}", heading)
         expect(page.locator("main")).to_contain_text(words["never_used"])  # the client page
+        # The audit log names each event in the reader's words, its code beside for searches.
+        page.goto(f"{french_server.url}/admin/audit?event=login.")
+        newest = page.locator("table.audit tbody tr").first
+        expect(newest.locator("td.event")).to_contain_text(words["logged_in"])
+        expect(newest.locator("td.event code.tag")).to_have_text("login.succeeded")
         page.goto(f"{french_server.url}/admin")
         page.locator("#rs-name").fill("Dossiers de Lyon")
         page.get_by_label(words["rs_uri"]).fill("https://records.lyon.example/api")
