@@ -10,6 +10,7 @@ run. Servers run on core 0, the load generator (wrk) on core 1; every load is bo
 (e) MCP tools/call of a logged tool with the health-data access log on vs off (issue 16).
 (f) Revocation reaching two MCP replicas through the revocation feed, and the feed's cost on
     tools/call (issue 14).
+(g) /introspect and the refresh grant against node-oidc-provider on SQLite (issue 14).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from benchmarks.measure import (
 )
 from benchmarks.refresh import bench_refresh
 from benchmarks.revocation import bench_revocation
+from benchmarks.versus_peer import bench_versus_peer
 from mcpserver.domain.seed import seed_demo
 from mcpserver.domain.store import DomainStore
 from shared.clock import unix_now
@@ -75,6 +77,8 @@ def _provision(work: Path) -> dict[str, Any]:
     return {
         "auth": {"issuer": issuer, "secret_key": secret_key, "database_url": auth_db,
                  "default_resource": resource, "access_token_ttl": 3600,
+                 # tests.flow signs in and consents on the English pages.
+                 "default_locale": "en",
                  # The login burst's sign-ins are all in flight at once, which the throttle
                  # counts until each succeeds.
                  "login_failures_per_account": 100, "login_failures_per_network": 10_000},
@@ -139,7 +143,7 @@ def _sub(config: dict[str, Any], token: str) -> str:
 
 
 def main() -> None:
-    parts = sys.argv[1:] or ["a", "e", "f", "b", "c", "d"]
+    parts = sys.argv[1:] or ["a", "e", "f", "b", "g", "c", "d"]
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is required: apt-get install wrk")
     work = Path(tempfile.mkdtemp(prefix="hospiai-bench-"))
@@ -191,6 +195,8 @@ def main() -> None:
             )
         if "b" in parts:
             bench_introspection(config, token, work)
+        if "g" in parts:
+            bench_versus_peer(work)
         if "d" in parts:
             for backend in ("sqlite", "postgresql"):
                 if backend == "postgresql" and not os.environ.get("HOSPIAI_TEST_POSTGRES_URL"):
