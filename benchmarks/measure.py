@@ -45,9 +45,11 @@ def start(
             time.sleep(0.1)
 
 
-def request_script(method: str, body: str, headers: dict[str, str], work: Path) -> Path:
-    """A wrk script sending the same request every time."""
-    script = work / "request.lua"
+def request_script(
+    method: str, body: str, headers: dict[str, str], work: Path, name: str = "request"
+) -> Path:
+    """A wrk script sending the same request every time; ``name``: for scripts that alternate."""
+    script = work / f"{name}.lua"
     lines = [f'wrk.method = "{method}"', f"wrk.body = {json.dumps(body)}"]
     lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
     script.write_text("\n".join(lines) + "\n")
@@ -58,9 +60,11 @@ def wrk(url: str, method: str, body: str, headers: dict[str, str], work: Path) -
     return wrk_script(url, request_script(method, body, headers, work))
 
 
-def wrk_script(url: str, script: Path, duration: str = DURATION) -> dict[str, float]:
+def wrk_script(
+    url: str, script: Path, duration: str = DURATION, connections: int = CONNECTIONS
+) -> dict[str, float]:
     output = subprocess.run(
-        ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{duration}",
+        ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{connections}", f"-d{duration}",
          "--latency", "-s", str(script), url],
         capture_output=True, text=True, check=True, timeout=120,
     ).stdout

@@ -11,6 +11,7 @@ run. Servers run on core 0, the load generator (wrk) on core 1; every load is bo
 (f) Revocation reaching two MCP replicas through the revocation feed, and the feed's cost on
     tools/call (issue 14).
 (g) /introspect and the refresh grant against node-oidc-provider on SQLite (issue 14).
+(h) Scale-out: two replicas of each service on one PostgreSQL against one (issue 14).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from benchmarks.measure import (
 )
 from benchmarks.refresh import bench_refresh
 from benchmarks.revocation import bench_revocation
+from benchmarks.scale_out import bench_scale_out
 from benchmarks.versus_peer import bench_versus_peer
 from mcpserver.domain.seed import seed_demo
 from mcpserver.domain.store import DomainStore
@@ -143,7 +145,7 @@ def _sub(config: dict[str, Any], token: str) -> str:
 
 
 def main() -> None:
-    parts = sys.argv[1:] or ["a", "e", "f", "b", "g", "c", "d"]
+    parts = sys.argv[1:] or ["a", "e", "f", "b", "g", "c", "d", "h"]
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is required: apt-get install wrk")
     work = Path(tempfile.mkdtemp(prefix="hospiai-bench-"))
@@ -206,6 +208,8 @@ def main() -> None:
         if "c" in parts:
             print("(c) booking under 50 concurrent clients")
             print(asyncio.run(_booking_race(config, token, work)))
+        if "h" in parts:
+            bench_scale_out()
         print(f"\nRSS after the load (target <= 150 MiB each): {rss(processes)}")
     finally:
         # The authorization server last: the MCP servers poll it until they stop.
