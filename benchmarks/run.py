@@ -148,6 +148,7 @@ def main() -> None:
     parts = sys.argv[1:] or ["a", "e", "f", "b", "g", "c", "d", "h"]
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is required: apt-get install wrk")
+    started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="hospiai-bench-"))
     config = _provision(work)
     config_path = work / "config.json"
@@ -195,6 +196,9 @@ def main() -> None:
                                    EMAIL, password=PASSWORD, scope="read:data offline_access"),
                 f"http://127.0.0.1:{PORTS['mcp-nofeed']}/mcp", work,
             )
+            # Its revocations revoked the grant of the benchmark user at this client, which
+            # ``token`` belongs to: (b) would introspect an inactive token, (c) be refused.
+            token = access_token(config["auth"]["issuer"], config["client_id"])
         if "b" in parts:
             bench_introspection(config, token, work)
         if "g" in parts:
@@ -211,6 +215,7 @@ def main() -> None:
         if "h" in parts:
             bench_scale_out()
         print(f"\nRSS after the load (target <= 150 MiB each): {rss(processes)}")
+        print(f"make bench took {time.monotonic() - started:.0f} s (target < 600 s)")
     finally:
         # The authorization server last: the MCP servers poll it until they stop.
         for process in reversed(processes.values()):
