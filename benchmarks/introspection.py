@@ -100,13 +100,13 @@ def _production(config: dict[str, Any], benchmarked: Run, form: dict[str, str], 
         process.wait(timeout=30)
 
 
-def _form(rs_id: str, rs_secret: str) -> dict[str, str]:
+def basic_form(rs_id: str, rs_secret: str) -> dict[str, str]:
     basic = base64.b64encode(f"{rs_id}:{rs_secret}".encode()).decode()
     return {"Content-Type": "application/x-www-form-urlencoded", "Authorization": f"Basic {basic}"}
 
 
 def bench_introspection(config: dict[str, Any], work: Path) -> None:
-    form = _form(config["mcp"]["client_id"], config["mcp"]["client_secret"])
+    form = basic_form(config["mcp"]["client_id"], config["mcp"]["client_secret"])
     introspect_url = f"{config['auth']['issuer']}/introspect"
     # A token of its own: (f) revokes the benchmark user's grant, which held the run's first
     # token, and an inactive token's answer skips most of introspection's work.
@@ -142,7 +142,7 @@ def bench_introspection(config: dict[str, Any], work: Path) -> None:
         process = start("auth", PORTS["auth-pg"], path)
         try:
             pg_token = access_token(issuer, ids["client_id"])
-            pg_form = _form(ids["rs_id"], ids["rs_secret"])
+            pg_form = basic_form(ids["rs_id"], ids["rs_secret"])
             compare(
                 "(b) introspection, PostgreSQL against SQLite",
                 0.80,

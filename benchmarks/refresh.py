@@ -50,7 +50,7 @@ def _base_checkout(work: Path, base: str) -> Path:
     return folder
 
 
-def _seed(store: Store, keys: Keys, client_id: str, resource: str, count: int) -> list[str]:
+def seed_tokens(store: Store, keys: Keys, client_id: str, resource: str, count: int) -> list[str]:
     """``count`` accounts, each with one grant and one live refresh token: their values."""
     now, tag = unix_now(), secrets.token_hex(4)
     values = [secrets.token_urlsafe(32) for _ in range(count)]
@@ -74,7 +74,7 @@ def _seed(store: Store, keys: Keys, client_id: str, resource: str, count: int) -
     return values
 
 
-def _script(work: Path, client_id: str, values: list[str], name: str) -> Path:
+def refresh_script(work: Path, client_id: str, values: list[str], name: str) -> Path:
     tokens = work / f"{name}.tokens"
     tokens.write_text("\n".join(values) + "\n")
     script = work / f"{name}.lua"
@@ -105,8 +105,9 @@ def _round(
 ) -> Any:
     """One round of one side; its server's CPU microseconds per answered refresh go to ``cpu``
     (a figure the other helpers' load on this machine does not move, unlike the rate)."""
-    values = _seed(store, keys, config["client_id"], config["auth"]["default_resource"], TOKENS)
-    script = _script(work, config["client_id"], values, side)
+    resource = config["auth"]["default_resource"]
+    values = seed_tokens(store, keys, config["client_id"], resource, TOKENS)
+    script = refresh_script(work, config["client_id"], values, side)
     before = _cpu_seconds(pid)
     figures = wrk_script(f"http://127.0.0.1:{PORTS[side]}/token", script, REFRESH_DURATION)
     answered = figures["rps"] * int(REFRESH_DURATION.rstrip("s"))

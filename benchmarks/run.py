@@ -10,6 +10,8 @@ run. Servers run on core 0, the load generator (wrk) on core 1; every load is bo
 (e) MCP tools/call of a logged tool with the health-data access log on vs off (issue 16).
 (f) Revocation reaching two MCP replicas through the revocation feed, and the feed's cost on
     tools/call (issue 14).
+(g) /introspect and the refresh grant against node-oidc-provider on SQLite (issue 14).
+(h) Scale-out: two replicas of each service on one PostgreSQL against one (issue 14).
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ from benchmarks.measure import (
 )
 from benchmarks.refresh import bench_refresh
 from benchmarks.revocation import bench_revocation
+from benchmarks.scale_out import bench_scale_out
+from benchmarks.versus_peer import bench_versus_peer
 from mcpserver.domain.seed import seed_demo
 from mcpserver.domain.store import DomainStore
 from shared.clock import unix_now
@@ -75,6 +79,8 @@ def _provision(work: Path) -> dict[str, Any]:
     return {
         "auth": {"issuer": issuer, "secret_key": secret_key, "database_url": auth_db,
                  "default_resource": resource, "access_token_ttl": 3600,
+                 # tests.flow signs in and consents on the English pages.
+                 "default_locale": "en",
                  # The login burst's sign-ins are all in flight at once, which the throttle
                  # counts until each succeeds.
                  "login_failures_per_account": 100, "login_failures_per_network": 10_000},
@@ -139,9 +145,10 @@ def _sub(config: dict[str, Any], token: str) -> str:
 
 
 def main() -> None:
-    parts = sys.argv[1:] or ["a", "e", "f", "b", "c", "d"]
+    parts = sys.argv[1:] or ["a", "e", "f", "b", "g", "c", "d", "h"]
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is required: apt-get install wrk")
+    started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="hospiai-bench-"))
     config = _provision(work)
     config_path = work / "config.json"
@@ -191,6 +198,8 @@ def main() -> None:
             )
         if "b" in parts:
             bench_introspection(config, work)
+        if "g" in parts:
+            bench_versus_peer(work)
         if "d" in parts:
             for backend in ("sqlite", "postgresql"):
                 if backend == "postgresql" and not os.environ.get("HOSPIAI_TEST_POSTGRES_URL"):
@@ -202,7 +211,10 @@ def main() -> None:
             # A token of its own: (f) revoked the grant of the run's first one.
             booking = access_token(config["auth"]["issuer"], config["client_id"])
             print(asyncio.run(_booking_race(config, booking, work)))
+        if "h" in parts:
+            bench_scale_out()
         print(f"\nRSS after the load (target <= 150 MiB each): {rss(processes)}")
+        print(f"make bench took {time.monotonic() - started:.0f} s (target < 600 s)")
     finally:
         # The authorization server last: the MCP servers poll it until they stop.
         for process in reversed(processes.values()):
