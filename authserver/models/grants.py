@@ -88,7 +88,10 @@ class AuthorizationCode(SQLModel, table=True):
     consumed_at: int | None = Field(default=None, sa_type=UNIX_TIME)
 
 
-class AccessToken(SQLModel, table=True):
+class _IssuedToken(SQLModel):
+    """What an access token and a refresh token both hold: stored by the hash of its value
+    (never the value), for one grant, client, account, scope and resource, with its life."""
+
     token_hash: str = Field(primary_key=True)
     grant_id: str = Field(index=True)
     client_id: str
@@ -97,18 +100,13 @@ class AccessToken(SQLModel, table=True):
     resource: str
     issued_at: int = Field(sa_type=UNIX_TIME)
     expires_at: int = Field(sa_type=UNIX_TIME)
+
+
+class AccessToken(_IssuedToken, table=True):
     revoked_at: int | None = Field(default=None, sa_type=UNIX_TIME)
 
 
-class RefreshToken(SQLModel, table=True):
-    token_hash: str = Field(primary_key=True)
-    grant_id: str = Field(index=True)
-    client_id: str
-    account_id: str
-    scope: str
-    resource: str
-    issued_at: int = Field(sa_type=UNIX_TIME)
-    expires_at: int = Field(sa_type=UNIX_TIME)
+class RefreshToken(_IssuedToken, table=True):
     spent_at: int | None = Field(default=None, sa_type=UNIX_TIME)
     # The response this token was exchanged for, sealed under a key derived from the token
     # itself, so a retry inside the grace window gets the same pair and nobody else can read it.
