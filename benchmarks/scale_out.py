@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import os
 import secrets
 import shutil
@@ -137,8 +138,11 @@ def _together(runs: Sequence[Callable[[], dict[str, float]]]) -> dict[str, float
     """The runs at once (each its own wrk, all on the load core): their sum."""
     with ThreadPoolExecutor(len(runs)) as pool:
         results = list(pool.map(lambda run: run(), runs))
-    return {"rps": sum(r["rps"] for r in results), "p99_ms": max(r["p99_ms"] for r in results),
-            "errors": sum(r["errors"] for r in results)}
+    rps = sum(r["rps"] for r in results)
+    return {"rps": rps, "p99_ms": max(r["p99_ms"] for r in results),
+            "errors": sum(r["errors"] for r in results),
+            # Each server's CPU per request, weighted by its share of the requests.
+            "cpu_us": sum(r["cpu_us"] * r["rps"] for r in results) / rps if rps else math.nan}
 
 
 def _chain(cluster: _Cluster, stop: threading.Event) -> None:
