@@ -121,13 +121,13 @@ def compare(title: str, target: float, baseline: tuple[str, Run], measured: tupl
         for (name, _), side in zip(sides, figures, strict=True):
             print(line(f"{index}: {name}", side))
     for position, (name, _) in enumerate(sides[1:], 1):
-        ratios = sorted(figures[position]["rps"] / figures[0]["rps"] for figures in rounds)
+        ratios = sorted(_ratio(figures[position]["rps"], figures[0]["rps"]) for figures in rounds)
         goal = f"target >= {target:.2f}" if position == len(sides) - 1 else "no target"
         print(f"  {name}: ratios {', '.join(f'{ratio:.2f}' for ratio in ratios)}; "
               f"median {ratios[len(ratios) // 2]:.2f} ({goal})")
     for position, (name, _) in enumerate(sides[1:], 1):
         # Load-independent: the baseline's CPU per request over this side's, round by round.
-        cpu = sorted(figures[0]["cpu_us"] / figures[position]["cpu_us"] for figures in rounds)
+        cpu = sorted(_ratio(side[0]["cpu_us"], side[position]["cpu_us"]) for side in rounds)
         print(f"  {name}: by server CPU per request {', '.join(f'{r:.2f}' for r in cpu)}; "
               f"median {cpu[len(cpu) // 2]:.2f}")
     for position, (name, _) in enumerate(sides):
@@ -136,6 +136,12 @@ def compare(title: str, target: float, baseline: tuple[str, Run], measured: tupl
               f"median CPU {median([r[position]['cpu_us'] for r in rounds]):.0f} us/req")
     print()
     return [figures[-1] for figures in rounds]
+
+
+def _ratio(measured: float, baseline: float) -> float:
+    """Not a number when the baseline round answered nothing (an overloaded machine), so the
+    run goes on and prints what it has."""
+    return measured / baseline if baseline else math.nan
 
 
 def median(values: list[float]) -> float:
