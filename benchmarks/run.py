@@ -153,8 +153,11 @@ def main() -> None:
     config = _provision(work)
     config_path = work / "config.json"
     config_path.write_text(json.dumps(config))
-    processes = {kind: _start(kind, config_path) for kind in PORTS}
+    processes: dict[str, subprocess.Popen[bytes]] = {}
     try:
+        # Inside the try: a server that fails to start stops the ones started before it.
+        for kind in PORTS:
+            processes[kind] = _start(kind, config_path)
         token = access_token(config["auth"]["issuer"], config["client_id"])
         print(f"HospiAI Connect benchmark: wrk -t1 -c{CONNECTIONS} -d{DURATION}; servers on core "
               f"{SERVER_CORE}, load on core {LOAD_CORE}; uvicorn uvloop+httptools, 1 worker\n")
