@@ -5,22 +5,25 @@ cannot be written fails the call: an answer is never given without its record.""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import Enum
 
 import mcp_types as mt
-from anyio import CancelScope
+from anyio import CancelScope, to_thread
 from fastmcp.exceptions import ToolError, ValidationError
 from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 from fastmcp.tools.base import ToolResult
 
 from mcpserver.context import current
 from mcpserver.domain.models import DataAccess
+from mcpserver.domain.store import DomainStore
 from mcpserver.messages import _
 from mcpserver.refusal import Refusal
+from mcpserver.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -145,3 +148,24 @@ def _subjects(whose: Whose, sub: str, found: Touched) -> dict[str | None, list[s
     if whose is Whose.PATIENTS and found.by_subject:
         return {subject: ids for subject, ids in found.by_subject.items()}
     return {None: []}
+
+
+async def purge(store: DomainStore, settings: Settings, clock: Callable[[], float]) -> None:
+    """Delete the entries past their retention; idempotent, so replicas may all run it. A
+    failure is logged and the next interval tries again."""
+    try:
+        deleted = await to_thread.run_sync(
+            store.purge_accesses, int(clock()) - settings.access_log_retention)
+        if deleted:
+            log.info("access log: %d entries past retention deleted", deleted)
+    except Exception:
+        log.exception("access log purge failed; it runs again at the next interval")
+
+
+async def purge_every(
+    store: DomainStore, settings: Settings, clock: Callable[[], float]
+) -> None:
+    """The purge every purge_interval while serving (the first one runs before serving)."""
+    while settings.purge_interval > 0:
+        await asyncio.sleep(settings.purge_interval)
+        await purge(store, settings, clock)

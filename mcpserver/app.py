@@ -11,7 +11,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from urllib.parse import urlsplit
 
 import httpx
-from anyio import to_thread
 from fastmcp import FastMCP
 from fastmcp.server.http import StarletteWithLifespan
 from fastmcp.server.middleware import Middleware
@@ -21,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
+from mcpserver import access_log
 from mcpserver.auth import IntrospectionVerifier
 from mcpserver.capabilities import StatelessCapabilities
 from mcpserver.context import Services
@@ -148,14 +148,16 @@ def _lifespan(
     http_client: httpx.AsyncClient,
     receiver: SecurityEventReceiver | None,
 ) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
-    """Checks before serving (schema, tool declarations), the background jobs while serving
-    (access-log purge, security events), and everything closed after, in that order."""
+    """Checks before serving (schema, tool declarations, the first access-log purge), the
+    background jobs while serving (the purge, security events), then everything closed."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store.check_schema()
         await tools.check()
-        tasks = [asyncio.create_task(_purge_access_log(store, settings, clock))]
+        if settings.purge_interval > 0:  # before serving: no request meets it half-done
+            await access_log.purge(store, settings, clock)
+        tasks = [asyncio.create_task(access_log.purge_every(store, settings, clock))]
         if receiver is not None:
             tasks.append(asyncio.create_task(receiver.run()))
         try:
@@ -181,22 +183,6 @@ def _introspection_client(transport: httpx.AsyncBaseTransport | None) -> httpx.A
         limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
         transport=transport,
     )
-
-
-async def _purge_access_log(
-    store: DomainStore, settings: Settings, clock: Callable[[], float]
-) -> None:
-    """Delete access-log entries past their retention at start, then every purge_interval;
-    idempotent, so replicas may all run it."""
-    while settings.purge_interval > 0:
-        try:
-            deleted = await to_thread.run_sync(
-                store.purge_accesses, int(clock()) - settings.access_log_retention)
-            if deleted:
-                log.info("access log: %d entries past retention deleted", deleted)
-        except Exception:
-            log.exception("access log purge failed; it runs again at the next interval")
-        await asyncio.sleep(settings.purge_interval)
 
 
 def _browser_origins(settings: Settings) -> tuple[str, ...]:
