@@ -21,6 +21,7 @@ from authserver.web.pages import (
     checked_form,
     error_page,
 )
+from authserver.web.paths import local_path, with_next
 from authserver.web.session import LoginSession, client_ip, current_session
 
 ADMIN_REAUTH_SECONDS = 15 * 60
@@ -30,6 +31,19 @@ AUDITED_FIELDS = (
 )
 
 Admin = tuple[Context, LoginSession]
+
+
+async def factor_page_of(
+    request: Request, page: str, default_next: str = "/account"
+) -> tuple[Context, LoginSession, str]:
+    """The signed-in account on one of its sign-in factor pages (one-time codes, passkeys), and
+    the local page to go back to once enrolled (``next``); signed out, the login, then here."""
+    context = get_context(request)
+    next_page = local_path(request.query_params.get("next"), default_next)
+    session = await run_in_threadpool(current_session, context, request)
+    if session is None:
+        raise LoginRequired(with_next(page, next_page))
+    return context, session, next_page
 
 
 async def admin_of(request: Request) -> Admin:

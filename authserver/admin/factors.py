@@ -13,32 +13,22 @@ from starlette.responses import RedirectResponse, Response
 
 from authserver import one_time_codes
 from authserver.admin import passkeys
-from authserver.context import Context, get_context
+from authserver.admin.access import factor_page_of
+from authserver.context import Context
 from authserver.messages import N_, _
 from authserver.policy import may_remove_factor, second_factor_required
 from authserver.web.pages import (
-    LoginRequired,
     checked_form,
     error_page,
     form_field,
     last_factor_page,
     render,
 )
-from authserver.web.paths import enrolment_url, local_path, with_next
-from authserver.web.session import LoginSession, client_ip, current_session
+from authserver.web.paths import enrolment_url, with_next
+from authserver.web.session import LoginSession, client_ip
 
 PAGE = "/account/one-time-codes"
 WRONG_FIRST_CODE = N_("That code is not right. Type the code your app shows now.")
-
-
-async def _session(request: Request) -> tuple[Context, LoginSession, str]:
-    """The logged-in account, and where to go once enrolled."""
-    context = get_context(request)
-    next_page = local_path(request.query_params.get("next"))
-    session = await run_in_threadpool(current_session, context, request)
-    if session is None:
-        raise LoginRequired(enrolment_url(next_page))
-    return context, session, next_page
 
 
 async def _audit(request: Request, context: Context, session: LoginSession, event: str) -> None:
@@ -50,7 +40,7 @@ async def _audit(request: Request, context: Context, session: LoginSession, even
 
 
 async def start(request: Request) -> Response:
-    context, session, next_page = await _session(request)
+    context, session, next_page = await factor_page_of(request, PAGE)
     await checked_form(request)
     started = await run_in_threadpool(
         one_time_codes.start, context.store, context.keys, session.account, context.clock()
@@ -65,7 +55,7 @@ async def start(request: Request) -> Response:
 
 async def show(request: Request, *, error: str | None = None) -> Response:
     """The enrolment waiting for its first code; or, with none, what the policy asks."""
-    context, session, next_page = await _session(request)
+    context, session, next_page = await factor_page_of(request, PAGE)
     enrolment = await run_in_threadpool(
         one_time_codes.pending, context.store, context.keys, session.account
     )
@@ -84,7 +74,7 @@ async def show(request: Request, *, error: str | None = None) -> Response:
 
 
 async def confirm(request: Request) -> Response:
-    context, session, next_page = await _session(request)
+    context, session, next_page = await factor_page_of(request, PAGE)
     form = await checked_form(request)
     now = context.clock()
     codes = await run_in_threadpool(
@@ -104,7 +94,7 @@ async def confirm(request: Request) -> Response:
 
 
 async def remove(request: Request) -> Response:
-    context, session, _next_page = await _session(request)
+    context, session, _next_page = await factor_page_of(request, PAGE)
     await checked_form(request)
     if not await run_in_threadpool(
         may_remove_factor, context.settings, context.store, session.account

@@ -13,12 +13,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from authserver import passkeys
-from authserver.context import Context, get_context
+from authserver.admin.access import factor_page_of
+from authserver.context import Context
 from authserver.interactions.passkey_login import available
 from authserver.messages import N_, _
 from authserver.policy import may_remove_factor, second_factor_required
 from authserver.web.pages import (
-    LoginRequired,
     checked_form,
     error_page,
     form_field,
@@ -26,23 +26,13 @@ from authserver.web.pages import (
     render,
 )
 from authserver.web.passkey_challenges import options_response, take
-from authserver.web.paths import local_path, with_next
-from authserver.web.session import LoginSession, client_ip, current_session
+from authserver.web.paths import with_next
+from authserver.web.session import LoginSession, client_ip
 from shared.http import NO_STORE
 
 PAGE = "/account/passkeys"
 NOT_CREATED = N_("The passkey was not added. Try again, and use it when your browser asks.")
 DUPLICATE = N_("This passkey is already registered.")
-
-
-async def _session(request: Request) -> tuple[Context, LoginSession, str]:
-    """The logged-in account, and where to go once a passkey is added."""
-    context = get_context(request)
-    next_page = local_path(request.query_params.get("next"), "/account#passkeys")
-    session = await run_in_threadpool(current_session, context, request)
-    if session is None:
-        raise LoginRequired(with_next(PAGE, next_page))
-    return context, session, next_page
 
 
 async def _audit(
@@ -57,7 +47,7 @@ async def _audit(
 
 async def show(request: Request, *, error: str | None = None, status_code: int = 200) -> Response:
     """Adding a passkey; the passkeys the account has are listed on /account."""
-    context, session, next_page = await _session(request)
+    context, session, next_page = await factor_page_of(request, PAGE, "/account#passkeys")
     rp = available(context)
     return render(
         request, "passkeys.html", status_code=status_code, script=rp is not None,
@@ -69,7 +59,7 @@ async def show(request: Request, *, error: str | None = None, status_code: int =
 
 async def options(request: Request) -> Response:
     """POST: the options of a new passkey's registration, for the logged-in account."""
-    context, session, _next_page = await _session(request)
+    context, session, _next_page = await factor_page_of(request, PAGE, "/account#passkeys")
     await checked_form(request)
     rp = available(context)
     if rp is None:
@@ -87,7 +77,7 @@ async def options(request: Request) -> Response:
 
 
 async def register(request: Request) -> Response:
-    context, session, next_page = await _session(request)
+    context, session, next_page = await factor_page_of(request, PAGE, "/account#passkeys")
     form = await checked_form(request)
     rp, account = available(context), session.account
     challenge = await run_in_threadpool(take, context, request, "register", account.id)
@@ -109,7 +99,7 @@ async def register(request: Request) -> Response:
 
 
 async def remove(request: Request) -> Response:
-    context, session, _next_page = await _session(request)
+    context, session, _next_page = await factor_page_of(request, PAGE, "/account#passkeys")
     await checked_form(request)
     account, passkey_id = session.account, request.path_params["passkey_id"]
     owned = {passkey.id for passkey in await run_in_threadpool(context.store.passkeys, account.id)}
