@@ -12,6 +12,7 @@ from typing import Any
 
 import jinja2
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -70,7 +71,7 @@ from shared.health import database_check, health_routes
 from shared.http import NO_STORE
 from shared.i18n import active_locale, show_day, show_number
 from shared.metrics import Metrics
-from shared.observe import Observe
+from shared.observe import Observe, ObservedApp
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -117,7 +118,7 @@ async def _malformed(request: Request, exc: Exception) -> Response:
     return malformed_response(exc)
 
 
-async def _server_error(request: Request, exc: Exception) -> Response:
+async def server_error(request: Request, exc: Exception) -> Response:
     # The detail goes to the log (which redacts secrets), never to the client.
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return JSONResponse(
@@ -275,12 +276,18 @@ def create_app(
         *health_routes([database_check(context.store)]),
         Route("/metrics", context.metrics.endpoint),
     ]
-    app = Starlette(
+    app = ObservedApp(
+        outer=[
+            Middleware(Observe, metrics=context.metrics, headers=SECURITY_HEADERS,
+                       fixed_paths={INTROSPECTION_PATH}),
+            Middleware(Shortcut, path=INTROSPECTION_PATH, endpoint=introspection,
+                       on_error=server_error),
+        ],
         routes=served,
         lifespan=_lifespan(context),
         exception_handlers={
             MalformedRequest: _malformed, PageError: show_page_error, LoginRequired: send_to_login,
-            EnrolmentRequired: send_to_enrolment, Exception: _server_error,
+            EnrolmentRequired: send_to_enrolment, Exception: server_error,
             404: functools.partial(show_not_found, protocol_paths=OAUTH_PATHS),
         },
     )
@@ -288,7 +295,4 @@ def create_app(
     app.add_middleware(RefuseNul, oauth_paths=OAUTH_PATHS)
     app.add_middleware(Language, context=context)  # outside RefuseNul: its page is translated
     app.add_middleware(RouteCors, routes=CORS_ROUTES)
-    app.add_middleware(Shortcut, path=INTROSPECTION_PATH, endpoint=introspection)
-    app.add_middleware(Observe, metrics=context.metrics, headers=SECURITY_HEADERS,
-                       fixed_paths={INTROSPECTION_PATH})
     return app

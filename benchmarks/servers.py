@@ -43,22 +43,28 @@ def _auth_stack(settings: AuthSettings) -> Starlette:
     """What every /introspect call pays before and after its own work: the request read and
     parsed, the route, request id, metrics and headers, a JSON answer. No credential check, no
     token lookup, no database."""
-    from authserver.app import SECURITY_HEADERS
+    from starlette.middleware import Middleware
+
+    from authserver.app import SECURITY_HEADERS, server_error
     from authserver.endpoints import INTROSPECTION_PATH, OAuthEndpoint, Shortcut
     from authserver.oauth.bridge import HttpRequest, OAuthResponse
     from shared.metrics import Metrics
-    from shared.observe import Observe
+    from shared.observe import Observe, ObservedApp
 
     async def unchecked(_http: HttpRequest) -> OAuthResponse:
         return OAuthResponse(200, {"active": False}, [])
 
     # On the event loop and past the router, as /introspect runs (authserver.app).
     endpoint = OAuthEndpoint(unchecked, settings.issuer)
-    app = Starlette(routes=[Route(INTROSPECTION_PATH, endpoint, methods=["POST"])])
-    app.add_middleware(Shortcut, path=INTROSPECTION_PATH, endpoint=endpoint)
-    app.add_middleware(Observe, metrics=Metrics("authserver"), headers=SECURITY_HEADERS,
-                       fixed_paths={INTROSPECTION_PATH})
-    return app
+    return ObservedApp(
+        outer=[
+            Middleware(Observe, metrics=Metrics("authserver"), headers=SECURITY_HEADERS,
+                       fixed_paths={INTROSPECTION_PATH}),
+            Middleware(Shortcut, path=INTROSPECTION_PATH, endpoint=endpoint,
+                       on_error=server_error),
+        ],
+        routes=[Route(INTROSPECTION_PATH, endpoint, methods=["POST"])],
+    )
 
 
 def _mcp_without_auth(settings: McpSettings) -> object:

@@ -16,6 +16,7 @@ from fastmcp.server.http import StarletteWithLifespan
 from fastmcp.server.middleware import Middleware
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
+from starlette.middleware import Middleware as AppMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -45,7 +46,7 @@ from shared.cors import Cors, RouteCors
 from shared.database import create_db_engine
 from shared.health import Check, database_check, health_routes
 from shared.metrics import Metrics
-from shared.observe import Observe
+from shared.observe import Observe, ObservedApp
 
 # What a browser page sends on /mcp (Streamable HTTP, with the current revision's routing
 # headers) and must be able to read back (the 401 challenge, the session and revision).
@@ -113,7 +114,9 @@ def create_app(
     metrics = Metrics("mcpserver")
     verifier = verifier_for(settings, http_client, clock)
     receiver = receiver_for(settings, http_client, verifier, metrics.registry)
-    app = Starlette(
+    app = ObservedApp(
+        outer=[AppMiddleware(Observe, metrics=metrics, headers=SECURITY_HEADERS,
+                             fixed_paths={MCP_PATH})],
         routes=[
             Route(f"/.well-known/oauth-protected-resource{MCP_PATH}", metadata),
             Route("/.well-known/oauth-protected-resource", metadata),
@@ -133,8 +136,6 @@ def create_app(
     )
     # Outside the guard, so that its 401 challenge is readable by an allowed page.
     app.add_middleware(RouteCors, routes=_cors_routes(settings))
-    app.add_middleware(Observe, metrics=metrics, headers=SECURITY_HEADERS,
-                       fixed_paths={MCP_PATH})
     return app
 
 

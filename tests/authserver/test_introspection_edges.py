@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import base64
 
+import pytest
+import sqlalchemy
+
 from tests.databases import both_backends
 from tests.flow import tokens_for
 from tests.harness import AuthServer
@@ -65,3 +68,28 @@ def test_introspection_answers_carry_the_outer_layers(auth_server: AuthServer) -
     assert active.headers["x-content-type-options"] == "nosniff"
     assert active.headers["x-frame-options"] == "DENY"
     assert "access-control-allow-origin" not in active.headers
+
+
+def test_a_crash_on_the_shortcut_is_the_apps_500_with_the_outer_layers(
+    auth_server: AuthServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Past Starlette's error middleware, the shortcut answers a crash itself: the OAuth
+    server_error (no detail), never cached, with the request id and the fixed headers, and the
+    detail in the log."""
+    url = auth_server.settings.database_url
+    cascade = " CASCADE" if url.startswith("postgresql") else ""
+    engine = sqlalchemy.create_engine(url)
+    with engine.begin() as database:
+        database.exec_driver_sql(f"DROP TABLE resourceserver{cascade}")
+    engine.dispose()
+    with auth_server.http() as http:
+        crashed = http.post("/introspect", data={"token": "x"}, auth=_credentials(auth_server),
+                            headers={"x-request-id": "rs-call-2"})
+    assert crashed.status_code == 500
+    assert crashed.json() == {"error": "server_error",
+                              "error_description": "An internal error occurred."}
+    assert crashed.headers["cache-control"] == "no-store"
+    assert crashed.headers["x-request-id"] == "rs-call-2"
+    assert crashed.headers["x-frame-options"] == "DENY"
+    assert "resourceserver" not in crashed.text
+    assert "unhandled error on POST /introspect" in caplog.text
