@@ -6,9 +6,10 @@ import base64
 import binascii
 import json
 from collections import defaultdict
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote
 
 from authlib.oauth2.rfc6749 import OAuth2Request
@@ -24,6 +25,7 @@ from shared.http import NO_STORE
 
 MAX_BODY_BYTES = 64 * 1024
 NUL_DESCRIPTION = "The request contains a NUL character."
+_NO_PATH_PARAMS: Mapping[str, str] = MappingProxyType({})
 
 
 class MalformedRequest(Exception):
@@ -44,18 +46,19 @@ def malformed_response(error: MalformedRequest) -> JSONResponse:
     )
 
 
-@dataclass(frozen=True)
-class HttpRequest:
-    """Everything an OAuth endpoint needs from the HTTP request, read once on the event loop."""
+class HttpRequest(NamedTuple):
+    """Everything an OAuth endpoint needs from the HTTP request, read once on the event loop.
+    A named tuple: as immutable as a frozen dataclass, built in half the time (every OAuth
+    call builds one, introspection included)."""
 
     method: str
     # The public URL (issuer + path + query), as the client addressed it.
     url: str
     headers: Mapping[str, str]
-    query: list[tuple[str, str]] = field(default_factory=list)
-    form: list[tuple[str, str]] = field(default_factory=list)
+    query: Sequence[tuple[str, str]] = ()
+    form: Sequence[tuple[str, str]] = ()
     json: object = None
-    path_params: Mapping[str, str] = field(default_factory=dict)
+    path_params: Mapping[str, str] = _NO_PATH_PARAMS
     # Basic credentials (id, secret), already checked to be well formed.
     basic: tuple[str, str] | None = None
     # The caller's address (behind a proxy, as uvicorn's --forwarded-allow-ips resolves it).
@@ -95,7 +98,11 @@ def parse_request(scope: Scope, body: bytes, issuer: str) -> HttpRequest:
         query=query_items,
         form=form,
         json=parsed_json,
-        path_params={key: str(value) for key, value in scope.get("path_params", {}).items()},
+        path_params=(
+            {key: str(value) for key, value in path_params.items()}
+            if (path_params := scope.get("path_params"))
+            else _NO_PATH_PARAMS
+        ),
         basic=_basic_credentials(headers.get("authorization")),
         client_ip=(scope.get("client") or (None,))[0],
     )
@@ -117,7 +124,8 @@ def _parse_parameters(
         raise MalformedRequest("The request could not be parsed.") from None
     # NUL is valid in no OAuth parameter, and PostgreSQL refuses it in text columns (the path
     # and the query were checked at the edge, web.edge).
-    if has_nul(body) or any("\x00" in k + v for k, v in form):
+    # A form's only spelling of NUL, once decoded, is %00 (letters are not involved).
+    if has_nul(body) or (form and b"%00" in body):
         raise MalformedRequest(NUL_DESCRIPTION)
     return query_items, form, parsed_json
 
@@ -152,8 +160,9 @@ def _basic_credentials(authorization: str | None) -> tuple[str, str] | None:
     return unquote(caller), unquote(secret)
 
 
-_JSON = [(b"content-type", b"application/json")]
 _NO_STORE = [(name.lower().encode(), value.encode()) for name, value in NO_STORE.items()]
+_JSON = [(b"content-type", b"application/json"), *_NO_STORE]
+_OWN = {"content-type", "cache-control", "pragma"}
 
 
 async def send_response(response: OAuthResponse, send: Send) -> None:
@@ -163,19 +172,20 @@ async def send_response(response: OAuthResponse, send: Send) -> None:
         # for json.dumps (issue 14); compact, like the separators json.dumps was given.
         body, headers = to_json(response.body), _JSON
     else:
-        body, headers = response.body.encode(), []
-    headers = headers + _NO_STORE + [(b"content-length", str(len(body)).encode())]
-    headers += [
-        (name.lower().encode("latin-1"), value.encode("latin-1"))
-        for name, value in response.headers
-        if name.lower() not in {"content-type", "cache-control", "pragma"}
-    ]
+        body, headers = response.body.encode(), _NO_STORE
+    headers = [*headers, (b"content-length", str(len(body)).encode())]
+    if response.headers:
+        headers += [
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in response.headers
+            if name.lower() not in _OWN
+        ]
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
 class _Payload(OAuth2Payload):  # type: ignore[misc]
-    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+    def __init__(self, pairs: Sequence[tuple[str, str]]) -> None:
         self._datalist: defaultdict[str, list[str]] = defaultdict(list)
         for key, value in pairs:
             self._datalist[key].append(value)

@@ -269,9 +269,9 @@ class OAuthEngine:
     def _repeated(self, http: HttpRequest) -> OAuthResponse | None:
         """RFC 6749 section 3.2: request parameters must not be included more than once."""
         names = [name for name, _ in http.form]
-        repeated = sorted({name for name in names if names.count(name) > 1})
-        if not repeated:
+        if len(set(names)) == len(names):
             return None
+        repeated = sorted({name for name in names if names.count(name) > 1})
         # Only names shaped like an OAuth parameter are quoted back: any other is the caller's
         # raw input (Authlib refuses quotes, backslashes and non-ASCII in a description).
         named = [name for name in repeated if _PARAMETER_NAME.fullmatch(name)]
