@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from shared.i18n import mark as N_
@@ -128,6 +129,14 @@ def allowed_for_role(names: list[str], role: str) -> list[str]:
         if roles is None or role in roles:
             allowed.append(name)
     return allowed
+
+
+@functools.lru_cache(maxsize=512)
+def held_by_role(scope: str, role: str) -> str:
+    """The scope string of what an account with ``role`` may hold of ``scope``, in catalogue
+    order. Cached: every introspection answers it, and the scope strings tokens carry are a
+    few subsets of the catalogue."""
+    return join(allowed_for_role(parse(scope), role))
 
 
 def needs_step_up(names: list[str], role: str) -> bool:

@@ -254,7 +254,7 @@ class RefreshGrant(_Issuing, RefreshTokenGrant):  # type: ignore[misc]
         # RFC 6749 section 6: the access token may narrow; the new refresh token keeps its scope.
         # Neither keeps what the account's role no longer allows.
         narrowed = scopes.join(scopes.parse(self.request.payload.scope)) or spent.row.scope
-        narrowed = scopes.join(scopes.allowed_for_role(scopes.parse(narrowed), role))
+        narrowed = scopes.held_by_role(narrowed, role)
         token = self.generate_token(scope=narrowed, include_refresh_token=True)
         access, refresh = self._rows(token, spent.row, now)
         assert refresh is not None

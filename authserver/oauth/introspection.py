@@ -73,7 +73,7 @@ class Introspection:
             "client_id": token.client_id,
             # The account's role now, not when the token was issued: a demoted account's
             # tokens lose what the new role cannot hold.
-            "scope": scopes.join(scopes.allowed_for_role(scopes.parse(token.scope), token.role)),
+            "scope": scopes.held_by_role(token.scope, token.role),
             "aud": token.resource,
             "iss": self.context.settings.issuer,
             "exp": token.expires_at,
