@@ -102,7 +102,9 @@ class Keys:
 
     def __init__(self, secret_key: str) -> None:
         root = secret_key.encode()
-        self._hash_key = _derive(root, b"secret-hash")
+        # Keyed once: each hash copies this state instead of keying HMAC again, a third less
+        # work for the two hashes of every introspection (the token, the caller's secret).
+        self._hashing = hmac.new(_derive(root, b"secret-hash"), digestmod="sha256")
         self._replay_key = _derive(root, b"refresh-replay")
         self._browser_key = _derive(root, b"browser-binding")
         self._login_key = _derive(root, b"login-throttling")
@@ -111,7 +113,9 @@ class Keys:
 
     def hash_secret(self, value: str) -> str:
         """HMAC-SHA256 of a high-entropy secret: what the database stores instead of it."""
-        return hmac.digest(self._hash_key, value.encode(), "sha256").hex()
+        keyed = self._hashing.copy()
+        keyed.update(value.encode())
+        return keyed.hexdigest()
 
     def login_key(self, email: str) -> str:
         """What login throttling counts an email's failures under: a fixed-size key that is

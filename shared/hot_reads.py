@@ -45,7 +45,9 @@ class HotRead:
         # Positional paramstyles (SQLite's qmark) need the order; named ones take the mapping.
         self._order = compiled.positiontup
         self._per_thread = per_thread
-        self._held: dict[int, PoolProxiedConnection] = {}
+        # Per thread: the pool's wrapper (closed on release) and the driver's connection in it.
+        self._fairies: dict[int, PoolProxiedConnection] = {}
+        self._held: dict[int, Any] = {}
         self._loops: dict[asyncio.AbstractEventLoop, _Pipeline] = {}
         self._networked = engine.dialect.name == "postgresql"
         if self._networked:
@@ -55,8 +57,17 @@ class HotRead:
             self._numbered_sql, self._numbered_order = str(numbered), numbered.positiontup or []
 
     def first(self, params: Params) -> Row | None:
-        rows = self._run(params, many=False)
-        return rows[0] if rows else None
+        if not self._per_thread:
+            rows = self._run(params, many=False)
+            return rows[0] if rows else None
+        # The read on this thread's own connection, with no layer between (introspection).
+        held = self._held.get(threading.get_ident()) or self._hold()
+        cursor = held.execute(self._sql, [params[name] for name in self._order or ()])
+        try:
+            row: Row | None = cursor.fetchone()
+            return row
+        finally:
+            cursor.close()
 
     def all(self, params: Params) -> list[Row]:
         return self._run(params, many=True)
@@ -87,11 +98,15 @@ class HotRead:
                 return _fetch(connection.cursor(), self._sql, bound, many)
             finally:
                 connection.close()
-        thread = threading.get_ident()
-        held = self._held.get(thread)
-        if held is None:
-            held = self._held[thread] = self._engine.raw_connection()
+        held = self._held.get(threading.get_ident()) or self._hold()
         return _fetch(held.cursor(), self._sql, bound, many)
+
+    def _hold(self) -> Any:
+        """This thread's own connection, opened on its first read: the driver's, unwrapped."""
+        fairy = self._engine.raw_connection()
+        self._fairies[threading.get_ident()] = fairy
+        held = self._held[threading.get_ident()] = fairy.dbapi_connection
+        return held
 
     async def aclose(self) -> None:
         """Close the event loops' connections (the lifespan's shutdown)."""
@@ -101,8 +116,8 @@ class HotRead:
 
     def release(self) -> None:
         """Close the connections held per thread; the next read opens new ones."""
-        held, self._held = self._held, {}
-        for connection in held.values():
+        fairies, self._fairies, self._held = self._fairies, {}, {}
+        for connection in fairies.values():
             connection.close()
 
 
