@@ -1,6 +1,7 @@
-"""(b) Introspection: the AS on SQLite against a bare Starlette endpoint (with the AS's own HTTP
-stack answering without any check, for reference), and the AS on PostgreSQL against the same
-AS on SQLite (issue 14: PostgreSQL is the production database)."""
+"""(b) Introspection: the AS on SQLite against a bare Starlette endpoint (with, for reference,
+the AS's own HTTP stack answering without any check, and introspection's own work with no stack
+at all: the floor), and the AS on PostgreSQL against the same AS on SQLite (issue 14:
+PostgreSQL is the production database)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ from shared.database import create_db_engine
 from tests.flow import tokens_for
 from tests.servers import wait_until_answering
 
-PORTS = {"bare": 19001, "auth-stack": 19002, "auth-pg": 19003, "production": 19004}
+PORTS = {"bare": 19001, "auth-stack": 19002, "auth-pg": 19003, "production": 19004,
+         "auth-floor": 19005}
 EMAIL, PASSWORD = "bench@hospiai.test", "bench-password-1"
 
 
@@ -114,6 +116,7 @@ def bench_introspection(config: dict[str, Any], work: Path) -> None:
     answer = httpx.post(introspect_url, content=f"token={token}", headers=form).json()
     assert answer.get("active") is True, answer
     stack_url = f"http://127.0.0.1:{PORTS['auth-stack']}/introspect"
+    floor_url = f"http://127.0.0.1:{PORTS['auth-floor']}/introspect"
 
     def sqlite() -> dict[str, float]:
         return wrk(introspect_url, "POST", f"token={token}", form, work)
@@ -125,8 +128,10 @@ def bench_introspection(config: dict[str, Any], work: Path) -> None:
          lambda: wrk(f"http://127.0.0.1:{PORTS['bare']}/bare", "POST", f"token={token}", form,
                      work)),
         ("POST /introspect, real SQLite", sqlite),
-        ("our stack, no check (reference)",
-         lambda: wrk(stack_url, "POST", f"token={token}", form, work)),
+        [("our stack, no check (reference)",
+          lambda: wrk(stack_url, "POST", f"token={token}", form, work)),
+         ("the read and answer alone, no stack (floor)",
+          lambda: wrk(floor_url, "POST", f"token={token}", form, work))],
     )
     _production(config, sqlite, form, token, work)
     if not os.environ.get("HOSPIAI_TEST_POSTGRES_URL"):

@@ -10,7 +10,7 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -110,11 +110,11 @@ def line(name: str, figures: dict[str, float]) -> str:
 
 
 def compare(title: str, target: float, baseline: tuple[str, Run], measured: tuple[str, Run],
-            reference: tuple[str, Run] | None = None) -> list[dict[str, float]]:
+            references: Sequence[tuple[str, Run]] = ()) -> list[dict[str, float]]:
     """Alternating rounds, so that drift in a shared machine's speed hits both sides alike.
-    ``reference``, measured in the same rounds, has its ratio printed without a target.
+    ``references``, measured in the same rounds, have their ratios printed without a target.
     Returns the measured side's figures, round by round."""
-    sides = [baseline, *([reference] if reference else []), measured]
+    sides = [baseline, *references, measured]
     rounds = [[run() for _, run in sides] for _ in range(ROUNDS)]
     print(f"{title} ({ROUNDS} alternating rounds)")
     for index, figures in enumerate(rounds, 1):

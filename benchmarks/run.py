@@ -3,7 +3,8 @@ run. Servers run on core 0, the load generator (wrk) on core 1; every load is bo
 
 (a) MCP tools/call with a cached token vs the same FastMCP app with no auth.
 (b) AS introspection (authenticated, real SQLite) vs a bare Starlette endpoint, same uvicorn setup;
-    with, for reference, the AS's own HTTP stack answering without any check or database read;
+    with, for reference, the AS's own HTTP stack answering without any check or database read,
+    and introspection's own work (parse, two HMACs, the read, the answer) with no stack at all;
     and the AS on PostgreSQL vs the same AS on SQLite.
 (c) Booking under 50 concurrent clients: throughput, no double booking, nothing lost.
 (d) The refresh grant with rotation, this code against BENCH_BASE's, on SQLite and PostgreSQL.
@@ -63,6 +64,7 @@ from tests.flow import tokens_for
 
 PORTS = {"auth": 19000, "mcp": 18000, "mcp-noauth": 18001, "mcp-unlogged": 18002,
          "bare": INTROSPECTION_PORTS["bare"], "auth-stack": INTROSPECTION_PORTS["auth-stack"],
+         "auth-floor": INTROSPECTION_PORTS["auth-floor"],
          "mcp-2": 18003, "mcp-nofeed": 18004}
 MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
 

@@ -5,7 +5,8 @@ server with a fixed identity in the guard's place and no token check: the baseli
 (Starlette endpoint returning constant JSON: the baseline for introspection), mcp-unlogged (the
 MCP server with the health-data access log recording nothing: the baseline for the log's
 cost), auth-stack (the authorization server's own HTTP stack around /introspect answering
-without any check: how close to the baseline any introspection can get), mcp-2 (a second
+without any check: what the stack costs), auth-floor (introspection's own work alone, with
+no stack: how close to the baseline any introspection can get), mcp-2 (a second
 replica of mcp), mcp-nofeed (mcp without the revocation feed: the baseline for its cost)."""
 
 from __future__ import annotations
@@ -65,6 +66,42 @@ def _auth_stack(settings: AuthSettings) -> Starlette:
         ],
         routes=[Route(INTROSPECTION_PATH, endpoint, methods=["POST"])],
     )
+
+
+def _auth_floor(settings: AuthSettings) -> ASGIApp:
+    """What any introspection must do and nothing more, as the issue counts it: the form and
+    Basic parse, two HMACs, the one point read, the 12-claim answer. Raw ASGI: no middleware,
+    no request id, metrics or security headers, no check of repeats, NUL or malformed input.
+    Never a server to run: the floor that /introspect's ratio to bare Starlette can approach."""
+    import base64
+    from urllib.parse import parse_qsl
+
+    from pydantic_core import to_json
+
+    from authserver.app import build_context
+    from authserver.oauth.egress import Egress
+    from authserver.oauth.introspection import Introspection
+    from authserver.security import PASSWORDS
+    from shared.clock import unix_now
+
+    context = build_context(settings, unix_now, Egress(), PASSWORDS)
+    keys, store, claims = context.keys, context.store, Introspection(context).claims
+
+    async def floor(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        basic = next((value for name, value in scope["headers"] if name == b"authorization"), b"")
+        caller, _, secret = base64.b64decode(basic[6:]).decode().partition(":")
+        token = dict(parse_qsl((await receive())["body"].decode())).get("token", "")
+        now = unix_now()
+        found = store.introspection(caller, keys.hash_secret(token), now)
+        authenticated = found is not None and found.authenticates(keys.hash_secret(secret), now)
+        body = to_json(await claims(found.token if found and authenticated else None))
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            (b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]})
+        await send({"type": "http.response.body", "body": body})
+
+    return floor
 
 
 def _mcp_without_auth(settings: McpSettings) -> object:
@@ -130,6 +167,8 @@ def _auth(config: dict[str, Any], kind: str) -> object:
     from authserver.settings import Settings
 
     settings = Settings(**config["auth"])
+    if kind == "auth-floor":
+        return _auth_floor(settings)
     return _auth_stack(settings) if kind == "auth-stack" else create_app(settings)
 
 

@@ -52,19 +52,20 @@ class Introspection:
             "introspection_inactive" if live is None else "introspection_active"
         )
         if live is None or (live.grant_last_used_at or 0) > now - LAST_USED_PRECISION:
-            return OAuthResponse(200, await self._payload(live), [])
+            return OAuthResponse(200, await self.claims(live), [])
         # "Last used" for the user's connected apps and personal tokens: one write per grant
         # per minute at most, whatever the traffic, and after the answer (this runs on the
         # event loop, which must never wait for a database lock).
         store = self.context.store
         return OAuthResponse(
             200,
-            await self._payload(live),
+            await self.claims(live),
             [],
             after=lambda: store.touch_grant(live.grant_id, now, LAST_USED_PRECISION),
         )
 
-    async def _payload(self, token: LiveToken | None) -> dict[str, Any]:
+    async def claims(self, token: LiveToken | None) -> dict[str, Any]:
+        """The answer for ``token`` (None: inactive)."""
         if token is None:
             return {"active": False}
         payload = {
