@@ -3,8 +3,13 @@ request counts and latencies per route, plus what a service counts itself."""
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
@@ -15,17 +20,56 @@ from starlette.responses import PlainTextResponse, Response
 PATH = "/metrics"
 
 
+class HttpSeries(Collector):
+    """Requests counted and timed by route, method and status, as plain numbers that become
+    Prometheus series when scraped. Observe records every request on the event loop's thread,
+    and the scrape reads them there too: prometheus_client's own counter and histogram took a
+    lock per increment and per bucket, 5 % of each /introspect (issue 14)."""
+
+    BOUNDS = Histogram.DEFAULT_BUCKETS[:-1]
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self._counts: dict[tuple[str, str, int], int] = {}
+        # Per route: one count per bound, the count above the last, then the sum of seconds.
+        self._latencies: dict[str, list[float]] = {}
+
+    def record(self, route: str, method: str, status: int, seconds: float) -> None:
+        key = (route, method, status)
+        self._counts[key] = self._counts.get(key, 0) + 1
+        latency = self._latencies.get(route)
+        if latency is None:
+            latency = self._latencies[route] = [0.0] * (len(self.BOUNDS) + 2)
+        latency[bisect.bisect_left(self.BOUNDS, seconds)] += 1
+        latency[-1] += seconds
+
+    def collect(self) -> Iterator[Metric]:
+        requests = CounterMetricFamily(
+            "hospiai_http_requests", "HTTP requests by route, method and status",
+            labels=["service", "route", "method", "status"],
+        )
+        for (route, method, status), count in self._counts.items():
+            requests.add_metric([self.service, route, method, str(status)], count)
+        latency = HistogramMetricFamily(
+            "hospiai_http_request_duration_seconds", "HTTP request latency by route",
+            labels=["service", "route"],
+        )
+        for route, counts in self._latencies.items():
+            cumulative, buckets = 0.0, list[tuple[str, float]]()
+            for bound, within in zip(self.BOUNDS, counts, strict=False):
+                cumulative += within
+                buckets.append((repr(bound), cumulative))
+            buckets.append(("+Inf", cumulative + counts[len(self.BOUNDS)]))
+            latency.add_metric([self.service, route], buckets, sum_value=counts[-1])
+        yield requests
+        yield latency
+
+
 class Metrics:
     def __init__(self, service: str) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "hospiai_http_requests", "HTTP requests by route, method and status",
-            ["service", "route", "method", "status"], registry=self.registry,
-        )
-        self.latency = Histogram(
-            "hospiai_http_request_duration_seconds", "HTTP request latency by route",
-            ["service", "route"], registry=self.registry,
-        )
+        self.http = HttpSeries(service)
+        self.registry.register(self.http)
         # Token outcomes: issued, refreshed, revoked, reuse_detected, introspection_active...
         self.tokens = Counter(
             "hospiai_token_outcomes", "Token outcomes", ["service", "outcome"],

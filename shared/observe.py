@@ -60,7 +60,6 @@ class Observe:
         self.headers = list(headers)
         self._names = frozenset(name for name, _ in self.headers)
         self.fixed_paths = set(fixed_paths)
-        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -84,9 +83,9 @@ class Observe:
             request_id.reset(token)
             path = scope["path"].rstrip("/") or "/"
             route = path if path in self.fixed_paths else getattr(scope.get("route"), "path", "")
-            count, latency = self._labelled(route or "unmatched", scope["method"], status)
-            count.inc()
-            latency.observe(time.perf_counter() - started)
+            self.metrics.http.record(
+                route or "unmatched", scope["method"], status, time.perf_counter() - started
+            )
 
     def _marked(
         self, own: Sequence[tuple[bytes, bytes]], marks: tuple[bytes, bytes]
@@ -96,19 +95,6 @@ class Observe:
         if named.isdisjoint(self._names):
             return [*own, *self.headers, marks]
         return [*own, *(header for header in self.headers if header[0] not in named), marks]
-
-    def _labelled(self, route: str, method: str, status: int) -> tuple[Any, Any]:
-        """The labelled series, looked up once per label set (labels() costs more than the
-        increment)."""
-        key = (route, method, status)
-        series = self._series.get(key)
-        if series is None:
-            metrics = self.metrics
-            series = self._series[key] = (
-                metrics.requests.labels(metrics.service, route, method, str(status)),
-                metrics.latency.labels(metrics.service, route),
-            )
-        return series
 
 
 def _request_id(headers: Iterable[tuple[bytes, bytes]]) -> str:
