@@ -24,7 +24,7 @@ from authserver.models import Account, Grant, RefreshToken
 from authserver.provisioning import create_client, create_resource_server
 from authserver.security import Keys
 from authserver.store import Store
-from benchmarks.measure import CONNECTIONS, compare, database, median, start, wrk_script
+from benchmarks.measure import CONNECTIONS, compare, database, start, wrk_script
 from shared.clock import unix_now
 from shared.database import create_db_engine
 
@@ -93,26 +93,13 @@ end
     return script
 
 
-def _cpu_seconds(pid: int) -> float:
-    """The process's user and system CPU time so far, from /proc (fields 14 and 15)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _round(
-    store: Store, keys: Keys, config: dict[str, Any], work: Path, side: str, pid: int,
-    cpu: dict[str, list[float]],
-) -> Any:
-    """One round of one side; its server's CPU microseconds per answered refresh go to ``cpu``
-    (a figure the other helpers' load on this machine does not move, unlike the rate)."""
+def _round(store: Store, keys: Keys, config: dict[str, Any], work: Path, side: str) -> Any:
+    """One round of one side (wrk_script charges its server with its CPU time per refresh, a
+    figure the other helpers' load on this machine does not move, unlike the rate)."""
     resource = config["auth"]["default_resource"]
     values = seed_tokens(store, keys, config["client_id"], resource, TOKENS)
     script = refresh_script(work, config["client_id"], values, side)
-    before = _cpu_seconds(pid)
-    figures = wrk_script(f"http://127.0.0.1:{PORTS[side]}/token", script, REFRESH_DURATION)
-    answered = figures["rps"] * int(REFRESH_DURATION.rstrip("s"))
-    cpu[side].append((_cpu_seconds(pid) - before) * 1e6 / max(answered, 1))
-    return figures
+    return wrk_script(f"http://127.0.0.1:{PORTS[side]}/token", script, REFRESH_DURATION)
 
 
 def bench_refresh(backend: str) -> list[dict[str, float]]:
@@ -146,23 +133,17 @@ def _measure(backend: str, url: str, work: Path) -> list[dict[str, float]]:
             path = work / f"{side}.json"
             path.write_text(json.dumps(side_config))
             processes.append(start("auth", PORTS[side], path, cwd=cwd))
-        pids = dict(zip(("after", "before"), (process.pid for process in processes), strict=True))
-        cpu: dict[str, list[float]] = {"after": [], "before": []}
 
         def run(side: str) -> Any:
-            return _round(store, keys, config, work, side, pids[side], cpu)
+            return _round(store, keys, config, work, side)
 
-        figures = compare(
+        return compare(
             f"(d) refresh grant with rotation, {backend}, wrk -c{CONNECTIONS} "
             f"-d{REFRESH_DURATION} (target >= 1000/s, p99 < 50 ms)",
             1.0,
             (f"before ({base_ref[:10]})", lambda: run("before")),
             ("after (this code)", lambda: run("after")),
         )
-        print(f"  server CPU per refresh (median): before {median(cpu['before']):.0f} us, "
-              f"after {median(cpu['after']):.0f} us (rounds: after "
-              f"{', '.join(f'{value:.0f}' for value in cpu['after'])})\n")
-        return figures
     finally:
         for process in processes:
             process.terminate()
