@@ -7,7 +7,6 @@ import binascii
 import json
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote
@@ -65,8 +64,9 @@ class HttpRequest(NamedTuple):
     client_ip: str | None = None
 
 
-@dataclass(frozen=True)
-class OAuthResponse:
+class OAuthResponse(NamedTuple):
+    """An endpoint's answer. A named tuple, as HttpRequest is: every OAuth call builds one."""
+
     status: int
     body: dict[str, Any] | str
     headers: list[tuple[str, str]]
@@ -87,14 +87,14 @@ async def read_body(receive: Receive) -> bytes:
 
 def parse_request(scope: Scope, body: bytes, issuer: str) -> HttpRequest:
     """Straight from the ASGI scope: this runs on every OAuth call, introspection included."""
-    headers = Headers(scope=scope)
-    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type, authorization = _two_headers(scope["headers"])
+    content_type = content_type.split(";")[0].strip().lower()
     query = scope["query_string"].decode("latin-1")
     query_items, form, parsed_json = _parse_parameters(query, content_type, body)
     return HttpRequest(
         method=scope["method"],
         url=issuer + scope["path"] + (f"?{query}" if query else ""),
-        headers=headers,
+        headers=Headers(scope=scope),
         query=query_items,
         form=form,
         json=parsed_json,
@@ -103,9 +103,23 @@ def parse_request(scope: Scope, body: bytes, issuer: str) -> HttpRequest:
             if (path_params := scope.get("path_params"))
             else _NO_PATH_PARAMS
         ),
-        basic=_basic_credentials(headers.get("authorization")),
+        basic=_basic_credentials(authorization),
         client_ip=(scope.get("client") or (None,))[0],
     )
+
+
+def _two_headers(raw: Sequence[tuple[bytes, bytes]]) -> tuple[str, str | None]:
+    """Content-Type ("" without one) and Authorization, each its first value, in one pass over
+    the raw headers (lowercased by the server, as Starlette's Headers expects too), where each
+    Headers lookup lowercased and encoded its name and scanned the list again."""
+    content_type: str | None = None
+    authorization: str | None = None
+    for name, value in raw:
+        if name == b"content-type" and content_type is None:
+            content_type = value.decode("latin-1")
+        elif name == b"authorization" and authorization is None:
+            authorization = value.decode("latin-1")
+    return content_type or "", authorization
 
 
 def _parse_parameters(
