@@ -15,6 +15,7 @@ from authserver.oauth.service import SERVICE_KIND, SERVICE_SCOPES
 from authserver.security import PASSWORDS, Keys, new_id, new_secret
 from authserver.store import Store
 from shared import scopes
+from shared.i18n import MarkedError
 
 MIN_PASSWORD_LENGTH = 12
 # A hospital id of the MCP server's directory ("paris-1"): the authorization server does not
@@ -24,18 +25,14 @@ HOSPITAL_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 MEMBER_ROLES = ("staff", "admin")
 
 
-class ProvisioningError(ValueError):
+class ProvisioningError(MarkedError, ValueError):
     """Input that cannot be provisioned; the message says why: in English as ``str()`` (the
-    CLI), in the admin's language on a page (``sentence``)."""
-
-    def __init__(self, message: str, **values: object) -> None:
-        super().__init__(message % values if values else message)
-        self.message = message
-        self.values = values
+    CLI), in the admin's language on a page (``sentence``). A ValueError too: an import
+    refuses the row that raises one (authserver.imports)."""
 
     def sentence(self) -> str:
         """The message translated (when it is in the catalogue), as a sentence."""
-        text = _(self.message, **self.values)
+        text = self.reason(_)
         return text[:1].upper() + text[1:]
 
 

@@ -1,6 +1,7 @@
 """Languages (French and English): each service's message catalogue, the language of the
 request being served, the choice among the ones a browser or MCP client accepts (RFC 9110
-section 12.5.4), and dates and numbers as that language writes them (Babel, CLDR).
+section 12.5.4), dates and numbers as that language writes them (Babel, CLDR), and the
+errors whose reason is said in the language of whoever reads it (MarkedError).
 
 The source text is English; a service's French lives in ``<package>/locales/fr/LC_MESSAGES/
 messages.po``. The catalogue is compiled in memory when the service starts (a few
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import datetime
 import gettext
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cached_property, lru_cache
@@ -154,3 +155,22 @@ def show_number(number: int | float) -> str:
 def mark(message: str) -> str:
     """``N_``: marks ``message`` for the catalogue; it is translated where it is shown."""
     return message
+
+
+class MarkedError(Exception):
+    """A refusal whose reason is safe to show, raised where the language is not known and said
+    where it is: ``str()`` is the English, as the code says it (an OAuth error_description, the
+    CLI), and ``reason`` says it in a page's language. ``message`` is marked for the catalogue
+    (``N_``), ``what`` names the thing refused (a marked text too, translated before it is put
+    in), and ``values`` are the request's own (a host, an email), shown as they are."""
+
+    def __init__(self, message: str, *, what: str = "", **values: object) -> None:
+        self.message, self.what, self.values = message, what, values
+        # ``str`` translates nothing: the English.
+        super().__init__(self.reason(str))
+
+    def reason(self, translate: Callable[[str], str]) -> str:
+        """The reason in the language of ``translate`` (a catalogue's gettext)."""
+        values = {**self.values, "what": translate(self.what)} if self.what else self.values
+        text = translate(self.message)
+        return text % values if values else text

@@ -19,6 +19,7 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 import httpx
 
 from authserver.oauth.bridge import has_nul
+from shared.i18n import MarkedError
 from shared.i18n import mark as N_
 
 # The whole fetch, name resolution included, has 5 seconds.
@@ -41,26 +42,14 @@ _TUNNELS = [ipaddress.ip_network(net) for net in (
 )]
 
 
-class FetchError(Exception):
-    """The document cannot be fetched or used, for a reason safe to show to the user.
+class FetchError(MarkedError):
+    """The document cannot be fetched or used, for a reason safe to show to the user: in
+    English as ``description``, for an OAuth error's ``error_description`` (developers read
+    it); a page says it in the user's language (``reason``), the document named in it too."""
 
-    ``description`` is the reason in English, for an OAuth error's ``error_description``
-    (developers read it). A page says it in the user's language (``reason``): ``message`` is
-    then marked for the catalogue (``N_``), ``what`` names the document (a marked text too), and
-    ``values`` are the request's own (a host, an HTTP status), shown as they are."""
-
-    def __init__(self, message: str, *, what: str = "", **values: str) -> None:
-        self.message, self.what, self.values = message, what, values
-        # ``str`` translates nothing: the English, as the code says it.
-        self.description = self.reason(str)
-        super().__init__(self.description)
-
-    def reason(self, translate: Callable[[str], str]) -> str:
-        """The reason in the language of ``translate`` (a catalogue's gettext); the engine
-        marks its texts and the page, which knows the language, translates them."""
-        values = {**self.values, "what": translate(self.what)} if self.what else self.values
-        text = translate(self.message)
-        return text % values if values else text
+    @property
+    def description(self) -> str:
+        return str(self)
 
 
 async def resolve_host(host: str, port: int) -> list[tuple[str, int]]:
