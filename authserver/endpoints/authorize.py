@@ -13,9 +13,10 @@ from authserver.messages import N_, _
 from authserver.models import Client
 from authserver.oauth import handoff
 from authserver.oauth.bridge import HttpRequest, OAuthResponse, read_request
-from authserver.oauth.cimd import MetadataDocumentError, is_metadata_url
+from authserver.oauth.cimd import is_metadata_url
 from authserver.oauth.clients import impersonable
 from authserver.oauth.consent import allow_remembered, consent_for
+from authserver.oauth.egress import FetchError
 from authserver.oauth.prompt import (
     Authentication,
     Decision,
@@ -64,7 +65,7 @@ async def _client(context: Context, http: HttpRequest) -> Client | None:
     if is_metadata_url(client_id):
         try:
             client = await context.documents.client(client_id, http.client_ip)
-        except MetadataDocumentError as problem:
+        except FetchError as problem:
             raise PageError(
                 _("This application could not be verified"), problem.reason(_)
             ) from None

@@ -29,36 +29,24 @@ MAX_DOCUMENT_BYTES = 5 * 1024
 _WHAT = N_("The application's metadata document")
 
 
-class MetadataDocumentError(FetchError):
-    """The document cannot be used: the authorization endpoint's error page says why, in the
-    user's language (``reason``)."""
-
-    @classmethod
-    def of(cls, error: FetchError) -> MetadataDocumentError:
-        """A fetch's or URL's reason, as the document's: what the authorization endpoint catches."""
-        return cls(error.message, what=error.what, **error.values)
-
-
 def is_metadata_url(client_id: str) -> bool:
     """Section 3: a client_id in the https scheme is a metadata document URL (or invalid)."""
     return client_id[:8].lower() == "https://"
 
 
 def document_columns(url: str, body: bytes, private_use: frozenset[str]) -> dict[str, Any]:
-    """The stored client's columns from a fetched document, validated (sections 4 and 8)."""
-    try:
-        document = parse_json(body, _WHAT)
-    except FetchError as error:
-        raise MetadataDocumentError.of(error) from None
+    """The stored client's columns from a fetched document, validated (sections 4 and 8); a
+    FetchError says why the document cannot be used, as the fetch's own do."""
+    document = parse_json(body, _WHAT)
     if not isinstance(document, dict):
-        raise MetadataDocumentError(N_("%(what)s is not a JSON object."), what=_WHAT)
+        raise FetchError(N_("%(what)s is not a JSON object."), what=_WHAT)
     _check_identity(url, document)
     claims = DocumentMetadata(document, {}, {}, None, private_use=private_use)
     try:
         claims.validate()
     except (OAuth2Error, JoseError) as error:
         # The rule broken, as registration says it to developers (in English, naming fields).
-        raise MetadataDocumentError(
+        raise FetchError(
             N_("The application's metadata document is invalid: %(rule)s"),
             rule=error.description or error.error,
         ) from None
@@ -68,14 +56,14 @@ def document_columns(url: str, body: bytes, private_use: frozenset[str]) -> dict
 def _check_identity(url: str, document: dict[str, Any]) -> None:
     """The document names itself, has a name, and holds no secret (sections 4.1 and 8.4)."""
     if document.pop("client_id", None) != url:
-        raise MetadataDocumentError(
+        raise FetchError(
             N_("The application's metadata document does not name itself as its client_id.")
         )
     name = document.get("client_name")
     if not isinstance(name, str) or not name.strip():
-        raise MetadataDocumentError(N_("The application's metadata document has no client_name."))
+        raise FetchError(N_("The application's metadata document has no client_name."))
     if "client_secret" in document or "client_secret_expires_at" in document:
-        raise MetadataDocumentError(N_("The application's metadata document contains a secret."))
+        raise FetchError(N_("The application's metadata document contains a secret."))
 
 
 class MetadataDocuments:
@@ -87,18 +75,17 @@ class MetadataDocuments:
 
     async def client(self, url: str, ip: str | None) -> Client:
         """The client named by ``url``, its document fetched again once the cached copy is
-        stale. A blocked client is returned as stored, without fetching."""
+        stale. A blocked client is returned as stored, without fetching. Any step's refusal
+        (policy, URL, fetch, document) is a FetchError: what the authorization endpoint
+        catches."""
         self._check_policy(url)
         store, now = self._context.store, self._context.clock()
         row = await run_in_threadpool(store.client, url)
         if row is not None and (row.blocked or (row.metadata_expires_at or 0) > now):
             return row
-        try:
-            body, cache_control = await self._fetcher.json(
-                url, what=_WHAT, max_bytes=MAX_DOCUMENT_BYTES
-            )
-        except FetchError as error:
-            raise MetadataDocumentError.of(error) from None
+        body, cache_control = await self._fetcher.json(
+            url, what=_WHAT, max_bytes=MAX_DOCUMENT_BYTES
+        )
         fresh = Client(
             client_id=url,
             kind=KIND,
@@ -118,15 +105,15 @@ class MetadataDocuments:
         """This server takes documents at all, the URL is well-formed, and its host allowed."""
         settings = self._context.settings
         if not settings.metadata_documents_enabled:
-            raise MetadataDocumentError(
+            raise FetchError(
                 N_("This server does not accept applications that name themselves by a URL.")
             )
         problem = url_problem(url)
         if problem is not None:
-            raise MetadataDocumentError.of(problem)
+            raise problem
         host = urlsplit(url).hostname or ""
         if settings.metadata_document_hosts and host not in settings.metadata_document_hosts:
-            raise MetadataDocumentError(
+            raise FetchError(
                 N_("Applications from %(host)s are not allowed by this hospital's administrator."),
                 host=host,
             )

@@ -11,12 +11,13 @@ import httpx
 import pytest
 
 from authserver.maintenance import purge
-from authserver.oauth.cimd import MetadataDocumentError, document_columns
+from authserver.oauth.cimd import document_columns
 from authserver.oauth.egress import (
     FETCH_SECONDS,
     MAX_CACHE_SECONDS,
     MIN_CACHE_SECONDS,
     Egress,
+    FetchError,
     address_allowed,
     url_problem,
 )
@@ -146,7 +147,7 @@ def test_the_document_is_cached_as_cache_control_says_within_bounds(
 )
 def test_a_bad_document_is_refused_with_its_reason(document: object, reason: str) -> None:
     body = document if isinstance(document, bytes) else json.dumps(document).encode()
-    with pytest.raises(MetadataDocumentError) as refused:
+    with pytest.raises(FetchError) as refused:
         document_columns(DOCUMENT, body, frozenset())
     assert reason in refused.value.description
 

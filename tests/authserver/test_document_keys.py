@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from joserfc import jwk
 
-from authserver.oauth.cimd import MetadataDocumentError, document_columns
+from authserver.oauth.cimd import document_columns
+from authserver.oauth.egress import FetchError
 from authserver.oauth.jwks import public_keys
 from tests.chatgpt import CHATGPT, JWKS_URI, KEY, chatgpt_document, key_set, short_rsa_key
 
@@ -56,7 +57,7 @@ def test_a_public_document_keeps_no_keys() -> None:
     ],
 )
 def test_a_document_with_unusable_keys_is_refused(changes: dict[str, object], reason: str) -> None:
-    with pytest.raises(MetadataDocumentError) as refused:
+    with pytest.raises(FetchError) as refused:
         _columns(**changes)
     assert reason in refused.value.description
 

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy
 
 from authserver.messages import _
-from authserver.oauth.cimd import MetadataDocumentError, document_columns
+from authserver.oauth.cimd import document_columns
 from authserver.oauth.egress import FetchError, url_problem
 from authserver.web.session import device_label
 from shared.i18n import speaking
@@ -194,11 +194,11 @@ def test_oauth_errors_stay_english(french_server: AuthServer) -> None:
 DOCUMENT = "https://assistant.example/client.json"
 
 
-def _refusal(document: object) -> MetadataDocumentError:
+def _refusal(document: object) -> FetchError:
     body = document if isinstance(document, bytes) else json.dumps(document).encode()
     try:
         document_columns(DOCUMENT, body, frozenset())
-    except MetadataDocumentError as refused:
+    except FetchError as refused:
         return refused
     raise AssertionError("the document was accepted")
 

@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from authserver.maintenance import purge
-from authserver.oauth.cimd import MetadataDocumentError, document_columns
+from authserver.oauth.cimd import document_columns
+from authserver.oauth.egress import FetchError
 from tests.databases import Databases, both_backends
 from tests.flow import REDIRECT_URI, authorize, logged_in
 from tests.harness import AuthServer, start_auth_server
@@ -184,7 +185,7 @@ def test_an_update_and_a_document_follow_the_same_name_rule(auth_server: AuthSer
     for name, reason in [("\u202eedualC", "bidirectional"), ("\u200b\u200b", "bidirectional"),
                          ("x" * 101, "at most 100")]:
         document = json.dumps(client_document(DOCUMENT, [REDIRECT_URI], client_name=name))
-        with pytest.raises(MetadataDocumentError) as refused:
+        with pytest.raises(FetchError) as refused:
             document_columns(DOCUMENT, document.encode(), frozenset())
         assert reason in refused.value.description
 
