@@ -6,19 +6,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from authserver.audit import Audit
 from authserver.imports.accounts import import_accounts
 from authserver.imports.tokens import import_tokens
 from hospiai.target import Target
-from shared.clock import unix_now
-from shared.metrics import Metrics
 
 
 def import_file(args: argparse.Namespace, target: Target) -> int:
     """An import: each refused row on standard error, then the counts; status 1 if any row
     was refused (the others are imported all the same)."""
-    store, now = target.store, target.now
-    audit = Audit(store, unix_now, Metrics("authserver"))
+    store, audit, now = target.store, target.audit, target.now
     try:
         if args.command == "accounts":
             report = import_accounts(store, audit, args.file, now=now, dry_run=args.dry_run)

@@ -4,6 +4,7 @@ than most commands, and the suite runs twenty of them); serving runs as a real p
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import logging
@@ -21,8 +22,11 @@ import httpx
 import pytest
 
 from hospiai.cli import main
+from hospiai.imports import import_file
+from hospiai.target import Target
 from tests.databases import HEADS
 from tests.flow import REDIRECT_URI, tokens_for
+from tests.harness import AuthServer
 from tests.legacy_hashes import legacy_hashes
 from tests.servers import bind_loopback
 
@@ -287,3 +291,22 @@ def test_accounts_then_tokens_import_then_a_service_client(tmp_path: Path) -> No
     assert service.returncode == 0, service.stderr
     assert _value(service.stdout, "client_id").startswith("service_")
     assert _value(service.stdout, "client_secret").startswith("hospiai_cs_")
+
+
+def test_an_import_is_audited_at_the_commands_time(auth_server: AuthServer, tmp_path: Path) -> None:
+    """The import's audit event has the time of the rows it writes: the command's (Target.now),
+    not the wall clock read again."""
+    then = 1_000_000_000  # September 2001: no wall clock the suite runs at
+    target = Target(auth_server.settings, auth_server.store, auth_server.keys, then)
+    users = tmp_path / "users.csv"
+    users.write_text(
+        "email,firstname,surname,role,password_hash\n"
+        f"then@hospiai.test,Ana,Lopez,patient,{legacy_hashes('pw')['bcrypt-2b']}\n",
+        encoding="utf-8",
+    )
+    args = argparse.Namespace(command="accounts", file=users, dry_run=False)
+    with redirect_stdout(io.StringIO()):
+        assert import_file(args, target) == 0
+    account = auth_server.store.account_by_email("then@hospiai.test")
+    [event] = auth_server.store.audit_events(event="accounts.imported")
+    assert account is not None and account.created_at == event.at == then
