@@ -7,7 +7,6 @@ import argparse
 import getpass
 import sys
 
-from authserver.models import AuditEvent
 from authserver.provisioning import ProvisioningError, add_membership, create_account
 from hospiai.target import Target
 
@@ -49,10 +48,10 @@ def memberships(args: argparse.Namespace, target: Target) -> int:
         changed = store.remove_membership(account.id, args.hospital_id, now)
     if changed:
         # The same event as the admin console's, with no actor: whoever runs the command.
-        store.record(AuditEvent(
-            at=now, event=f"admin.membership_{'added' if args.action == 'add' else 'removed'}",
-            detail={"account_id": account.id, "hospital_id": args.hospital_id, "via": "cli"},
-        ))
+        target.audit.record(
+            f"admin.membership_{'added' if args.action == 'add' else 'removed'}",
+            account_id=account.id, hospital_id=args.hospital_id, via="cli",
+        )
     state = {"add": ("added", "already a member"), "remove": ("removed", "not a member")}
     print(f"{args.email} {args.hospital_id}: {state[args.action][0 if changed else 1]}")
     return 0

@@ -9,11 +9,9 @@ import sys
 from datetime import UTC, datetime
 
 from authserver import provisioning
-from authserver.audit import Audit
 from authserver.provisioning import ProvisioningError
 from hospiai.target import Target
 from shared.clock import PARIS
-from shared.metrics import Metrics
 
 SECRET_ONCE = "(shown once; store it now)"
 # The longest grace a rotation offers, as the admin console's longest choice: long enough to
@@ -66,7 +64,7 @@ def rotate_resource_server(args: argparse.Namespace, target: Target) -> int:
     )
     if rotated is None:
         return _refuse(f"no resource server has the id {args.resource_server_id[:80]!r}")
-    Audit(target.store, lambda: target.now, Metrics("authserver")).record(
+    target.audit.record(
         "admin.resource_server_rotated", resource_server_id=args.resource_server_id,
         grace=str(grace), via="cli",
     )
