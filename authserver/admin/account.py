@@ -23,7 +23,7 @@ from authserver.personal_tokens import (
     token_problem,
     token_scopes,
 )
-from authserver.web.labels import ACCESS_OUTCOMES, ACCESS_TOOLS
+from authserver.web.labels import ACCESS_OUTCOMES, ACCESS_TOOLS, client_name
 from authserver.web.pages import (
     LoginRequired,
     checked_form,
@@ -107,10 +107,11 @@ async def data_access_page(request: Request) -> Response:
             request, _("Access log unavailable"),
             _("The record of who reached your health data cannot be read right now. Nothing is "
               "lost: try again in a few minutes."), 503)
-    names = {}
-    for client_id in {entry.client_id for entry in entries}:
-        client = await run_in_threadpool(context.store.client, client_id)
-        names[client_id] = client.client_name if client is not None else client_id
+    clients = await run_in_threadpool(
+        context.store.clients_by_id, {entry.client_id for entry in entries}
+    )
+    # The page shows a client it no longer knows by its id.
+    names = {client.client_id: client_name(client) for client in clients}
     older = entries[-1].entry_id if len(entries) == data_access.PAGE_SIZE else None
     return render(request, "data_access.html", entries=entries, apps=names, older=older,
                   tools=ACCESS_TOOLS, outcomes=ACCESS_OUTCOMES)

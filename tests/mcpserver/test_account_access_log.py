@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from authserver.models import ACCOUNT_PAGE_CLIENT_ID, AccessToken, Grant
 from tests.databases import Databases, both_backends
-from tests.flow import logged_in, tokens_for
+from tests.flow import create_personal_token, logged_in, new_personal_token, tokens_for
 from tests.harness import Stack, start_auth_server
 from tests.mcpserver.desk import booked
 from tests.mcpserver.helpers import call, token_for
@@ -71,6 +71,19 @@ def test_the_account_page_shows_who_reached_the_patients_data(stack: Stack) -> N
     # The account page is no app the user connected.
     with logged_in(stack.auth, alice.email) as browser:
         assert "Your HospiAI account page" not in browser.get("/account").text
+
+
+def test_a_personal_token_is_named_in_the_pages_language(stack: Stack) -> None:
+    """The built-in client's name is stored in English (a migration wrote it): the French page
+    says it in French."""
+    alice = stack.auth.account()
+    with logged_in(stack.auth, alice.email) as browser:
+        token = new_personal_token(create_personal_token(browser, stack.auth))
+        call(stack, token, "list_my_appointments", {"which": "all"})
+        french = browser.get("/account/data-access", headers={"Accept-Language": "fr"}).text
+    assert len(_entries(french)) == 1
+    assert "avec Jetons d\u2019accès personnels" in french
+    assert "Personal access tokens" not in french
 
 
 def test_the_endpoint_answers_only_its_tokens_user_with_read_profile(stack: Stack) -> None:
