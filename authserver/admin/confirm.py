@@ -108,7 +108,7 @@ async def revoke_grant(request: Request, context: Context) -> Response:
     client = await run_in_threadpool(context.store.client, found.client_id)
     account = await run_in_threadpool(context.store.account, found.account_id)
     # A personal token by the name its owner gave it, an application by its own.
-    name = found.name or (client.client_name if client else _("this application"))
+    name = found.name or (client_name(client) if client else _("this application"))
     who = account.email if account else _("the account")
     return _page(request, Confirmation(
         _("Revoke %(name)s for %(who)s?", name=name, who=who),
