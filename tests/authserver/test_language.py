@@ -124,6 +124,31 @@ def test_a_forged_cookie_is_no_choice(french_server: AuthServer) -> None:
     assert _lang(page) == "en"
 
 
+# Language cookies a browser could send that are neither "fr" nor "en": no such language,
+# another case or a region, an empty, quoted, listed or long value, bytes that are no text.
+BOGUS_COOKIES = [b"de", b"", b"FR", b"fr-FR", b'"de"', b"fr,en", b"x" * 4000, b"\xff\xfe"]
+
+
+@pytest.mark.parametrize("value", BOGUS_COOKIES)
+def test_a_bogus_cookie_is_the_default_language_and_no_error(
+    french_server: AuthServer, value: bytes
+) -> None:
+    """The cookie is only looked up in LOCALES: any other value is no choice, on a page and on
+    the protocol's paths alike (an error page of /authorize, JSON of /token and metadata)."""
+    cookie = {b"Cookie": b"hospiai_locale=" + value}
+    with french_server.http() as browser:
+        page = browser.get("/", headers=cookie)
+        refused = browser.get("/authorize", params={"client_id": "nowhere"}, headers=cookie)
+        metadata = browser.get("/.well-known/oauth-authorization-server", headers=cookie)
+        token = browser.post("/token", data={"grant_type": "authorization_code"}, headers=cookie)
+    assert page.status_code == 200 and _lang(page.text) == "fr"
+    assert refused.status_code == 400 and _lang(refused.text) == "fr"
+    assert "Cette demande de connexion n\u2019est pas valable" in refused.text
+    assert metadata.status_code == 200
+    assert metadata.json()["issuer"] == french_server.settings.issuer
+    assert token.status_code == 401 and token.json()["error"] == "invalid_client"
+
+
 def test_the_cookie_is_host_only_and_secure_on_https(databases: Databases) -> None:
     with start_auth_server(databases, scheme="https") as server, server.http() as browser:
         response = browser.get("/language", params={"lang": "fr", "next": "/"})
