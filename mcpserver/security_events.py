@@ -46,6 +46,8 @@ class Evictor(Protocol):
         client_id: str | None = None,
     ) -> int: ...
 
+    def evict_all(self) -> int: ...
+
 
 class InvalidSet(ValueError):
     """A SET this receiver cannot use; reported back in setErrs and skipped."""
@@ -112,6 +114,9 @@ class SecurityEventReceiver:
         if self._errors:
             request["setErrs"] = self._errors
         answer = await self._client.post(self._feed.url, json=request, auth=self._auth)
+        if answer.status_code == 400 and self.position is not None:
+            self._start_again()
+            return True
         if answer.status_code != 200:
             raise ValueError(f"HTTP {answer.status_code}")
         body = answer.json()
@@ -122,6 +127,18 @@ class SecurityEventReceiver:
         for jti in sorted(sets, key=lambda jti: (_order(jti) or 0, jti)):
             self._deliver(jti, sets[jti])
         return body.get("moreAvailable") is True
+
+    def _start_again(self) -> None:
+        """The feed refused the position this receiver acknowledged: the only poll it refuses is
+        one naming a jti it never issued (its database was restored from a backup or reset, and
+        will give those ids to new events). Whatever this server missed cannot be known, so
+        every cached answer goes, and the next poll, at once, starts with no position."""
+        log.warning("the security event feed does not know position %s: every cached "
+                    "introspection answer is dropped and the feed is read from its start",
+                    self.position)
+        self.position, self._errors = None, {}
+        self._position.set(0)
+        self._cache.evict_all()
 
     def _deliver(self, jti: str, token: object) -> None:
         """One SET of a poll: processed, or its error kept for the next poll's setErrs."""

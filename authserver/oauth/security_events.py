@@ -46,13 +46,19 @@ from shared.security_events import (
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PATH", "Rfc8936Errors", "SecurityEventFeed"]
+__all__ = ["PATH", "UNKNOWN_POSITION", "Rfc8936Errors", "SecurityEventFeed"]
 
 # SETs in one answer when the receiver names no maxEvents, and the most it may ask for.
 DEFAULT_EVENTS = 100
 MAX_EVENTS = 1000
 # jtis are 64-bit row ids (shared.database.ROW_ID).
 _MAX_JTI = 2**63 - 1
+# A receiver that acknowledges a jti newer than any this feed issued was fed by another history
+# of the database (a restore from a backup, a reset): the ids it would wait for are given again
+# to new events, which it would skip. It is told so (RFC 8936 section 2.4.4: invalid_request),
+# and starts again without a position (mcpserver.security_events).
+UNKNOWN_POSITION = ("The acknowledged jti is newer than any event this feed has issued: poll "
+                    "again without it.")
 _HEADER = base64.urlsafe_b64encode(b'{"typ":"secevent+jwt","alg":"none"}').rstrip(b"=").decode()
 
 
@@ -76,9 +82,12 @@ class SecurityEventFeed:
             position, max_events = _poll(http.json)
         except _Invalid as why:
             return _error(400, "invalid_request", str(why))
+        store = self.context.store
+        events = store.security_events(resource, position, max_events + 1) if max_events else []
+        if not events and position > store.newest_security_event():
+            return _error(400, "invalid_request", UNKNOWN_POSITION)
         if max_events == 0:  # RFC 8936 section 2.4.1: acknowledge only
             return OAuthResponse(200, {"sets": {}}, [])
-        events = self.context.store.security_events(resource, position, max_events + 1)
         issuer = self.context.settings.issuer
         sets = {str(event.id): _token(event, issuer, resource) for event in events[:max_events]}
         return OAuthResponse(200, {"sets": sets, "moreAvailable": len(events) > max_events}, [])

@@ -26,6 +26,14 @@ RETENTION_SECONDS = 3600
 
 _COLUMNS = ("at", "kind", "resource", "account_id", "client_id", "token_sha256")
 _LOCK = text("LOCK TABLE securityevent IN EXCLUSIVE MODE")
+# The newest id ever given to an event, purged or not: SQLite's AUTOINCREMENT counter, and the
+# id sequence on PostgreSQL (NULL while it has given none).
+_NEWEST = {
+    "sqlite": text("SELECT seq FROM sqlite_sequence WHERE name = 'securityevent'"),
+    "postgresql": text(
+        "SELECT pg_sequence_last_value(pg_get_serial_sequence('securityevent', 'id'))"
+    ),
+}
 
 
 def token_revoked(token_hash: str, token_sha256: str, now: int) -> Executable:
@@ -97,3 +105,9 @@ class SecurityEventStore(SQLStore):
         )
         with self._session() as session:
             return list(session.exec(query))
+
+    def newest_security_event(self) -> int:
+        """The jti of the newest event this feed ever issued, 0 for none: a receiver's position
+        past it belongs to another history of this database (restored from a backup, reset)."""
+        with self._engine.connect() as connection:
+            return int(connection.execute(_NEWEST[self._engine.dialect.name]).scalar() or 0)

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from authserver.maintenance import purge
+from authserver.oauth.security_events import UNKNOWN_POSITION
 from authserver.store.security_events import RETENTION_SECONDS, account_disabled
 from shared.security_events import (
     ACCOUNT_DISABLED,
@@ -169,6 +170,34 @@ def test_acknowledged_events_are_not_sent_again_and_pages_say_more_is_available(
     assert last == {"sets": {}, "moreAvailable": False}
     # maxEvents 0: acknowledge only (RFC 8936 section 2.4.1).
     assert poll(auth_server, own(auth_server), {"maxEvents": 0}).json() == {"sets": {}}
+
+
+@both_backends
+def test_a_position_the_feed_never_issued_is_refused_even_once_its_events_are_purged(
+    auth_server: AuthServer,
+) -> None:
+    """A receiver fed by another history of the database (restored from a backup, reset) is
+    told so, rather than waiting past ids the feed will give to new events."""
+
+    def refused(ack: str, **body: object) -> bool:
+        answer = poll(auth_server, own(auth_server), {"ack": [ack], **body})
+        if answer.status_code == 200:
+            return False
+        assert answer.status_code == 400
+        assert answer.json() == {"err": "invalid_request", "description": UNKNOWN_POSITION}
+        return True
+
+    assert refused("1") and refused("1", maxEvents=0)
+    now = auth_server.clock()
+    for _ in range(2):
+        auth_server.store.set_account_disabled(auth_server.account().id, True, now)
+    newest = max(int(jti) for jti in poll(auth_server, own(auth_server), {}).json()["sets"])
+    assert not refused(str(newest)) and not refused(str(newest - 1))
+    assert refused(str(newest + 1)) and refused(str(newest + 1), maxEvents=0)
+    # Purged, the events' ids stay issued: a receiver that processed them is still on track.
+    assert purge(auth_server.settings, auth_server.store, now + RETENTION_SECONDS + 1)[
+        "security_events"] == 2
+    assert not refused(str(newest)) and refused(str(newest + 1))
 
 
 def test_bad_credentials_get_the_rfc_8936_error(auth_server: AuthServer) -> None:

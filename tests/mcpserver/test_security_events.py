@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 from prometheus_client import CollectorRegistry
 
 from mcpserver.auth import IntrospectionVerifier
@@ -54,9 +55,10 @@ def opaque(value: str) -> dict[str, str]:
 
 class Stack:
     """A verifier with the four tokens cached, and a receiver of a feed that answers
-    ``answers`` in turn; ``polls`` are the poll request bodies."""
+    ``answers`` in turn (a poll response, or the status of a refusal); ``polls`` are the poll
+    request bodies."""
 
-    def __init__(self, answers: list[dict[str, Any]]) -> None:
+    def __init__(self, answers: list[dict[str, Any] | int]) -> None:
         self.introspections: list[str] = []
         self.polls: list[dict[str, Any]] = []
         self.answers = answers
@@ -64,7 +66,12 @@ class Stack:
         def handle(request: httpx.Request) -> httpx.Response:
             if request.url.path == "/security-events":
                 self.polls.append(json.loads(request.content))
-                return httpx.Response(200, json=self.answers.pop(0))
+                answer = self.answers.pop(0)
+                # A refusal (RFC 8936 section 2.4.4) is given as its status alone.
+                if isinstance(answer, int):
+                    return httpx.Response(answer, json={"err": "invalid_request",
+                                                        "description": "refused"})
+                return httpx.Response(200, json=answer)
             token = dict(httpx.QueryParams(request.content.decode()))["token"]
             self.introspections.append(token)
             sub, client_id = HOLDERS[token]
@@ -153,6 +160,37 @@ def test_the_position_is_acknowledged_and_more_is_fetched_at_once() -> None:
         assert await stack.receiver.poll() is False
         assert stack.polls[0]["ack"] == [] and stack.polls[1]["ack"] == ["10"]
         assert stack.polls[0]["returnImmediately"] is True
+
+    asyncio.run(run())
+
+
+def test_a_refused_position_drops_every_cached_answer_and_starts_again_without_it() -> None:
+    """The feed refuses only a position it never issued (its database was restored or reset):
+    what this server missed cannot be known, so nothing cached is trusted any more."""
+    first = {"sets": {"7": sset("7", CLIENT_REVOKED, opaque("client_9"))}}
+
+    async def run() -> None:
+        stack = Stack([first, 400, {"sets": {}}])
+        assert await stack.asked_again() == set(HOLDERS)
+        assert await stack.receiver.poll() is False and stack.receiver.position == "7"
+        assert await stack.receiver.poll() is True  # poll again at once, with no position
+        assert await stack.asked_again() == set(HOLDERS)
+        assert await stack.receiver.poll() is False
+        assert [body["ack"] for body in stack.polls] == [[], ["7"], []]
+
+    asyncio.run(run())
+
+
+def test_a_refusal_before_any_position_is_a_feed_failure_and_keeps_the_cache() -> None:
+    """Without a position there is nothing to start again from: the TTL stands, as for a feed
+    that cannot be reached."""
+
+    async def run() -> None:
+        stack = Stack([400])
+        assert await stack.asked_again() == set(HOLDERS)
+        with pytest.raises(ValueError, match="HTTP 400"):
+            await stack.receiver.poll()
+        assert await stack.asked_again() == set()
 
     asyncio.run(run())
 
