@@ -52,9 +52,10 @@ def _issue(context: Context, account_id: str, resource: str) -> tuple[str, str]:
     """A live token of the account's for ``resource``: (its secret, its hash)."""
     now, secret = context.clock(), new_secret("at")
     token_hash = context.keys.hash_secret(secret)
+    # No name of its own: its built-in client names it, in the language of whoever reads it.
     grant = Grant(
         id=new_id("grant"), account_id=account_id, client_id=ACCOUNT_PAGE_CLIENT_ID,
-        scope=SCOPE, resource=resource, created_at=now, name="Account page: data access",
+        scope=SCOPE, resource=resource, created_at=now,
     )
     context.store.issue_under_live_grant(grant, AccessToken(
         token_hash=token_hash, grant_id=grant.id, client_id=ACCOUNT_PAGE_CLIENT_ID,

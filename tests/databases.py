@@ -28,7 +28,7 @@ BACKENDS = ("sqlite", "postgresql")
 # For a module or test whose storage behaviour matters: it runs once on each backend.
 both_backends = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 # Each service's newest migration, which an upgraded database is at (a new one moves it here).
-HEADS = {"authserver": "0018", "mcpserver": "0005"}
+HEADS = {"authserver": "0019", "mcpserver": "0005"}
 STORES: dict[str, type[SQLStore]] = {"authserver": Store, "mcpserver": DomainStore}
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from authserver.models import (
+    ACCOUNT_PAGE_CLIENT_ID,
     PERSONAL_CLIENT_ID,
     AccessToken,
     AuthorizationCode,
@@ -107,4 +108,30 @@ def test_twin_live_grants_merge_into_the_oldest_losing_nothing(databases: Databa
     with Session(store._engine) as session, pytest.raises(IntegrityError):
         session.add(_grant("grant_second", 400, "read:data"))
         session.commit()
+    store.dispose()
+
+
+def test_the_account_pages_grants_lose_their_english_name_and_nothing_else(
+    databases: Databases,
+) -> None:
+    """0019: the account page's grants were named in English; a personal token keeps the name
+    its user gave it."""
+    url = databases.url("auth")
+    engine = create_db_engine(url)
+    migrations.upgrade(engine, "authserver", [t.name for t in Store.tables()], target="0018")
+    rows = [
+        _grant("grant_page", 100, "read:profile", client_id=ACCOUNT_PAGE_CLIENT_ID,
+               name="Account page: data access"),
+        _grant("grant_pat", 100, "read:data", client_id=PERSONAL_CLIENT_ID, name="Mon script"),
+        _grant("grant_app", 100, "read:data"),
+    ]
+    with Session(engine, expire_on_commit=False) as session:
+        session.add_all(rows)
+        session.commit()
+    engine.dispose()
+
+    store = Store(create_db_engine(url))
+    store.upgrade_schema()
+    names = {row.id: getattr(store.grant(row.id), "name", "gone") for row in rows}
+    assert names == {"grant_page": None, "grant_pat": "Mon script", "grant_app": None}
     store.dispose()

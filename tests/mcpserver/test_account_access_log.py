@@ -86,6 +86,19 @@ def test_a_personal_token_is_named_in_the_pages_language(stack: Stack) -> None:
     assert "Personal access tokens" not in french
 
 
+def test_the_account_pages_grant_is_named_in_the_admins_language(stack: Stack) -> None:
+    """It has no name of its own (it was stored in English): its built-in client names it."""
+    alice = stack.auth.account()
+    with logged_in(stack.auth, alice.email) as browser:
+        assert browser.get("/account/data-access").status_code == 200
+    admin = stack.auth.account("admin")
+    with logged_in(stack.auth, admin.email, "/admin") as console:
+        french = console.get(f"/admin/accounts/{alice.id}", headers={"Accept-Language": "fr"})
+    assert french.status_code == 200, french.text
+    assert "La page de votre compte HospiAI" in french.text
+    assert "Account page" not in french.text
+
+
 def test_the_endpoint_answers_only_its_tokens_user_with_read_profile(stack: Stack) -> None:
     url = stack.mcp_url.removesuffix("/mcp") + "/data-access"
     alice, alice_sub = token_for(stack, scope=PATIENT)
