@@ -209,9 +209,13 @@ def forget_session(context: Context, response: Response) -> None:
 
 
 def end_session(context: Context, request: Request, response: Response) -> None:
-    """Logout: the session row ends (a copy of the cookie stops working) and the cookie goes."""
+    """Logout: the session row ends (a copy of the cookie stops working), the cookie goes, and
+    the browser gets a new id, as at login: on a shared computer (a hospital's), nothing the
+    browser was given before the logout (a CSRF token, an interaction's binding) still passes
+    after it."""
     _end_named_session(context, request)
     forget_session(context, response)
+    _issue_browser_id(context, response)
 
 
 def current_session(context: Context, request: Request) -> LoginSession | None:

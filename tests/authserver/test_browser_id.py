@@ -1,5 +1,5 @@
 """The browser id (CSRF tokens and the binding of interactions) is issued by the server only,
-signed, and replaced at login (issue 13 item 6): a value planted from another site sharing the
+signed, and replaced at login (issue 13 item 6) and at logout: a value planted from another site sharing the
 host (over http, any page on another port of localhost can set our cookies) is no id, and an id
 known before the login is worth nothing after it."""
 
@@ -102,3 +102,26 @@ def test_the_account_login_replaces_the_id_too(auth_server: AuthServer) -> None:
         fresh = csrf_token(browser.get("/account").text)
         assert fresh != token_before
         assert browser.post("/logout", data={"csrf_token": fresh}).status_code == 303
+
+
+def test_the_logout_replaces_the_id(auth_server: AuthServer, public_client: str) -> None:
+    """A shared computer: what the browser held before the logout passes nothing after it."""
+    account = auth_server.account()
+    with auth_server.http() as browser:
+        response, _ = begin(browser, public_client)
+        interaction = response.headers["location"]
+        assert login(browser, interaction, account.email, PASSWORD).status_code == 303
+        before = browser.cookies[BROWSER]
+        token_before = csrf_token(browser.get("/account").text)
+        assert browser.post("/logout", data={"csrf_token": token_before}).status_code == 303
+        assert browser.cookies[BROWSER] != before
+        # The interaction bound to the id from before is not this browser's any more.
+        assert browser.get(interaction).status_code == 403
+        page = browser.get("/login")
+        page = browser.get(page.headers["location"]) if page.status_code == 303 else page
+        refused = browser.post("/login", data={
+            "email": account.email, "password": PASSWORD, "csrf_token": token_before})
+        assert refused.status_code == 403
+        fresh = browser.post("/login", data={
+            "email": account.email, "password": PASSWORD, "csrf_token": csrf_token(page.text)})
+        assert fresh.status_code == 303
