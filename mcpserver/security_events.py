@@ -28,6 +28,7 @@ from shared.security_events import (
     SESSION_REVOKED,
     TOKEN_CLAIMS_CHANGE,
     TOKEN_REVOKED,
+    UNKNOWN_POSITION,
 )
 
 log = logging.getLogger(__name__)
@@ -114,7 +115,7 @@ class SecurityEventReceiver:
         if self._errors:
             request["setErrs"] = self._errors
         answer = await self._client.post(self._feed.url, json=request, auth=self._auth)
-        if answer.status_code == 400 and self.position is not None:
+        if self.position is not None and _unknown_position(answer):
             self._start_again()
             return True
         if answer.status_code != 200:
@@ -129,10 +130,10 @@ class SecurityEventReceiver:
         return body.get("moreAvailable") is True
 
     def _start_again(self) -> None:
-        """The feed refused the position this receiver acknowledged: the only poll it refuses is
-        one naming a jti it never issued (its database was restored from a backup or reset, and
-        will give those ids to new events). Whatever this server missed cannot be known, so
-        every cached answer goes, and the next poll, at once, starts with no position."""
+        """The feed refused the position this receiver acknowledged as one it never issued (its
+        database was restored from a backup or reset, and will give those ids to new events).
+        Whatever this server missed cannot be known, so every cached answer goes, and the next
+        poll, at once, starts with no position."""
         log.warning("the security event feed does not know position %s: every cached "
                     "introspection answer is dropped and the feed is read from its start",
                     self.position)
@@ -188,6 +189,18 @@ class SecurityEventReceiver:
         ):
             raise InvalidSet("the user is not an iss_sub subject of this issuer")
         return str(subject["sub"])
+
+
+def _unknown_position(answer: httpx.Response) -> bool:
+    """The feed's refusal of the acknowledged position, and not any other 400 (a proxy's, a
+    poll it could not read), which is a failed poll like any other."""
+    if answer.status_code != 400:
+        return False
+    try:
+        body: object = answer.json()
+    except ValueError:
+        return False
+    return body == {"err": "invalid_request", "description": UNKNOWN_POSITION}
 
 
 def _opaque(subject: object) -> str:

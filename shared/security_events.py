@@ -19,3 +19,8 @@ TOKEN_REVOKED = "urn:hospiai:secevent:token-revoked"
 CLIENT_REVOKED = "urn:hospiai:secevent:client-revoked"
 # The path of the feed's poll endpoint on the authorization server.
 PATH = "/security-events"
+# The feed's refusal of a position it never issued (RFC 8936 section 2.4.4, invalid_request):
+# its database was restored from a backup or reset, and will give those jtis to new events.
+# The receiver starts again without a position on this refusal, and only on this one.
+UNKNOWN_POSITION = ("The acknowledged jti is newer than any event this feed has issued: poll "
+                    "again without it.")

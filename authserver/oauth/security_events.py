@@ -42,23 +42,18 @@ from shared.security_events import (
     SESSION_REVOKED,
     TOKEN_CLAIMS_CHANGE,
     TOKEN_REVOKED,
+    UNKNOWN_POSITION,
 )
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PATH", "UNKNOWN_POSITION", "Rfc8936Errors", "SecurityEventFeed"]
+__all__ = ["PATH", "Rfc8936Errors", "SecurityEventFeed"]
 
 # SETs in one answer when the receiver names no maxEvents, and the most it may ask for.
 DEFAULT_EVENTS = 100
 MAX_EVENTS = 1000
 # jtis are 64-bit row ids (shared.database.ROW_ID).
 _MAX_JTI = 2**63 - 1
-# A receiver that acknowledges a jti newer than any this feed issued was fed by another history
-# of the database (a restore from a backup, a reset): the ids it would wait for are given again
-# to new events, which it would skip. It is told so (RFC 8936 section 2.4.4: invalid_request),
-# and starts again without a position (mcpserver.security_events).
-UNKNOWN_POSITION = ("The acknowledged jti is newer than any event this feed has issued: poll "
-                    "again without it.")
 _HEADER = base64.urlsafe_b64encode(b'{"typ":"secevent+jwt","alg":"none"}').rstrip(b"=").decode()
 
 

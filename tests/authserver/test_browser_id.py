@@ -1,7 +1,7 @@
 """The browser id (CSRF tokens and the binding of interactions) is issued by the server only,
-signed, and replaced at login (issue 13 item 6) and at logout: a value planted from another site sharing the
-host (over http, any page on another port of localhost can set our cookies) is no id, and an id
-known before the login is worth nothing after it."""
+signed, and replaced at login (issue 13 item 6) and at logout: a value planted from another
+site sharing the host (over http, any page on another port of localhost can set our cookies)
+is no id, and an id known before the login (or the logout) is worth nothing after it."""
 
 from __future__ import annotations
 

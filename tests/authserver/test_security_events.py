@@ -16,7 +16,6 @@ import pytest
 from sqlalchemy import text
 
 from authserver.maintenance import purge
-from authserver.oauth.security_events import UNKNOWN_POSITION
 from authserver.store.security_events import RETENTION_SECONDS, account_disabled
 from shared.security_events import (
     ACCOUNT_DISABLED,
@@ -25,6 +24,7 @@ from shared.security_events import (
     SESSION_REVOKED,
     TOKEN_CLAIMS_CHANGE,
     TOKEN_REVOKED,
+    UNKNOWN_POSITION,
 )
 from tests.databases import both_backends
 from tests.flow import tokens_for

@@ -23,6 +23,7 @@ from shared.security_events import (
     SESSION_REVOKED,
     TOKEN_CLAIMS_CHANGE,
     TOKEN_REVOKED,
+    UNKNOWN_POSITION,
 )
 from tests.mcpserver.test_auth import ISSUER, RESOURCE, FakeTime, _active
 
@@ -55,10 +56,10 @@ def opaque(value: str) -> dict[str, str]:
 
 class Stack:
     """A verifier with the four tokens cached, and a receiver of a feed that answers
-    ``answers`` in turn (a poll response, or the status of a refusal); ``polls`` are the poll
-    request bodies."""
+    ``answers`` in turn (a poll response, or the description of a 400 refusal); ``polls`` are
+    the poll request bodies."""
 
-    def __init__(self, answers: list[dict[str, Any] | int]) -> None:
+    def __init__(self, answers: list[dict[str, Any] | str]) -> None:
         self.introspections: list[str] = []
         self.polls: list[dict[str, Any]] = []
         self.answers = answers
@@ -67,10 +68,10 @@ class Stack:
             if request.url.path == "/security-events":
                 self.polls.append(json.loads(request.content))
                 answer = self.answers.pop(0)
-                # A refusal (RFC 8936 section 2.4.4) is given as its status alone.
-                if isinstance(answer, int):
-                    return httpx.Response(answer, json={"err": "invalid_request",
-                                                        "description": "refused"})
+                # A refusal (RFC 8936 section 2.4.4) is given as its description alone.
+                if isinstance(answer, str):
+                    return httpx.Response(
+                        400, json={"err": "invalid_request", "description": answer})
                 return httpx.Response(200, json=answer)
             token = dict(httpx.QueryParams(request.content.decode()))["token"]
             self.introspections.append(token)
@@ -170,7 +171,7 @@ def test_a_refused_position_drops_every_cached_answer_and_starts_again_without_i
     first = {"sets": {"7": sset("7", CLIENT_REVOKED, opaque("client_9"))}}
 
     async def run() -> None:
-        stack = Stack([first, 400, {"sets": {}}])
+        stack = Stack([first, UNKNOWN_POSITION, {"sets": {}}])
         assert await stack.asked_again() == set(HOLDERS)
         assert await stack.receiver.poll() is False and stack.receiver.position == "7"
         assert await stack.receiver.poll() is True  # poll again at once, with no position
@@ -181,16 +182,24 @@ def test_a_refused_position_drops_every_cached_answer_and_starts_again_without_i
     asyncio.run(run())
 
 
-def test_a_refusal_before_any_position_is_a_feed_failure_and_keeps_the_cache() -> None:
-    """Without a position there is nothing to start again from: the TTL stands, as for a feed
-    that cannot be reached."""
+def test_any_other_refusal_is_a_feed_failure_and_keeps_the_cache() -> None:
+    """Without a position there is nothing to start again from, and a 400 for another reason
+    (a proxy's, a poll the feed could not read) says nothing of what was missed: the TTL
+    stands, as for a feed that cannot be reached."""
+    first = {"sets": {"7": sset("7", CLIENT_REVOKED, opaque("client_9"))}}
 
     async def run() -> None:
-        stack = Stack([400])
+        stack = Stack([UNKNOWN_POSITION, first, "The poll request must be a JSON object.",
+                       {"sets": {}}])
         assert await stack.asked_again() == set(HOLDERS)
         with pytest.raises(ValueError, match="HTTP 400"):
-            await stack.receiver.poll()
+            await stack.receiver.poll()  # no position yet
+        assert await stack.receiver.poll() is False  # position 7
+        with pytest.raises(ValueError, match="HTTP 400"):
+            await stack.receiver.poll()  # another refusal
         assert await stack.asked_again() == set()
+        assert await stack.receiver.poll() is False
+        assert [body["ack"] for body in stack.polls] == [[], [], ["7"], ["7"]]
 
     asyncio.run(run())
 
