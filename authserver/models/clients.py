@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
@@ -54,6 +56,28 @@ class ResourceServer(SQLModel, table=True):
     # replaces both.
     previous_secret_hash: str | None = None
     previous_secret_until: int | None = Field(default=None, sa_type=UNIX_TIME)
+
+    def authenticates(self, secret_hash: str, now: int) -> bool:
+        return secret_holds(
+            secret_hash, self.secret_hash, self.previous_secret_hash, self.previous_secret_until,
+            now,
+        )
+
+
+def secret_holds(
+    secret_hash: str, current: str, previous: str | None, previous_until: int | None, now: int
+) -> bool:
+    """Whether a resource server's secret (its hash) is its current one, or the one it replaced
+    while the grace period of that rotation lasts (up to, not including, its end): the same
+    for every endpoint it calls (introspection, the revocation feed, the old validation)."""
+    matches_current = hmac.compare_digest(secret_hash, current)
+    matches_previous = (
+        previous is not None
+        and previous_until is not None
+        and now < previous_until
+        and hmac.compare_digest(secret_hash, previous)
+    )
+    return matches_current or matches_previous
 
 
 

@@ -25,7 +25,6 @@ RFC 8936 section 2.4 allows); receivers poll about every second.
 from __future__ import annotations
 
 import base64
-import hmac
 import json
 import logging
 from typing import Any
@@ -88,11 +87,12 @@ class SecurityEventFeed:
         return OAuthResponse(200, {"sets": sets, "moreAvailable": len(events) > max_events}, [])
 
     def _caller(self, http: HttpRequest) -> str | None:
-        """The calling resource server's resource, if its credentials are right."""
+        """The calling resource server's resource, if its credentials are right: its secret,
+        or the one a rotation replaced while its grace period lasts, as for introspection."""
         caller_id, secret = http.basic or ("", "")
         found = self.context.store.resource_server(caller_id) if caller_id else None
-        if found is None or not hmac.compare_digest(
-            self.context.keys.hash_secret(secret), found.secret_hash
+        if found is None or not found.authenticates(
+            self.context.keys.hash_secret(secret), self.context.clock()
         ):
             return None
         return found.resource

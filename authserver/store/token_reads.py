@@ -4,7 +4,6 @@ what each checks of the grant, the client and the account in the same query."""
 
 from __future__ import annotations
 
-import hmac
 from typing import Any, NamedTuple
 
 from sqlalchemy import Select, and_, bindparam
@@ -12,6 +11,7 @@ from sqlalchemy import select as select_columns
 from sqlmodel import col
 
 from authserver.models import AccessToken, Account, Client, Grant, RefreshToken, ResourceServer
+from authserver.models.clients import secret_holds
 
 
 class LiveToken(NamedTuple):
@@ -42,16 +42,10 @@ class Introspected(NamedTuple):
     caller_previous_until: int | None = None
 
     def authenticates(self, secret_hash: str, now: int) -> bool:
-        """Whether the caller's secret (its hash) is its current one, or the one it replaced
-        while the grace period of that rotation lasts (up to, not including, its end)."""
-        current = hmac.compare_digest(secret_hash, self.caller_secret_hash)
-        previous = (
-            self.caller_previous_secret_hash is not None
-            and self.caller_previous_until is not None
-            and now < self.caller_previous_until
-            and hmac.compare_digest(secret_hash, self.caller_previous_secret_hash)
+        return secret_holds(
+            secret_hash, self.caller_secret_hash, self.caller_previous_secret_hash,
+            self.caller_previous_until, now,
         )
-        return current or previous
 
 
 # The calling resource server, then the token and what keeps it live, each left-joined only if

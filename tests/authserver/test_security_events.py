@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from authserver.maintenance import purge
+from authserver.provisioning import rotate_resource_server_secret
 from authserver.store.security_events import RETENTION_SECONDS, account_disabled
 from shared.security_events import (
     ACCOUNT_DISABLED,
@@ -215,6 +216,22 @@ def test_bad_credentials_get_the_rfc_8936_error(auth_server: AuthServer) -> None
                                  "description": "Resource server authentication failed."}
         assert answer.headers["www-authenticate"].startswith("Basic")
     assert malformed.status_code == 401 and malformed.json()["err"] == "authentication_failed"
+
+
+@both_backends
+def test_a_rotated_secret_polls_while_its_grace_period_lasts(auth_server: AuthServer) -> None:
+    """As for introspection: replicas still on the replaced secret keep their revocations
+    within a second, not the cache TTL, until the grace period ends."""
+    rs_id, old = own(auth_server)
+    store, keys = auth_server.store, auth_server.keys
+    graced = rotate_resource_server_secret(store, keys, rs_id, grace=3600, now=auth_server.clock())
+    assert graced is not None
+    assert [poll(auth_server, (rs_id, secret), {}).status_code
+            for secret in (old, graced.secret)] == [200, 200]
+    ended = rotate_resource_server_secret(store, keys, rs_id, grace=0, now=auth_server.clock())
+    assert ended is not None
+    assert [poll(auth_server, (rs_id, secret), {}).status_code
+            for secret in (old, graced.secret, ended.secret)] == [401, 401, 200]
 
 
 def test_a_poll_it_cannot_read_is_an_invalid_request(auth_server: AuthServer) -> None:
