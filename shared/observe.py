@@ -23,6 +23,8 @@ _SANE_ID = re.compile(r"[A-Za-z0-9._\-]{1,64}")
 # Made-up ids are unique, not secret: a random per-process prefix and a counter.
 _PROCESS = secrets.token_hex(8)
 _SEQUENCE = itertools.count(1)
+# The status counted for a request left unanswered because its client went away.
+CLIENT_GONE = 499
 
 
 class ObservedApp(Starlette):
@@ -69,14 +71,19 @@ class Observe:
         current = _request_id(scope["headers"])
         token = request_id.set(current)
         observed = _Observed(send, self, (b"x-request-id", current.encode()))
+        returned = False
         try:
             await self.app(scope, receive, observed)
+            returned = True
         finally:
             request_id.reset(token)
             path = scope["path"].rstrip("/") or "/"
             route = path if path in self.fixed_paths else getattr(scope.get("route"), "path", "")
             self.metrics.http.record(
-                route or "unmatched", scope["method"], observed.status,
+                route or "unmatched", scope["method"],
+                # Unanswered: the client went away first (499, as nginx counts it), or a crash
+                # that the server answers with its own 500.
+                observed.status or (CLIENT_GONE if returned else 500),
                 time.perf_counter() - started,
             )
 
@@ -99,7 +106,7 @@ class _Observed:
 
     def __init__(self, send: Send, observe: Observe, marks: tuple[bytes, bytes]) -> None:
         self.send, self.observe, self.marks = send, observe, marks
-        self.status = 500
+        self.status = 0  # none sent yet
 
     def __call__(self, message: Message) -> Awaitable[None]:
         if message["type"] == "http.response.start":

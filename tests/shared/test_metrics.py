@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import http.client
 import re
+import socket
+import time
 from urllib.parse import urlsplit
 
 import httpx
 
 from tests.flow import introspect, refresh, tokens_for
-from tests.harness import Stack
+from tests.harness import AuthServer, Stack
 
 
 def _value(text: str, name: str, **labels: str) -> float:
@@ -79,3 +81,22 @@ def test_metrics_are_served_at_one_spelling_only_on_both_services(stack: Stack) 
             status, body = _raw_get(base, spelling)
             assert status == 404, (base, spelling, status)
             assert b"hospiai_" not in body
+
+
+def test_a_request_whose_client_went_away_is_counted_499_not_500(auth_server: AuthServer) -> None:
+    """Half a body, then the connection closed: nothing was answered, and nothing failed."""
+    address = urlsplit(auth_server.url)
+    with socket.create_connection((address.hostname or "", address.port or 80), 10) as raw:
+        raw.sendall(b"POST /introspect HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+                    b"Content-Type: application/x-www-form-urlencoded\r\n\r\ntoken=abc")
+    counted = {}
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        text = httpx.get(f"{auth_server.url}/metrics").text
+        counted = {status: _value(text, "hospiai_http_requests_total", service="authserver",
+                                  route="/introspect", method="POST", status=status)
+                   for status in ("499", "500")}
+        if counted["499"]:
+            break
+        time.sleep(0.05)
+    assert counted == {"499": 1, "500": 0}
