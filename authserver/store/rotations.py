@@ -16,6 +16,7 @@ PostgreSQL a group's statements are pipelined: three round trips for the whole g
 
 from __future__ import annotations
 
+import copy
 import json
 import queue
 import threading
@@ -97,6 +98,10 @@ class RotationWriter:
         self._access, self._access_names = _insert_of(engine, AccessToken)
         self._refresh, self._refresh_names = _insert_of(engine, RefreshToken)
         self._event, self._event_names = _insert_of(engine, AuditEvent, skip="id")
+        # The driver's error for the database failing as a whole rather than one statement.
+        dbapi = engine.dialect.dbapi
+        assert dbapi is not None
+        self._unavailable: type[Exception] = dbapi.OperationalError
 
     def rotate(self, rotation: Rotation) -> bool:
         self._start()
@@ -142,6 +147,13 @@ class RotationWriter:
     def _commit_group(self, group: list[Rotation]) -> None:
         try:
             self._transaction(group)
+        except self._unavailable as error:
+            # The database itself failed (its lock not had within the timeout, the connection
+            # lost): each rotation alone would wait as long again, one after the other, while
+            # every later refresh queued behind them. All fail now (a server_error each; their
+            # tokens stay unspent, so the clients' retries work).
+            for rotation in group:
+                rotation.won, rotation.error = False, copy.copy(error)
         except Exception:  # one bad rotation must not fail the others
             # Each alone, so that whatever failed fails only its own caller.
             for rotation in group:

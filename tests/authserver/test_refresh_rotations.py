@@ -3,6 +3,7 @@ rotations committed in groups by one writer, each rotation all or nothing on its
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -10,11 +11,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from sqlalchemy import event, select, text, update
 from sqlmodel import col
 
 from authserver.models import Account, AuditEvent, Grant, RefreshToken
 from authserver.store import Store
+from shared import database
 from shared.database import create_db_engine
 from tests.databases import Databases, both_backends
 from tests.flow import successors, tokens_for
@@ -180,6 +183,45 @@ def test_the_client_to_read_is_the_stored_client(auth_server: AuthServer) -> Non
     assert read.model_dump() == stored.model_dump()
     assert read.blocked is True and read.extra_metadata["n"] == 2
     assert store.client_to_read("no such client") is None
+
+
+def test_a_database_that_fails_whole_fails_the_group_at_once(
+    auth_server: AuthServer, public_client: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write lock not had in time is no one rotation's fault: retried one by one, each
+    waited the whole timeout again while every later refresh queued behind. Each caller gets
+    the driver's error after one wait, and its token stays live."""
+    tokens = _spendable(auth_server, public_client, 4)
+    monkeypatch.setattr(database, "_WRITE_WAIT_SECONDS", 0.5)
+    writer = auth_server.store._rotations
+    attempts: list[int] = []
+    transaction = writer._transaction
+
+    def counted(group: list[Any]) -> None:
+        attempts.append(len(group))
+        transaction(group)
+
+    monkeypatch.setattr(writer, "_transaction", counted)
+    lock = database._WRITE_LOCKS[auth_server.store._engine]
+    with ThreadPoolExecutor(max_workers=len(tokens)) as pool, _held(lock):
+        futures = [pool.submit(_rotate, auth_server, token, str(index))
+                   for index, token in enumerate(tokens)]
+        errors = [future.exception(timeout=30) for future in futures]
+    assert all(isinstance(error, sqlite3.OperationalError) for error in errors), errors
+    # Each rotation was attempted once, in whichever group it joined: none alone again.
+    assert sum(attempts) == len(tokens), attempts
+    for token in tokens:
+        live = auth_server.store.refresh_token(token.token_hash)
+        assert live is not None and live.spent_at is None
+
+
+@contextmanager
+def _held(lock: threading.Lock) -> Iterator[None]:
+    lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def test_hot_reads_keep_a_connection_in_every_worker_thread(databases: Databases) -> None:
