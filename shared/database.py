@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.pool import SingletonThreadPool
+from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.dml import UpdateBase
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -133,10 +133,6 @@ _WRITING = "hospiai_writing"
 _WRITE_WAIT_SECONDS = 30
 
 
-# Threads that may run hot reads: anyio's default thread pool (40), the event loop's, and room.
-_READER_THREADS = 64
-
-
 def _is_file_sqlite(engine: Engine) -> bool:
     database = engine.url.database
     return engine.dialect.name == "sqlite" and bool(database) and database != ":memory:"
@@ -154,15 +150,14 @@ class SQLStore:
         self._engine = engine
         # For hot reads. On a SQLite file: one connection per thread, outside the shared pool,
         # so a read on the event loop never waits for a pooled connection held by a worker
-        # thread (and WAL readers do not wait for writers). Elsewhere: the engine itself. The
-        # pool keeps a connection for as many threads as the thread pool has and more: past its
-        # size it closes the oldest thread's, which that thread's HotRead still holds.
+        # thread (and WAL readers do not wait for writers); each HotRead holds its threads'
+        # connections itself, and the engine pools none (SQLAlchemy's pool of one connection
+        # per thread closed arbitrary ones, a live thread's included, once threads that had
+        # come and gone reached its size). Elsewhere: the engine itself.
         self._own_reader = _is_file_sqlite(engine)
         self._hot_reads: list[HotRead] = []
         self._reader = (
-            _sqlite_engine(engine.url, poolclass=SingletonThreadPool, pool_size=_READER_THREADS)
-            if self._own_reader
-            else engine
+            _sqlite_engine(engine.url, poolclass=NullPool) if self._own_reader else engine
         )
 
     def _hot_read(self, statement: Select[*tuple[Any, ...]]) -> HotRead:

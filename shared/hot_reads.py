@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -15,7 +16,6 @@ from psycopg import pq
 from psycopg.adapt import Transformer
 from sqlalchemy import Engine, Select
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
-from sqlalchemy.pool import PoolProxiedConnection
 
 Params = Mapping[str, str | int]
 Row = tuple[Any, ...]
@@ -45,9 +45,10 @@ class HotRead:
         # Positional paramstyles (SQLite's qmark) need the order; named ones take the mapping.
         self._order = compiled.positiontup
         self._per_thread = per_thread
-        # Per thread: the pool's wrapper (closed on release) and the driver's connection in it.
-        self._fairies: dict[int, PoolProxiedConnection] = {}
-        self._held: dict[int, Any] = {}
+        # Per thread, its own driver connection, gone with the thread (closed with it); and
+        # every one still held, for release.
+        self._local = threading.local()
+        self._holders: weakref.WeakSet[_Held] = weakref.WeakSet()
         self._loops: dict[asyncio.AbstractEventLoop, _Pipeline] = {}
         self._networked = engine.dialect.name == "postgresql"
         if self._networked:
@@ -61,7 +62,7 @@ class HotRead:
             rows = self._run(params, many=False)
             return rows[0] if rows else None
         # The read on this thread's own connection, with no layer between (introspection).
-        held = self._held.get(threading.get_ident()) or self._hold()
+        held = getattr(self._local, "connection", None) or self._hold()
         cursor = held.execute(self._sql, [params[name] for name in self._order or ()])
         try:
             row: Row | None = cursor.fetchone()
@@ -98,15 +99,18 @@ class HotRead:
                 return _fetch(connection.cursor(), self._sql, bound, many)
             finally:
                 connection.close()
-        held = self._held.get(threading.get_ident()) or self._hold()
+        held = getattr(self._local, "connection", None) or self._hold()
         return _fetch(held.cursor(), self._sql, bound, many)
 
     def _hold(self) -> Any:
-        """This thread's own connection, opened on its first read: the driver's, unwrapped."""
+        """This thread's own connection, opened on its first read: the driver's, taken out of
+        the pool (which pools none for these engines) and kept by this thread alone."""
         fairy = self._engine.raw_connection()
-        self._fairies[threading.get_ident()] = fairy
-        held = self._held[threading.get_ident()] = fairy.dbapi_connection
-        return held
+        fairy.detach()
+        holder = _Held(fairy.dbapi_connection)
+        self._local.holder, self._local.connection = holder, holder.connection
+        self._holders.add(holder)
+        return holder.connection
 
     async def aclose(self) -> None:
         """Close the event loops' connections (the lifespan's shutdown)."""
@@ -116,9 +120,22 @@ class HotRead:
 
     def release(self) -> None:
         """Close the connections held per thread; the next read opens new ones."""
-        fairies, self._fairies, self._held = self._fairies, {}, {}
-        for connection in fairies.values():
-            connection.close()
+        holders, self._holders = list(self._holders), weakref.WeakSet()
+        self._local = threading.local()
+        for holder in holders:
+            holder.close()
+
+
+class _Held:
+    """A thread's connection, closed on release or as soon as its thread ends and takes this
+    holder with it: left to itself, a sqlite3 connection waits for the cycle collector (its
+    statement cache refers back to it), a file descriptor kept open per thread gone."""
+
+    __slots__ = ("__weakref__", "close", "connection")
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self.close = weakref.finalize(self, connection.close)
 
 
 class _Pipeline:

@@ -3,6 +3,7 @@ rotations committed in groups by one writer, each rotation all or nothing on its
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -225,10 +226,12 @@ def _held(lock: threading.Lock) -> Iterator[None]:
 
 
 def test_hot_reads_keep_a_connection_in_every_worker_thread(databases: Databases) -> None:
-    """The refresh grant's reads run in the thread pool (40 threads): on a SQLite file each
-    thread keeps its own connection, which its pool must not close under it."""
+    """The refresh grant's reads run in the thread pool (40 threads, which end when idle and
+    are replaced): on a SQLite file each thread keeps its own connection, which nothing may
+    close under it however many threads have come and gone (SQLAlchemy's pool of one per
+    thread closed arbitrary ones past 64)."""
     store = Store(create_db_engine(databases.url("auth", "authserver")))
-    threads = 48
+    threads = 80
     start = threading.Barrier(threads, timeout=20)
 
     def read(_index: int) -> None:
@@ -242,3 +245,33 @@ def test_hot_reads_keep_a_connection_in_every_worker_thread(databases: Databases
             list(pool.map(read, range(threads)))
     finally:
         store.dispose()
+
+
+def test_a_threads_hot_read_connection_ends_with_the_thread(databases: Databases) -> None:
+    """Idle worker threads end and new ones start: the connections of the ones gone are
+    closed, not kept open (a file descriptor each) for threads that will never read again."""
+    url = databases.url("auth", "authserver")
+    path = os.path.realpath(url.removeprefix("sqlite:///"))
+    store = Store(create_db_engine(url))
+
+    def open_files() -> int:
+        names = (os.path.join("/proc/self/fd", fd) for fd in os.listdir("/proc/self/fd"))
+        return sum(1 for name in names if _target(name) == path)
+
+    try:
+        assert store.live_refresh_token("no such hash") is None  # this thread's, kept
+        before = open_files()
+        for _ in range(20):
+            thread = threading.Thread(target=store.live_refresh_token, args=("no such hash",))
+            thread.start()
+            thread.join()
+        assert open_files() <= before + 1
+    finally:
+        store.dispose()
+
+
+def _target(fd_path: str) -> str | None:
+    try:
+        return os.readlink(fd_path)
+    except OSError:  # closed meanwhile
+        return None
