@@ -59,6 +59,7 @@ from authserver.web.pages import (
     iso_time,
     send_to_enrolment,
     send_to_login,
+    show_not_allowed,
     show_not_found,
     show_page_error,
     show_time,
@@ -289,6 +290,7 @@ def create_app(
             MalformedRequest: _malformed, PageError: show_page_error, LoginRequired: send_to_login,
             EnrolmentRequired: send_to_enrolment, Exception: server_error,
             404: functools.partial(show_not_found, protocol_paths=OAUTH_PATHS),
+            405: functools.partial(show_not_allowed, protocol_paths=OAUTH_PATHS),
         },
     )
     app.add_middleware(PageFailures, oauth_paths=OAUTH_PATHS)  # inside Language: translated

@@ -135,6 +135,25 @@ async def show_not_found(
     )
 
 
+async def show_not_allowed(
+    request: Request, exc: Exception, protocol_paths: tuple[str, ...] = ()
+) -> Response:
+    """The router's 405, a page asked for with a method it does not take (a bookmarked or typed
+    address of a form's target, such as /logout), as a page in the person's language, with the
+    methods it takes (Allow); under ``protocol_paths`` the plain answer an HTTP API's clients
+    get."""
+    allow = dict(getattr(exc, "headers", None) or {})
+    if under(request.url.path, protocol_paths):
+        return PlainTextResponse("Method Not Allowed", 405, headers=allow)
+    response = error_page(
+        request, _("This address does not open this way"),
+        _("It is the target of a button on another page, not a page of its own."), 405,
+        link=("/", _("Go to the HospiAI Connect home page")),
+    )
+    response.headers.update(allow)
+    return response
+
+
 class LoginRequired(Exception):
     """Raised by a page that needs a (recent) login: the one handler sends the browser to the
     login page, which brings it back to ``next_page``."""

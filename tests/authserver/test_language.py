@@ -271,6 +271,22 @@ def test_a_path_with_no_page_reads_french(french_server: AuthServer) -> None:
     assert api.text == "Not Found" and api.headers["content-type"].startswith("text/plain")
 
 
+def test_a_page_asked_with_another_method_reads_french(french_server: AuthServer) -> None:
+    """GET /logout (a bookmarked or typed form target) is a page in the person's language that
+    says which method the address takes; the protocol's paths keep the plain answer."""
+    with french_server.http() as browser:
+        refused = browser.get("/logout")
+        english = browser.get("/logout", headers={"Accept-Language": "en"})
+        api = browser.get("/token")
+    assert refused.status_code == english.status_code == api.status_code == 405
+    assert _lang(refused.text) == "fr"
+    assert "<h1>Cette adresse ne s\u2019ouvre pas ainsi</h1>" in refused.text
+    assert refused.headers["allow"] == "POST" and refused.headers["x-frame-options"] == "DENY"
+    assert "<h1>This address does not open this way</h1>" in english.text
+    assert api.text == "Method Not Allowed" and api.headers["allow"] == "POST"
+    assert api.headers["content-type"].startswith("text/plain")
+
+
 def test_an_unexpected_failure_on_a_page_reads_french(
     french_server: AuthServer, caplog: pytest.LogCaptureFixture
 ) -> None:
