@@ -5,9 +5,9 @@ here: mcpserver.tools.DeclaredOnly refuses to run it."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
+import pydantic_core
 from starlette.responses import JSONResponse, Response
 
 from mcpserver.auth import Identity
@@ -55,13 +55,14 @@ class Unreadable(Exception):
 
 
 def parse(body: bytes) -> object:
-    """The JSON-RPC message(s) of a POST body, None for an empty one (FastMCP answers that).
-    What json cannot read (malformed, nested past the recursion limit, a number too long for
-    int()) raises Unreadable: a body the guard cannot check never reaches FastMCP, whose own
-    parser might read it differently and run a tool the scopes were never checked for."""
+    """The JSON-RPC message(s) of a POST body, None for an empty one (FastMCP answers that),
+    read by the parser the MCP transport reads it with (pydantic-core's): the guard checks the
+    scopes of exactly the message a tool then runs for. What it cannot read (malformed, nested
+    past its recursion limit, a number out of range, a byte-order mark, a lone surrogate)
+    raises Unreadable: such a body never reaches FastMCP."""
     try:
-        return json.loads(body) if body else None
-    except (ValueError, RecursionError):
+        return pydantic_core.from_json(body) if body else None
+    except ValueError:
         raise Unreadable from None
 
 

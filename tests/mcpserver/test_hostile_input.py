@@ -66,6 +66,21 @@ def test_deeply_nested_json_is_a_parse_error(stack: Stack, depth: int) -> None:
         _parse_error(_post(stack, token, nested))
 
 
+def test_what_the_transport_cannot_read_the_guard_does_not_read_either(stack: Stack) -> None:
+    """Python's json reads a byte-order mark, a lone surrogate and 300 levels of nesting; the
+    MCP transport's parser reads none. The guard reads as the transport does, so it answers
+    them itself, without the parser's detail."""
+    token, _ = token_for(stack)
+    call = (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_my_profile",'
+            b'"arguments":{"x":%s}}}')
+    for body in (b"\xef\xbb\xbf" + call % b"1", call % b'"\\ud800"',
+                 call % (b"[" * 300 + b"]" * 300)):
+        response = _post(stack, token, body)
+        _parse_error(response)
+        assert response.json()["error"]["message"] == (
+            "Parse error: the body is not readable JSON."), body[:60]
+
+
 def test_a_body_the_guard_cannot_read_never_reaches_a_tool(stack: Stack) -> None:
     """json refuses an integer of 5,000 digits; whatever FastMCP's parser makes of it, the
     call it carries was never checked against the token's scopes, so it is never run."""
