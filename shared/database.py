@@ -31,6 +31,7 @@ from sqlalchemy.sql.dml import UpdateBase
 from sqlmodel import Session, SQLModel, create_engine
 
 from shared import migrations
+from shared.thread_connections import ThreadConnections
 
 if TYPE_CHECKING:
     from shared.hot_reads import HotRead
@@ -150,15 +151,15 @@ class SQLStore:
         self._engine = engine
         # For hot reads. On a SQLite file: one connection per thread, outside the shared pool,
         # so a read on the event loop never waits for a pooled connection held by a worker
-        # thread (and WAL readers do not wait for writers); each HotRead holds its threads'
-        # connections itself, and the engine pools none (SQLAlchemy's pool of one connection
-        # per thread closed arbitrary ones, a live thread's included, once threads that had
-        # come and gone reached its size). Elsewhere: the engine itself.
+        # thread (and WAL readers do not wait for writers): the store's hot reads share each
+        # thread's one connection, held by shared.thread_connections, and the reader engine
+        # pools none. Elsewhere: the engine itself.
         self._own_reader = _is_file_sqlite(engine)
         self._hot_reads: list[HotRead] = []
         self._reader = (
             _sqlite_engine(engine.url, poolclass=NullPool) if self._own_reader else engine
         )
+        self._connections = ThreadConnections(self._reader) if self._own_reader else None
 
     def _hot_read(self, statement: Select[*tuple[Any, ...]]) -> HotRead:
         # Imported on first use: only the authorization server's stores have hot reads, and
@@ -166,7 +167,7 @@ class SQLStore:
         # after load has a target, issue 14).
         from shared.hot_reads import HotRead
 
-        hot_read = HotRead(self._reader, statement, per_thread=self._own_reader)
+        hot_read = HotRead(self._reader, statement, connections=self._connections)
         self._hot_reads.append(hot_read)
         return hot_read
 
@@ -195,8 +196,8 @@ class SQLStore:
         self.dispose()
 
     def dispose(self) -> None:
-        for hot_read in self._hot_reads:
-            hot_read.release()
+        if self._connections is not None:
+            self._connections.release()
         self._reader.dispose()
         self._engine.dispose()
 

@@ -247,9 +247,10 @@ def test_hot_reads_keep_a_connection_in_every_worker_thread(databases: Databases
         store.dispose()
 
 
-def test_a_threads_hot_read_connection_ends_with_the_thread(databases: Databases) -> None:
-    """Idle worker threads end and new ones start: the connections of the ones gone are
-    closed, not kept open (a file descriptor each) for threads that will never read again."""
+def test_a_thread_has_one_hot_read_connection_which_ends_with_it(databases: Databases) -> None:
+    """One connection per thread, whichever of the store's hot reads it runs; and idle worker
+    threads end and new ones start: the connections of the ones gone are closed, not kept
+    open (file descriptors each) for threads that will never read again."""
     url = databases.url("auth", "authserver")
     path = os.path.realpath(url.removeprefix("sqlite:///"))
     store = Store(create_db_engine(url))
@@ -258,14 +259,20 @@ def test_a_threads_hot_read_connection_ends_with_the_thread(databases: Databases
         names = (os.path.join("/proc/self/fd", fd) for fd in os.listdir("/proc/self/fd"))
         return sum(1 for name in names if _target(name) == path)
 
+    def two_reads() -> None:
+        assert store.live_refresh_token("no such hash") is None
+        assert store.client_to_read("no such client") is None
+
     try:
-        assert store.live_refresh_token("no such hash") is None  # this thread's, kept
+        assert store.live_refresh_token("no such hash") is None  # this thread's connection
         before = open_files()
+        assert store.client_to_read("no such client") is None  # another hot read: the same
+        assert open_files() == before
         for _ in range(20):
-            thread = threading.Thread(target=store.live_refresh_token, args=("no such hash",))
+            thread = threading.Thread(target=two_reads)
             thread.start()
             thread.join()
-        assert open_files() <= before + 1
+        assert open_files() <= before + 1  # the last thread's may still be closing
     finally:
         store.dispose()
 
