@@ -148,21 +148,27 @@ class RotationWriter:
         try:
             self._transaction(group)
         except self._unavailable as error:
-            # The database itself failed (its lock not had within the timeout, the connection
-            # lost): each rotation alone would wait as long again, one after the other, while
-            # every later refresh queued behind them. All fail now (a server_error each; their
-            # tokens stay unspent, so the clients' retries work).
-            for rotation in group:
-                rotation.won, rotation.error = False, copy.copy(error)
+            if _conflict(error):
+                self._one_by_one(group)
+            else:
+                # The database itself failed (its lock not had within the timeout, the
+                # connection lost): each rotation alone would wait as long again, one after
+                # the other, while every later refresh queued behind them. All fail now (a
+                # server_error each; their tokens stay unspent, so the clients' retries work).
+                for rotation in group:
+                    rotation.won, rotation.error = False, copy.copy(error)
         except Exception:  # one bad rotation must not fail the others
-            # Each alone, so that whatever failed fails only its own caller.
-            for rotation in group:
-                try:
-                    self._transaction([rotation])
-                except Exception as error:  # raised in the caller's thread
-                    rotation.won, rotation.error = False, error
+            self._one_by_one(group)
         for rotation in group:
             rotation.done.set()
+
+    def _one_by_one(self, group: list[Rotation]) -> None:
+        """Each alone, so that whatever failed fails only its own caller."""
+        for rotation in group:
+            try:
+                self._transaction([rotation])
+            except Exception as error:  # raised in the caller's thread
+                rotation.won, rotation.error = False, error
 
     def _transaction(self, group: list[Rotation]) -> None:
         """Spend, then store the winners' rows, in one transaction; False for the losers."""
@@ -227,3 +233,9 @@ class RotationWriter:
             values["detail"] = json.dumps(values["detail"])
         cursor.execute(statement.sql, statement.bind(values))
 
+
+def _conflict(error: Exception) -> bool:
+    """A PostgreSQL transaction rolled back for its conflict with another (SQLSTATE class 40:
+    a deadlock with another replica's group, a serialization failure), which a retry of each
+    rotation alone gets past; psycopg's classes for them are not all TransactionRollback's."""
+    return str(getattr(error, "sqlstate", None) or "").startswith("40")

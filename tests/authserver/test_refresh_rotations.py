@@ -12,6 +12,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import event, select, text, update
 from sqlmodel import col
@@ -214,6 +215,29 @@ def test_a_database_that_fails_whole_fails_the_group_at_once(
     for token in tokens:
         live = auth_server.store.refresh_token(token.token_hash)
         assert live is not None and live.spent_at is None
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_group_in_deadlock_with_another_replicas_is_retried_one_by_one(
+    auth_server: AuthServer, public_client: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two replicas' groups touching the same clients in another order: PostgreSQL aborts one
+    of them, and each of its rotations alone then gets through (no server_error)."""
+    token, = _spendable(auth_server, public_client, 1)
+    writer = auth_server.store._rotations
+    transaction, attempts = writer._transaction, []
+
+    def deadlocked_once(group: list[Any]) -> None:
+        attempts.append(len(group))
+        if len(attempts) == 1:
+            raise psycopg.errors.DeadlockDetected("deadlock detected")
+        transaction(group)
+
+    monkeypatch.setattr(writer, "_transaction", deadlocked_once)
+    assert _rotate(auth_server, token, "retried") is True
+    assert attempts == [1, 1]
+    spent = auth_server.store.refresh_token(token.token_hash)
+    assert spent is not None and spent.spent_at is not None
 
 
 @contextmanager
