@@ -199,6 +199,10 @@ def _end_named_session(context: Context, request: Request) -> None:
 
 
 def forget_session(context: Context, response: Response) -> None:
+    """This browser is logged out (its session row ended already): the cookie goes, and the
+    browser gets a new id, as at login. On a shared computer (a hospital's), nothing it was
+    given before (a CSRF token, an interaction's binding) still passes after it, whether it
+    logged out or ended this session from its account page."""
     response.delete_cookie(
         cookie_name(context, SESSION),
         path="/",
@@ -206,16 +210,14 @@ def forget_session(context: Context, response: Response) -> None:
         samesite="lax",
         secure=context.settings.secure_cookies,
     )
+    _issue_browser_id(context, response)
 
 
 def end_session(context: Context, request: Request, response: Response) -> None:
-    """Logout: the session row ends (a copy of the cookie stops working), the cookie goes, and
-    the browser gets a new id, as at login: on a shared computer (a hospital's), nothing the
-    browser was given before the logout (a CSRF token, an interaction's binding) still passes
-    after it."""
+    """Logout: the session row ends (a copy of the cookie stops working), and the browser
+    forgets it."""
     _end_named_session(context, request)
     forget_session(context, response)
-    _issue_browser_id(context, response)
 
 
 def current_session(context: Context, request: Request) -> LoginSession | None:

@@ -5,9 +5,11 @@ is no id, and an id known before the login (or the logout) is worth nothing afte
 
 from __future__ import annotations
 
+import re
+
 import httpx
 
-from tests.flow import begin, csrf_token, decide, login
+from tests.flow import begin, csrf_token, decide, logged_in, login
 from tests.harness import PASSWORD, AuthServer
 
 PLANTED = "planted-by-a-page-on-another-port"
@@ -125,3 +127,20 @@ def test_the_logout_replaces_the_id(auth_server: AuthServer, public_client: str)
         fresh = browser.post("/login", data={
             "email": account.email, "password": PASSWORD, "csrf_token": csrf_token(page.text)})
         assert fresh.status_code == 303
+
+
+def test_ending_this_session_from_the_account_page_replaces_the_id_too(
+    auth_server: AuthServer,
+) -> None:
+    """The other way to log out here: the sessions list's "End" on this session."""
+    with logged_in(auth_server, auth_server.account().email) as browser:
+        page = browser.get("/account").text
+        before, token_before = browser.cookies[BROWSER], csrf_token(page)
+        mine = re.search(r'data-session="([^"]+)">\s*<strong>[^<]*</strong>\s*'
+                         r'<span class="tag">This session', page)
+        assert mine, page
+        out = browser.post(f"/account/sessions/{mine.group(1)}/end",
+                           data={"csrf_token": token_before})
+        assert out.status_code == 303 and out.headers["location"] == "/login"
+        assert browser.cookies[BROWSER] != before
+        assert browser.post("/login", data={"csrf_token": token_before}).status_code == 403
