@@ -70,20 +70,18 @@ class Observe:
         started = time.perf_counter()
         current = _request_id(scope["headers"])
         token = request_id.set(current)
-        observed = _Observed(send, self, (b"x-request-id", current.encode()))
-        returned = False
+        observed = _Observed(send, receive, self, (b"x-request-id", current.encode()))
         try:
-            await self.app(scope, receive, observed)
-            returned = True
+            await self.app(scope, observed.receive, observed)
         finally:
             request_id.reset(token)
             path = scope["path"].rstrip("/") or "/"
             route = path if path in self.fixed_paths else getattr(scope.get("route"), "path", "")
             self.metrics.http.record(
                 route or "unmatched", scope["method"],
-                # Unanswered: the client went away first (499, as nginx counts it), or a crash
-                # that the server answers with its own 500.
-                observed.status or (CLIENT_GONE if returned else 500),
+                # Unanswered: the client went away first (499, as nginx counts it), or else
+                # the server answers with its own 500 (a crash, an app that never answered).
+                observed.status or (CLIENT_GONE if observed.gone else 500),
                 time.perf_counter() - started,
             )
 
@@ -100,13 +98,23 @@ class Observe:
 class _Observed:
     """The send of one request, marking its response's headers and noting its status. A plain
     call that hands back the server's own awaitable: no coroutine of its own per message (a
-    closure's cost twice per request, on every request of both services)."""
+    closure's cost twice per request, on every request of both services). And its receive,
+    noting whether the client went away."""
 
-    __slots__ = ("marks", "observe", "send", "status")
+    __slots__ = ("_receive", "gone", "marks", "observe", "send", "status")
 
-    def __init__(self, send: Send, observe: Observe, marks: tuple[bytes, bytes]) -> None:
-        self.send, self.observe, self.marks = send, observe, marks
+    def __init__(
+        self, send: Send, receive: Receive, observe: Observe, marks: tuple[bytes, bytes]
+    ) -> None:
+        self.send, self._receive, self.observe, self.marks = send, receive, observe, marks
         self.status = 0  # none sent yet
+        self.gone = False
+
+    async def receive(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.disconnect":
+            self.gone = True
+        return message
 
     def __call__(self, message: Message) -> Awaitable[None]:
         if message["type"] == "http.response.start":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import re
 import socket
@@ -9,7 +10,11 @@ import time
 from urllib.parse import urlsplit
 
 import httpx
+from prometheus_client import generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.metrics import Metrics
+from shared.observe import Observe
 from tests.flow import introspect, refresh, tokens_for
 from tests.harness import AuthServer, Stack
 
@@ -100,3 +105,34 @@ def test_a_request_whose_client_went_away_is_counted_499_not_500(auth_server: Au
             break
         time.sleep(0.05)
     assert counted == {"499": 1, "500": 0}
+
+
+def test_an_app_that_never_answers_is_counted_500_not_499() -> None:
+    """Only a client seen going away (its disconnect received) is a 499: an app that returns
+    without answering is answered by the server with its own 500, and counted so."""
+    metrics = Metrics("authserver")
+    observe_silent = Observe(_silent(read_until_gone=False), metrics, fixed_paths={"/x"})
+    observe_gone = Observe(_silent(read_until_gone=True), metrics, fixed_paths={"/y"})
+
+    async def disconnected() -> Message:
+        return {"type": "http.disconnect"}
+
+    async def sent(_message: Message) -> None:
+        raise AssertionError("nothing is sent")
+
+    for app, path in ((observe_silent, "/x"), (observe_gone, "/y")):
+        scope = {"type": "http", "method": "POST", "path": path, "headers": []}
+        asyncio.run(app(scope, disconnected, sent))
+    text = generate_latest(metrics.registry).decode()
+    counted = {(route, status): _value(text, "hospiai_http_requests_total", service="authserver",
+                                       route=route, method="POST", status=status)
+               for route in ("/x", "/y") for status in ("499", "500")}
+    assert counted == {("/x", "499"): 0, ("/x", "500"): 1, ("/y", "499"): 1, ("/y", "500"): 0}
+
+
+def _silent(*, read_until_gone: bool) -> ASGIApp:
+    async def app(_scope: Scope, receive: Receive, _send: Send) -> None:
+        if read_until_gone:
+            await receive()
+
+    return app
