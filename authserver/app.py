@@ -59,9 +59,8 @@ from authserver.web.pages import (
     iso_time,
     send_to_enrolment,
     send_to_login,
-    show_not_allowed,
-    show_not_found,
     show_page_error,
+    show_router_error,
     show_time,
 )
 from authserver.web.session import device_label
@@ -289,8 +288,9 @@ def create_app(
         exception_handlers={
             MalformedRequest: _malformed, PageError: show_page_error, LoginRequired: send_to_login,
             EnrolmentRequired: send_to_enrolment, Exception: server_error,
-            404: functools.partial(show_not_found, protocol_paths=OAUTH_PATHS),
-            405: functools.partial(show_not_allowed, protocol_paths=OAUTH_PATHS),
+            **dict.fromkeys(
+                (404, 405), functools.partial(show_router_error, protocol_paths=OAUTH_PATHS)
+            ),
         },
     )
     app.add_middleware(PageFailures, oauth_paths=OAUTH_PATHS)  # inside Language: translated

@@ -9,11 +9,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from authserver.context import get_context
-from authserver.messages import _
+from authserver.messages import N_, _
 from authserver.passkeys import relying_party
 from authserver.web.paths import enrolment_url, login_url, under
 from authserver.web.session import check_csrf, csrf_token
@@ -121,36 +122,32 @@ async def show_page_error(request: Request, exc: Exception) -> Response:
     return error_page(request, exc.title, exc.message, exc.status_code, exc.link)
 
 
-async def show_not_found(
-    request: Request, _exc: Exception, protocol_paths: tuple[str, ...] = ()
-) -> Response:
-    """The router's 404, a path no route has (a mistyped or outdated link), as a page in the
-    person's language; under ``protocol_paths`` the plain answer an HTTP API's clients get."""
-    if under(request.url.path, protocol_paths):
-        return PlainTextResponse("Not Found", 404)
-    return error_page(
-        request, _("Page not found"),
-        _("There is no page at this address: the link may be mistyped or out of date."), 404,
-        link=("/", _("Go to the HospiAI Connect home page")),
-    )
+# The router's own refusals, as a person's page: a path no route has (a mistyped or outdated
+# link), and a page asked for with a method it does not take (a bookmarked or typed address of
+# a form's target, such as /logout).
+_ROUTER_PAGES = {
+    404: (N_("Page not found"),
+          N_("There is no page at this address: the link may be mistyped or out of date.")),
+    405: (N_("This address does not open this way"),
+          N_("It is the target of a button on another page, not a page of its own.")),
+}
 
 
-async def show_not_allowed(
+async def show_router_error(
     request: Request, exc: Exception, protocol_paths: tuple[str, ...] = ()
 ) -> Response:
-    """The router's 405, a page asked for with a method it does not take (a bookmarked or typed
-    address of a form's target, such as /logout), as a page in the person's language, with the
-    methods it takes (Allow); under ``protocol_paths`` the plain answer an HTTP API's clients
-    get."""
-    allow = dict(getattr(exc, "headers", None) or {})
+    """The router's 404 or 405 as a page in the person's language, with the router's headers
+    (a 405's Allow); under ``protocol_paths`` the plain answer an HTTP API's clients get."""
+    assert isinstance(exc, HTTPException)
+    headers = dict(exc.headers or {})
     if under(request.url.path, protocol_paths):
-        return PlainTextResponse("Method Not Allowed", 405, headers=allow)
+        return PlainTextResponse(exc.detail, exc.status_code, headers=headers)
+    title, message = _ROUTER_PAGES[exc.status_code]
     response = error_page(
-        request, _("This address does not open this way"),
-        _("It is the target of a button on another page, not a page of its own."), 405,
+        request, _(title), _(message), exc.status_code,
         link=("/", _("Go to the HospiAI Connect home page")),
     )
-    response.headers.update(allow)
+    response.headers.update(headers)
     return response
 
 
