@@ -26,16 +26,17 @@ class ThreadConnections:
 
     def get(self) -> Any:
         """This thread's driver connection, opened on its first read."""
-        return getattr(self._local, "connection", None) or self._hold()
+        holder: _Held = getattr(self._local, "holder", None) or self._hold()
+        return holder.connection
 
-    def _hold(self) -> Any:
+    def _hold(self) -> _Held:
         fairy = self._engine.raw_connection()
         fairy.detach()
         holder = _Held(fairy.dbapi_connection)
         with self._lock:
             self._holders.add(holder)
-            self._local.holder, self._local.connection = holder, holder.connection
-        return holder.connection
+            self._local.holder = holder
+        return holder
 
     def release(self) -> None:
         """Close every thread's connection (the store's disposal); the next read opens new
