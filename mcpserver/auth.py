@@ -135,14 +135,12 @@ class IntrospectionVerifier:
             self._forget(key)
         return len(keys)
 
-    def evict_all(self) -> int:
+    def evict_all(self) -> None:
         """Forget every cached answer (the feed cannot say which ones were revoked)."""
         self._evictions += 1
-        count = len(self._cache)
         self._cache.clear()
         self._by_account.clear()
         self._by_client.clear()
-        return count
 
     def _keep(self, key: str, identity: Identity | None, until: float) -> None:
         self._forget(key)
