@@ -5,10 +5,9 @@ is no id, and an id known before the login (or the logout) is worth nothing afte
 
 from __future__ import annotations
 
-import re
-
 import httpx
 
+from tests.authserver.test_sessions import _this
 from tests.flow import begin, csrf_token, decide, logged_in, login
 from tests.harness import PASSWORD, AuthServer
 
@@ -134,13 +133,9 @@ def test_ending_this_session_from_the_account_page_replaces_the_id_too(
 ) -> None:
     """The other way to log out here: the sessions list's "End" on this session."""
     with logged_in(auth_server, auth_server.account().email) as browser:
-        page = browser.get("/account").text
-        before, token_before = browser.cookies[BROWSER], csrf_token(page)
-        mine = re.search(r'data-session="([^"]+)">\s*<strong>[^<]*</strong>\s*'
-                         r'<span class="tag">This session', page)
-        assert mine, page
-        out = browser.post(f"/account/sessions/{mine.group(1)}/end",
-                           data={"csrf_token": token_before})
+        mine = _this(browser)
+        before, token_before = browser.cookies[BROWSER], csrf_token(browser.get("/account").text)
+        out = browser.post(f"/account/sessions/{mine}/end", data={"csrf_token": token_before})
         assert out.status_code == 303 and out.headers["location"] == "/login"
         assert browser.cookies[BROWSER] != before
         assert browser.post("/login", data={"csrf_token": token_before}).status_code == 403

@@ -205,7 +205,7 @@ def test_a_database_that_fails_whole_fails_the_group_at_once(
 
     monkeypatch.setattr(writer, "_transaction", counted)
     lock = database._WRITE_LOCKS[auth_server.store._engine]
-    with ThreadPoolExecutor(max_workers=len(tokens)) as pool, _held(lock):
+    with ThreadPoolExecutor(max_workers=len(tokens)) as pool, lock:
         futures = [pool.submit(_rotate, auth_server, token, str(index))
                    for index, token in enumerate(tokens)]
         errors = [future.exception(timeout=30) for future in futures]
@@ -238,15 +238,6 @@ def test_a_group_in_deadlock_with_another_replicas_is_retried_one_by_one(
     assert attempts == [1, 1]
     spent = auth_server.store.refresh_token(token.token_hash)
     assert spent is not None and spent.spent_at is not None
-
-
-@contextmanager
-def _held(lock: threading.Lock) -> Iterator[None]:
-    lock.acquire()
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 def test_hot_reads_keep_a_connection_in_every_worker_thread(databases: Databases) -> None:
