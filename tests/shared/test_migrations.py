@@ -3,21 +3,28 @@ sharing one database; start-up refuses a database behind the code, not one ahead
 
 from __future__ import annotations
 
+import json
 import logging
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, inspect, text
 from sqlmodel import SQLModel
 
 from authserver.models import PERSONAL_CLIENT_ID
 from authserver.store import Store
 from mcpserver.domain.store import DomainStore
+from shared import migrations
 from shared.database import SQLStore, create_db_engine
 from shared.migrations import SchemaError, version_table
 from tests.databases import HEADS, Databases, both_backends
+from tests.databases import STORES as SERVICE_STORES
 
 STORES: tuple[type[SQLStore], ...] = (Store, DomainStore)
 AUTH_HEAD = HEADS["authserver"]
@@ -101,3 +108,57 @@ def test_concurrent_upgrades_of_one_database_both_succeed(databases: Databases) 
     assert [before for before, _ in results] in ([set(), {AUTH_HEAD}], [{AUTH_HEAD}, set()])
     for store in stores:
         store.dispose()
+
+
+@pytest.mark.parametrize("service", list(HEADS))
+def test_each_script_is_named_by_its_revision_in_one_line_of_history(service: str) -> None:
+    """What `check` reads the history from, without Alembic: the scripts' file names."""
+    scripts = ScriptDirectory.from_config(migrations._config(service))
+    history = list(reversed(list(scripts.walk_revisions())))
+    assert scripts.get_heads() == [HEADS[service]]
+    assert migrations.revisions(service) == [script.revision for script in history]
+    for before, script in zip([None, *history], history, strict=False):
+        assert script.down_revision == (before.revision if before else None), script.path
+        assert Path(script.path).name.startswith(f"{script.revision}_"), script.path
+
+
+def test_a_check_behind_names_the_revision_it_needs(databases: Databases) -> None:
+    url = databases.url("mcp")
+    engine = create_db_engine(url)
+    migrations.upgrade(engine, "mcpserver", [t.name for t in DomainStore.tables()], "0003")
+    with pytest.raises(SchemaError, match=r"at revision 0003, needs 0005\): run"):
+        migrations.check(engine, "mcpserver")
+    engine.dispose()
+
+
+@both_backends
+def test_a_served_process_checks_its_schema_without_loading_alembic(
+    databases: Databases,
+) -> None:
+    """Alembic is 7 MiB of each service's memory (issue 14): only a migration loads it."""
+    urls = {service: databases.url(service) for service in SERVICE_STORES}
+    for service, url in urls.items():
+        store = SERVICE_STORES[service](create_db_engine(url))
+        store.upgrade_schema()
+        store.dispose()
+    checked = subprocess.run(
+        [sys.executable, "-c", _CHECK_WITHOUT_ALEMBIC, json.dumps(urls)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.split() == ["checked", "False"]
+
+
+_CHECK_WITHOUT_ALEMBIC = """
+import json, sys
+import authserver.app, mcpserver.app
+from authserver.store import Store
+from mcpserver.domain.store import DomainStore
+from shared.database import create_db_engine
+urls = json.loads(sys.argv[1])
+for store in (Store(create_db_engine(urls["authserver"])),
+              DomainStore(create_db_engine(urls["mcpserver"]))):
+    store.check_schema()
+    store.dispose()
+print("checked", "alembic" in sys.modules or "mako" in sys.modules)
+"""
