@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from psycopg.conninfo import make_conninfo
 from sqlalchemy import Engine, Select
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
@@ -101,7 +102,12 @@ class HotRead:
 
 
 def _conninfo(engine: Engine) -> str:
-    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    """What the engine's own connections are opened with (its session settings included), as
+    a libpq connection string: a URL rendered again would hand libpq the query's form encoding
+    (``+`` for a space), which it does not decode."""
+    args, options = engine.dialect.create_connect_args(engine.url)
+    options.pop("context", None)  # SQLAlchemy's adapters, not a libpq parameter
+    return make_conninfo(*args, **options)
 
 
 def _fetch(

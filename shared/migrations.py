@@ -71,11 +71,15 @@ def upgrade(
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             # Two upgrades at once (a job started twice, replicas): the second waits for the
-            # first to commit, then finds nothing to do. Released when the transaction ends.
+            # first to commit, however long its migrations take (not the session's lock
+            # timeout, shared.database), then finds nothing to do. Released when the
+            # transaction ends.
+            connection.execute(text("SET LOCAL lock_timeout = 0"))
             connection.execute(
                 text("SELECT pg_advisory_xact_lock(hashtext(:name))"),
                 {"name": version_table(service)},
             )
+            connection.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
         before = applied(connection, service)
         existing = set(inspect(connection).get_table_names())
         if not before and existing & set(tables):

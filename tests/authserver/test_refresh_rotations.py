@@ -22,8 +22,8 @@ from authserver.store import Store
 from shared import database
 from shared.database import create_db_engine
 from tests.databases import Databases, both_backends
-from tests.flow import successors, tokens_for
-from tests.harness import AuthServer
+from tests.flow import refresh, successors, tokens_for
+from tests.harness import AuthServer, start_auth_server
 
 
 def _spendable(server: AuthServer, client_id: str, count: int) -> list[RefreshToken]:
@@ -238,6 +238,27 @@ def test_a_group_in_deadlock_with_another_replicas_is_retried_one_by_one(
     assert attempts == [1, 1]
     spent = auth_server.store.refresh_token(token.token_hash)
     assert spent is not None and spent.spent_at is not None
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_refresh_kept_waiting_for_a_lock_fails_in_time_and_spends_nothing(
+    databases: Databases, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock nobody gives back (another replica frozen in its transaction, an operator's
+    transaction left open): the refresh fails at the session's lock timeout, where it waited
+    as long as the lock was held, and every refresh queued behind it with it. The client
+    gets a server error, its refresh token stays valid, and once the lock is gone the same
+    refresh goes through."""
+    monkeypatch.setattr(database, "LOCK_TIMEOUT", "300ms")
+    with start_auth_server(databases) as server:
+        client_id = server.client(public=True).id
+        value = tokens_for(server, client_id, server.account().email)["refresh_token"]
+        with (ThreadPoolExecutor(max_workers=1) as pool,
+              _first_rotation_held(server, server.keys.hash_secret(value))):
+            waiting = pool.submit(refresh, server, client_id, value)
+            refused = waiting.result(timeout=10)  # the lock is still held meanwhile
+        assert refused.status_code == 500 and refused.json()["error"] == "server_error"
+        assert refresh(server, client_id, value).status_code == 200
 
 
 def test_hot_reads_keep_a_connection_in_every_worker_thread(databases: Databases) -> None:

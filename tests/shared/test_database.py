@@ -1,15 +1,21 @@
-"""The hot read path of the stores: fresh after writes, and usable again after dispose."""
+"""The hot read path of the stores: fresh after writes, and usable again after dispose; and
+PostgreSQL sessions that never wait without bound."""
 
 from __future__ import annotations
 
 import asyncio
 
 import psycopg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from authserver.provisioning import create_resource_server
 from authserver.security import Keys
 from authserver.store import Introspected, Store
+from shared import database
 from shared.database import create_db_engine
+from shared.hot_reads import _conninfo
 from tests.databases import Databases, both_backends
 
 
@@ -66,3 +72,48 @@ def test_concurrent_reads_on_the_loop_each_get_their_own_answer(databases: Datab
         assert isinstance(found, Introspected), found
         assert found.caller_resource == f"https://rs{index}.hospiai.test/api"
         assert unknown is None
+
+
+POSTGRESQL = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+TIMEOUTS = ("lock_timeout", "idle_in_transaction_session_timeout")
+
+
+@POSTGRESQL
+def test_every_postgresql_session_has_bounded_waits_unless_the_url_says_otherwise(
+    databases: Databases,
+) -> None:
+    """The engine's sessions and the event loop's pipelined one alike (its connection string
+    is the engine's own, not its URL rendered again)."""
+    url = databases.url("auth", "authserver")
+    for given, lock in ((url, "30s"), (f"{url}?options=-c%20lock_timeout%3D250ms", "250ms")):
+        store = Store(create_db_engine(given))
+        with store._engine.connect() as connection:
+            settings = [connection.execute(text(f"SHOW {name}")).scalar() for name in TIMEOUTS]
+        assert settings == [lock, "1min"]
+        with psycopg.connect(_conninfo(store._engine)) as pipelined:
+            shown = [pipelined.execute(f"SHOW {name}").fetchone() for name in TIMEOUTS]
+        assert shown == [(lock,), ("1min",)]
+        store.dispose()
+
+
+@POSTGRESQL
+def test_a_session_left_idle_in_a_transaction_is_ended_with_its_locks(
+    databases: Databases, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replica frozen in the middle of a transaction: the server ends its session, and a
+    row it had locked can be written again, instead of staying locked until TCP gives up."""
+    monkeypatch.setattr(database, "IDLE_IN_TRANSACTION", "500ms")
+    url = databases.url("auth", "authserver")
+    frozen, other = create_db_engine(url), create_db_engine(url)
+    with frozen.connect() as connection:
+        connection.execute(text("SELECT 1 FROM pg_class LIMIT 1"))
+        connection.execute(text("SELECT pg_advisory_xact_lock(42)"))
+        with other.connect() as waiting:
+            waiting.execute(text("SET lock_timeout = '10s'"))  # fails, rather than hangs
+            waiting.execute(text("SELECT pg_advisory_lock(42)"))  # had once the session ended
+            waiting.execute(text("SELECT pg_advisory_unlock(42)"))
+        with pytest.raises(DBAPIError) as ended:
+            connection.execute(text("SELECT 1"))
+        assert isinstance(ended.value.orig, psycopg.errors.IdleInTransactionSessionTimeout)
+    frozen.dispose()
+    other.dispose()

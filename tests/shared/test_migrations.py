@@ -7,6 +7,7 @@ import json
 import logging
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from sqlmodel import SQLModel
 from authserver.models import PERSONAL_CLIENT_ID
 from authserver.store import Store
 from mcpserver.domain.store import DomainStore
-from shared import migrations
+from shared import database, migrations
 from shared.database import SQLStore, create_db_engine
 from shared.migrations import SchemaError, version_table
 from tests.databases import HEADS, Databases, both_backends
@@ -108,6 +109,26 @@ def test_concurrent_upgrades_of_one_database_both_succeed(databases: Databases) 
     assert [before for before, _ in results] in ([set(), {AUTH_HEAD}], [{AUTH_HEAD}, set()])
     for store in stores:
         store.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_second_upgrade_waits_for_the_first_however_long_it_takes(
+    databases: Databases, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs take turns (README): the second waits for the first's migrations past the
+    lock timeout every session of the services has (shared.database)."""
+    monkeypatch.setattr(database, "LOCK_TIMEOUT", "200ms")
+    engine = create_db_engine(databases.url("auth"))
+    store = Store(engine)
+    with engine.connect() as first, ThreadPoolExecutor(max_workers=1) as pool:
+        first.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"),
+                      {"name": version_table("authserver")})
+        second = pool.submit(store.upgrade_schema)
+        time.sleep(1)  # five lock timeouts
+        assert not second.done()
+        first.rollback()  # the first run is done
+        assert second.result(timeout=60) == (set(), {AUTH_HEAD})
+    store.dispose()
 
 
 @pytest.mark.parametrize("service", list(HEADS))
