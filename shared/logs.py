@@ -54,13 +54,13 @@ class JsonFormatter(logging.Formatter):
 
 
 # Library records an operator never acts on, once per start or once per request: alembic's
-# migration context and multi-line migration docstrings (`hospiai db upgrade` and `hospiai dev`
-# print one line per database instead), and the MCP SDK's "Terminating session: None" after
-# every stateless request; httpx's line per outgoing request (each introspection, and the MCP
-# server's poll of the revocation feed every second: failures are our own warnings). Shown
-# again at DEBUG.
+# plugins, migration context and multi-line migration docstrings (`hospiai db upgrade` and
+# `hospiai dev` print one line per database instead), and the MCP SDK's "Terminating session:
+# None" after every stateless request; httpx's line per outgoing request (each introspection,
+# and the MCP server's poll of the revocation feed every second: failures are our own
+# warnings). Shown again at DEBUG.
 CHATTY = (
-    "alembic.runtime.migration", "mcp.server.streamable_http",
+    "alembic", "mcp.server.streamable_http",
     "mcp.server.streamable_http_manager", "httpx",
 )
 LEVELS = ("debug", "info", "warning", "error")

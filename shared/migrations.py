@@ -100,6 +100,7 @@ def check(engine: Engine, service: str) -> None:
     with engine.connect() as connection:
         current = applied(connection, service)
     if current == {known[-1]}:
+        log.debug("the %s database is at revision %s, as this code", service, known[-1])
         return
     if current - set(known):
         log.warning(
