@@ -1,5 +1,5 @@
 """Database engines and the store base class for both services: SQLite (WAL, busy timeout)
-or PostgreSQL (psycopg 3, lock and idle-transaction timeouts)."""
+or PostgreSQL (psycopg 3; lock and idle-transaction timeouts)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.dml import UpdateBase
 from sqlmodel import Session, SQLModel, create_engine
 
-from shared import migrations
+from shared import migrations, session_bounds
 from shared.thread_connections import ThreadConnections
 
 if TYPE_CHECKING:
@@ -48,39 +48,25 @@ UNIX_TIME = INT64
 ROW_ID = INT64
 
 
-# Each PostgreSQL session's bounds on waiting, as SQLite's busy timeout bounds its waits. A
-# statement kept waiting for a lock longer than LOCK_TIMEOUT fails (LockNotAvailable), where it
-# would have waited for as long as the lock was held, and every refresh queued behind it (one
-# writer commits the rotations). And a session of ours idle inside a transaction for
-# IDLE_IN_TRANSACTION (a replica frozen or cut off in the middle of one) is ended by the server,
-# with its locks: the server would otherwise keep them until TCP gave up on the replica, hours
-# later. None of ours stays idle in a transaction for more than a moment.
-LOCK_TIMEOUT = "30s"
-IDLE_IN_TRANSACTION = "60s"
-
-
 def create_db_engine(database_url: str) -> Engine:
     url = make_url(database_url)
     if url.drivername in {"postgresql", "postgres"}:
         # The plain form (what PostgreSQL's own tools take) means the installed driver.
         url = url.set(drivername="postgresql+psycopg")
     if url.get_backend_name() != "sqlite":
-        return create_engine(_bounded(url), pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True)
+        if engine.dialect.name == "postgresql":
+            event.listen(engine, "connect", _bound_session)
+        return engine
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     return _sqlite_engine(url)
 
 
-def _bounded(url: URL) -> URL:
-    """The URL with this module's session timeouts, before the URL's own ``options``, whose
-    settings win (``?options=-c lock_timeout=5s``)."""
-    ours = (
-        f"-c lock_timeout={LOCK_TIMEOUT} "
-        f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION}"
-    )
-    given = url.query.get("options")
-    theirs = given if isinstance(given, str) else " ".join(given or ())
-    return url.update_query_dict({"options": f"{ours} {theirs}".strip()})
+def _bound_session(dbapi_connection: Any, _record: Any) -> None:
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute(*session_bounds.statement())
+    dbapi_connection.commit()
 
 
 def _sqlite_engine(url: URL, **options: Any) -> Engine:

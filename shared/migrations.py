@@ -55,10 +55,13 @@ def applied(connection: Connection, service: str) -> set[str]:
 
 def revisions(service: str) -> list[str]:
     """The service's revisions, oldest first, named by its scripts' file names."""
-    scripts = resources.files(service).joinpath("migrations", "versions")
-    return sorted(
+    scripts = resources.files(service).joinpath("migrations").joinpath("versions")
+    found = sorted(
         entry.name.partition("_")[0] for entry in scripts.iterdir() if entry.name.endswith(".py")
     )
+    if not found:
+        raise SchemaError(f"the {service} package has no migration scripts: reinstall it")
+    return found
 
 
 def upgrade(
@@ -71,15 +74,18 @@ def upgrade(
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             # Two upgrades at once (a job started twice, replicas): the second waits for the
-            # first to commit, however long its migrations take (not the session's lock
-            # timeout, shared.database), then finds nothing to do. Released when the
-            # transaction ends.
+            # first to commit, however long its migrations take (past the session's lock
+            # timeout, shared.session_bounds, which its own statements keep), then finds
+            # nothing to do. Released when the transaction ends.
+            bound = connection.execute(text("SELECT current_setting('lock_timeout')")).scalar()
             connection.execute(text("SET LOCAL lock_timeout = 0"))
             connection.execute(
                 text("SELECT pg_advisory_xact_lock(hashtext(:name))"),
                 {"name": version_table(service)},
             )
-            connection.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
+            connection.execute(
+                text("SELECT set_config('lock_timeout', :bound, true)"), {"bound": bound}
+            )
         before = applied(connection, service)
         existing = set(inspect(connection).get_table_names())
         if not before and existing & set(tables):

@@ -13,6 +13,8 @@ from psycopg import abc as psycopg_abc
 from psycopg import pq
 from psycopg.adapt import Transformer
 
+from shared import session_bounds
+
 Row = tuple[Any, ...]
 
 
@@ -60,6 +62,7 @@ class Pipeline:
 
     async def _connect(self) -> psycopg.AsyncConnection[Row]:
         connection = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+        await connection.execute(*session_bounds.statement())  # as the engine's own sessions
         connection.pgconn.enter_pipeline_mode()
         # Kept: a lost connection no longer tells its socket.
         self._socket = connection.pgconn.socket

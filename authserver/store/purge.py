@@ -45,14 +45,20 @@ class Purger(SQLStore):
         security events after RETENTION_SECONDS, when no resource server can still hold what
         they name.
         Returns the number of rows deleted per kind."""
+        # The feed's events in a transaction of their own: every revocation locks their table
+        # (store.security_events), and would otherwise wait for the whole purge, up to the
+        # lock timeout on PostgreSQL (shared.session_bounds).
+        with self._session() as session:
+            security_events = session.exec(
+                delete(SecurityEvent).where(col(SecurityEvent.at) < now - RETENTION_SECONDS)
+            ).rowcount
+            session.commit()
         with self._session() as session:
             counts = _delete_ended(
                 session, now - retention, audit_before=now - audit_retention,
                 attempts_until=now - attempt_window, expired_before=now,
             )
-            counts["security_events"] = session.exec(
-                delete(SecurityEvent).where(col(SecurityEvent.at) < now - RETENTION_SECONDS)
-            ).rowcount
+            counts["security_events"] = security_events
             counts["clients"] = _delete_unused_clients(session, now, now - unused_client_age)
             counts["registrations"] = _delete_unused_registrations(
                 session, now, now - unused_registration_age

@@ -19,7 +19,7 @@ from sqlmodel import col
 
 from authserver.models import Account, AuditEvent, Grant, RefreshToken
 from authserver.store import Store
-from shared import database
+from shared import database, session_bounds
 from shared.database import create_db_engine
 from tests.databases import Databases, both_backends
 from tests.flow import refresh, successors, tokens_for
@@ -249,7 +249,7 @@ def test_a_refresh_kept_waiting_for_a_lock_fails_in_time_and_spends_nothing(
     as long as the lock was held, and every refresh queued behind it with it. The client
     gets a server error, its refresh token stays valid, and once the lock is gone the same
     refresh goes through."""
-    monkeypatch.setattr(database, "LOCK_TIMEOUT", "300ms")
+    monkeypatch.setattr(session_bounds, "LOCK_TIMEOUT", "300ms")
     with start_auth_server(databases) as server:
         client_id = server.client(public=True).id
         value = tokens_for(server, client_id, server.account().email)["refresh_token"]

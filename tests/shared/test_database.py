@@ -4,16 +4,18 @@ PostgreSQL sessions that never wait without bound."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import psycopg
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from authserver.provisioning import create_resource_server
 from authserver.security import Keys
 from authserver.store import Introspected, Store
-from shared import database
+from shared import session_bounds
 from shared.database import create_db_engine
 from shared.hot_reads import _conninfo
 from tests.databases import Databases, both_backends
@@ -79,21 +81,35 @@ TIMEOUTS = ("lock_timeout", "idle_in_transaction_session_timeout")
 
 
 @POSTGRESQL
-def test_every_postgresql_session_has_bounded_waits_unless_the_url_says_otherwise(
+def test_every_postgresql_session_has_bounded_waits_unless_something_else_sets_them(
     databases: Databases,
 ) -> None:
     """The engine's sessions and the event loop's pipelined one alike (its connection string
-    is the engine's own, not its URL rendered again)."""
+    is the engine's own, not its URL rendered again). A value set anywhere else wins: here
+    the URL's options, then the database's own setting."""
     url = databases.url("auth", "authserver")
-    for given, lock in ((url, "30s"), (f"{url}?options=-c%20lock_timeout%3D250ms", "250ms")):
+    name = make_url(url).database
+
+    def shown(given: str) -> tuple[list[Any], list[Any]]:
         store = Store(create_db_engine(given))
-        with store._engine.connect() as connection:
-            settings = [connection.execute(text(f"SHOW {name}")).scalar() for name in TIMEOUTS]
-        assert settings == [lock, "1min"]
-        with psycopg.connect(_conninfo(store._engine)) as pipelined:
-            shown = [pipelined.execute(f"SHOW {name}").fetchone() for name in TIMEOUTS]
-        assert shown == [(lock,), ("1min",)]
-        store.dispose()
+        try:
+            with store._engine.connect() as connection:
+                engine = [connection.execute(text(f"SHOW {n}")).scalar() for n in TIMEOUTS]
+            with psycopg.connect(_conninfo(store._engine)) as pipelined:
+                pipelined.execute(*session_bounds.statement())
+                loop = [pipelined.execute(f"SHOW {n}").fetchone() for n in TIMEOUTS]
+        finally:
+            store.dispose()
+        return engine, loop
+
+    assert shown(url) == (["30s", "1min"], [("30s",), ("1min",)])
+    overridden = f"{url}?options=-c%20lock_timeout%3D250ms"
+    assert shown(overridden) == (["250ms", "1min"], [("250ms",), ("1min",)])
+    admin = create_db_engine(url)
+    with admin.begin() as connection:
+        connection.execute(text(f"ALTER DATABASE \"{name}\" SET lock_timeout = '7s'"))
+    admin.dispose()
+    assert shown(url) == (["7s", "1min"], [("7s",), ("1min",)])
 
 
 @POSTGRESQL
@@ -102,7 +118,7 @@ def test_a_session_left_idle_in_a_transaction_is_ended_with_its_locks(
 ) -> None:
     """A replica frozen in the middle of a transaction: the server ends its session, and a
     row it had locked can be written again, instead of staying locked until TCP gives up."""
-    monkeypatch.setattr(database, "IDLE_IN_TRANSACTION", "500ms")
+    monkeypatch.setattr(session_bounds, "IDLE_IN_TRANSACTION", "500ms")
     url = databases.url("auth", "authserver")
     frozen, other = create_db_engine(url), create_db_engine(url)
     with frozen.connect() as connection:

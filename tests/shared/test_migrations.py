@@ -3,6 +3,7 @@ sharing one database; start-up refuses a database behind the code, not one ahead
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 import logging
 import subprocess
@@ -21,7 +22,7 @@ from sqlmodel import SQLModel
 from authserver.models import PERSONAL_CLIENT_ID
 from authserver.store import Store
 from mcpserver.domain.store import DomainStore
-from shared import database, migrations
+from shared import migrations, session_bounds
 from shared.database import SQLStore, create_db_engine
 from shared.migrations import SchemaError, version_table
 from tests.databases import HEADS, Databases, both_backends
@@ -116,8 +117,8 @@ def test_a_second_upgrade_waits_for_the_first_however_long_it_takes(
     databases: Databases, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Two runs take turns (README): the second waits for the first's migrations past the
-    lock timeout every session of the services has (shared.database)."""
-    monkeypatch.setattr(database, "LOCK_TIMEOUT", "200ms")
+    lock timeout every session of the services has (shared.session_bounds)."""
+    monkeypatch.setattr(session_bounds, "LOCK_TIMEOUT", "200ms")
     engine = create_db_engine(databases.url("auth"))
     store = Store(engine)
     with engine.connect() as first, ThreadPoolExecutor(max_workers=1) as pool:
@@ -183,3 +184,13 @@ for store in (Store(create_db_engine(urls["authserver"])),
     store.dispose()
 print("checked", "alembic" in sys.modules or "mako" in sys.modules)
 """
+
+
+def test_a_package_without_its_scripts_is_named_not_taken_for_a_database_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Package data left out of an install: the check says so, where it found no history."""
+    (tmp_path / "migrations" / "versions").mkdir(parents=True)
+    monkeypatch.setattr(importlib.resources, "files", lambda _package: tmp_path)
+    with pytest.raises(SchemaError, match="has no migration scripts: reinstall it"):
+        migrations.revisions("mcpserver")
