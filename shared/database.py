@@ -163,12 +163,10 @@ class SQLStore:
         # thread (and WAL readers do not wait for writers): the store's hot reads share each
         # thread's one connection, held by shared.thread_connections, and the reader engine
         # pools none. Elsewhere: the engine itself.
-        self._own_reader = _is_file_sqlite(engine)
+        own_reader = _is_file_sqlite(engine)
         self._hot_reads: list[HotRead] = []
-        self._reader = (
-            _sqlite_engine(engine.url, poolclass=NullPool) if self._own_reader else engine
-        )
-        self._connections = ThreadConnections(self._reader) if self._own_reader else None
+        self._reader = _sqlite_engine(engine.url, poolclass=NullPool) if own_reader else engine
+        self._connections = ThreadConnections(self._reader) if own_reader else None
 
     def _hot_read(self, statement: Select[*tuple[Any, ...]]) -> HotRead:
         # Imported on first use: only the authorization server's stores have hot reads, and
