@@ -27,6 +27,8 @@ POSTGRES_URL = "HOSPIAI_TEST_POSTGRES_URL"
 BACKENDS = ("sqlite", "postgresql")
 # For a module or test whose storage behaviour matters: it runs once on each backend.
 both_backends = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+# For one whose behaviour only PostgreSQL has (its locks, its sessions' settings).
+postgresql_only = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 # Each service's newest migration, which an upgraded database is at (a new one moves it here).
 HEADS = {"authserver": "0019", "mcpserver": "0005"}
 STORES: dict[str, type[SQLStore]] = {"authserver": Store, "mcpserver": DomainStore}

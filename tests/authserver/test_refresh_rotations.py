@@ -21,7 +21,7 @@ from authserver.models import Account, AuditEvent, Grant, RefreshToken
 from authserver.store import Store
 from shared import database, session_bounds
 from shared.database import create_db_engine
-from tests.databases import Databases, both_backends
+from tests.databases import Databases, both_backends, postgresql_only
 from tests.flow import refresh, successors, tokens_for
 from tests.harness import AuthServer, start_auth_server
 
@@ -217,7 +217,7 @@ def test_a_database_that_fails_whole_fails_the_group_at_once(
         assert live is not None and live.spent_at is None
 
 
-@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+@postgresql_only
 def test_a_group_in_deadlock_with_another_replicas_is_retried_one_by_one(
     auth_server: AuthServer, public_client: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -240,7 +240,7 @@ def test_a_group_in_deadlock_with_another_replicas_is_retried_one_by_one(
     assert spent is not None and spent.spent_at is not None
 
 
-@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+@postgresql_only
 def test_a_refresh_kept_waiting_for_a_lock_fails_in_time_and_spends_nothing(
     databases: Databases, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -12,7 +12,6 @@ import time
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import text
 
 from authserver.maintenance import purge
@@ -27,7 +26,7 @@ from shared.security_events import (
     TOKEN_REVOKED,
     UNKNOWN_POSITION,
 )
-from tests.databases import both_backends
+from tests.databases import both_backends, postgresql_only
 from tests.flow import tokens_for
 from tests.harness import AuthServer
 
@@ -268,7 +267,7 @@ def test_events_are_purged_after_their_retention(auth_server: AuthServer) -> Non
     assert purged["security_events"] == 1 and events(auth_server, own(auth_server)) == []
 
 
-@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+@postgresql_only
 def test_on_postgresql_events_become_visible_in_jti_order(auth_server: AuthServer) -> None:
     """A writer that took an id waits for the one before it to commit: a receiver's position
     can never pass an event that is not visible yet (and so miss it for good)."""

@@ -18,7 +18,7 @@ from authserver.store import Introspected, Store
 from shared import session_bounds
 from shared.database import create_db_engine
 from shared.hot_reads import _conninfo
-from tests.databases import Databases, both_backends
+from tests.databases import Databases, both_backends, postgresql_only
 
 
 @both_backends
@@ -76,11 +76,10 @@ def test_concurrent_reads_on_the_loop_each_get_their_own_answer(databases: Datab
         assert unknown is None
 
 
-POSTGRESQL = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 TIMEOUTS = ("lock_timeout", "idle_in_transaction_session_timeout")
 
 
-@POSTGRESQL
+@postgresql_only
 def test_every_postgresql_session_has_bounded_waits_unless_something_else_sets_them(
     databases: Databases,
 ) -> None:
@@ -112,7 +111,7 @@ def test_every_postgresql_session_has_bounded_waits_unless_something_else_sets_t
     assert shown(url) == (["7s", "1min"], [("7s",), ("1min",)])
 
 
-@POSTGRESQL
+@postgresql_only
 def test_a_session_left_idle_in_a_transaction_is_ended_with_its_locks(
     databases: Databases, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -23,25 +23,23 @@ from authserver.models import PERSONAL_CLIENT_ID
 from authserver.store import Store
 from mcpserver.domain.store import DomainStore
 from shared import migrations, session_bounds
-from shared.database import SQLStore, create_db_engine
+from shared.database import create_db_engine
 from shared.migrations import SchemaError, version_table
-from tests.databases import HEADS, Databases, both_backends
-from tests.databases import STORES as SERVICE_STORES
+from tests.databases import HEADS, STORES, Databases, both_backends, postgresql_only
 
-STORES: tuple[type[SQLStore], ...] = (Store, DomainStore)
 AUTH_HEAD = HEADS["authserver"]
 
 
 @both_backends
 def test_models_and_migrations_agree_in_one_shared_database(databases: Databases) -> None:
     url = databases.url("shared")
-    for store_class in STORES:
+    for store_class in STORES.values():
         store = store_class(create_db_engine(url))
         store.upgrade_schema()
         store.dispose()
     engine = create_db_engine(url)
     with engine.connect() as connection:
-        for store_class in STORES:
+        for store_class in STORES.values():
             metadata = MetaData()
             for table in store_class.tables():
                 table.to_metadata(metadata)
@@ -100,7 +98,7 @@ def test_a_database_made_before_migrations_is_named_not_half_migrated(
     store.dispose()
 
 
-@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+@postgresql_only
 def test_concurrent_upgrades_of_one_database_both_succeed(databases: Databases) -> None:
     url = databases.url("auth")
     stores = [Store(create_db_engine(url)) for _ in range(2)]
@@ -112,7 +110,7 @@ def test_concurrent_upgrades_of_one_database_both_succeed(databases: Databases) 
         store.dispose()
 
 
-@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+@postgresql_only
 def test_a_second_upgrade_waits_for_the_first_however_long_it_takes(
     databases: Databases, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -158,9 +156,9 @@ def test_a_served_process_checks_its_schema_without_loading_alembic(
     databases: Databases,
 ) -> None:
     """Alembic is 7 MiB of each service's memory (issue 14): only a migration loads it."""
-    urls = {service: databases.url(service) for service in SERVICE_STORES}
+    urls = {service: databases.url(service) for service in STORES}
     for service, url in urls.items():
-        store = SERVICE_STORES[service](create_db_engine(url))
+        store = STORES[service](create_db_engine(url))
         store.upgrade_schema()
         store.dispose()
     checked = subprocess.run(
