@@ -1,5 +1,5 @@
 """Database engines and the store base class for both services: SQLite (WAL, busy timeout)
-or PostgreSQL (psycopg 3; lock and idle-transaction timeouts)."""
+or PostgreSQL (psycopg 3; lock, idle-transaction and TCP timeouts)."""
 
 from __future__ import annotations
 
@@ -53,6 +53,8 @@ def create_db_engine(database_url: str) -> Engine:
     if url.drivername in {"postgresql", "postgres"}:
         # The plain form (what PostgreSQL's own tools take) means the installed driver.
         url = url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() == "postgresql":
+        url = session_bounds.with_tcp_bounds(url)
     if url.get_backend_name() != "sqlite":
         engine = create_engine(url, pool_pre_ping=True)
         if engine.dialect.name == "postgresql":

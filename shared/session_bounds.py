@@ -8,12 +8,34 @@ IDLE_IN_TRANSACTION (a replica frozen or cut off in the middle of one) is ended 
 with its locks: the server would otherwise keep them until TCP gave up on the replica, hours
 later. None of ours stays idle in a transaction for more than a moment. Each is set only where
 nothing else sets it (the server's configuration, the role or the database, PGOPTIONS, the
-URL's ``options``): whoever set one meant it."""
+URL's ``options``): whoever set one meant it.
+
+TCP gets bounds of its own (libpq's connection parameters, in the URL both kinds of session
+are opened from), for a database host that goes silent: a network partition, a host frozen or
+powered off, where no reset ever comes. The system's defaults wait two hours before probing an
+idle connection, about fifteen minutes for data never acknowledged and two minutes for a
+connection to open, and a request waits behind its query all that time. With TCP, the query
+fails within about a minute of its host's silence, as on any lost connection. A value of the
+URL's own wins."""
 
 from __future__ import annotations
 
+from sqlalchemy import URL
+
 LOCK_TIMEOUT = "30s"
 IDLE_IN_TRANSACTION = "60s"
+# A probe after 30 s without traffic, then every 10 s, the connection dropped at the third
+# unanswered; dropped when data sent is not acknowledged for 60 s (tcp_user_timeout, in
+# milliseconds); and a new connection given up after 10 s. None limits how long a query may
+# run: its host answers the probes.
+TCP = {"keepalives": "1", "keepalives_idle": "30", "keepalives_interval": "10",
+       "keepalives_count": "3", "tcp_user_timeout": "60000", "connect_timeout": "10"}
+
+
+def with_tcp_bounds(url: URL) -> URL:
+    """``url`` with each of TCP's bounds it does not set itself."""
+    return url.update_query_dict({name: value for name, value in TCP.items()
+                                  if name not in url.query})
 
 
 def statement() -> tuple[str, tuple[str, str]]:

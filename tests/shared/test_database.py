@@ -112,6 +112,31 @@ def test_every_postgresql_session_has_bounded_waits_unless_something_else_sets_t
 
 
 @postgresql_only
+def test_every_postgresql_session_bounds_tcp_unless_its_url_does(databases: Databases) -> None:
+    """The engine's sessions and the pipelined one alike (tests/shared/test_silent_database.py
+    shows what the bounds do); a value in the URL wins."""
+    url = databases.url("auth", "authserver")
+
+    def given(url: str) -> tuple[dict[str, str], dict[str, str]]:
+        store = Store(create_db_engine(url))
+        try:
+            with store._engine.connect() as connection:
+                driver: Any = connection.connection.driver_connection
+                engine = driver.info.get_parameters()
+            with psycopg.connect(_conninfo(store._engine)) as pipelined:
+                loop = pipelined.info.get_parameters()
+        finally:
+            store.dispose()
+        return ({name: engine.get(name, "") for name in session_bounds.TCP},
+                {name: loop.get(name, "") for name in session_bounds.TCP})
+
+    assert given(url) == (session_bounds.TCP, session_bounds.TCP)
+    assert session_bounds.TCP["tcp_user_timeout"] == "60000"
+    mine = {**session_bounds.TCP, "keepalives_idle": "5", "tcp_user_timeout": "2500"}
+    assert given(f"{url}?keepalives_idle=5&tcp_user_timeout=2500") == (mine, mine)
+
+
+@postgresql_only
 def test_a_session_left_idle_in_a_transaction_is_ended_with_its_locks(
     databases: Databases, monkeypatch: pytest.MonkeyPatch
 ) -> None:
