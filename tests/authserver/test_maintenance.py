@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from authserver.maintenance import purge
+from authserver.provisioning import create_account
+from authserver.store import Store
+from authserver.store import purge as purging
+from shared.database import create_db_engine
 from tests.authserver.test_cli import _env, _hospiai
-from tests.databases import Databases, both_backends
+from tests.databases import Databases, both_backends, postgresql_only
 from tests.flow import REDIRECT_URI, authorize, exchange, refresh, tokens_for
 from tests.harness import AuthServer, start_auth_server
 
@@ -87,6 +93,44 @@ def test_purge_runs_on_a_schedule(databases: Databases) -> None:
             time.sleep(0.2)
         expired = exchange(server, client_id, result.params["code"], result.verifier)
         assert expired.status_code == 400 and expired.json()["error"] == "invalid_grant"
+
+
+@postgresql_only
+def test_a_revocation_never_waits_for_a_purge(
+    databases: Databases, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every revocation locks the feed's table (store.security_events): it must not wait while
+    the purge's long transaction runs, only for the purge's own short one of feed events."""
+    store = Store(create_db_engine(databases.url("auth", "authserver")))
+    account = create_account(store, email="purge@hospiai.test", password="purge-password-1",
+                             given_name="P", family_name="P", now=int(time.time()))
+    purging_rest, go_on = threading.Event(), threading.Event()
+    orphans = purging._delete_orphans
+
+    def slow_orphans(session: Any) -> None:
+        purging_rest.set()
+        go_on.wait(timeout=30)
+        orphans(session)
+
+    monkeypatch.setattr(purging, "_delete_orphans", slow_orphans)
+    now = int(time.time()) + 2 * DAY  # past the feed's retention: its events are deleted
+    purger = threading.Thread(target=store.purge, args=(now,), kwargs={
+        "retention": 60, "unused_client_age": DAY, "unused_registration_age": DAY,
+        "audit_retention": DAY, "attempt_window": 60})
+    purger.start()
+    try:
+        assert purging_rest.wait(timeout=30)
+        disabling = threading.Thread(
+            target=store.set_account_disabled, args=(account.id, True, int(time.time()))
+        )
+        disabling.start()
+        disabling.join(timeout=10)
+        assert not disabling.is_alive(), "the revocation waited for the purge's transaction"
+        assert store.account(account.id).disabled  # type: ignore[union-attr]
+    finally:
+        go_on.set()
+        purger.join(timeout=30)
+        store.dispose()
 
 
 def test_hospiai_maintenance_purge(tmp_path: Path) -> None:
