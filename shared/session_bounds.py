@@ -15,27 +15,37 @@ are opened from), for a database host that goes silent: a network partition, a h
 powered off, where no reset ever comes. The system's defaults wait two hours before probing an
 idle connection, about fifteen minutes for data never acknowledged and two minutes for a
 connection to open, and a request waits behind its query all that time. With TCP, the query
-fails within about a minute of its host's silence, as on any lost connection. A value of the
-URL's own wins."""
+fails within about 70 s of its host's silence, as on any lost connection. A value of the URL's
+own wins, and so does PGCONNECT_TIMEOUT."""
 
 from __future__ import annotations
+
+import os
 
 from sqlalchemy import URL
 
 LOCK_TIMEOUT = "30s"
 IDLE_IN_TRANSACTION = "60s"
-# A probe after 30 s without traffic, then every 10 s, the connection dropped at the third
-# unanswered; dropped when data sent is not acknowledged for 60 s (tcp_user_timeout, in
-# milliseconds); and a new connection given up after 10 s. None limits how long a query may
-# run: its host answers the probes.
+# A probe after 30 s without traffic, then every 10 s; dropped when data sent (a probe
+# included) is not acknowledged for 60 s (tcp_user_timeout, in milliseconds: on Linux it also
+# decides when unanswered probes end the connection, keepalives_count counting elsewhere); and
+# a new connection given up after 10 s, unless PGCONNECT_TIMEOUT says otherwise. None limits
+# how long a query may run: its host answers the probes.
 TCP = {"keepalives": "1", "keepalives_idle": "30", "keepalives_interval": "10",
        "keepalives_count": "3", "tcp_user_timeout": "60000", "connect_timeout": "10"}
+# libpq's environment variable for one of them, which the URL would override.
+_ENVIRONMENT = {"connect_timeout": "PGCONNECT_TIMEOUT"}
 
 
 def with_tcp_bounds(url: URL) -> URL:
-    """``url`` with each of TCP's bounds it does not set itself."""
-    return url.update_query_dict({name: value for name, value in TCP.items()
-                                  if name not in url.query})
+    """``url`` with each of TCP's bounds that neither it nor libpq's environment sets, for
+    the drivers built on libpq."""
+    if url.get_driver_name() not in {"psycopg", "psycopg2"}:
+        return url
+    return url.update_query_dict({
+        name: value for name, value in TCP.items()
+        if name not in url.query and _ENVIRONMENT.get(name, "") not in os.environ
+    })
 
 
 def statement() -> tuple[str, tuple[str, str]]:

@@ -117,12 +117,12 @@ def test_a_revocation_never_waits_for_a_purge(
     purger = threading.Thread(target=store.purge, args=(now,), kwargs={
         "retention": 60, "unused_client_age": DAY, "unused_registration_age": DAY,
         "audit_retention": DAY, "attempt_window": 60})
+    disabling = threading.Thread(
+        target=store.set_account_disabled, args=(account.id, True, int(time.time()))
+    )
     purger.start()
     try:
         assert purging_rest.wait(timeout=30)
-        disabling = threading.Thread(
-            target=store.set_account_disabled, args=(account.id, True, int(time.time()))
-        )
         disabling.start()
         disabling.join(timeout=10)
         assert not disabling.is_alive(), "the revocation waited for the purge's transaction"
@@ -130,6 +130,8 @@ def test_a_revocation_never_waits_for_a_purge(
     finally:
         go_on.set()
         purger.join(timeout=30)
+        if disabling.is_alive():
+            disabling.join(timeout=30)
         store.dispose()
 
 

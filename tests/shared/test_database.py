@@ -112,9 +112,11 @@ def test_every_postgresql_session_has_bounded_waits_unless_something_else_sets_t
 
 
 @postgresql_only
-def test_every_postgresql_session_bounds_tcp_unless_its_url_does(databases: Databases) -> None:
+def test_every_postgresql_session_bounds_tcp_unless_its_url_does(
+    databases: Databases, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The engine's sessions and the pipelined one alike (tests/shared/test_silent_database.py
-    shows what the bounds do); a value in the URL wins."""
+    shows what the bounds do); a value in the URL wins, and libpq's PGCONNECT_TIMEOUT."""
     url = databases.url("auth", "authserver")
 
     def given(url: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -134,6 +136,18 @@ def test_every_postgresql_session_bounds_tcp_unless_its_url_does(databases: Data
     assert session_bounds.TCP["tcp_user_timeout"] == "60000"
     mine = {**session_bounds.TCP, "keepalives_idle": "5", "tcp_user_timeout": "2500"}
     assert given(f"{url}?keepalives_idle=5&tcp_user_timeout=2500") == (mine, mine)
+    monkeypatch.setenv("PGCONNECT_TIMEOUT", "4")
+    waited = {**session_bounds.TCP, "connect_timeout": "4"}
+    assert given(url) == (waited, waited)
+
+
+def test_tcp_bounds_are_only_for_drivers_built_on_libpq() -> None:
+    """Another driver would refuse libpq's parameters."""
+    for driver in ("pg8000", "asyncpg"):
+        other = make_url(f"postgresql+{driver}://hospiai@db.hospiai.test/hospiai")
+        assert session_bounds.with_tcp_bounds(other) == other
+    bounded = session_bounds.with_tcp_bounds(make_url("postgresql+psycopg://h@db/hospiai"))
+    assert dict(bounded.query) == session_bounds.TCP
 
 
 @postgresql_only

@@ -4,12 +4,14 @@ defaults (two hours idle, about fifteen minutes for unacknowledged data).
 
 The silence is real: the client runs in a network namespace of its own, joined by a veth pair
 to a second one, which relays to the test server through Unix sockets (they cross namespaces).
-Taking the veth down drops every packet without a word, as a cut cable does. The bounds are
+Taking the veth down drops every packet without a word, as a cut cable does (each end knows
+the other's hardware address already). The bounds are
 shortened for the test, as tests/shared/test_database.py shortens the idle-in-transaction one.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -95,8 +97,10 @@ except Exception as error:  # psycopg's, or SQLAlchemy's around it
 """
 
 
-def _ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True)
+def _ip(*args: str) -> str:
+    done = subprocess.run(["ip", *args], capture_output=True, text=True)
+    assert done.returncode == 0, f"ip {' '.join(args)}: {done.stderr.strip()}"
+    return done.stdout
 
 
 @pytest.fixture
@@ -114,11 +118,18 @@ def namespaces() -> Iterator[tuple[str, str]]:
         try:
             _ip("link", "add", "veth-c", "netns", client, "type", "veth", "peer", "name",
                 "veth-r", "netns", relay)
-            for name, device, address in ((client, "veth-c", CLIENT_ADDRESS),
-                                          (relay, "veth-r", RELAY_ADDRESS)):
+            ends = ((client, "veth-c", CLIENT_ADDRESS), (relay, "veth-r", RELAY_ADDRESS))
+            for name, device, address in ends:
                 _ip("-n", name, "addr", "add", f"{address}/30", "dev", device)
                 _ip("-n", name, "link", "set", device, "up")
                 _ip("-n", name, "link", "set", "lo", "up")
+            # Each end knows the other's hardware address for good, as on a network that has
+            # been up for a while: a cut link then drops packets without a word, where an
+            # address still to resolve fails a connect with "no route to host" in seconds.
+            for (name, device, _), (peer, peer_device, peer_address) in (ends, ends[::-1]):
+                mac = json.loads(_ip("-j", "-n", peer, "link", "show", "dev", peer_device))
+                _ip("-n", name, "neigh", "replace", peer_address, "lladdr", mac[0]["address"],
+                    "dev", device, "nud", "permanent")
             yield client, relay
         finally:
             _ip("netns", "del", relay)
@@ -126,12 +137,12 @@ def namespaces() -> Iterator[tuple[str, str]]:
         _ip("netns", "del", client)
 
 
-def _started(command: list[str]) -> subprocess.Popen[str]:
-    """A relay, once it listens."""
+def _started(processes: list[subprocess.Popen[str]], command: list[str]) -> None:
+    """A relay, added to ``processes`` (all killed at the end), once it listens."""
     process: subprocess.Popen[str] = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    processes.append(process)
     assert process.stdout is not None
     assert process.stdout.readline().strip() == "listening"
-    return process
 
 
 @postgresql_only
@@ -144,18 +155,17 @@ def test_a_silent_database_host_fails_the_query_within_the_tcp_bounds(
     client_ns, relay_ns = namespaces
     url = make_url(databases.url("auth", "authserver"))
     socket_path = str(tmp_path / "database.sock")
-    processes = [
-        _started([sys.executable, "-c", RELAY, socket_path, f"{url.host}:{url.port}"]),
-        _started(["ip", "netns", "exec", relay_ns, sys.executable, "-c", RELAY,
-                  f"{RELAY_ADDRESS}:{RELAY_PORT}", socket_path]),
-    ]
     relayed = url.set(host=RELAY_ADDRESS, port=RELAY_PORT).render_as_string(hide_password=False)
-    client = subprocess.Popen(
-        ["ip", "netns", "exec", client_ns, sys.executable, "-c", CLIENT, relayed, moment],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
-    )
-    processes.append(client)
+    processes: list[subprocess.Popen[str]] = []
     try:
+        _started(processes, [sys.executable, "-c", RELAY, socket_path, f"{url.host}:{url.port}"])
+        _started(processes, ["ip", "netns", "exec", relay_ns, sys.executable, "-c", RELAY,
+                             f"{RELAY_ADDRESS}:{RELAY_PORT}", socket_path])
+        client = subprocess.Popen(
+            ["ip", "netns", "exec", client_ns, sys.executable, "-c", CLIENT, relayed, moment],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+        )
+        processes.append(client)
         assert client.stdout is not None and client.stdin is not None
         assert client.stdout.readline().strip() == "ready"
         if moment == "connecting to a frozen server":
@@ -186,7 +196,7 @@ def _wait_for_the_query(url: str) -> None:
         while time.monotonic() < deadline:
             running = db.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(600)' "
-                "AND state = 'active'"
+                "AND state = 'active' AND datname = current_database()"
             ).fetchone()
             if running and running[0]:
                 return
