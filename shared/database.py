@@ -54,12 +54,11 @@ def create_db_engine(database_url: str) -> Engine:
         # The plain form (what PostgreSQL's own tools take) means the installed driver.
         url = url.set(drivername="postgresql+psycopg")
     if url.get_backend_name() == "postgresql":
-        url = session_bounds.with_tcp_bounds(url)
-    if url.get_backend_name() != "sqlite":
-        engine = create_engine(url, pool_pre_ping=True)
-        if engine.dialect.name == "postgresql":
-            event.listen(engine, "connect", _bound_session)
+        engine = create_engine(session_bounds.with_tcp_bounds(url), pool_pre_ping=True)
+        event.listen(engine, "connect", _bound_session)
         return engine
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     return _sqlite_engine(url)

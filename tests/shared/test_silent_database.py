@@ -72,8 +72,8 @@ import psycopg
 from shared import session_bounds
 short = {"keepalives_idle": "1", "keepalives_interval": "1", "keepalives_count": "2",
          "tcp_user_timeout": "2000", "connect_timeout": "2"}
-# Shortened, not added: a bound the code lacks stays lacking.
-session_bounds.TCP.update((name, short[name]) for name in session_bounds.TCP if name in short)
+for name in short.keys() & session_bounds.TCP.keys():  # shortened: one the code lacks stays so
+    session_bounds.TCP[name] = short[name]
 from sqlalchemy import text
 from shared.database import create_db_engine
 
