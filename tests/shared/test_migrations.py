@@ -12,11 +12,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, inspect, text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel
 
 from authserver.models import PERSONAL_CLIENT_ID
@@ -119,7 +121,7 @@ def test_a_second_upgrade_waits_for_the_first_however_long_it_takes(
     monkeypatch.setattr(session_bounds, "LOCK_TIMEOUT", "200ms")
     engine = create_db_engine(databases.url("auth"))
     store = Store(engine)
-    with engine.connect() as first, ThreadPoolExecutor(max_workers=1) as pool:
+    with ThreadPoolExecutor(max_workers=1) as pool, engine.connect() as first:
         first.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"),
                       {"name": version_table("authserver")})
         second = pool.submit(store.upgrade_schema)
@@ -128,6 +130,30 @@ def test_a_second_upgrade_waits_for_the_first_however_long_it_takes(
         first.rollback()  # the first run is done
         assert second.result(timeout=60) == (set(), {AUTH_HEAD})
     store.dispose()
+
+
+@postgresql_only
+def test_an_upgrade_kept_waiting_for_a_table_fails_in_time_and_changes_nothing(
+    databases: Databases, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its statements keep the session's lock timeout (README), which the wait for another
+    upgrade lifts only for itself: an ALTER TABLE whose table a long report holds fails, the
+    database stays at its revision, and the same upgrade runs again once the report is done."""
+    monkeypatch.setattr(session_bounds, "LOCK_TIMEOUT", "200ms")
+    engine = create_db_engine(databases.url("mcp"))
+    tables = [table.name for table in DomainStore.tables()]
+    migrations.upgrade(engine, "mcpserver", tables, "0004")
+    # The pool last out: a failing wait ends the report, and with it the upgrade's wait.
+    with ThreadPoolExecutor(max_workers=1) as pool, engine.connect() as report:
+        report.execute(text("LOCK TABLE slot IN ACCESS SHARE MODE"))  # 0005 alters slot
+        upgrading = pool.submit(migrations.upgrade, engine, "mcpserver", tables)
+        with pytest.raises(DBAPIError) as waited:
+            upgrading.result(timeout=10)
+        assert isinstance(waited.value.orig, psycopg.errors.LockNotAvailable)
+        with engine.connect() as connection:
+            assert migrations.applied(connection, "mcpserver") == {"0004"}
+    assert migrations.upgrade(engine, "mcpserver", tables) == ({"0004"}, {"0005"})
+    engine.dispose()
 
 
 @pytest.mark.parametrize("service", list(HEADS))
